@@ -1,0 +1,55 @@
+# Set-up, demo, tests and benchmarks. Every target installs what it needs first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+APT_PACKAGES := ffmpeg chromium fonts-dejavu-core
+
+.PHONY: setup system-deps node-deps demo test lint typecheck pytest bench bench-deps clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# ffmpeg (scene frames) and chromium (plugin tests) come from Debian.
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+node-deps: plugin/tests/node_modules/.installed
+
+plugin/tests/node_modules/.installed: plugin/tests/package.json plugin/tests/package-lock.json
+	cd plugin/tests && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: setup system-deps
+	$(BIN)/python -m stash_sense.demo
+
+lint: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: setup
+	$(BIN)/mypy
+
+pytest: setup system-deps node-deps
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+bench-deps: setup
+	$(BIN)/pip install --quiet 'dlib-bin==20.0.1.post1' 'face-recognition-models==0.3.0' 'Click>=6.0'
+	$(BIN)/pip install --quiet --no-deps 'face_recognition==1.3.0'
+
+bench: bench-deps system-deps
+	$(BIN)/python -m bench.run_all
+
+clean:
+	rm -rf $(VENV) demo-output bench/work plugin/tests/node_modules

@@ -1,0 +1,1 @@
+"""The `stash-sense` command line."""
