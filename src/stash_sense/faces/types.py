@@ -8,6 +8,8 @@ import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float32]
+# BGR uint8, shape (H, W, 3); left loose because OpenCV returns untyped arrays
+ImageArray = np.ndarray
 
 
 @dataclass(frozen=True)

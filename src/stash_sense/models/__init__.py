@@ -1,1 +1,27 @@
-"""TODO"""
+"""The model registry: which face models exist, where their files are, fetching optional ones."""
+
+from stash_sense.models.registry import (
+    REGISTRY,
+    ModelError,
+    ModelSpec,
+    get_spec,
+    is_present,
+    model_location,
+    models_dir,
+    resolve_model_path,
+    sha256_file,
+    verify_file,
+)
+
+__all__ = [
+    "REGISTRY",
+    "ModelError",
+    "ModelSpec",
+    "get_spec",
+    "is_present",
+    "model_location",
+    "models_dir",
+    "resolve_model_path",
+    "sha256_file",
+    "verify_file",
+]

@@ -1,0 +1,102 @@
+"""Face detection with YuNet (cv2.FaceDetectorYN), at any image size.
+
+Big images are shrunk for detection and small ones enlarged, so that YuNet always sees a frame of a
+size it handles well; boxes and landmarks are mapped back to the original image's pixels.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from stash_sense.faces.types import Box, DetectedFace, ImageArray
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    """Detector knobs; the defaults were chosen by measurement (docs/models.md)."""
+
+    score_threshold: float = 0.6
+    nms_threshold: float = 0.3
+    top_k: int = 5000
+    #: faces whose box's shorter side is below this (original pixels) are dropped
+    min_face_size: float = 16.0
+    #: images whose longest side exceeds this are shrunk to it for detection
+    max_side: int = 1280
+    #: images whose longest side is below this are enlarged to it for detection
+    min_side: int = 640
+
+
+class YuNetDetector:
+    """YuNet behind a per-thread instance: OpenCV's detector objects are not thread-safe."""
+
+    def __init__(self, model_path: Path, settings: DetectorSettings | None = None) -> None:
+        self.model_path = Path(model_path)
+        self.settings = settings or DetectorSettings()
+        self._local = threading.local()
+
+    def _instance(self) -> cv2.FaceDetectorYN:
+        detector: cv2.FaceDetectorYN | None = getattr(self._local, "detector", None)
+        if detector is None:
+            s = self.settings
+            detector = cv2.FaceDetectorYN.create(
+                str(self.model_path), "", (320, 320), s.score_threshold, s.nms_threshold, s.top_k
+            )
+            self._local.detector = detector
+        return detector
+
+    def detection_scale(self, width: int, height: int) -> float:
+        """The factor the image is resized by before YuNet sees it."""
+        longest = max(width, height)
+        if longest > self.settings.max_side:
+            return self.settings.max_side / longest
+        if 0 < longest < self.settings.min_side:
+            return self.settings.min_side / longest
+        return 1.0
+
+    def detect(self, image: ImageArray) -> list[DetectedFace]:
+        """Every face in a BGR image, largest first, in the image's own pixel coordinates."""
+        if image.ndim != 3 or image.shape[0] < 1 or image.shape[1] < 1:
+            return []
+        height, width = image.shape[:2]
+        scale = self.detection_scale(width, height)
+        work = image
+        if scale != 1.0:
+            size = (max(1, round(width * scale)), max(1, round(height * scale)))
+            interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
+            work = cv2.resize(image, size, interpolation=interpolation)
+        detector = self._instance()
+        detector.setInputSize((work.shape[1], work.shape[0]))
+        _, raw = detector.detect(work)
+        if raw is None or len(raw) == 0:
+            return []
+        # the resize rounds each side separately: map back per axis
+        sx = width / work.shape[1]
+        sy = height / work.shape[0]
+        faces: list[DetectedFace] = []
+        for row in np.asarray(raw, dtype=np.float32):
+            x, y, w, h = (float(v) for v in row[:4])
+            x, y, w, h = x * sx, y * sy, w * sx, h * sy
+            if min(w, h) < self.settings.min_face_size:
+                continue
+            landmarks = row[4:14].reshape(5, 2).astype(np.float32)
+            landmarks[:, 0] *= sx
+            landmarks[:, 1] *= sy
+            # clip the box to the image: YuNet may overshoot at the border
+            x0, y0 = max(0.0, x), max(0.0, y)
+            x1, y1 = min(float(width), x + w), min(float(height), y + h)
+            if x1 - x0 < 1 or y1 - y0 < 1:
+                continue
+            faces.append(
+                DetectedFace(
+                    box=Box(x0, y0, x1 - x0, y1 - y0),
+                    score=float(row[14]),
+                    landmarks=landmarks,
+                )
+            )
+        faces.sort(key=lambda f: f.box.area, reverse=True)
+        return faces

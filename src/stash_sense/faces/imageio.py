@@ -1,0 +1,153 @@
+"""Decode an image file or bytes into a BGR uint8 array, safely.
+
+Anything odd is converted (EXIF orientation, grayscale, palette, CMYK, alpha, 16-bit); anything
+bad is refused with an ImageError whose message is one line (missing, empty, truncated, not an
+image, too many pixels, too many bytes). Pixel counts are checked from the header, before any
+pixel is decoded.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from stash_sense.faces.types import ImageArray
+
+#: Images with more pixels than this are refused (a 100 MP photo is far beyond any real need).
+MAX_PIXELS = 100_000_000
+#: Files larger than this are refused before being read; override with STASH_SENSE_MAX_IMAGE_BYTES.
+MAX_BYTES = 64 * 1024 * 1024
+
+# alpha is composited on mid grey: neither black nor white invents a face edge
+_BACKGROUND = (128, 128, 128)
+
+
+class ImageError(ValueError):
+    """The input is not a usable image; the message says why in one line."""
+
+
+def _max_bytes_default() -> int:
+    env = os.environ.get("STASH_SENSE_MAX_IMAGE_BYTES")
+    if env:
+        try:
+            return int(env)
+        except ValueError:
+            pass
+    return MAX_BYTES
+
+
+def _read_source(src: Path | str | bytes | bytearray | memoryview, max_bytes: int) -> bytes:
+    if isinstance(src, bytes | bytearray | memoryview):
+        data = bytes(src)
+        if len(data) > max_bytes:
+            raise ImageError(f"image is too large: {len(data)} bytes (limit {max_bytes})")
+        if not data:
+            raise ImageError("image is empty (0 bytes)")
+        return data
+    path = Path(src)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise ImageError(f"image not found: {path}") from None
+    except OSError as exc:
+        raise ImageError(f"cannot read image {path}: {exc.strerror}") from None
+    if not path.is_file():
+        raise ImageError(f"not a file: {path}")
+    if size == 0:
+        raise ImageError(f"image is empty (0 bytes): {path}")
+    if size > max_bytes:
+        raise ImageError(f"image is too large: {size} bytes (limit {max_bytes}): {path}")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ImageError(f"cannot read image {path}: {exc.strerror}") from None
+
+
+def _to_8bit(arr: np.ndarray) -> np.ndarray:
+    """Scale a single-channel integer or float array to uint8."""
+    if arr.dtype == np.uint8:
+        return arr
+    if arr.dtype.kind == "f":
+        finite = np.nan_to_num(arr.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+        top = float(finite.max()) if finite.size else 0.0
+        scale = 255.0 if top <= 1.0 else (255.0 / top if top > 255.0 else 1.0)
+        return np.clip(finite * scale, 0, 255).astype(np.uint8)
+    wide = arr.astype(np.int64)
+    top = int(wide.max()) if wide.size else 0
+    if top > 255:
+        # 16-bit data (PNG I;16 often arrives as mode "I"): keep the high byte
+        wide = wide // 257 if top <= 65535 else wide * 255 // top
+    return np.clip(wide, 0, 255).astype(np.uint8)
+
+
+def _to_bgr(im: Image.Image) -> np.ndarray:
+    mode = im.mode
+    if mode in ("I", "F") or mode.startswith("I;16"):
+        gray = _to_8bit(np.asarray(im))
+        return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
+    has_alpha = mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
+        mode == "P" and "transparency" in im.info
+    )
+    if has_alpha:
+        rgba = im.convert("RGBA")
+        base = Image.new("RGBA", rgba.size, (*_BACKGROUND, 255))
+        rgb = Image.alpha_composite(base, rgba).convert("RGB")
+    elif mode == "RGB":
+        rgb = im
+    else:  # L, 1, P, CMYK, YCbCr, LAB, HSV, ...
+        rgb = im.convert("RGB")
+    arr = np.asarray(rgb, dtype=np.uint8)
+    return np.ascontiguousarray(arr[:, :, ::-1])
+
+
+def load_image(
+    src: Path | str | bytes | bytearray | memoryview,
+    *,
+    max_pixels: int = MAX_PIXELS,
+    max_bytes: int | None = None,
+) -> ImageArray:
+    """Decode `src` (a path or the file's bytes) to a BGR uint8 array of shape (H, W, 3).
+
+    Raises ImageError with a one-line message for anything that is not a usable image.
+    """
+    limit = _max_bytes_default() if max_bytes is None else max_bytes
+    data = _read_source(src, limit)
+    where = f": {src}" if isinstance(src, str | Path) else ""
+    try:
+        im = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise ImageError(f"not an image (unrecognised format){where}") from None
+    except Image.DecompressionBombError:
+        raise ImageError(f"image has too many pixels (decompression bomb){where}") from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageError(f"cannot decode image: {_one_line(exc)}{where}") from None
+    with im:
+        width, height = im.size
+        if width <= 0 or height <= 0:
+            raise ImageError(f"image has no pixels ({width}x{height}){where}")
+        if width * height > max_pixels:
+            raise ImageError(
+                f"image has too many pixels: {width}x{height} (limit {max_pixels}){where}"
+            )
+        try:
+            im.load()
+            try:
+                oriented = ImageOps.exif_transpose(im)
+            except Exception:  # a broken EXIF block must not lose the image
+                oriented = im
+            return _to_bgr(oriented)
+        except Image.DecompressionBombError:
+            raise ImageError(f"image has too many pixels (decompression bomb){where}") from None
+        except (OSError, ValueError, SyntaxError, EOFError) as exc:
+            raise ImageError(f"cannot decode image: {_one_line(exc)}{where}") from None
+        except MemoryError:
+            raise ImageError(f"image is too large to decode{where}") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:200]
