@@ -1,0 +1,180 @@
+"""The manifest of a database generation (`manifest.json`): what made it and what it holds."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stash_sense.database.errors import DatabaseError
+from stash_sense.database.records import EmbedderInfo
+
+FORMAT = "stash-sense-db"
+SCHEMA_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+
+TIER_NAMES = ("high", "likely", "possible")
+
+
+@dataclass(frozen=True)
+class Tiers:
+    """Fused-distance thresholds: a match at or below `high` is "high", and so on; above is "none".
+
+    `calibration` holds what was measured when the thresholds were chosen (empty when they are the
+    uncalibrated defaults).
+    """
+
+    high: float = 0.4
+    likely: float = 0.6
+    possible: float = 0.8
+    calibration: dict[str, Any] = field(default_factory=dict)
+
+    def tier_for(self, distance: float) -> str:
+        if distance <= self.high:
+            return "high"
+        if distance <= self.likely:
+            return "likely"
+        if distance <= self.possible:
+            return "possible"
+        return "none"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "high": self.high,
+            "likely": self.likely,
+            "possible": self.possible,
+            "calibration": dict(self.calibration),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Tiers:
+        try:
+            tiers = cls(
+                high=float(data["high"]),
+                likely=float(data["likely"]),
+                possible=float(data["possible"]),
+                calibration=dict(data.get("calibration") or {}),
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            raise DatabaseError(f"invalid tiers {dict(data)!r}: {err}") from None
+        if not tiers.high <= tiers.likely <= tiers.possible:
+            raise DatabaseError(
+                f"tier thresholds must rise: high {tiers.high} <= likely {tiers.likely} "
+                f"<= possible {tiers.possible}"
+            )
+        return tiers
+
+
+def default_fusion(embedders: Sequence[EmbedderInfo]) -> dict[str, float]:
+    """Equal weights: each embedder's cosine distance counts the same in the fused distance."""
+    return {e.name: round(1.0 / len(embedders), 6) for e in embedders} if embedders else {}
+
+
+@dataclass
+class Manifest:
+    """The parsed `manifest.json` of one generation."""
+
+    models: dict[str, EmbedderInfo]
+    fusion: dict[str, float]
+    tiers: Tiers
+    counts: dict[str, int] = field(default_factory=dict)
+    sources: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+    created_at: str = ""
+    build_seconds: float = 0.0
+    schema_version: int = SCHEMA_VERSION
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "schema_version": self.schema_version,
+            "created_at": self.created_at,
+            "build_seconds": round(self.build_seconds, 3),
+            "models": {name: info.as_manifest() for name, info in self.models.items()},
+            "fusion": {"embedders": dict(self.fusion)},
+            "tiers": self.tiers.as_dict(),
+            "counts": dict(self.counts),
+            "sources": self.sources,
+            "files": dict(self.files),
+        }
+
+    def write(self, folder: Path) -> Path:
+        path = folder / MANIFEST_NAME
+        path.write_text(json.dumps(self.as_dict(), indent=2, sort_keys=False) + "\n")
+        return path
+
+    @classmethod
+    def read(cls, folder: Path) -> Manifest:
+        """Parse and check `folder/manifest.json`; any problem is a one-line DatabaseError."""
+        path = folder / MANIFEST_NAME
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise DatabaseError(f"{folder} is not a face database: no {MANIFEST_NAME}") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise DatabaseError(f"corrupt manifest {path}: {err}") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise DatabaseError(f"{path} is not a stash-sense database manifest")
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise DatabaseError(
+                f"{folder} has database schema version {version}; this stash-sense reads "
+                f"version {SCHEMA_VERSION}: rebuild or download a matching database"
+            )
+        try:
+            models = {
+                name: EmbedderInfo.from_manifest(name, entry)
+                for name, entry in dict(data["models"]).items()
+            }
+            fusion = {k: float(v) for k, v in dict(data["fusion"]["embedders"]).items()}
+            tiers = Tiers.from_dict(data["tiers"])
+        except DatabaseError as err:
+            raise DatabaseError(f"corrupt manifest {path}: {err}") from None
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise DatabaseError(f"corrupt manifest {path}: missing or bad {err}") from None
+        if not models:
+            raise DatabaseError(f"corrupt manifest {path}: no models")
+        return cls(
+            models=models,
+            fusion=fusion,
+            tiers=tiers,
+            counts={k: int(v) for k, v in dict(data.get("counts") or {}).items()},
+            sources=dict(data.get("sources") or {}),
+            files={k: str(v) for k, v in dict(data.get("files") or {}).items()},
+            created_at=str(data.get("created_at", "")),
+            build_seconds=float(data.get("build_seconds", 0.0)),
+            schema_version=version,
+        )
+
+
+def check_models(
+    have: Mapping[str, EmbedderInfo], engine: Sequence[EmbedderInfo], where: str
+) -> list[str]:
+    """The embedder names usable with this engine; error if a model differs or none is shared.
+
+    A model of the same name but another version or file would put vectors in another space:
+    distances between them mean nothing, so that is refused.
+    """
+    common: list[str] = []
+    for info in engine:
+        mine = have.get(info.name)
+        if mine is None:
+            continue
+        same = mine.version == info.version and mine.dim == info.dim
+        if same and mine.sha256 and info.sha256:
+            same = mine.sha256 == info.sha256
+        if not same:
+            raise DatabaseError(
+                f"{where} was made with {mine.describe()} (dim {mine.dim}); this engine has "
+                f"{info.describe()} (dim {info.dim}): use the same models or rebuild the database"
+            )
+        common.append(info.name)
+    if not common:
+        made = ", ".join(m.describe() for m in have.values())
+        ours = ", ".join(e.describe() for e in engine) or "none"
+        raise DatabaseError(
+            f"{where} was made with {made}; this engine has {ours}: no model shared"
+        )
+    return common

@@ -1,0 +1,59 @@
+"""Top-1 outcomes on a labelled folder (one sub-folder per identity): the input of calibration."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from stash_sense.matching.matcher import Matcher
+
+if TYPE_CHECKING:
+    from stash_sense.faces.types import AnalyzedFace
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
+
+
+@dataclass
+class DevOutcome:
+    image: Path
+    identity: str
+    top1: str | None
+    distance: float | None
+    correct: bool
+
+
+def labelled_images(root: Path) -> Iterator[tuple[str, Path]]:
+    """(identity, image) for every image in `root/<identity>/`."""
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        for image in sorted(folder.iterdir()):
+            if image.suffix.lower() in IMAGE_SUFFIXES and image.is_file():
+                yield folder.name, image
+
+
+def evaluate(
+    matcher: Matcher,
+    analyze: Callable[[Path], list[AnalyzedFace]],
+    root: Path,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> list[DevOutcome]:
+    """Match the largest face of each image; right when the top-1 is that identity (or alias)."""
+    items = list(labelled_images(root))
+    out: list[DevOutcome] = []
+    for n, (identity, image) in enumerate(items, 1):
+        try:
+            faces = analyze(image)
+        except Exception:  # an unreadable image is left out of calibration
+            faces = []
+        if faces:
+            matches = matcher.match_face(faces[0], top=1)
+            if matches:
+                m = matches[0]
+                names = {m.name.casefold(), *(a.casefold() for a in m.aliases)}
+                out.append(
+                    DevOutcome(image, identity, m.name, m.distance, identity.casefold() in names)
+                )
+        if on_progress:
+            on_progress(n, len(items))
+    return out
