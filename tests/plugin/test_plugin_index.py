@@ -1,0 +1,86 @@
+"""The plugin-source generator: a reproducible zip and an index.yml Stash can install from."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+PLUGIN_ROOT = Path(__file__).resolve().parents[2] / "plugin"
+SCRIPT = PLUGIN_ROOT / "build_index.py"
+
+
+def run_build(out: Path, root: Path = PLUGIN_ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), "--root", str(root), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env={"SOURCE_DATE_EPOCH": "1764000000", "PATH": "/usr/bin:/bin"},
+        check=False,
+    )
+
+
+def parse_index(text: str) -> list[dict[str, object]]:
+    """index.yml as written (JSON-quoted scalars), read back without a YAML library."""
+    entries: list[dict[str, object]] = []
+    for line in text.splitlines():
+        key, _, value = line.strip().removeprefix("- ").partition(": ")
+        if line.startswith("- "):
+            entries.append({})
+        if value:
+            entries[-1][key] = json.loads(value)
+    return entries
+
+
+def test_index_lists_the_plugin_with_the_zip_sha256(tmp_path: Path) -> None:
+    result = run_build(tmp_path)
+    assert result.returncode == 0, result.stderr
+    (entry,) = parse_index((tmp_path / "index.yml").read_text())
+    assert entry["id"] == "stash-sense"
+    assert entry["name"] == "Stash Sense"
+    assert entry["version"] == "0.1.0"
+    assert entry["date"] == "2025-11-24 16:00:00"
+    assert entry["path"] == "stash-sense.zip"
+    assert entry["requires"] == []
+    assert "description" in entry
+    zip_bytes = (tmp_path / "stash-sense.zip").read_bytes()
+    assert entry["sha256"] == hashlib.sha256(zip_bytes).hexdigest()
+
+
+def test_zip_holds_the_plugin_files_at_its_root(tmp_path: Path) -> None:
+    assert run_build(tmp_path).returncode == 0
+    with zipfile.ZipFile(tmp_path / "stash-sense.zip") as archive:
+        names = archive.namelist()
+        assert names == sorted(names)
+        assert {"stash-sense.yml", "queries.js", "sidecar.js", "stash-sense.js"} <= set(names)
+        assert {"stash-sense.css", "sidecar_proxy.py"} <= set(names)
+        yml = archive.read("stash-sense.yml").decode()
+    for listed in ("queries.js", "sidecar.js", "stash-sense.js", "stash-sense.css"):
+        assert f"- {listed}" in yml, "every file the yml names is shipped"
+
+
+def test_zip_is_reproducible(tmp_path: Path) -> None:
+    assert run_build(tmp_path / "a").returncode == 0
+    assert run_build(tmp_path / "b").returncode == 0
+    assert (tmp_path / "a" / "stash-sense.zip").read_bytes() == (
+        tmp_path / "b" / "stash-sense.zip"
+    ).read_bytes()
+    assert (tmp_path / "a" / "index.yml").read_text() == (tmp_path / "b" / "index.yml").read_text()
+
+
+@pytest.mark.parametrize("broken", ["no-yml", "no-version"])
+def test_bad_plugin_folder_is_one_clear_error(tmp_path: Path, broken: str) -> None:
+    plugin = tmp_path / "root" / "demo"
+    plugin.mkdir(parents=True)
+    if broken == "no-version":
+        (plugin / "demo.yml").write_text("name: Demo\n")
+    result = run_build(tmp_path / "out", root=tmp_path / "root")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out" / "index.yml").exists()
