@@ -1,7 +1,291 @@
-"""`stash-sense db` commands."""
+"""`stash-sense db` commands: enroll local photos, show, merge and calibrate face databases.
+
+Heavy modules (OpenCV, Voyager, the face engine) are imported inside the commands.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
 import typer
 
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from stash_sense.database import EmbedderInfo, FaceDatabase
+    from stash_sense.faces import FaceEngine
+
 app = typer.Typer(no_args_is_help=True)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+ENROLL_SOURCE = "enroll"
+
+DbOption = Annotated[Path, typer.Option("--db", help="The database folder.")]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """One clear line on stderr and an exit code; never a traceback."""
+    print(f"error: {message}", file=sys.stderr)
+    raise typer.Exit(code)
+
+
+def engine_and_infos() -> tuple[FaceEngine, list[EmbedderInfo]]:
+    from stash_sense.database import EmbedderInfo
+    from stash_sense.faces import FaceEngine
+
+    engine = FaceEngine.default()
+    return engine, [EmbedderInfo.from_embedder(e) for e in engine.embedders]
+
+
+def open_for_matching(db: Path, infos: list[EmbedderInfo]) -> FaceDatabase:
+    from stash_sense.database import DatabaseError, FaceDatabase
+
+    try:
+        return FaceDatabase.open(db, infos)
+    except DatabaseError as err:
+        fail(str(err))
+
+
+def progress_bar() -> Progress:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+
+
+def file_key(path: Path) -> str:
+    """How an enrolled image is remembered: by content, so re-runs and moved folders add nothing."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return f"sha256:{digest.hexdigest()}"
+
+
+def performer_folders(src: Path) -> list[tuple[Path, list[Path]]]:
+    folders = []
+    for folder in sorted(p for p in src.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        images = sorted(
+            p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+        )
+        folders.append((folder, images))
+    return folders
+
+
+@app.command("enroll")
+def enroll_command(
+    src: Annotated[Path, typer.Argument(help="One folder per performer (named after them).")],
+    db: DbOption,
+) -> None:
+    """Add the performers in SRC (one folder each, holding photos) to the database and publish."""
+    from stash_sense.database import DatabaseError, DatabaseWriter, PerformerRecord
+    from stash_sense.faces import ImageError, load_image
+
+    if not src.is_dir():
+        fail(f"{src} is not a folder")
+    folders = performer_folders(src)
+    if not folders:
+        fail(f"{src} holds no performer folders (expected SRC/<performer name>/<images>)")
+    engine, infos = engine_and_infos()
+    try:
+        writer = DatabaseWriter.open(db, infos)
+    except DatabaseError as err:
+        fail(str(err))
+    added = present = 0
+    skipped: dict[str, int] = {}
+    total = sum(len(images) for _, images in folders)
+    try:
+        with writer, progress_bar() as bar:
+            task = bar.add_task("enrolling", total=total)
+            for folder, images in folders:
+                with writer.transaction():
+                    pid = writer.upsert_performer(PerformerRecord(name=folder.name), ENROLL_SOURCE)
+                    for image in images:
+                        bar.advance(task)
+                        key = file_key(image)
+                        if writer.has_image(key):
+                            present += 1
+                            continue
+                        try:
+                            faces = engine.analyze(load_image(image))
+                        except ImageError:
+                            faces, reason = [], "unreadable"
+                        else:
+                            reason = "no_face" if not faces else "no_usable_face"
+                        usable = [f for f in faces if f.quality.usable]
+                        if not usable:
+                            writer.record_skip(ENROLL_SOURCE, key, pid, reason)
+                            skipped[reason] = skipped.get(reason, 0) + 1
+                            continue
+                        if writer.add_face(pid, ENROLL_SOURCE, key, usable[0]) is not None:
+                            added += 1
+            published = None
+            from stash_sense.database.layout import current_generation
+
+            if added or current_generation(db) is None:
+                published = writer.publish()
+    except DatabaseError as err:
+        fail(str(err))
+    skips = ", ".join(f"{n} {r}" for r, n in sorted(skipped.items())) or "none"
+    where = f"published {published}" if published else "nothing new to publish"
+    print(
+        f"{added} faces added from {len(folders)} performer folders "
+        f"({present} images already enrolled; skipped: {skips}); {where}"
+    )
+
+
+@app.command("info")
+def info_command(
+    db: DbOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Counts, models, files, tiers and per-source statistics of a database."""
+    from stash_sense.database import DatabaseError, FaceDatabase
+
+    try:
+        with FaceDatabase.open(db) as fdb:
+            info: dict[str, Any] = {
+                "path": str(db),
+                "generation": str(fdb.path),
+                "file_sizes": fdb.file_sizes(),
+                "manifest": fdb.manifest.as_dict(),
+            }
+    except DatabaseError as err:
+        fail(str(err))
+    if as_json:
+        print(json.dumps(info, indent=2))
+        return
+    _print_info(info)
+
+
+def _print_info(info: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    m = info["manifest"]
+    console = Console()
+    console.print(f"[bold]{info['generation']}[/] (created {m['created_at']})")
+    t = Table("count", "value", title="contents")
+    for k, v in m["counts"].items():
+        t.add_row(k, str(v))
+    console.print(t)
+    t = Table("model", "version", "dim", "sha256", "fusion weight", title="models")
+    for name, spec in m["models"].items():
+        weight = m["fusion"]["embedders"].get(name, "")
+        t.add_row(name, spec["version"], str(spec["dim"]), spec["sha256"][:16], str(weight))
+    console.print(t)
+    tiers = m["tiers"]
+    calibrated = "calibrated" if tiers.get("calibration") else "uncalibrated defaults"
+    console.print(
+        f"tiers ({calibrated}): high <= {tiers['high']}, likely <= {tiers['likely']}, "
+        f"possible <= {tiers['possible']}"
+    )
+    t = Table("source", "performers seen", "with faces", "faces", "skipped", title="sources")
+    for name, s in m["sources"].items():
+        skips = ", ".join(f"{r}: {n}" for r, n in s.get("skipped", {}).items())
+        t.add_row(
+            name,
+            str(s.get("performers_seen")),
+            str(s.get("with_faces")),
+            str(s.get("faces")),
+            skips,
+        )
+    console.print(t)
+    t = Table("file", "bytes", title="files")
+    for name, size in info["file_sizes"].items():
+        t.add_row(name, f"{size:,}")
+    console.print(t)
+
+
+@app.command("merge")
+def merge_command(
+    sources: Annotated[list[Path], typer.Argument(help="Databases to combine.")],
+    db: Annotated[Path, typer.Option("--db", help="The database folder to merge into.")],
+) -> None:
+    """Combine databases built from different sources; performers link by stash id only."""
+    from stash_sense.database import DatabaseError, DatabaseWriter, FaceDatabase
+    from stash_sense.database.merge import merge_database, same_models
+
+    opened: list[FaceDatabase] = []
+    try:
+        for path in sources:
+            opened.append(FaceDatabase.open(path))
+        models = same_models(opened)
+        source_stats: dict[str, Any] = {}
+        with DatabaseWriter.open(db, models) as writer:
+            for src in opened:
+                stats = merge_database(writer, src)
+                for name, s in src.manifest.sources.items():
+                    source_stats.setdefault(name, {}).update(
+                        {k: v for k, v in s.items() if k == "performers_seen"}
+                    )
+                print(
+                    f"{src.path}: {stats.performers} performers, {stats.faces_added} faces added, "
+                    f"{stats.faces_present} already present"
+                )
+            published = writer.publish(source_stats=source_stats)
+    except DatabaseError as err:
+        fail(str(err))
+    finally:
+        for fdb in opened:
+            fdb.close()
+    print(f"published {published}")
+
+
+@app.command("calibrate")
+def calibrate_command(
+    db: DbOption,
+    dev: Annotated[
+        Path, typer.Option("--dev", help="One folder per identity, images not enrolled.")
+    ],
+    top_k: Annotated[int, typer.Option("--k", help="Candidates per embedder.")] = 50,
+) -> None:
+    """Choose tier thresholds on a labelled dev set and publish them in a new generation."""
+    from stash_sense.database import DatabaseError, DatabaseWriter
+    from stash_sense.faces import load_image
+    from stash_sense.matching import Matcher, calibrate
+    from stash_sense.matching.devset import evaluate
+
+    if not dev.is_dir():
+        fail(f"{dev} is not a folder")
+    engine, infos = engine_and_infos()
+    fdb = open_for_matching(db, infos)
+    try:
+        with fdb, progress_bar() as bar:
+            matcher = Matcher(fdb, k=top_k)
+            task = bar.add_task("matching dev images", total=None)
+            outcomes = evaluate(
+                matcher,
+                lambda p: engine.analyze(load_image(p)),
+                dev,
+                lambda n, total: bar.update(task, completed=n, total=total),
+            )
+            models = list(fdb.manifest.models.values())
+        genuine = [o.distance for o in outcomes if o.correct and o.distance is not None]
+        impostor = [o.distance for o in outcomes if not o.correct and o.distance is not None]
+        if not genuine:
+            fail(f"no image of {dev} matched its own identity: nothing to calibrate on")
+        tiers = calibrate(genuine, impostor)
+        with DatabaseWriter.open(db, models) as writer:
+            published = writer.publish(tiers=tiers)
+    except DatabaseError as err:
+        fail(str(err))
+    print(f"{len(genuine)} right and {len(impostor)} wrong top-1 matches on {dev}")
+    for tier in ("high", "likely", "possible"):
+        c = tiers.calibration[tier]
+        print(
+            f"{tier:>8} <= {getattr(tiers, tier):.4f}: precision {c['precision']:.3f} "
+            f"(target {c['target_precision']}), {c['share_of_queries']:.1%} of queries"
+        )
+    print(f"published {published}")

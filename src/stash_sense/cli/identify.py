@@ -1,8 +1,145 @@
-"""`stash-sense identify`."""
+"""`stash-sense identify`: who is in these photos? One JSON line or a table per image.
+
+Starts fast: typer is the only import at module level; the engine and database load on use.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
-def identify_command() -> None:
-    """Not yet built."""
-    raise NotImplementedError
+import typer
+
+from stash_sense.cli.db import IMAGE_SUFFIXES, engine_and_infos, fail, open_for_matching
+
+if TYPE_CHECKING:
+    from stash_sense.faces import FaceEngine
+    from stash_sense.matching import Matcher
+
+PARTIAL_FAILURE = 2
+
+
+def expand(paths: list[Path]) -> Iterator[Path]:
+    """Files as given; folders walked (sorted) for images; missing paths passed on to fail."""
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+            )
+        else:
+            yield path
+
+
+def identify_image(engine: FaceEngine, matcher: Matcher, image: Path, top: int) -> dict[str, Any]:
+    """The JSON record of one image: every face (largest first) with its matches, or an error."""
+    from stash_sense.faces import ImageError, load_image
+
+    try:
+        faces = engine.analyze(load_image(image))
+    except ImageError as err:
+        return {"image": str(image), "error": str(err)}
+    return {
+        "image": str(image),
+        "faces": [
+            {
+                "box": face.box.as_list(),
+                "score": round(float(face.score), 4),
+                "quality": face.quality.as_dict(),
+                "matches": [m.as_dict() for m in matcher.match_face(face, top)],
+            }
+            for face in faces
+        ],
+    }
+
+
+def identify_command(
+    paths: Annotated[list[Path], typer.Argument(help="Image files or folders of images.")],
+    db: Annotated[Path, typer.Option("--db", help="The database folder.")],
+    top: Annotated[int, typer.Option("--top", min=1, help="Matches per face.")] = 5,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per image per line.")
+    ] = False,
+) -> None:
+    """Identify the faces in images: the closest performers of the database for each face."""
+    from stash_sense.database import DatabaseError
+    from stash_sense.matching import Matcher
+
+    images = list(expand(paths))
+    if not images:
+        fail("no images found in " + ", ".join(str(p) for p in paths))
+    engine, infos = engine_and_infos()
+    fdb = open_for_matching(db, infos)
+    try:
+        matcher = Matcher(fdb)
+        records = _run(engine, matcher, images, top, as_json)
+    except DatabaseError as err:
+        fail(str(err))
+    failed = sum(1 for r in records if "error" in r)
+    if failed:
+        print(f"{failed} of {len(records)} images could not be read", file=sys.stderr)
+        raise typer.Exit(PARTIAL_FAILURE)
+
+
+def _run(
+    engine: FaceEngine, matcher: Matcher, images: list[Path], top: int, as_json: bool
+) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    if as_json:
+        for image in images:
+            record = identify_image(engine, matcher, image, top)
+            print(json.dumps(record), flush=True)
+            records.append(record)
+        return records
+    from rich.console import Console
+
+    from stash_sense.cli.db import progress_bar
+
+    console = Console()
+    if len(images) == 1:
+        records.append(identify_image(engine, matcher, images[0], top))
+    else:
+        with progress_bar() as bar:
+            for image in bar.track(images, description="identifying"):
+                records.append(identify_image(engine, matcher, image, top))
+    for record in records:
+        _print_record(console, record)
+    return records
+
+
+TIER_STYLE = {"high": "bold green", "likely": "green", "possible": "yellow", "none": "dim"}
+
+
+def _print_record(console: Any, record: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    if "error" in record:
+        console.print(f"[bold]{record['image']}[/]: [red]{record['error']}[/]")
+        return
+    if not record["faces"]:
+        console.print(f"[bold]{record['image']}[/]: no face found")
+        return
+    table = Table("face", "box", "quality", "performer", "distance", "tier", "stash ids")
+    for i, face in enumerate(record["faces"]):
+        quality = "usable" if face["quality"]["usable"] else ", ".join(face["quality"]["reasons"])
+        box = "x{:.0f} y{:.0f} {:.0f}x{:.0f}".format(*face["box"])
+        if not face["matches"]:
+            table.add_row(str(i), box, quality, "-", "", "", "")
+        for j, m in enumerate(face["matches"]):
+            style = TIER_STYLE.get(m["tier"], "")
+            name = m["name"] + (f" ({m['disambiguation']})" if m["disambiguation"] else "")
+            ids = ", ".join(s["stash_id"] for s in m["stash_ids"])
+            first = j == 0
+            table.add_row(
+                str(i) if first else "",
+                box if first else "",
+                quality if first else "",
+                name,
+                f"{m['distance']:.3f}",
+                f"[{style}]{m['tier']}[/]",
+                ids,
+            )
+    console.print(f"[bold]{record['image']}[/]")
+    console.print(table)

@@ -79,9 +79,14 @@ class FaceDatabase:
         """The Voyager index of one embedder, loaded on first use."""
         with self._lock:
             if embedder not in self._indices:
-                from voyager import Index
+                from voyager import Index, Space
 
                 path = self.path / index_name(embedder)
+                if self.manifest.counts.get("faces", 0) == 0:
+                    # voyager cannot load an index it saved empty
+                    dim = self.manifest.models[embedder].dim
+                    self._indices[embedder] = Index(Space.Cosine, num_dimensions=dim)
+                    return self._indices[embedder]
                 try:
                     self._indices[embedder] = Index.load(str(path))
                 except Exception as err:  # voyager raises RuntimeError and friends

@@ -7,9 +7,12 @@ from typing import Any, Protocol
 
 
 class _EmbedderLike(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+
     dim: int
-    version: str
 
 
 @dataclass(frozen=True)

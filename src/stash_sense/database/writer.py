@@ -116,8 +116,11 @@ class DatabaseWriter:
 
     # --- performers --------------------------------------------------------------------------
 
-    def find_performer(self, rec: PerformerRecord) -> int | None:
-        """The stored performer this record describes: by any stash id, else by name alone."""
+    def find_performer(self, rec: PerformerRecord, by_name: bool = True) -> int | None:
+        """The stored performer this record describes: by any stash id, else by name alone.
+
+        The name is used only for a record without stash ids, and only when `by_name`.
+        """
         for endpoint, stash_id in rec.stash_ids:
             row = self._conn.execute(
                 "SELECT performer_id FROM stash_ids WHERE endpoint = ? AND stash_id = ?",
@@ -125,7 +128,7 @@ class DatabaseWriter:
             ).fetchone()
             if row is not None:
                 return int(row[0])
-        if rec.stash_ids:
+        if rec.stash_ids or not by_name:
             return None
         row = self._conn.execute(
             "SELECT id FROM performers p WHERE name = ? AND disambiguation IS ? AND NOT EXISTS "
@@ -134,12 +137,23 @@ class DatabaseWriter:
         ).fetchone()
         return None if row is None else int(row[0])
 
-    def upsert_performer(self, rec: PerformerRecord, source: str) -> int:
-        """Insert or update a performer and return its id; lists (aliases, ids, urls) only grow."""
+    def upsert_performer(
+        self,
+        rec: PerformerRecord,
+        source: str,
+        *,
+        into: int | None = None,
+        by_name: bool = True,
+    ) -> int:
+        """Insert or update a performer and return its id; lists (aliases, ids, urls) only grow.
+
+        `into` names the stored performer to update instead of looking one up; `by_name=False`
+        never links a record without stash ids to a namesake (merging sources).
+        """
         if not rec.name.strip():
             raise DatabaseError("a performer needs a name")
         with self.transaction():
-            pid = self.find_performer(rec)
+            pid = into if into is not None else self.find_performer(rec, by_name)
             primary = rec.primary_source or source
             if pid is None:
                 cur = self._conn.execute(
@@ -238,6 +252,14 @@ class DatabaseWriter:
                 "UPDATE skipped_images SET performer_id = ? WHERE performer_id = ?", (new, old)
             )
             self._conn.execute("DELETE FROM performers WHERE id = ?", (old,))
+
+    def performer_of_image(self, source_image: str) -> int | None:
+        """The performer owning a stored face of this image, if any."""
+        row = self._conn.execute(
+            "SELECT performer_id FROM faces WHERE source_image = ? ORDER BY id LIMIT 1",
+            (source_image,),
+        ).fetchone()
+        return None if row is None else int(row[0])
 
     def _performer_of(self, endpoint: str, stash_id: str) -> int | None:
         row = self._conn.execute(

@@ -55,7 +55,7 @@ def calibrate(
         t = float(values[ok[-1]]) if ok.size else 0.0
         t = max(t, floor)
         floor = t
-        thresholds[tier] = round(t, 4)
+        thresholds[tier] = t
         prec, accepted = precision_at(g, imp, thresholds[tier])
         report[tier] = {
             "target_precision": targets[tier],

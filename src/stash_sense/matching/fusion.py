@@ -31,7 +31,7 @@ def candidates(index: Index, queries: FloatArray, k: int) -> set[int]:
 def exact_distances(index: Index, queries: FloatArray, face_ids: Sequence[int]) -> FloatArray:
     """Cosine distances (queries x faces) from the vectors the index stores."""
     vectors = np.asarray(index.get_vectors(list(face_ids)), dtype=np.float32)
-    return (1.0 - queries @ vectors.T).astype(np.float32)
+    return np.clip(1.0 - queries @ vectors.T, 0.0, 2.0).astype(np.float32)
 
 
 def fuse(per_embedder: Mapping[str, FloatArray], weights: Mapping[str, float]) -> FloatArray:

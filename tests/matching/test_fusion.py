@@ -1,0 +1,32 @@
+"""The arithmetic of matching: fusion weights, best face per performer, aggregation over faces."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stash_sense.matching.fusion import aggregate, best_per_performer, fuse
+
+
+def test_fuse_is_a_weighted_mean_renormalised_over_present_embedders() -> None:
+    a = np.array([[0.2, 0.6]], np.float32)
+    b = np.array([[0.4, 0.2]], np.float32)
+    assert np.allclose(fuse({"a": a, "b": b}, {"a": 0.75, "b": 0.25}), [[0.25, 0.5]])
+    assert np.allclose(fuse({"a": a}, {"a": 0.75, "b": 0.25}), a)
+    assert np.allclose(fuse({"a": a, "b": b}, {}), [[0.3, 0.4]])
+
+
+def test_best_face_per_performer() -> None:
+    d = np.array([[0.5, 0.2, 0.9], [0.1, 0.7, 0.8]], np.float32)
+    performers, best, best_face = best_per_performer(d, [7, 7, 3])
+    assert performers == [3, 7]
+    assert np.allclose(best, [[0.9, 0.2], [0.8, 0.1]])
+    assert best_face.tolist() == [[2, 1], [2, 0]]
+
+
+def test_consistent_faces_outweigh_one_lucky_face() -> None:
+    # performer 0: one query face very close, the others far; performer 1: all fairly close
+    best = np.array([[0.20, 0.35], [0.90, 0.36], [0.95, 0.34], [0.90, 0.40]], np.float32)
+    score = aggregate(best)
+    assert score[1] < score[0]
+    assert np.isclose(score[1], np.mean([0.34, 0.35, 0.36]))
+    assert np.allclose(aggregate(best[:1]), best[0])  # one query face: its own distances
