@@ -1,5 +1,6 @@
 """The model registry: which face models exist, where their files are, fetching optional ones."""
 
+from stash_sense.models.fetch import ProgressCallback, fetch_model
 from stash_sense.models.registry import (
     REGISTRY,
     ModelError,
@@ -17,6 +18,8 @@ __all__ = [
     "REGISTRY",
     "ModelError",
     "ModelSpec",
+    "ProgressCallback",
+    "fetch_model",
     "get_spec",
     "is_present",
     "model_location",

@@ -56,7 +56,12 @@ class ModelSpec:
         return self.package is not None
 
 
-_INSIGHTFACE_ZIP = "https://github.com/deepinsight/insightface/releases/download/v0.7/buffalo_l.zip"
+# InsightFace publishes its models as zip packs; these checksums (pack and members) agree across
+# several independent public projects that pin the v0.7 release (see docs/models.md).
+_BUFFALO_L_URL = "https://github.com/deepinsight/insightface/releases/download/v0.7/buffalo_l.zip"
+_BUFFALO_L_SHA256 = "80ffe37d8a5940d59a7384c201a2a38d4741f2f3c51eef46ebb28218a7b0ca2f"
+_BUFFALO_L_SIZE = 288_621_354
+_INSIGHTFACE_LICENSE = "InsightFace pretrained models: non-commercial research use only"
 
 REGISTRY: dict[str, ModelSpec] = {
     spec.name: spec
@@ -98,6 +103,37 @@ REGISTRY: dict[str, ModelSpec] = {
             package_path="graph_final.pb",
             license="MIT (davidsandberg/facenet)",
             description="FaceNet Inception-ResNet-v1 (VGGFace2) 512-d, 160x160 input",
+        ),
+        ModelSpec(
+            name="arcface",
+            kind="embedder",
+            version="buffalo_l-w600k_r50",
+            filename="w600k_r50.onnx",
+            sha256="4c06341c33c2ca1f86781dab0e829f88ad5b64be9fba56e56bc9ebdefc619e43",
+            size=174_383_860,
+            dim=512,
+            url=_BUFFALO_L_URL,
+            archive_member="w600k_r50.onnx",
+            archive_sha256=_BUFFALO_L_SHA256,
+            archive_size=_BUFFALO_L_SIZE,
+            optional=True,
+            license=_INSIGHTFACE_LICENSE,
+            description="ArcFace ResNet-50 (WebFace600K) 512-d, 112x112 input; needs onnxruntime",
+        ),
+        ModelSpec(
+            name="retinaface",
+            kind="detector",
+            version="buffalo_l-det_10g",
+            filename="det_10g.onnx",
+            sha256="5838f7fe053675b1c7a08b633df49e7af5495cee0493c7dcf6697200b85b5b91",
+            size=16_923_827,
+            url=_BUFFALO_L_URL,
+            archive_member="det_10g.onnx",
+            archive_sha256=_BUFFALO_L_SHA256,
+            archive_size=_BUFFALO_L_SIZE,
+            optional=True,
+            license=_INSIGHTFACE_LICENSE,
+            description="SCRFD-10G (RetinaFace family) detector with five landmarks; not used yet",
         ),
     )
 }
