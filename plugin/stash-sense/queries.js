@@ -39,13 +39,7 @@
 }`,
 
     performersByName: `query StashSensePerformersByName($name: String!) {
-  findPerformers(
-    performer_filter: {
-      name: { value: $name, modifier: EQUALS }
-      OR: { aliases: { value: $name, modifier: EQUALS } }
-    }
-    filter: { per_page: 5 }
-  ) {
+  findPerformers(filter: { q: $name, per_page: 25 }) {
     count
     performers {
       id

@@ -104,7 +104,7 @@
   function unreachable(settings, why) {
     return new UserError(
       `Cannot reach the Stash Sense sidecar at ${settings.sidecarUrl} (${why}). ` +
-        "Is `stash-sense serve` running, and is the URL in Settings > Plugins > Stash Sense right?",
+        'Is "stash-sense serve" running, and is the URL in Settings > Plugins > Stash Sense right?',
       "unreachable"
     );
   }

@@ -125,15 +125,19 @@
     return null;
   }
 
+  /** A local performer whose name or alias is the match's name (Stash's q searches both). */
   async function findByName(match) {
     const data = await ns.gql(ns.queries.performersByName, { name: match.name });
-    return data.findPerformers.performers[0] || null;
+    const want = String(match.name).trim().toLowerCase();
+    const same = (s) => String(s || "").trim().toLowerCase() === want;
+    return data.findPerformers.performers.find((p) => same(p.name) || (p.alias_list || []).some(same)) || null;
   }
 
   async function createPerformer(match) {
     const input = { name: match.name };
     if (match.disambiguation) input.disambiguation = match.disambiguation;
-    if (typeof match.image_url === "string" && /^https?:\/\//.test(match.image_url)) {
+    // Stash takes a URL (it downloads the image) or a base64 data URL.
+    if (typeof match.image_url === "string" && /^(https?:\/\/|data:image\/)/.test(match.image_url)) {
       input.image = match.image_url;
     }
     input.stash_ids = (match.stash_ids || []).map((s) => ({ endpoint: s.endpoint, stash_id: s.stash_id }));
@@ -506,12 +510,18 @@
 
   // ---- patches -------------------------------------------------------------------------------
 
-  api.patch.after("ScenePage.Tabs", function (props, result) {
+  // An after-patch gets the component's call arguments, then its result: React calls function
+  // components with (props, secondArg), so the result is the last argument, props the first.
+  api.patch.after("ScenePage.Tabs", function (...args) {
+    const props = args[0];
+    const result = args[args.length - 1];
     if (!props || !props.scene) return result;
     return h(React.Fragment, null, result, h(IdentifyButton, { key: "stash-sense", scene: props.scene }));
   });
 
-  api.patch.after("PerformerDetailsPanel", function (props, result) {
+  api.patch.after("PerformerDetailsPanel", function (...args) {
+    const props = args[0];
+    const result = args[args.length - 1];
     if (!props || !props.performer) return result;
     return h(React.Fragment, null, result, h(FindOnStashBox, { key: "stash-sense", performer: props.performer }));
   });

@@ -1,0 +1,381 @@
+// Browser tests of the Stash Sense plugin: Debian's chromium (playwright-core) on the harness page
+// (real React, PluginApi with Stash's patch mechanism, the plugin's own files), the Stash stand-in
+// behind it and the real sidecar on a database enrolled from LFW. Asserts the exact mutations the
+// stand-in received. Run: cd plugin/tests && npm ci && node --test --test-concurrency=1 test/
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
+import { chromium } from "playwright-core";
+import { startHarness, TESTS_DIR } from "../lib/harness-server.mjs";
+import { freePort, makeTestDb, SHARED, startSidecar, startStandIn } from "../lib/services.mjs";
+
+const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const ARTIFACTS = path.join(TESTS_DIR, "artifacts");
+const API_KEY = "plugin-test-key";
+const STASHDB = "https://stashdb.org/graphql";
+const FANSDB = "https://fansdb.cc/graphql";
+const MONICA_ID = "5b1f0a4e-0000-4000-8000-00000000a001";
+
+let tmp;
+let fixture;
+let standIn;
+let standInUrl;
+let sidecar;
+let sidecarUrl;
+let harness;
+let browser;
+const local = {}; // local Stash performer ids by name
+const consoleErrors = [];
+
+async function standInGql(query, variables = {}) {
+  const response = await fetch(`${standInUrl}/graphql`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ query, variables }),
+  });
+  const payload = await response.json();
+  assert.equal(payload.errors, undefined, JSON.stringify(payload.errors));
+  return payload.data;
+}
+
+async function mutations() {
+  const response = await fetch(`${standInUrl}/__mutations`);
+  return (await response.json()).map((m) => ({ mutation: m.mutation, args: m.args }));
+}
+
+/** The mutations received while fn ran. */
+async function mutationsDuring(fn) {
+  const mark = (await mutations()).length;
+  await fn();
+  return (await mutations()).slice(mark);
+}
+
+async function configure(settings) {
+  const base = { sidecarUrl, apiKey: API_KEY, minTier: "possible", frames: 12, connection: "direct" };
+  await standInGql(
+    `mutation Configure($input: Map!) { configurePlugin(plugin_id: "stash-sense", input: $input) }`,
+    { input: { ...base, ...settings } }
+  );
+}
+
+async function createPerformer(input) {
+  const data = await standInGql(
+    `mutation Create($input: PerformerCreateInput!) { performerCreate(input: $input) { id } }`,
+    { input }
+  );
+  return data.performerCreate.id;
+}
+
+async function setScenePerformers(ids) {
+  await standInGql(`mutation S($input: SceneUpdateInput!) { sceneUpdate(input: $input) { id } }`, {
+    input: { id: "1", performer_ids: ids },
+  });
+}
+
+async function openPage(query) {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  page.on("console", (msg) => {
+    if (msg.type() === "error") consoleErrors.push(msg.text());
+  });
+  page.on("pageerror", (err) => consoleErrors.push(String(err)));
+  await page.goto(`${harness.url}/?${query}`);
+  return page;
+}
+
+async function identify(page) {
+  const button = page.locator(".stash-sense-identify");
+  await button.click();
+  const modal = page.locator(".stash-sense-modal");
+  await modal.waitFor({ timeout: 90000 });
+  return modal;
+}
+
+function imageDataUrl(file) {
+  return readFile(file).then((b) => `data:image/jpeg;base64,${b.toString("base64")}`);
+}
+
+before(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), "stash-sense-plugin-"));
+  await mkdir(ARTIFACTS, { recursive: true });
+  // Scenes: eval scene-1 (three people, sprite + VTT) and scene-9, a video with nobody in it.
+  const scenes = path.join(tmp, "scenes");
+  await mkdir(path.join(scenes, "scene-9"), { recursive: true });
+  await symlink(path.join(SHARED, "eval", "scenes", "scene-1"), path.join(scenes, "scene-1"));
+  await promisify(execFile)("ffmpeg", [
+    "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x180:rate=5:duration=4",
+    "-pix_fmt", "yuv420p", path.join(scenes, "scene-9", "scene.mp4"),
+  ]); // prettier-ignore
+  const [standInPort, sidecarPort] = [await freePort(), await freePort()];
+  standInUrl = `http://127.0.0.1:${standInPort}`;
+  sidecarUrl = `http://127.0.0.1:${sidecarPort}`;
+  const [db] = await Promise.all([makeTestDb(tmp), (async () => (standIn = await startStandIn(standInPort, scenes)))()]);
+  fixture = db;
+  // The page may call the test's sidecar directly, as if the user had allowed its origin.
+  harness = await startHarness({ stashUrl: standInUrl, extraConnectSrc: [sidecarUrl] });
+  sidecar = await startSidecar({ db: fixture.db, port: sidecarPort, stashUrl: harness.url, apiKey: API_KEY, dataDir: tmp });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--no-first-run",
+    ],
+  }); // prettier-ignore
+
+  // The user's Stash: one performer already on scene 1, Monica Seles linked to StashDB,
+  // Tommy Thompson present by name only, Ali Naimi absent.
+  local.existing = await createPerformer({ name: "Existing Person" });
+  local.monica = await createPerformer({
+    name: "Monica Seles",
+    stash_ids: [{ endpoint: STASHDB, stash_id: MONICA_ID }],
+  });
+  local.tommy = await createPerformer({ name: "Tommy Thompson" });
+  await setScenePerformers([local.existing]);
+  await configure({});
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (harness) await harness.close();
+  if (sidecar) await sidecar.stop();
+  if (standIn) await standIn.stop();
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+describe("scene page", () => {
+  test("Identify shows everyone, Add to Scene links, creates and confirms, keeping existing performers", async () => {
+    await configure({});
+    const page = await openPage("scene=1");
+    const button = page.locator(".stash-sense-identify");
+    await button.waitFor();
+    assert.equal(await button.textContent(), "Identify Performers");
+    const clicked = button.click();
+    await page.locator('.stash-sense-identify[aria-busy="true"]').waitFor({ timeout: 5000 });
+    assert.match(await button.textContent(), /Identifying/);
+    await clicked;
+    const modal = page.locator(".stash-sense-modal");
+    await modal.waitFor({ timeout: 90000 });
+
+    // One row per person, each with its face crop; the three people of scene-1 among the candidates.
+    const persons = modal.locator(".stash-sense-person");
+    assert.ok((await persons.count()) >= 3, await modal.innerText());
+    assert.ok(await persons.first().locator(".stash-sense-face img").getAttribute("src").then((s) => s.startsWith("data:image/jpeg;base64,")));
+    const tops = await persons.evaluateAll((rows) =>
+      rows.map((r) => r.querySelector(".stash-sense-candidate")?.getAttribute("data-performer"))
+    );
+    for (const name of ["Monica Seles", "Ali Naimi", "Tommy Thompson"]) {
+      assert.ok(tops.includes(name), `${name} is a person's best candidate: ${JSON.stringify(tops)}`);
+    }
+    const monica = modal.locator('.stash-sense-candidate[data-performer="Monica Seles"]').first();
+    const ali = modal.locator('.stash-sense-candidate[data-performer="Ali Naimi"]').first();
+    const tommy = modal.locator('.stash-sense-candidate[data-performer="Tommy Thompson"]').first();
+    // Tier as word and colour, distance, stash-box links per endpoint, disambiguation, image.
+    assert.match(await monica.locator(".stash-sense-tier").textContent(), /^(high|likely|possible)$/);
+    assert.match(await monica.locator(".stash-sense-distance").textContent(), /^distance \d\.\d\d$/);
+    assert.equal(
+      await monica.locator(".stash-sense-links a").getAttribute("href"),
+      `https://stashdb.org/performers/${MONICA_ID}`
+    );
+    assert.deepEqual(await ali.locator(".stash-sense-links a").allTextContents(), ["stashdb.org", "fansdb.cc"]);
+    assert.equal(await ali.locator(".stash-sense-disambiguation").textContent(), " (LFW)");
+    assert.equal(await ali.locator("img.stash-sense-candidate-img").getAttribute("src"), fixture.performers["Ali Naimi"].image);
+    await page.screenshot({ path: path.join(ARTIFACTS, "scene-modal.png") });
+
+    // Monica is on the user's Stash by her StashDB id: only sceneUpdate, keeping Existing Person.
+    let got = await mutationsDuring(async () => {
+      await monica.locator(".stash-sense-add").click();
+      await monica.locator(".stash-sense-added").waitFor();
+    });
+    assert.deepEqual(got, [
+      { mutation: "sceneUpdate", args: { input: { id: "1", performer_ids: [local.existing, local.monica] } } },
+    ]);
+
+    // Ali Naimi is new: performerCreate with every stash id the database knows, then sceneUpdate.
+    got = await mutationsDuring(async () => {
+      await ali.locator(".stash-sense-add").click();
+      await ali.locator(".stash-sense-added").waitFor();
+    });
+    assert.equal(got.length, 2, JSON.stringify(got));
+    assert.deepEqual(got[0], {
+      mutation: "performerCreate",
+      args: {
+        input: {
+          name: "Ali Naimi",
+          disambiguation: "LFW",
+          image: fixture.performers["Ali Naimi"].image,
+          stash_ids: [
+            { endpoint: STASHDB, stash_id: "5b1f0a4e-0000-4000-8000-00000000a002" },
+            { endpoint: FANSDB, stash_id: "7c2e1b5f-0000-4000-8000-00000000b002" },
+          ],
+        },
+      },
+    });
+    const aliId = (await standInGql(
+      `query F($e: String!, $s: String!) { findPerformers(performer_filter: {stash_id_endpoint: {endpoint: $e, stash_id: $s, modifier: EQUALS}}) { performers { id } } }`,
+      { e: FANSDB, s: "7c2e1b5f-0000-4000-8000-00000000b002" }
+    )).findPerformers.performers[0].id;
+    assert.deepEqual(got[1], {
+      mutation: "sceneUpdate",
+      args: { input: { id: "1", performer_ids: [local.existing, local.monica, aliId] } },
+    });
+    assert.match(await ali.locator(".stash-sense-added").textContent(), /Created and added/);
+
+    // Tommy Thompson exists locally by name only: offered, used on confirmation, nothing created.
+    got = await mutationsDuring(async () => {
+      await tommy.locator(".stash-sense-add").click();
+      const use = tommy.locator(".stash-sense-confirm button", { hasText: `Use Tommy Thompson (#${local.tommy})` });
+      await use.waitFor();
+      await use.click();
+      await tommy.locator(".stash-sense-added").waitFor();
+    });
+    assert.deepEqual(got, [
+      {
+        mutation: "sceneUpdate",
+        args: { input: { id: "1", performer_ids: [local.existing, local.monica, aliId, local.tommy] } },
+      },
+    ]);
+    assert.ok(await page.locator(".toast-success").count() >= 3, "a toast per add");
+    await page.close();
+  });
+
+  test("a second look marks performers already on the scene; Not this person is sent as feedback", async () => {
+    await configure({});
+    await setScenePerformers([local.existing, local.monica]);
+    const page = await openPage("scene=1");
+    const modal = await identify(page);
+    const monica = modal.locator('.stash-sense-candidate[data-performer="Monica Seles"]').first();
+    await monica.locator(".stash-sense-on-scene").waitFor();
+    assert.equal(await monica.locator(".stash-sense-add").count(), 0);
+    // Reject some candidate that is not already on the scene.
+    const rejectable = modal.locator(".stash-sense-candidate:has(.stash-sense-reject)").first();
+    const name = await rejectable.getAttribute("data-performer");
+    const got = await mutationsDuring(async () => {
+      await rejectable.locator(".stash-sense-reject").click();
+      await rejectable.locator(".stash-sense-rejected").waitFor();
+    });
+    assert.deepEqual(got, [], "feedback goes to the sidecar, not Stash");
+    const response = await fetch(`${sidecarUrl}/feedback`, { headers: { "X-API-Key": API_KEY } });
+    assert.equal(response.status, 200);
+    const text = JSON.stringify(await response.json());
+    assert.match(text, /"rejected"/, text);
+    assert.ok(name);
+    await page.screenshot({ path: path.join(ARTIFACTS, "scene-modal-second-look.png") });
+    await page.close();
+  });
+
+  test("through Stash: calls routed by the plugin task (runPluginOperation) reach the sidecar", async () => {
+    await configure({ connection: "stash" });
+    const before = harness.taskCalls.length;
+    const page = await openPage("scene=1");
+    const modal = await identify(page);
+    assert.ok((await modal.locator(".stash-sense-person").count()) >= 3, await modal.innerText());
+    assert.equal(harness.taskCalls.length, before + 1);
+    assert.deepEqual(
+      { ...harness.taskCalls.at(-1).args, body: JSON.parse(harness.taskCalls.at(-1).args.body) },
+      { mode: "proxy", url: sidecarUrl, api_key: API_KEY, method: "POST", path: "/identify/scene", body: { scene_id: "1", frames: 12 } }
+    );
+    await page.close();
+  });
+
+  test("a scene with nobody in it says no face was found", async () => {
+    await configure({});
+    const page = await openPage("scene=9");
+    const modal = await identify(page);
+    assert.match(await modal.locator(".stash-sense-error").textContent(), /^No face found in this scene \(\d+ frames sampled/);
+    await page.close();
+  });
+});
+
+describe("errors are shown in the modal", () => {
+  test("sidecar down, directly and through Stash", async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    for (const connection of ["direct", "stash"]) {
+      await configure({ sidecarUrl: dead, connection });
+      harness.setExtraConnectSrc([sidecarUrl, dead]);
+      const page = await openPage("scene=1");
+      const modal = await identify(page);
+      const text = await modal.locator(".stash-sense-error").textContent();
+      assert.match(text, new RegExp(`^Cannot reach the Stash Sense sidecar at ${dead} `), text);
+      if (connection === "direct") await page.screenshot({ path: path.join(ARTIFACTS, "sidecar-down.png") });
+      await page.close();
+    }
+    harness.setExtraConnectSrc([sidecarUrl]);
+  });
+
+  test("an undeclared sidecar URL goes through Stash by default", async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    await configure({ sidecarUrl: dead, connection: "auto" });
+    const before = harness.taskCalls.length;
+    const page = await openPage("scene=1");
+    const modal = await identify(page);
+    assert.match(await modal.locator(".stash-sense-error").textContent(), /^Cannot reach the Stash Sense sidecar/);
+    assert.equal(harness.taskCalls.length, before + 1);
+    await page.close();
+  });
+
+  test("wrong API key", async () => {
+    await configure({ apiKey: "not-the-key" });
+    const page = await openPage("scene=1");
+    const modal = await identify(page);
+    assert.match(await modal.locator(".stash-sense-error").textContent(), /refused the API key \(HTTP 401\)/);
+    await page.close();
+  });
+
+  test("Stash refusing the mutation", async () => {
+    await configure({});
+    await setScenePerformers([local.existing]);
+    const page = await openPage("scene=1");
+    const modal = await identify(page);
+    harness.refuse("StashSenseSceneUpdate", "operation not permitted: read-only user");
+    try {
+      const row = modal.locator('.stash-sense-candidate[data-performer="Monica Seles"]').first();
+      const got = await mutationsDuring(async () => {
+        await row.locator(".stash-sense-add").click();
+        await row.locator(".stash-sense-error").waitFor();
+      });
+      assert.equal(
+        await row.locator(".stash-sense-error").textContent(),
+        "Stash refused StashSenseSceneUpdate: operation not permitted: read-only user"
+      );
+      assert.ok(got.every((m) => m.mutation !== "sceneUpdate"));
+      assert.equal(await row.locator(".stash-sense-add").count(), 0, "the row shows the error instead");
+    } finally {
+      harness.refuse("StashSenseSceneUpdate", null);
+    }
+    await page.close();
+  });
+});
+
+describe("performer page", () => {
+  test("Find on stash-box shows candidates; Link adds the stash id, keeping existing ones", async () => {
+    await configure({});
+    const other = { endpoint: "https://pmvstash.org/graphql", stash_id: "0f0f0f0f-0000-4000-8000-00000000c003" };
+    const photo = path.join(SHARED, "eval", "faces", "lfw-dev", "Monica_Seles", "1.jpg");
+    const id = await createPerformer({ name: "Unlinked M.", image: await imageDataUrl(photo), stash_ids: [other] });
+    const page = await openPage(`performer=${id}`);
+    await page.locator(".stash-sense-find").click();
+    const modal = page.locator(".stash-sense-modal");
+    await modal.waitFor({ timeout: 60000 });
+    const monica = modal.locator('.stash-sense-candidate[data-performer="Monica Seles"]').first();
+    await monica.waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS, "performer-modal.png") });
+    const got = await mutationsDuring(async () => {
+      await monica.locator(".stash-sense-link").click();
+      await monica.locator(".stash-sense-added").waitFor();
+    });
+    assert.deepEqual(got, [
+      {
+        mutation: "performerUpdate",
+        args: { input: { id, stash_ids: [other, { endpoint: STASHDB, stash_id: MONICA_ID }] } },
+      },
+    ]);
+    await page.close();
+  });
+});
+
+test("no errors in the browser console", () => {
+  assert.deepEqual(consoleErrors.filter((e) => !/Failed to load resource/.test(e)), []);
+});
