@@ -5,8 +5,10 @@ Starts fast: typer is the only import at module level; the engine and database l
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -16,6 +18,7 @@ import typer
 from stash_sense.cli.db import IMAGE_SUFFIXES, engine_and_infos, fail, open_for_matching
 
 if TYPE_CHECKING:
+    from stash_sense.database import FaceDatabase
     from stash_sense.faces import FaceEngine
     from stash_sense.matching import Matcher
 
@@ -72,6 +75,8 @@ def identify_command(
         fail("no images found in " + ", ".join(str(p) for p in paths))
     engine, infos = engine_and_infos()
     fdb = open_for_matching(db, infos)
+    # Voyager loads without the GIL: read the indices while the first image is analysed
+    threading.Thread(target=_preload, args=(fdb,), daemon=True).start()
     try:
         matcher = Matcher(fdb)
         records = _run(engine, matcher, images, top, as_json)
@@ -81,6 +86,11 @@ def identify_command(
     if failed:
         print(f"{failed} of {len(records)} images could not be read", file=sys.stderr)
         raise typer.Exit(PARTIAL_FAILURE)
+
+
+def _preload(fdb: FaceDatabase) -> None:
+    with contextlib.suppress(Exception):  # a failure shows again, properly, on first use
+        fdb.load_indices()
 
 
 def _run(

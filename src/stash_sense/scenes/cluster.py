@@ -1,0 +1,84 @@
+"""Group the faces of a scene by person: average-linkage agglomerative clustering on a distance matrix.
+
+Two faces seen in the same frame are never the same person (a cannot-link constraint), so two
+clusters that share a frame are never merged. Merging stops when the closest pair of clusters is
+farther apart than the threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float32]
+
+#: Fused cosine distance (equal SFace + FaceNet weights) below which two clusters are one person.
+#: Calibrated on the eval scenes' sprite sheets and frames (bench/bench_scene.py, docs/sidecar.md).
+DEFAULT_THRESHOLD = 0.55
+
+
+def fused_distances(
+    vectors: Mapping[str, FloatArray], weights: Mapping[str, float] | None = None
+) -> FloatArray:
+    """Pairwise fused cosine distance: the weighted mean over embedders of 1 - a.b."""
+    names = list(vectors)
+    if not names:
+        raise ValueError("no embedder vectors to cluster on")
+    w = np.array([max(float((weights or {}).get(n, 1.0)), 0.0) for n in names], dtype=np.float32)
+    if w.sum() <= 0:
+        w = np.ones(len(names), dtype=np.float32)
+    w /= w.sum()
+    n = len(vectors[names[0]])
+    out = np.zeros((n, n), dtype=np.float32)
+    for weight, name in zip(w, names, strict=True):
+        v = np.asarray(vectors[name], dtype=np.float32)
+        out += weight * (1.0 - v @ v.T)
+    np.fill_diagonal(out, 0.0)
+    return np.clip(out, 0.0, 2.0)
+
+
+def cluster(
+    distances: FloatArray, groups: Sequence[int] | None = None, threshold: float = DEFAULT_THRESHOLD
+) -> list[int]:
+    """Cluster label (0, 1, ... by order of first face) for each face.
+
+    `distances` is the symmetric (n, n) face distance matrix; faces with equal `groups` values
+    (frame indices) may not share a cluster.
+    """
+    n = distances.shape[0]
+    if n == 0:
+        return []
+    d = np.array(distances, dtype=np.float64)
+    conflict = np.zeros((n, n), dtype=bool)
+    if groups is not None:
+        g = np.asarray(groups)
+        conflict = g[:, None] == g[None, :]
+    sizes = np.ones(n, dtype=np.float64)
+    active = np.ones(n, dtype=bool)
+    members: list[list[int]] = [[i] for i in range(n)]
+    blocked = np.inf
+    while True:
+        work = np.where(conflict | ~active[:, None] | ~active[None, :], blocked, d)
+        np.fill_diagonal(work, blocked)
+        flat = int(np.argmin(work))
+        i, j = divmod(flat, n)
+        if not work[i, j] <= threshold:
+            break
+        # Lance-Williams update for average linkage: merge j into i
+        d[i, :] = (sizes[i] * d[i, :] + sizes[j] * d[j, :]) / (sizes[i] + sizes[j])
+        d[:, i] = d[i, :]
+        conflict[i, :] |= conflict[j, :]
+        conflict[:, i] = conflict[i, :]
+        conflict[i, i] = True
+        sizes[i] += sizes[j]
+        active[j] = False
+        members[i].extend(members[j])
+        members[j] = []
+    labels = [-1] * n
+    order = sorted((min(m), k) for k, m in enumerate(members) if m)
+    for label, (_, k) in enumerate(order):
+        for face in members[k]:
+            labels[face] = label
+    return labels

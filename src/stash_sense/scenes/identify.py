@@ -1,0 +1,133 @@
+"""Who is in a scene: faces of every frame, clustered by person, each person matched as a whole.
+
+`identify_scene(frames, engine, matcher)` returns a `SceneResult` whose `as_dict()` is the "Scene
+result" of docs/architecture.md. Clustering uses the fused distance of `cluster_on` embedders; each
+person is then matched with `Matcher.match_faces` on up to `representatives` of their best faces, so
+several faces of one person outweigh a single lucky one.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from stash_sense.faces import FaceEngine
+from stash_sense.matching import Match, Matcher
+from stash_sense.scenes.cluster import DEFAULT_THRESHOLD, cluster, fused_distances
+from stash_sense.scenes.faces import SceneCancelled, SceneFace, detect_scene_faces, embed_missing
+from stash_sense.scenes.frames import Frame
+
+#: Faces per person handed to the matcher (the best ones by quality).
+DEFAULT_REPRESENTATIVES = 5
+
+
+@dataclass
+class Person:
+    """One person of the scene: their faces across frames and the performers they may be."""
+
+    person_id: int
+    faces: list[SceneFace]
+    matches: list[Match]
+    face_jpeg: str
+    extra: list[dict[str, Any]] = field(default_factory=list)  # per match, merged into as_dict
+
+    @property
+    def frame_indices(self) -> list[int]:
+        return sorted({f.frame.index for f in self.faces})
+
+    @property
+    def times(self) -> list[float]:
+        return sorted({f.frame.time_s for f in self.faces})
+
+    def as_dict(self) -> dict[str, Any]:
+        matches = []
+        for i, m in enumerate(self.matches):
+            entry = m.as_dict()
+            if i < len(self.extra):
+                entry.update(self.extra[i])
+            matches.append(entry)
+        return {
+            "person_id": self.person_id,
+            "frames": len(self.frame_indices),
+            "times": self.times,
+            "faces": len(self.faces),
+            "face_jpeg": self.face_jpeg,
+            "matches": matches,
+        }
+
+
+@dataclass
+class SceneResult:
+    scene_id: str | None
+    source: str
+    frames_sampled: int
+    faces_detected: int
+    elapsed_s: float
+    persons: list[Person]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "scene_id": self.scene_id,
+            "source": self.source,
+            "frames_sampled": self.frames_sampled,
+            "faces_detected": self.faces_detected,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "persons": [p.as_dict() for p in self.persons],
+        }
+
+
+def _crop_b64(person_faces: Sequence[SceneFace]) -> str:
+    best = max(person_faces, key=lambda f: f.rank)
+    return base64.b64encode(FaceEngine.crop_jpeg(best.image, best.face, size=160)).decode()
+
+
+def identify_scene(
+    frames: Sequence[Frame],
+    engine: FaceEngine,
+    matcher: Matcher,
+    *,
+    source: str,
+    scene_id: str | None = None,
+    top: int = 5,
+    threshold: float = DEFAULT_THRESHOLD,
+    cluster_on: Sequence[str] | None = None,
+    representatives: int = DEFAULT_REPRESENTATIVES,
+    should_stop: Callable[[], bool] | None = None,
+) -> SceneResult:
+    """Detect, cluster and match every person in `frames` (see the module docstring)."""
+    started = time.perf_counter()
+    names = list(matcher.embedder_names)
+    cluster_names = [n for n in (cluster_on or names) if n in names] or names[:1]
+    by_name = {e.name: e for e in engine.embedders}
+    faces = detect_scene_faces(engine, frames, cluster_names, should_stop=should_stop)
+    persons: list[Person] = []
+    if faces:
+        vectors = {n: np.stack([f.face.embeddings[n] for f in faces]) for n in cluster_names}
+        dist = fused_distances(vectors, matcher.weights)
+        labels = cluster(dist, [f.frame.index for f in faces], threshold)
+        groups: dict[int, list[SceneFace]] = {}
+        for face, label in zip(faces, labels, strict=True):
+            groups.setdefault(label, []).append(face)
+        for members in groups.values():
+            if should_stop is not None and should_stop():
+                raise SceneCancelled("stopped")
+            reps = sorted(members, key=lambda f: f.rank, reverse=True)[:representatives]
+            embed_missing(reps, [by_name[n] for n in names])
+            matches = matcher.match_faces([r.face for r in reps], top=top)
+            persons.append(Person(0, members, matches, _crop_b64(members)))
+    persons.sort(key=lambda p: (-len(p.frame_indices), p.matches[0].distance if p.matches else 9))
+    for i, p in enumerate(persons):
+        p.person_id = i
+    return SceneResult(
+        scene_id=scene_id,
+        source=source,
+        frames_sampled=len(frames),
+        faces_detected=len(faces),
+        elapsed_s=time.perf_counter() - started,
+        persons=persons,
+    )

@@ -1,0 +1,160 @@
+"""Endpoints as configuration: presets for the public sources, a TOML file, environment variables.
+
+A config file (default `$STASH_SENSE_CONFIG` or `~/.config/stash-sense/endpoints.toml`) holds one
+table per endpoint:
+
+    [endpoints.stashdb]
+    api_key = "..."            # better: STASH_SENSE_STASHDB_API_KEY
+    rate_limit = 2.0           # requests a second to each host
+    concurrency = 4
+
+    [endpoints.mybox]
+    url = "http://localhost:9998/graphql"
+    kind = "stash-box"
+
+Environment variables override the file: `STASH_SENSE_<NAME>_API_KEY`, `..._URL`, `..._RATE_LIMIT`
+(NAME upper-cased, `-` as `_`). API keys are `SecretStr`: never printed, logged or put in a repr.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+Kind = Literal["stash-box", "tpdb"]
+
+# StashDB and the other stash-boxes are run by volunteers on one server each; 2 requests a second
+# (one GraphQL page of 100 performers is one request; every image is one) takes a full StashDB
+# build of ~100k performers about 14 hours, and keeps the builder a small fraction of the load
+# one active Stash user with a batch tagger makes. See docs/builder.md.
+DEFAULT_RATE_LIMIT = 2.0
+
+
+class EndpointConfig(BaseModel):
+    """One source the builder can read."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    url: str
+    kind: Kind = "stash-box"
+    api_key: SecretStr | None = None
+    rate_limit: float = Field(DEFAULT_RATE_LIMIT, gt=0, description="requests a second per host")
+    burst: float = Field(1.0, ge=1)
+    concurrency: int = Field(4, ge=1, le=64, description="parallel image downloads")
+    page_size: int = Field(100, ge=1, le=1000)
+    max_images_per_performer: int = Field(5, ge=1)
+    max_image_bytes: int = Field(15 * 1024 * 1024, ge=1024)
+    timeout_s: float = Field(30.0, gt=0)
+    retries: int = Field(5, ge=1)
+    # the endpoint string stored in stash_ids (what Stash records), default: url for stash-boxes
+    stash_endpoint: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/]+", value):
+            raise ValueError(f"not an http(s) URL: {value!r}")
+        return value.rstrip("/")
+
+    @property
+    def stash_id_endpoint(self) -> str:
+        return self.stash_endpoint or self.url
+
+    def key_value(self) -> str | None:
+        return self.api_key.get_secret_value() if self.api_key else None
+
+    def describe(self) -> str:
+        """One line for logs: everything but the key."""
+        key = "set" if self.api_key else "not set"
+        return (
+            f"{self.name} ({self.kind}) {self.url}, {self.rate_limit:g} req/s, "
+            f"concurrency {self.concurrency}, API key {key}"
+        )
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "stashdb": {"url": "https://stashdb.org/graphql", "kind": "stash-box"},
+    "fansdb": {"url": "https://fansdb.cc/graphql", "kind": "stash-box"},
+    "pmvstash": {"url": "https://pmvstash.org/graphql", "kind": "stash-box"},
+    "javstash": {"url": "https://javstash.org/graphql", "kind": "stash-box"},
+    # ThePornDB's REST API; its performers are linked in Stash through its stash-box endpoint
+    "tpdb": {
+        "url": "https://api.theporndb.net",
+        "kind": "tpdb",
+        "stash_endpoint": "https://theporndb.net/graphql",
+    },
+}
+
+
+class ConfigError(Exception):
+    """The endpoint configuration is unusable; `str()` is one clear line."""
+
+
+def default_config_path() -> Path:
+    env = os.environ.get("STASH_SENSE_CONFIG")
+    if env:
+        return Path(env)
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "stash-sense" / "endpoints.toml"
+
+
+def _env_prefix(name: str) -> str:
+    return "STASH_SENSE_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper() + "_"
+
+
+def _from_env(name: str, environ: dict[str, str]) -> dict[str, Any]:
+    prefix = _env_prefix(name)
+    found: dict[str, Any] = {}
+    for field in ("api_key", "url", "rate_limit", "concurrency", "kind"):
+        value = environ.get(prefix + field.upper())
+        if value:
+            found[field] = value
+    return found
+
+
+def load_endpoints(
+    config_file: Path | None = None, environ: dict[str, str] | None = None
+) -> dict[str, EndpointConfig]:
+    """Presets, then the config file's tables, then environment variables, by endpoint name."""
+    environ = dict(os.environ if environ is None else environ)
+    tables: dict[str, dict[str, Any]] = {name: dict(v) for name, v in PRESETS.items()}
+    path = config_file or default_config_path()
+    if config_file is not None and not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        for name, table in (data.get("endpoints") or {}).items():
+            if not isinstance(table, dict):
+                raise ConfigError(f"{path}: [endpoints.{name}] must be a table")
+            tables.setdefault(name, {}).update(table)
+    endpoints: dict[str, EndpointConfig] = {}
+    for name, table in tables.items():
+        merged = {**table, **_from_env(name, environ), "name": name}
+        if "url" not in merged:
+            raise ConfigError(f"endpoint {name!r} has no url (set url in the config file)")
+        try:
+            endpoints[name] = EndpointConfig(**merged)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ConfigError(f"endpoint {name!r}: {where}: {first['msg']}") from None
+    return endpoints
+
+
+def get_endpoint(
+    name: str, config_file: Path | None = None, environ: dict[str, str] | None = None
+) -> EndpointConfig:
+    endpoints = load_endpoints(config_file, environ)
+    if name not in endpoints:
+        known = ", ".join(sorted(endpoints))
+        raise ConfigError(f"unknown endpoint {name!r} (known: {known})")
+    return endpoints[name]
