@@ -1,12 +1,12 @@
 """A local stand-in for the user's Stash server, for tests and browser tests of the plugin.
 
-It executes the real Stash GraphQL schema (../shared/schemas/stash, or a path given) with graphql-core
-and serves scenes from a folder: every subfolder whose name ends in digits is one scene with that id
+It executes the real Stash GraphQL schema (../shared/schemas/stash, or a path given) with
+graphql-core and serves scenes from a folder: every subfolder whose name ends in digits is one scene with that id
 (`scene-3/` is scene "3"), holding a video (`*.mp4`), and optionally a sprite sheet (`*_sprite.jpg`)
 with its VTT (`*.vtt`) and `frames/*.jpg` (the first is the screenshot). Files are served under
 /scene/{id}/... like Stash serves them. Performers live in memory: created with performerCreate,
-changed with performerUpdate, put on scenes with sceneUpdate. Every mutation received is recorded and
-listed at GET /__mutations so tests can assert what a client sent.
+changed with performerUpdate, put on scenes with sceneUpdate. Every mutation received is recorded
+and listed at GET /__mutations so tests can assert what a client sent.
 """
 
 from __future__ import annotations
@@ -326,7 +326,11 @@ def stash_app(
 
     @app.middleware("http")
     async def check_key(request: Request, call_next: Any) -> Response:
-        if api_key and not request.url.path.startswith("/__") and request.method != "OPTIONS":
+        if (
+            api_key
+            and not request.url.path.startswith(("/__", "/_dev/"))
+            and request.method != "OPTIONS"
+        ):
             given = request.headers.get("ApiKey") or request.query_params.get("apikey")
             if given != api_key:
                 return JSONResponse({"error": "unauthorized"}, status_code=401)
@@ -383,6 +387,10 @@ def stash_app(
         if found is None:
             return JSONResponse({"error": "not found"}, status_code=404)
         return Response(found[0], media_type=found[1])
+
+    @app.get("/_dev/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
 
     @app.get("/__mutations")
     def mutations() -> list[dict[str, Any]]:

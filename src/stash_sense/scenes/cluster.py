@@ -1,4 +1,4 @@
-"""Group the faces of a scene by person: average-linkage agglomerative clustering on a distance matrix.
+"""Group the faces of a scene by person: average-linkage agglomerative clustering on distances.
 
 Two faces seen in the same frame are never the same person (a cannot-link constraint), so two
 clusters that share a frame are never merged. Merging stops when the closest pair of clusters is

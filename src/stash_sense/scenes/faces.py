@@ -2,7 +2,8 @@
 
 Small frames (sprite thumbnails are 160x90) are enlarged before detection so that YuNet and the
 aligner see enough pixels. A face that sits where a face sat in the previous frame and looks the
-same pixel for pixel (a static shot) reuses that face's vectors instead of running the network again.
+same pixel for pixel (a static shot) reuses that face's vectors instead of running the network
+again.
 """
 
 from __future__ import annotations

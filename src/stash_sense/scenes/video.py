@@ -1,4 +1,4 @@
-"""Frames of a scene from its video with ffmpeg: N evenly spaced frames, fast-seeking (-ss before -i).
+"""Frames of a scene from its video with ffmpeg: N evenly spaced frames, fast-seeking (-ss first).
 
 Two ways are offered and measured in bench/bench_scene.py: `seek` runs one short ffmpeg per frame
 (several at once), `select` runs a single ffmpeg with one fast-seeking input per frame.

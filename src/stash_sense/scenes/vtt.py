@@ -1,4 +1,4 @@
-"""Parse a Stash sprite WebVTT file: each cue maps a time range to an `#xywh=` region of the sprite sheet."""
+"""Parse a Stash sprite WebVTT file: each cue maps a time range to an `#xywh=` sprite region."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Client for the user's Stash server: its GraphQL API (scenes, performers) and its files.
 
-Every request goes to the configured Stash origin only: URLs that Stash hands back (sprites, streams,
-performer images) are fetched only when they are on that same origin, and redirects are followed only
-while they stay on it. The GraphQL documents are module constants so a test can validate each one
+Every request goes to the configured Stash origin only: URLs that Stash hands back (sprites,
+streams, performer images) are fetched only when they are on that same origin, and redirects are
+followed only while they stay on it. The GraphQL documents are module constants so a test can validate each one
 against the real Stash schema.
 """
 
