@@ -1,12 +1,12 @@
 """A local stand-in for the user's Stash server, for tests and browser tests of the plugin.
 
-It executes the real Stash GraphQL schema (../shared/schemas/stash, or a path given) with
-graphql-core and serves scenes from a folder: every subfolder whose name ends in digits is one scene with that id
-(`scene-3/` is scene "3"), holding a video (`*.mp4`), and optionally a sprite sheet (`*_sprite.jpg`)
-with its VTT (`*.vtt`) and `frames/*.jpg` (the first is the screenshot). Files are served under
-/scene/{id}/... like Stash serves them. Performers live in memory: created with performerCreate,
-changed with performerUpdate, put on scenes with sceneUpdate. Every mutation received is recorded
-and listed at GET /__mutations so tests can assert what a client sent.
+It executes the real Stash GraphQL schema (../shared/schemas/stash, or a path given) with graphql-
+core and serves scenes from a folder: every subfolder whose name ends in digits is one scene with
+that id (`scene-3/` is scene "3"), holding a video (`*.mp4`), and optionally a sprite sheet
+(`*_sprite.jpg`) with its VTT (`*.vtt`) and `frames/*.jpg` (the first is the screenshot). Files are
+served under /scene/{id}/... like Stash serves them. Performers live in memory: created with
+performerCreate, changed with performerUpdate, put on scenes with sceneUpdate. Every mutation
+received is recorded and listed at GET /__mutations so tests can assert what a client sent.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Every request goes to the configured Stash origin only: URLs that Stash hands back (sprites,
 streams, performer images) are fetched only when they are on that same origin, and redirects are
-followed only while they stay on it. The GraphQL documents are module constants so a test can validate each one
-against the real Stash schema.
+followed only while they stay on it. The GraphQL documents are module constants so a test can
+validate each one against the real Stash schema.
 """
 
 from __future__ import annotations
