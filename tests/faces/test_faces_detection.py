@@ -44,21 +44,24 @@ def _detector(**kw: object) -> YuNetDetector:
     return YuNetDetector(resolve_model_path("yunet"), DetectorSettings(**kw))  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("size", [(125, 125), (2000, 2000), (3000, 700), (200, 120)])
+@pytest.mark.parametrize("size", [(125, 125), (200, 120), (400, 400)])
 def test_boxes_map_back_after_resizing(size: tuple[int, int], lfw_dev: Path) -> None:
     """Detection on a resized copy is mapped back exactly into the original image's pixels."""
     face = load_image(lfw_dev / "Adam_Sandler" / "0.jpg")
     image = cv2.resize(face, size, interpolation=cv2.INTER_CUBIC)
     detector = _detector()
+    assert detector.pass_scales(*size) == [detector.detection_scale(*size)]
     scale = detector.detection_scale(*size)
     assert scale != 1.0
-    # what YuNet itself finds on the frame it is shown
+    # what YuNet itself finds on the frame it is shown, with the same threshold
     work = cv2.resize(
         image,
         (round(size[0] * scale), round(size[1] * scale)),
         interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
     )
-    yunet = cv2.FaceDetectorYN.create(str(resolve_model_path("yunet")), "", work.shape[1::-1])
+    yunet = cv2.FaceDetectorYN.create(
+        str(resolve_model_path("yunet")), "", work.shape[1::-1], detector.settings.score_threshold
+    )
     raw = yunet.detect(work)[1][0]
     sx, sy = size[0] / work.shape[1], size[1] / work.shape[0]
     found = detector.detect(image)[0]
@@ -67,10 +70,30 @@ def test_boxes_map_back_after_resizing(size: tuple[int, int], lfw_dev: Path) -> 
     assert found.box.w == pytest.approx(raw[2] * sx, abs=1.0)
     landmarks = raw[4:14].reshape(5, 2) * [sx, sy]
     assert np.allclose(found.landmarks, landmarks, atol=0.5)
-    # and the face is where it is in the original photo, scaled
+
+
+@pytest.mark.parametrize(
+    ("canvas", "side"),
+    [((125, 125), 125), ((1280, 1280), 1280), ((2000, 2000), 2000), ((3000, 700), 700)],
+)
+def test_face_of_any_size_is_found_where_it_is(
+    canvas: tuple[int, int], side: int, lfw_dev: Path
+) -> None:
+    """A face from thumbnail size to one filling a 2000 px frame: one face, at the right place.
+
+    YuNet alone misses a face that fills a big frame (or reports bogus parts of it): the coarse
+    pass must find it and NMS must drop the rest.
+    """
+    face = load_image(lfw_dev / "Adam_Sandler" / "0.jpg")
     reference = _detector().detect(face)[0]
-    expected = reference.landmarks * [size[0] / 250, size[1] / 250]
-    assert np.abs(found.landmarks - expected).max() < 0.1 * max(size)
+    image = np.full((canvas[1], canvas[0], 3), 90, dtype=np.uint8)
+    left = (canvas[0] - side) // 2
+    image[:side, left : left + side] = cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC)
+    found = _detector().detect(image)
+    assert len(found) == 1, [f.box for f in found]
+    expected = reference.landmarks * (side / 250) + [left, 0]
+    assert np.abs(found[0].landmarks - expected).max() < 0.04 * side
+    assert found[0].score > 0.9
 
 
 def test_face_in_a_corner_of_a_large_image(lfw_dev: Path) -> None:

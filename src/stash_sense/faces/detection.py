@@ -1,7 +1,9 @@
 """Face detection with YuNet (cv2.FaceDetectorYN), at any image size.
 
 Big images are shrunk for detection and small ones enlarged, so that YuNet always sees a frame of a
-size it handles well; boxes and landmarks are mapped back to the original image's pixels.
+size it handles well; boxes and landmarks are mapped back to the original image's pixels. YuNet's
+largest anchors are 256 px, so a face filling a big frame is missed (or split into bogus parts):
+frames larger than `coarse_side` get a second, coarse pass, and the two passes are merged by NMS.
 """
 
 from __future__ import annotations
@@ -29,6 +31,15 @@ class DetectorSettings:
     max_side: int = 1280
     #: images whose longest side is below this are enlarged to it for detection
     min_side: int = 640
+    #: frames whose detection size exceeds this also get a pass at this longest side (big faces)
+    coarse_side: int = 640
+
+
+def quiet_opencv() -> None:
+    """Keep OpenCV's DNN warnings (e.g. about targets of the new graph engine) off stderr."""
+    level = cv2.utils.logging.getLogLevel()
+    if level > cv2.utils.logging.LOG_LEVEL_ERROR:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 
 class YuNetDetector:
@@ -42,6 +53,7 @@ class YuNetDetector:
     def _instance(self) -> cv2.FaceDetectorYN:
         detector: cv2.FaceDetectorYN | None = getattr(self._local, "detector", None)
         if detector is None:
+            quiet_opencv()
             s = self.settings
             detector = cv2.FaceDetectorYN.create(
                 str(self.model_path), "", (320, 320), s.score_threshold, s.nms_threshold, s.top_k
@@ -58,12 +70,18 @@ class YuNetDetector:
             return self.settings.min_side / longest
         return 1.0
 
-    def detect(self, image: ImageArray) -> list[DetectedFace]:
-        """Every face in a BGR image, largest first, in the image's own pixel coordinates."""
-        if image.ndim != 3 or image.shape[0] < 1 or image.shape[1] < 1:
-            return []
+    def pass_scales(self, width: int, height: int) -> list[float]:
+        """The scales YuNet runs at: the fine one, plus a coarse one for big frames."""
+        fine = self.detection_scale(width, height)
+        longest = max(width, height)
+        coarse = self.settings.coarse_side / longest if longest else 1.0
+        if longest * fine > 1.25 * self.settings.coarse_side:
+            return [fine, coarse]
+        return [fine]
+
+    def _run(self, image: ImageArray, scale: float) -> np.ndarray:
+        """Raw YuNet rows (box, landmarks, score) at one scale, in original pixels."""
         height, width = image.shape[:2]
-        scale = self.detection_scale(width, height)
         work = image
         if scale != 1.0:
             size = (max(1, round(width * scale)), max(1, round(height * scale)))
@@ -73,19 +91,35 @@ class YuNetDetector:
         detector.setInputSize((work.shape[1], work.shape[0]))
         _, raw = detector.detect(work)
         if raw is None or len(raw) == 0:
-            return []
+            return np.zeros((0, 15), dtype=np.float32)
+        rows = np.array(raw, dtype=np.float32).reshape(-1, 15)
         # the resize rounds each side separately: map back per axis
         sx = width / work.shape[1]
         sy = height / work.shape[0]
+        rows[:, 0:14:2] *= sx
+        rows[:, 1:14:2] *= sy
+        return rows
+
+    def detect(self, image: ImageArray) -> list[DetectedFace]:
+        """Every face in a BGR image, largest first, in the image's own pixel coordinates."""
+        if image.ndim != 3 or image.shape[0] < 1 or image.shape[1] < 1:
+            return []
+        height, width = image.shape[:2]
+        rows = np.concatenate([self._run(image, s) for s in self.pass_scales(width, height)])
+        if len(rows) > 1:
+            keep = cv2.dnn.NMSBoxes(
+                [[float(v) for v in r[:4]] for r in rows],
+                [float(r[14]) for r in rows],
+                self.settings.score_threshold,
+                self.settings.nms_threshold,
+            )
+            rows = rows[np.asarray(keep, dtype=np.int64).reshape(-1)]
         faces: list[DetectedFace] = []
-        for row in np.asarray(raw, dtype=np.float32):
+        for row in rows:
             x, y, w, h = (float(v) for v in row[:4])
-            x, y, w, h = x * sx, y * sy, w * sx, h * sy
             if min(w, h) < self.settings.min_face_size:
                 continue
             landmarks = row[4:14].reshape(5, 2).astype(np.float32)
-            landmarks[:, 0] *= sx
-            landmarks[:, 1] *= sy
             # clip the box to the image: YuNet may overshoot at the border
             x0, y0 = max(0.0, x), max(0.0, y)
             x1, y1 = min(float(width), x + w), min(float(height), y + h)
