@@ -44,14 +44,16 @@ class EndpointConfig(BaseModel):
     url: str
     kind: Kind = "stash-box"
     api_key: SecretStr | None = None
-    rate_limit: float = Field(DEFAULT_RATE_LIMIT, gt=0, description="requests a second per host")
-    burst: float = Field(1.0, ge=1)
-    concurrency: int = Field(4, ge=1, le=64, description="parallel image downloads")
-    page_size: int = Field(100, ge=1, le=1000)
-    max_images_per_performer: int = Field(5, ge=1)
-    max_image_bytes: int = Field(15 * 1024 * 1024, ge=1024)
-    timeout_s: float = Field(30.0, gt=0)
-    retries: int = Field(5, ge=1)
+    rate_limit: float = Field(
+        default=DEFAULT_RATE_LIMIT, gt=0, description="requests a second per host"
+    )
+    burst: float = Field(default=1.0, ge=1)
+    concurrency: int = Field(default=4, ge=1, le=64, description="parallel image downloads")
+    page_size: int = Field(default=100, ge=1, le=1000)
+    max_images_per_performer: int = Field(default=5, ge=1)
+    max_image_bytes: int = Field(default=15 * 1024 * 1024, ge=1024)
+    timeout_s: float = Field(default=30.0, gt=0)
+    retries: int = Field(default=5, ge=1)
     # the endpoint string stored in stash_ids (what Stash records), default: url for stash-boxes
     stash_endpoint: str | None = None
 

@@ -1,0 +1,154 @@
+"""The offline demo: a local stash-box over bundled LFW faces, a real build, then identification.
+
+`python -m stash_sense.demo` (or `make demo`) starts the stash-box stand-in (uvicorn, in a thread)
+over `demo_data/faces/`, builds a face database into `demo-output/db` through the real builder
+(GraphQL paging, image downloads, detection, embedding, publish), then identifies the bundled
+query pictures (`demo_data/queries/`, people enrolled from other photos) and prints who they are.
+Needs nothing but the installed package: no network, no ../shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
+TIER_STYLE = {"high": "bold green", "likely": "green", "possible": "yellow", "none": "dim"}
+
+
+@dataclass
+class QueryResult:
+    """What the demo found for one query picture."""
+
+    file: str
+    expected: str
+    faces: int
+    top: str | None
+    distance: float | None
+    tier: str | None
+    runner_up: str | None
+    runner_up_distance: float | None
+
+    @property
+    def right(self) -> bool:
+        return self.top == self.expected
+
+
+def load_queries(data: Path) -> dict[str, str]:
+    """Query file name -> the name of the person it shows."""
+    raw = json.loads((data / "queries.json").read_text(encoding="utf-8"))
+    return {name: entry["expected"] for name, entry in raw.items()}
+
+
+def run_demo(output: Path, data: Path = DEMO_DATA, console: Console | None = None) -> int:
+    """Run the whole demo; return the exit status (0 when every query was recognised)."""
+    from stash_sense.builder import BuildOptions, build
+    from stash_sense.database import FaceDatabase
+    from stash_sense.devservers.launch import serve_in_thread
+    from stash_sense.devservers.stashbox import StashBoxOptions, stashbox_app
+    from stash_sense.faces import FaceEngine, load_image
+    from stash_sense.matching import Matcher
+    from stash_sense.sources.endpoints import EndpointConfig
+
+    console = console or Console()
+    faces_dir, queries_dir = data / "faces", data / "queries"
+    people = sorted(p.name for p in faces_dir.iterdir() if p.is_dir())
+    console.print(
+        f"[bold]Stash Sense demo[/]: {len(people)} people served by a local stash-box stand-in, "
+        f"then {len(load_queries(data))} pictures of some of them that were not enrolled."
+    )
+    db = output / "db"
+    if db.exists():
+        shutil.rmtree(db)  # the stand-in's port (in every image URL) changes between runs
+    output.mkdir(parents=True, exist_ok=True)
+
+    engine = FaceEngine.default().load()
+    app = stashbox_app(StashBoxOptions(faces_dir=faces_dir))
+    with serve_in_thread(app) as base:
+        console.print(f"stash-box stand-in: {base}/graphql (the real stash-box schema)")
+        endpoint = EndpointConfig(
+            name="demo-stashbox", url=f"{base}/graphql", rate_limit=50.0, burst=5.0
+        )
+        started = time.monotonic()
+        result = build(BuildOptions(db=db, endpoint=endpoint, progress=False), engine)
+    s = result.stats
+    console.print(
+        f"built {db} in {time.monotonic() - started:.1f}s: {s['performers_seen']} performers, "
+        f"{s['faces']} faces, {result.requests} HTTP requests"
+        + (f", skipped {s['skipped']}" if s["skipped"] else "")
+    )
+
+    results: list[QueryResult] = []
+    with FaceDatabase.open(db) as fdb:
+        matcher = Matcher(fdb)
+        for file, expected in load_queries(data).items():
+            faces = engine.analyze(load_image(queries_dir / file))
+            matches = matcher.match_face(faces[0], top=2) if faces else []
+            first = matches[0] if matches else None
+            second = matches[1] if len(matches) > 1 else None
+            results.append(
+                QueryResult(
+                    file=file,
+                    expected=expected,
+                    faces=len(faces),
+                    top=first.name if first else None,
+                    distance=first.distance if first else None,
+                    tier=first.tier if first else None,
+                    runner_up=second.name if second else None,
+                    runner_up_distance=second.distance if second else None,
+                )
+            )
+    console.print(results_table(results))
+    right = sum(r.right for r in results)
+    console.print(f"{right} of {len(results)} query pictures recognised. Database: {db}")
+    return 0 if right == len(results) else 1
+
+
+def results_table(results: list[QueryResult]) -> Table:
+    """The rich table of the identifications."""
+    table = Table("query picture", "shows", "best match", "distance", "tier", "runner-up")
+    table.title = "Who is in these pictures?"
+    for r in results:
+        style = TIER_STYLE.get(r.tier or "none", "")
+        mark = "[green]✓[/]" if r.right else "[red]✗[/]"
+        runner = (
+            f"{r.runner_up} ({r.runner_up_distance:.3f})"
+            if r.runner_up and r.runner_up_distance is not None
+            else "-"
+        )
+        table.add_row(
+            r.file,
+            r.expected,
+            f"{mark} {r.top}" if r.top else "[red]no face found[/]",
+            f"{r.distance:.3f}" if r.distance is not None else "",
+            f"[{style}]{r.tier}[/]" if r.tier else "",
+            runner,
+        )
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stash_sense.demo", description=__doc__)
+    parser.add_argument(
+        "--output", type=Path, default=Path("demo-output"), help="where the database goes"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        return run_demo(args.output)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
