@@ -240,6 +240,27 @@ class StashClient:
         p = performers[0]
         return StashPerformer(str(p["id"]), str(p["name"]), [StashId(endpoint, stash_id)])
 
+    def resolve(self, url: str) -> str:
+        """The URL a Stash file finally lives at, following redirects only while on the host.
+
+        Used before handing a stream URL to ffmpeg, which would otherwise follow redirects itself.
+        """
+        target = self.absolute(url)
+        for _ in range(MAX_REDIRECTS + 1):
+            if not self.is_on_host(target):
+                raise OffHostError(f"refusing to fetch {target}: not on the Stash host {self.url}")
+            try:
+                with self._http.stream("GET", target, headers={"Range": "bytes=0-0"}) as resp:
+                    if resp.is_redirect:
+                        target = urljoin(target, resp.headers.get("location", ""))
+                        continue
+                    if resp.status_code not in (200, 206):
+                        raise StashError(f"Stash answered HTTP {resp.status_code} for {target}")
+                    return target
+            except httpx.HTTPError as exc:
+                raise StashError(f"cannot fetch {target} from Stash: {exc}") from exc
+        raise StashError(f"too many redirects fetching {url}")
+
     def fetch(self, url: str, *, max_bytes: int = 64 * 1024 * 1024) -> bytes:
         """GET a file from the Stash server (sprite, VTT, image); refuse any other host."""
         target = self.absolute(url)

@@ -1,0 +1,100 @@
+"""Reading request bodies: JSON objects and images (multipart upload, base64 JSON, a Stash URL)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+
+from stash_sense.sidecar.errors import ApiError
+from stash_sense.sources.stash import StashClient
+
+IMAGE_FIELDS = ("image", "file")
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    """The body as a JSON object, or ApiError 400 with what is wrong with it."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"malformed JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "the JSON body must be an object")
+    return body
+
+
+@dataclass
+class ImageInput:
+    """The bytes of one image to identify, a name to report it by, and options from the body."""
+
+    name: str
+    data: bytes | None
+    url: str | None
+    options: dict[str, Any]
+
+
+async def image_input(request: Request) -> ImageInput:
+    """Take the image from a multipart upload, a raw image body, or JSON {image: base64 | url}."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "multipart/form-data":
+        form = await request.form()
+        try:
+            files = [v for v in form.values() if isinstance(v, UploadFile)]
+            named = [form[f] for f in IMAGE_FIELDS if isinstance(form.get(f), UploadFile)]
+            upload = next((u for u in [*named, *files] if isinstance(u, UploadFile)), None)
+            if upload is None:
+                raise ApiError(400, "the multipart body has no file (send it as field 'image')")
+            data = await upload.read()
+            options = {k: v for k, v in form.items() if isinstance(v, str)}
+            return ImageInput(upload.filename or "upload", data, None, options)
+        finally:
+            await form.close()
+    if kind.startswith("image/") or kind == "application/octet-stream":
+        return ImageInput("upload", await request.body(), None, dict(request.query_params))
+    body = await json_object(request)
+    options = {k: v for k, v in body.items() if k not in ("image", "url")}
+    if isinstance(body.get("image"), str):
+        text = body["image"]
+        if text.startswith("data:"):
+            text = text.partition(",")[2]
+        try:
+            data = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise ApiError(400, "'image' is not valid base64") from None
+        return ImageInput("base64", data, None, options)
+    if isinstance(body.get("url"), str):
+        return ImageInput(body["url"], None, body["url"], options)
+    raise ApiError(
+        400, 'send an image: multipart field \'image\', JSON {"image": base64} or {"url": ...}'
+    )
+
+
+def fetch_image(stash: StashClient | None, url: str, max_bytes: int) -> bytes:
+    """An image from the configured Stash host only (anything else is refused)."""
+    if stash is None:
+        raise ApiError(400, "no Stash URL is configured, so images cannot be fetched by URL")
+    if not stash.is_on_host(stash.absolute(url)):
+        raise ApiError(400, f"refusing to fetch {url}: only the Stash host {stash.url} is allowed")
+    return stash.fetch(url, max_bytes=max_bytes)
+
+
+def int_option(options: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
+    """An integer option within [low, high], or ApiError 400."""
+    value = options.get(name, default)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ApiError(400, f"{name} must be an integer, got {value!r}") from None
+    if isinstance(value, float | bool) or not low <= number <= high:
+        raise ApiError(400, f"{name} must be an integer from {low} to {high}, got {value!r}")
+    return number

@@ -1,0 +1,60 @@
+"""The sidecar's settings, from `serve` options or STASH_SENSE_* environment variables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+DEFAULT_PORT = 5000
+DEFAULT_MAX_UPLOAD_MB = 32
+DEFAULT_WORKERS = 1
+DEFAULT_QUEUE = 8
+DEFAULT_FRAMES = 40
+MAX_FRAMES = 400
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed (one line, for the user)."""
+
+
+def origin_of(url: str) -> str:
+    """scheme://host[:port] of an http(s) URL, or raise ConfigError."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"not an http(s) URL: {url!r}")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+@dataclass
+class SidecarConfig:
+    """Everything `create_app` needs; secrets are kept out of `repr`."""
+
+    db: Path
+    stash_url: str | None = None
+    stash_api_key: str | None = field(default=None, repr=False)
+    api_key: str | None = field(default=None, repr=False)
+    data_dir: Path = field(default_factory=lambda: Path.home() / ".stash-sense")
+    feedback_db: Path | None = None
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_MB * 1024 * 1024
+    workers: int = DEFAULT_WORKERS
+    queue: int = DEFAULT_QUEUE
+    default_frames: int = DEFAULT_FRAMES
+    cors_origins: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.stash_url:
+            self.stash_url = self.stash_url.rstrip("/")
+            origin = origin_of(self.stash_url)
+            if origin not in self.cors_origins:
+                self.cors_origins.append(origin)
+        if self.workers < 1:
+            raise ConfigError("workers must be at least 1")
+        if self.queue < 0:
+            raise ConfigError("queue must be 0 or more")
+        if self.max_upload_bytes < 1024:
+            raise ConfigError("the upload limit must be at least 1 KiB")
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.feedback_db or self.data_dir / "feedback.sqlite"

@@ -1,0 +1,47 @@
+"""What the routes share: settings, engine, database holder, job gate, feedback, Stash client."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from stash_sense.faces import FaceEngine
+from stash_sense.sidecar.config import SidecarConfig
+from stash_sense.sidecar.feedback import FeedbackStore
+from stash_sense.sidecar.jobs import JobGate
+from stash_sense.sidecar.recognizer import RecognizerHolder
+from stash_sense.sources.stash import StashClient
+
+
+@dataclass
+class Services:
+    config: SidecarConfig
+    engine: FaceEngine
+    holder: RecognizerHolder
+    gate: JobGate
+    feedback: FeedbackStore
+    stash: StashClient | None
+    started: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def start(cls, config: SidecarConfig, engine: FaceEngine | None = None) -> Services:
+        """Load the models and the database (a database failing to load is reported)."""
+        engine = (engine or FaceEngine.default()).load()
+        holder = RecognizerHolder(engine, config.db)
+        holder.load()
+        stash = StashClient(config.stash_url, config.stash_api_key) if config.stash_url else None
+        return cls(
+            config=config,
+            engine=engine,
+            holder=holder,
+            gate=JobGate(config.workers, config.queue),
+            feedback=FeedbackStore(config.feedback_path),
+            stash=stash,
+        )
+
+    def close(self) -> None:
+        self.gate.close()
+        self.holder.close()
+        self.feedback.close()
+        if self.stash is not None:
+            self.stash.close()
