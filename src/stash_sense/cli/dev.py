@@ -51,7 +51,13 @@ def stashbox_command(
         latency_ms=latency_ms, fail_rate=fail_rate, rate_limit=rate_limit, api_key=api_key
     )
     typer.echo(f"stash-box stand-in on http://{host}:{port}/graphql", err=True)
-    uvicorn.run(stashbox_app(options, faults), host=host, port=port, log_level="warning")
+    uvicorn.run(
+        stashbox_app(options, faults),
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=1,
+    )
 
 
 @app.command("tpdb")
@@ -84,4 +90,10 @@ def tpdb_command(
         latency_ms=latency_ms, fail_rate=fail_rate, rate_limit=rate_limit, api_key=api_key
     )
     typer.echo(f"ThePornDB stand-in on http://{host}:{port}", err=True)
-    uvicorn.run(tpdb_app(options, faults), host=host, port=port, log_level="warning")
+    uvicorn.run(
+        tpdb_app(options, faults),
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=1,
+    )

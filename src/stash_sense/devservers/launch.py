@@ -42,7 +42,9 @@ def wait_ready(
 def serve_in_thread(app: ASGIApp, port: int | None = None) -> Iterator[str]:
     """Serve `app` with uvicorn in a daemon thread; yields its base URL."""
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="stand-in", daemon=True)
     thread.start()
@@ -71,7 +73,7 @@ def serve_in_subprocess(
     finally:
         proc.terminate()
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()

@@ -134,7 +134,10 @@ def load_endpoints(
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-        for name, table in (data.get("endpoints") or {}).items():
+        tables_in_file = data.get("endpoints") or {}
+        if not isinstance(tables_in_file, dict):
+            raise ConfigError(f"{path}: endpoints must be a table ([endpoints.NAME] sections)")
+        for name, table in tables_in_file.items():
             if not isinstance(table, dict):
                 raise ConfigError(f"{path}: [endpoints.{name}] must be a table")
             tables.setdefault(name, {}).update(table)

@@ -43,28 +43,36 @@ class TokenBucket:
         """Take one token now (possibly going into debt); return how long the caller must wait."""
         with self._lock:
             now = self._clock()
-            start = max(now, self._paused_until)
-            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-            self._stamp = now
+            if now > self._stamp:  # tokens accrue from the stamp (the end of a pause) on
+                self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+                self._stamp = now
             self._tokens -= 1.0
             self.acquired += 1
-            debt_wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
-            return max(debt_wait, start - now)
+            debt = -self._tokens / self.rate if self._tokens < 0 else 0.0
+            return max(0.0, self._stamp + debt - now)
 
     def acquire(self) -> float:
-        """Wait for a token; return the seconds waited."""
-        wait = self.reserve()
-        if wait > 0:
-            self._sleep(wait)
-        return wait
+        """Wait for a token (and for the end of any pause that began meanwhile); return the
+        seconds waited."""
+        waited = self.reserve()
+        if waited > 0:
+            self._sleep(waited)
+        while True:
+            with self._lock:
+                left = self._paused_until - self._clock()
+            if left <= 0:
+                return waited
+            self._sleep(left)
+            waited += left
 
     def pause(self, seconds: float) -> None:
-        """Hold every caller back for `seconds` from now (and drain the stored tokens)."""
+        """Hold every caller back for `seconds` from now: no tokens accrue meanwhile, and at
+        most one is left for the moment it ends (a 429's Retry-After is for the whole host)."""
         with self._lock:
             now = self._clock()
             self._paused_until = max(self._paused_until, now + seconds)
-            self._tokens = min(self._tokens, 0.0)
-            self._stamp = max(self._stamp, now)
+            self._tokens = min(self._tokens, 1.0)
+            self._stamp = max(self._stamp, self._paused_until)
 
 
 class HostRateLimiter:

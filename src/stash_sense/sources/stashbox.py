@@ -62,6 +62,28 @@ ALL_QUERIES = {
 Sort = Literal["CREATED_AT", "UPDATED_AT", "NAME"]
 
 
+def performer_page_variables(
+    page: int, per_page: int, sort: str = "CREATED_AT", direction: str = "ASC"
+) -> dict[str, Any]:
+    """The variables of `PERFORMER_PAGE_QUERY` for one page."""
+    return {"input": {"page": page, "per_page": per_page, "sort": sort, "direction": direction}}
+
+
+def removed_variables(page: int, per_page: int) -> dict[str, Any]:
+    """The variables of `REMOVED_PERFORMERS_QUERY`: applied DESTROY edits, newest first."""
+    return {
+        "input": {
+            "target_type": "PERFORMER",
+            "operation": "DESTROY",
+            "applied": True,
+            "sort": "CLOSED_AT",
+            "direction": "DESC",
+            "page": page,
+            "per_page": per_page,
+        }
+    }
+
+
 def _malformed(url: str, what: str) -> FetchError:
     return FetchError("malformed", f"{url}: malformed GraphQL response ({what})")
 
@@ -143,14 +165,7 @@ class StashBoxClient:
         self, page: int, *, sort: Sort = "CREATED_AT", direction: str = "ASC"
     ) -> PerformerPage:
         """One page of `queryPerformers`, sorted so paging is stable."""
-        variables = {
-            "input": {
-                "page": page,
-                "per_page": self.page_size,
-                "sort": sort,
-                "direction": direction,
-            }
-        }
+        variables = performer_page_variables(page, self.page_size, sort, direction)
         data = self.graphql(PERFORMER_PAGE_QUERY, variables)
         result = data.get("queryPerformers")
         if not isinstance(result, dict) or not isinstance(result.get("performers"), list):
@@ -194,17 +209,7 @@ class StashBoxClient:
         """Applied DESTROY edits of performers, newest first, down to `since` (ISO time)."""
         page = 1
         while True:
-            variables = {
-                "input": {
-                    "target_type": "PERFORMER",
-                    "operation": "DESTROY",
-                    "applied": True,
-                    "sort": "CLOSED_AT",
-                    "direction": "DESC",
-                    "page": page,
-                    "per_page": self.page_size,
-                }
-            }
+            variables = removed_variables(page, self.page_size)
             data = self.graphql(REMOVED_PERFORMERS_QUERY, variables)
             result = data.get("queryEdits")
             if not isinstance(result, dict) or not isinstance(result.get("edits"), list):
