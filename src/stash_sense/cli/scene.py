@@ -1,8 +1,82 @@
-"""`stash-sense scene`."""
+"""`stash-sense scene`: who is in this video? N evenly spaced frames, faces clustered by person."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Annotated, Any
 
-def scene_command() -> None:
-    """Not yet built."""
-    raise NotImplementedError
+import typer
+
+from stash_sense.cli.db import engine_and_infos, fail, open_for_matching
+
+TIER_STYLE = {"high": "bold green", "likely": "green", "possible": "yellow", "none": "dim"}
+
+
+def scene_command(
+    video: Annotated[Path, typer.Argument(help="A video file.")],
+    db: Annotated[Path, typer.Option("--db", help="The database folder.")],
+    frames: Annotated[
+        int, typer.Option("--frames", min=1, max=400, help="Frames sampled, evenly spaced.")
+    ] = 40,
+    top: Annotated[int, typer.Option("--top", min=1, help="Matches per person.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Identify every person in a video: one entry per person with their best matches."""
+    from stash_sense.database import DatabaseError
+    from stash_sense.matching import Matcher
+    from stash_sense.scenes.frames import FrameError
+    from stash_sense.scenes.identify import identify_scene
+    from stash_sense.scenes.video import video_frames
+
+    if not video.is_file():
+        fail(f"no such video file: {video}")
+    engine, infos = engine_and_infos()
+    fdb = open_for_matching(db, infos)
+    try:
+        sampled = video_frames(str(video.resolve()), frames)
+        result = identify_scene(sampled, engine, Matcher(fdb), source="video", top=top)
+    except FrameError as err:
+        fail(str(err))
+    except DatabaseError as err:
+        fail(str(err))
+    finally:
+        fdb.close()
+    out = result.as_dict()
+    if as_json:
+        print(json.dumps(out))
+    else:
+        _print(out, video)
+
+
+def _print(out: dict[str, Any], video: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(
+        f"[bold]{video}[/]: {len(out['persons'])} people in {out['frames_sampled']} frames "
+        f"({out['faces_detected']} faces, {out['elapsed_s']:.1f} s)"
+    )
+    if not out["persons"]:
+        return
+    table = Table("person", "frames", "seen at (s)", "performer", "distance", "tier")
+    for p in out["persons"]:
+        seen = ", ".join(f"{t:.0f}" for t in p["times"][:8]) + (
+            " ..." if len(p["times"]) > 8 else ""
+        )
+        if not p["matches"]:
+            table.add_row(str(p["person_id"]), str(p["frames"]), seen, "-", "", "")
+        for j, m in enumerate(p["matches"][:3]):
+            first = j == 0
+            name = m["name"] + (f" ({m['disambiguation']})" if m["disambiguation"] else "")
+            style = TIER_STYLE.get(m["tier"], "")
+            table.add_row(
+                str(p["person_id"]) if first else "",
+                str(p["frames"]) if first else "",
+                seen if first else "",
+                name,
+                f"{m['distance']:.3f}",
+                f"[{style}]{m['tier']}[/]",
+            )
+    console.print(table)

@@ -1,7 +1,10 @@
 """A Stash scene's frames and what Stash already knows about it (its performers' stash ids).
 
-Frames come from the scene's sprite sheet and VTT when Stash has both and they are usable, else
-from N evenly spaced ffmpeg frames of its stream. Every file is fetched from the Stash host only.
+Sources: "sprite" cuts the sprite sheet along its VTT; "video" samples N evenly spaced ffmpeg frames
+of the stream; "auto" (the default) reads the sprite first and, because Stash's 160 px thumbnails
+show faces too small to recognise, uses it to find *when* faces are on screen, then takes full-size
+video frames at up to N of those times. Without a usable sprite, "auto" samples the video evenly.
+Every file is fetched from the Stash host only.
 """
 
 from __future__ import annotations
@@ -11,13 +14,18 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from stash_sense.scenes.frames import Frame, FrameError, sprite_frames
+from stash_sense.faces import FaceEngine
+from stash_sense.scenes.faces import MIN_DETECTION_SIDE
+from stash_sense.scenes.frames import Frame, FrameError, sprite_frames, upscale_small
 from stash_sense.scenes.identify import SceneResult
-from stash_sense.scenes.video import video_frames
+from stash_sense.scenes.video import frames_at, sample_times
 from stash_sense.sources.stash import StashClient, StashError, StashScene
 
 MAX_SPRITE_BYTES = 64 * 1024 * 1024
 MAX_VTT_BYTES = 4 * 1024 * 1024
+#: In "auto", sprite faces narrower than this (thumbnail pixels) are re-read from the video.
+MIN_SPRITE_FACE_PX = 48
+SOURCES = ("auto", "sprite", "video")
 
 
 def sprite_frames_from_stash(client: StashClient, scene: StashScene) -> list[Frame]:
@@ -35,41 +43,82 @@ def sprite_frames_from_stash(client: StashClient, scene: StashScene) -> list[Fra
     return sprite_frames(np.ascontiguousarray(sprite, dtype=np.uint8), vtt)
 
 
-def stream_frames_from_stash(
-    client: StashClient,
-    scene: StashScene,
-    count: int,
-    should_stop: Callable[[], bool] | None = None,
-) -> list[Frame]:
-    """`count` evenly spaced ffmpeg frames of the scene's stream (on the Stash host only)."""
+def _stream_url(client: StashClient, scene: StashScene) -> str:
     if not scene.stream:
-        raise FrameError(f"scene {scene.id} has neither a sprite sheet nor a stream")
+        raise FrameError(f"scene {scene.id} has neither a usable sprite sheet nor a stream")
     try:
-        url = client.resolve(scene.stream)
+        return client.resolve(scene.stream)
     except StashError as exc:
         raise FrameError(f"stream of scene {scene.id}: {exc}") from exc
-    duration = scene.files[0].duration if scene.files else None
-    return video_frames(
-        url, count, headers=client.auth_headers, duration=duration, should_stop=should_stop
-    )
+
+
+def _duration(client: StashClient, scene: StashScene, url: str) -> float:
+    from stash_sense.scenes.video import probe_duration
+
+    known = scene.files[0].duration if scene.files else 0.0
+    return known if known > 0 else probe_duration(url, client.auth_headers)
+
+
+def face_times(engine: FaceEngine, frames: list[Frame]) -> tuple[list[float], float]:
+    """Times of the frames that show a face, and the widest face's width in frame pixels."""
+    times: list[float] = []
+    widest = 0.0
+    for frame in frames:
+        image, scale = upscale_small(frame.image, MIN_DETECTION_SIDE)
+        found = engine.detect(image)
+        if found:
+            times.append(frame.time_s)
+            widest = max(widest, max(f.box.w for f in found) / scale)
+    return times, widest
+
+
+def spread(values: list[float], count: int) -> list[float]:
+    """At most `count` of `values`, evenly spread over the list."""
+    if len(values) <= count:
+        return list(values)
+    step = len(values) / count
+    return [values[int(i * step + step / 2)] for i in range(count)]
 
 
 def stash_scene_frames(
     client: StashClient,
     scene: StashScene,
     count: int,
+    engine: FaceEngine,
     *,
-    prefer: str = "sprite",
+    source: str = "auto",
     should_stop: Callable[[], bool] | None = None,
 ) -> tuple[list[Frame], str, list[str]]:
-    """Frames of the scene, where they came from ("sprite" or "video"), and notes on fallbacks."""
+    """Frames of the scene, where they came from, and notes on fallbacks (see the docstring)."""
+    if source not in SOURCES:
+        raise FrameError(f"source must be one of {', '.join(SOURCES)}")
     notes: list[str] = []
-    if prefer == "sprite":
+    sprite: list[Frame] = []
+    if source in ("auto", "sprite"):
         try:
-            return sprite_frames_from_stash(client, scene), "sprite", notes
+            sprite = sprite_frames_from_stash(client, scene)
         except FrameError as exc:
             notes.append(f"{exc}; sampled the video instead")
-    return stream_frames_from_stash(client, scene, count, should_stop), "video", notes
+    if sprite and source == "sprite":
+        return sprite, "sprite", notes
+    headers = client.auth_headers
+    if sprite:
+        times, widest = face_times(engine, sprite)
+        if times and widest >= MIN_SPRITE_FACE_PX:
+            return sprite, "sprite", notes
+        if not scene.stream:
+            notes.append("faces in the sprite are small and Stash gives no stream")
+            return sprite, "sprite", notes
+        url = _stream_url(client, scene)
+        if not times:
+            times = sample_times(_duration(client, scene, url), count)
+            notes.append("no face in the sprite sheet; sampled the video evenly")
+        picked = spread(times, count)
+        frames = frames_at(url, picked, headers=headers, should_stop=should_stop)
+        return frames, "sprite+video", notes
+    url = _stream_url(client, scene)
+    times = sample_times(_duration(client, scene, url), count)
+    return frames_at(url, times, headers=headers, should_stop=should_stop), "video", notes
 
 
 def mark_on_scene(result: SceneResult, scene: StashScene) -> None:
@@ -82,14 +131,8 @@ def mark_on_scene(result: SceneResult, scene: StashScene) -> None:
     for person in result.persons:
         person.extra = []
         for match in person.matches:
-            found = next(
-                (
-                    owner[key]
-                    for s in match.stash_ids
-                    if (key := (s["endpoint"], s["stash_id"])) in owner
-                ),
-                None,
-            )
+            keys = [(s["endpoint"], s["stash_id"]) for s in match.stash_ids]
+            found = next((owner[k] for k in keys if k in owner), None)
             person.extra.append(
                 {"already_on_scene": found is not None, "stash_performer_id": found}
             )

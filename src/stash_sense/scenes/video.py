@@ -133,6 +133,23 @@ def video_frames(
     if duration is None or not duration > 0:
         duration = probe_duration(source, headers)
     times = sample_times(duration, count)
+    return frames_at(
+        source, times, headers=headers, method=method, workers=workers, should_stop=should_stop
+    )
+
+
+def frames_at(
+    source: str,
+    times: Sequence[float],
+    *,
+    headers: dict[str, str] | None = None,
+    method: Literal["seek", "select"] = "seek",
+    workers: int | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> list[Frame]:
+    """The frames of a video at these times (seconds); frames that fail are left out."""
+    if not times:
+        raise FrameError("no times to sample")
     if method == "select":
         images = _grab_select(source, times, headers)
     else:

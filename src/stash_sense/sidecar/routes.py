@@ -15,7 +15,7 @@ from stash_sense import __version__
 from stash_sense.cli.identify import identify_image
 from stash_sense.database import DatabaseError
 from stash_sense.scenes.identify import identify_scene
-from stash_sense.scenes.stash import mark_on_scene, stash_scene_frames
+from stash_sense.scenes.stash import SOURCES, mark_on_scene, stash_scene_frames
 from stash_sense.sidecar.bodies import fetch_image, image_input, int_option, json_object
 from stash_sense.sidecar.config import MAX_FRAMES
 from stash_sense.sidecar.errors import ApiError
@@ -24,7 +24,6 @@ from stash_sense.sidecar.services import Services
 router = APIRouter()
 TIERS = ("high", "likely", "possible", "none")
 MAX_TOP = 50
-SOURCES = ("auto", "sprite", "video")
 
 
 def services(request: Request) -> Services:
@@ -189,9 +188,8 @@ async def identify_scene_route(request: Request) -> dict[str, Any]:
             scene = stash.find_scene(scene_id)
             if scene is None:
                 raise ApiError(404, f"Stash has no scene {scene_id}")
-            prefer = "video" if source == "video" else "sprite"
             picked, used, notes = stash_scene_frames(
-                stash, scene, frames, prefer=prefer, should_stop=should_stop
+                stash, scene, frames, s.engine, source=source, should_stop=should_stop
             )
             result = identify_scene(
                 picked, s.engine, rec.matcher, source=used, scene_id=scene.id, top=top,
