@@ -1,0 +1,40 @@
+"""Every GraphQL operation the Stash client sends validates against the real Stash schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from graphql import GraphQLSchema, OperationDefinitionNode, parse, validate
+from graphql.execution.values import get_variable_values
+
+from stash_sense.devservers.stash import load_stash_schema
+from stash_sense.sources.stash import QUERIES
+
+
+@pytest.fixture(scope="module")
+def schema(shared_dir: Path) -> GraphQLSchema:
+    return load_stash_schema(shared_dir / "schemas" / "stash")
+
+
+VARIABLES = {
+    "FindScene": {"id": "12"},
+    "FindPerformer": {"id": "3"},
+    "FindPerformersByStashId": {"endpoint": "https://stashdb.org/graphql", "stash_id": "abc"},
+    "Version": {},
+}
+
+
+@pytest.mark.parametrize("name", sorted(QUERIES))
+def test_every_query_and_its_variables_validate(schema: GraphQLSchema, name: str) -> None:
+    doc = parse(QUERIES[name])
+    assert [str(e) for e in validate(schema, doc)] == []
+    op = next(d for d in doc.definitions if isinstance(d, OperationDefinitionNode))
+    assert op.name is not None and op.name.value == name
+    coerced = get_variable_values(schema, op.variable_definitions or [], VARIABLES[name])
+    assert not isinstance(coerced, list), [str(e) for e in coerced]
+
+
+def test_a_wrong_field_is_caught(schema: GraphQLSchema) -> None:
+    errors = validate(schema, parse("query { findScene(id: 1) { sprite_path } }"))
+    assert errors and "sprite_path" in str(errors[0])
