@@ -1,0 +1,386 @@
+"""Identification accuracy on the LFW protocol: SFace, FaceNet, their fusion, and face_recognition.
+
+Protocol (../shared/eval/README.md): enrol `0.jpg` of every lfw-dev identity plus every
+distractor; query every other lfw-dev image, plain and hard (a small degraded face in a noisy
+640x360 frame). A query is right when its top match is its identity; a query without a detected
+face counts as wrong. TAR at FAR 1e-3: the share of genuine (query, own enrolment) pairs below the
+distance that lets through 0.1% of impostor pairs.
+
+Every embedder variant (alone, fused with weights 0.1..0.9, with and without flip-averaging) is
+scored by brute force; the winner then goes through the real identify path (SQLite + Voyager
+database, `Matcher`), whose top-1 distances calibrate the tiers. Precision per tier is reported
+in-sample and held out (2-fold by identity: thresholds from one half, measured on the other).
+face_recognition 1.3 (dlib HOG detector + 128-d ResNet) runs the same protocol as the peer.
+
+    python -m bench.bench_accuracy          # BENCH_QUICK=1 for a 15-identity smoke run
+
+Writes bench/results/accuracy.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from bench.bench_embedders import Item, Sets, collect, detect_all, distances, embed_items, scores
+from stash_sense.database import DatabaseWriter, EmbedderInfo, FaceDatabase, PerformerRecord, Tiers
+from stash_sense.faces import FaceEngine
+from stash_sense.faces.embedders import EMBEDDERS, Embedder
+from stash_sense.faces.embedders.base import l2_normalise
+from stash_sense.faces.quality import assess
+from stash_sense.faces.types import AnalyzedFace
+from stash_sense.matching import Matcher, calibrate
+from stash_sense.matching.calibrate import tier_report
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "accuracy.json"
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+NAMES = ("sface", "facenet")
+TARGETS = {"rank1_plain": 0.99, "rank1_hard": 0.90, "high_precision": 0.995}
+
+
+@dataclass
+class Variant:
+    """One way of scoring: embedder weights and whether vectors are flip-averaged."""
+
+    weights: dict[str, float]
+    flip: bool
+
+    @property
+    def label(self) -> str:
+        used = {n: w for n, w in self.weights.items() if w > 0}
+        if len(used) == 1:
+            body = next(iter(used))
+        else:
+            body = "fusion " + " ".join(f"{n}={w:.2f}" for n, w in used.items())
+        return body + (" +flip" if self.flip else "")
+
+
+def variants() -> list[Variant]:
+    out: list[Variant] = []
+    for flip in (False, True):
+        for w in np.round(np.arange(0.0, 1.01, 0.1), 2):
+            out.append(Variant({"sface": float(w), "facenet": float(1 - w)}, flip))
+    return out
+
+
+def fused_distances(
+    vectors: dict[str, dict[str, np.ndarray]], variant: Variant, part: str
+) -> np.ndarray:
+    total: np.ndarray | None = None
+    for name, w in variant.weights.items():
+        if w <= 0:
+            continue
+        d = w * distances(vectors[name]["gallery"], vectors[name][part])
+        total = d if total is None else total + d
+    assert total is not None
+    return total
+
+
+def score_variant(sets: Sets, raw: dict[str, Any], variant: Variant) -> dict[str, Any]:
+    vectors = {
+        name: {part: combine(raw[name][part], variant.flip) for part in raw[name]} for name in raw
+    }
+    gallery_ids = [i.identity for i in sets.gallery]
+    out: dict[str, Any] = {}
+    for part in ("plain", "hard"):
+        items: list[Item] = getattr(sets, part)
+        out[part] = scores(
+            fused_distances(vectors, variant, part), gallery_ids, [i.identity for i in items]
+        )
+    return out
+
+
+def combine(pair: tuple[np.ndarray, np.ndarray], flip: bool) -> np.ndarray:
+    plain, mirrored = pair
+    return l2_normalise(plain + mirrored) if flip else plain
+
+
+# -- the real identify path -------------------------------------------------------------------
+
+
+def analysed(item: Item, vectors: dict[str, np.ndarray]) -> AnalyzedFace:
+    assert item.image is not None and item.face is not None
+    return AnalyzedFace(item.face, assess(item.image, item.face), vectors)
+
+
+def identify_path(
+    sets: Sets, raw: dict[str, Any], variant: Variant, embedders: dict[str, Embedder], root: Path
+) -> dict[str, list[tuple[str, str | None, float | None]]]:
+    """(identity, top-1 name, top-1 distance) per query, through SQLite + Voyager + Matcher."""
+    names = [n for n, w in variant.weights.items() if w > 0]
+    infos = [
+        EmbedderInfo(
+            name=n,
+            version=embedders[n].spec.version + ("+flip" if variant.flip else ""),
+            sha256=embedders[n].sha256,
+            dim=embedders[n].dim,
+        )
+        for n in names
+    ]
+    vecs = {n: {p: combine(raw[n][p], variant.flip) for p in raw[n]} for n in names}
+    with DatabaseWriter.open(root, infos) as writer:
+        with writer.transaction():
+            for i, item in enumerate(sets.gallery):
+                if item.face is None:
+                    continue
+                pid = writer.upsert_performer(PerformerRecord(name=item.identity), "bench")
+                face = analysed(item, {n: vecs[n]["gallery"][i] for n in names})
+                writer.add_face(pid, "bench", str(item.path), face)
+        writer.publish()
+    out: dict[str, list[tuple[str, str | None, float | None]]] = {}
+    with FaceDatabase.open(root, infos) as fdb:
+        matcher = Matcher(fdb, names, weights={n: variant.weights[n] for n in names})
+        for part in ("plain", "hard"):
+            rows: list[tuple[str, str | None, float | None]] = []
+            for i, item in enumerate(getattr(sets, part)):
+                if item.face is None:
+                    rows.append((item.identity, None, None))
+                    continue
+                face = analysed(item, {n: vecs[n][part][i] for n in names})
+                top = matcher.match_face(face, top=1)
+                rows.append(
+                    (item.identity, top[0].name, top[0].distance)
+                    if top
+                    else (item.identity, None, None)
+                )
+            out[part] = rows
+    return out
+
+
+def split_outcomes(
+    rows: Sequence[tuple[str, str | None, float | None]], keep: set[str] | None = None
+) -> tuple[list[float], list[float]]:
+    genuine: list[float] = []
+    impostor: list[float] = []
+    for identity, top1, distance in rows:
+        if distance is None or (keep is not None and identity not in keep):
+            continue
+        (genuine if top1 == identity else impostor).append(distance)
+    return genuine, impostor
+
+
+def held_out_tiers(
+    paths: dict[str, list[tuple[str, str | None, float | None]]], identities: list[str]
+) -> dict[str, Any]:
+    """2-fold by identity: thresholds from one half's queries, band counts on the other's."""
+    halves = [set(identities[0::2]), set(identities[1::2])]
+    totals: dict[str, dict[str, dict[str, int]]] = {}
+    for k in (0, 1):
+        fit, test = halves[k], halves[1 - k]
+        pooled = [r for part in ("plain", "hard") for r in paths[part]]
+        tiers = calibrate(*split_outcomes(pooled, fit))
+        for part in ("plain", "hard", "all"):
+            rows = pooled if part == "all" else paths[part]
+            genuine, impostor = split_outcomes(rows, test)
+            for band, r in tier_report(genuine, impostor, tiers).items():
+                t = totals.setdefault(part, {}).setdefault(band, {"queries": 0, "right": 0})
+                t["queries"] += r["queries"]
+                t["right"] += round((r["precision"] or 0.0) * r["queries"])
+    out: dict[str, Any] = {}
+    for part, bands in totals.items():
+        n = sum(b["queries"] for b in bands.values())
+        out[part] = {
+            band: {
+                "queries": b["queries"],
+                "share": round(b["queries"] / n, 4) if n else 0.0,
+                "precision": round(b["right"] / b["queries"], 4) if b["queries"] else None,
+            }
+            for band, b in bands.items()
+        }
+    return out
+
+
+# -- the peer: face_recognition (dlib) ---------------------------------------------------------
+
+
+def dlib_vectors(items: Sequence[Item]) -> tuple[np.ndarray, float]:
+    """128-d face_recognition encodings of each image's largest face (NaN rows: none found)."""
+    import face_recognition
+
+    out = np.full((len(items), 128), np.nan, dtype=np.float64)
+    started = time.perf_counter()
+    for i, item in enumerate(items):
+        rgb = face_recognition.load_image_file(str(item.path))
+        boxes = face_recognition.face_locations(rgb)  # HOG, upsampled once
+        if not boxes:
+            continue
+        largest = max(boxes, key=lambda b: (b[2] - b[0]) * (b[1] - b[3]))
+        out[i] = face_recognition.face_encodings(rgb, [largest])[0]
+    return out, time.perf_counter() - started
+
+
+def euclidean(gallery: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    d = np.sqrt(np.maximum(0.0, ((queries[:, None, :] - gallery[None, :, :]) ** 2).sum(-1)))
+    return np.where(np.isnan(d), np.inf, d)
+
+
+def peer(sets: Sets) -> dict[str, Any]:
+    try:
+        import face_recognition  # noqa: F401
+    except ImportError:
+        return {"skipped": "face_recognition is not installed (make bench-deps)"}
+    gallery, t_gallery = dlib_vectors(sets.gallery)
+    out: dict[str, Any] = {"elapsed_s": round(t_gallery, 1)}
+    gallery_ids = [i.identity for i in sets.gallery]
+    for part in ("plain", "hard"):
+        items: list[Item] = getattr(sets, part)
+        vecs, t = dlib_vectors(items)
+        out["elapsed_s"] += round(t, 1)
+        out[part] = scores(euclidean(gallery, vecs), gallery_ids, [i.identity for i in items])
+        out[part]["no_face"] = int(np.isnan(vecs[:, 0]).sum())
+    out["no_face_gallery"] = int(np.isnan(gallery[:, 0]).sum())
+    return out
+
+
+# -- main --------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    started = time.perf_counter()
+    sets = collect(15 if QUICK else None)
+    if QUICK:
+        sets.gallery = [i for i in sets.gallery if i.path.name == "0.jpg"][:60]
+    engine = FaceEngine.create(("sface",)).load()
+    detect_all(engine, sets.all())
+    no_face = {
+        p: sum(1 for i in getattr(sets, p) if i.face is None) for p in ("gallery", "plain", "hard")
+    }
+    print(
+        f"{len(sets.gallery)} enrolled, {len(sets.plain)} plain + {len(sets.hard)} hard queries; "
+        f"no face found: {no_face}",
+        flush=True,
+    )
+    embedders: dict[str, Embedder] = {n: EMBEDDERS[n]() for n in NAMES}
+    raw: dict[str, Any] = {}
+    for name, embedder in embedders.items():
+        raw[name] = {
+            p: embed_items(getattr(sets, p), embedder) for p in ("gallery", "plain", "hard")
+        }
+        print(f"embedded with {name} ({time.perf_counter() - started:.0f} s)", flush=True)
+
+    scored = {v.label: (v, score_variant(sets, raw, v)) for v in variants()}
+
+    def merit(item: tuple[Variant, dict[str, Any]]) -> tuple[float, float]:
+        r = item[1]
+        return (r["plain"]["rank1"] + r["hard"]["rank1"], r["hard"]["tar_at_far_1e-3"])
+
+    best_variant, best = max(scored.values(), key=merit)
+    flip = best_variant.flip
+    alone = {n: scored[Variant({m: float(m == n) for m in NAMES}, flip).label][1] for n in NAMES}
+    fusions = [(v, r) for v, r in scored.values() if v.flip == flip and min(v.weights.values()) > 0]
+    best_fusion_variant, best_fusion = max(fusions, key=merit)
+
+    with tempfile.TemporaryDirectory(prefix="bench-accuracy-") as tmp:
+        paths = identify_path(sets, raw, best_variant, embedders, Path(tmp) / "db")
+    path_rank1 = {
+        part: round(float(np.mean([top == ident for ident, top, _ in rows])), 4)
+        for part, rows in paths.items()
+    }
+    pooled = paths["plain"] + paths["hard"]
+    tiers: Tiers = calibrate(*split_outcomes(pooled))
+    identities = sorted({i.identity for i in sets.plain})
+    in_sample = {
+        part: tier_report(*split_outcomes(paths[part]), tiers) for part in ("plain", "hard")
+    }
+    held_out = held_out_tiers(paths, identities)
+
+    peer_result = peer(sets)
+    ratios: dict[str, Any] = {}
+    if "plain" in peer_result:
+        for part in ("plain", "hard"):
+            ratios[part] = {
+                "rank1_ours": path_rank1[part],
+                "rank1_face_recognition": peer_result[part]["rank1"],
+                "rank1_ratio_ours_over_peer": round(
+                    path_rank1[part] / max(1e-9, peer_result[part]["rank1"]), 3
+                ),
+                "errors_ours": round(1 - path_rank1[part], 4),
+                "errors_face_recognition": round(1 - peer_result[part]["rank1"], 4),
+            }
+
+    results: dict[str, Any] = {
+        "quick": QUICK,
+        "setup": {
+            "enrolled": len(sets.gallery),
+            "plain_queries": len(sets.plain),
+            "hard_queries": len(sets.hard),
+            "no_face": no_face,
+            "detector": "YuNet 2023mar, score >= 0.6, min face 16 px, largest face per image",
+            "python": platform.python_version(),
+            "opencv": cv2.__version__,
+            "cpus": os.cpu_count(),
+        },
+        "chosen": {
+            "variant": best_variant.label,
+            "weights": best_variant.weights,
+            "flip": flip,
+            **best,
+        },
+        "sface": alone["sface"],
+        "facenet": alone["facenet"],
+        "fusion": {"variant": best_fusion_variant.label, **best_fusion},
+        "identify_path": {"rank1": path_rank1},
+        "tiers": {
+            "thresholds": {"high": tiers.high, "likely": tiers.likely, "possible": tiers.possible},
+            "calibration": tiers.calibration,
+            "in_sample": in_sample,
+            "held_out_2fold": held_out,
+        },
+        "face_recognition": peer_result,
+        "ratios": ratios,
+        "variants": {label: r for label, (_, r) in scored.items()},
+        "targets": TARGETS,
+        "elapsed_s": round(time.perf_counter() - started, 1),
+    }
+    report(results)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    out = RESULTS.with_name("accuracy-quick.json") if QUICK else RESULTS
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+def report(r: dict[str, Any]) -> None:
+    print(f"{'variant':40} {'plain r1':>9} {'TAR':>7} {'hard r1':>9} {'TAR':>7}")
+    for label, v in r["variants"].items():
+        print(
+            f"{label:40} {v['plain']['rank1']:9.4f} {v['plain']['tar_at_far_1e-3']:7.4f} "
+            f"{v['hard']['rank1']:9.4f} {v['hard']['tar_at_far_1e-3']:7.4f}"
+        )
+    print(f"chosen: {r['chosen']['variant']}; identify path rank-1 {r['identify_path']['rank1']}")
+    t = r["tiers"]["thresholds"]
+    print(
+        f"tiers: high <= {t['high']:.4f}, likely <= {t['likely']:.4f}, "
+        f"possible <= {t['possible']:.4f}"
+    )
+    for kind in ("in_sample", "held_out_2fold"):
+        for part, bands in r["tiers"][kind].items():
+            text = ", ".join(
+                f"{b} {v['share']:.1%} @ {v['precision'] if v['precision'] is not None else '-'}"
+                for b, v in bands.items()
+            )
+            print(f"  {kind:15} {part:6} {text}")
+    peer_r = r["face_recognition"]
+    if "plain" in peer_r:
+        print(
+            f"face_recognition: plain r1 {peer_r['plain']['rank1']:.4f}, "
+            f"hard r1 {peer_r['hard']['rank1']:.4f}; ratios {r['ratios']}"
+        )
+    else:
+        print(f"face_recognition: {peer_r.get('skipped')}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

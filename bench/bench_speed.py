@@ -1,0 +1,205 @@
+"""Speed on 2 cores: per-face detection and embedding; identify throughput vs face_recognition.
+
+Both pipelines run on the same images in the same process, one image at a time, as the
+`identify` command does: ours is load_image + FaceEngine.analyze (YuNet, SFace, FaceNet, quality) +
+Matcher.match_face on a SQLite + Voyager database of the LFW gallery; the peer is face_recognition
+1.3 (dlib HOG detector upsampled once + 128-d encoding + face_distance against the same gallery).
+Images: lfw-dev photos (250x250) and lfw-dev-hard-queries frames (640x360), half each.
+
+    python -m bench.bench_speed             # BENCH_QUICK=1: 10 images, small gallery
+
+Writes bench/results/speed.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from stash_sense.database import DatabaseWriter, EmbedderInfo, FaceDatabase, PerformerRecord
+from stash_sense.faces import FaceEngine, load_image
+from stash_sense.faces.types import ImageArray
+from stash_sense.matching import Matcher
+
+ROOT = Path(__file__).resolve().parents[1]
+EVAL = ROOT.parent / "shared" / "eval" / "faces"
+RESULTS = ROOT / "bench" / "results" / "speed.json"
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+CORES = 2
+
+
+def pin_cores(n: int) -> list[int]:
+    """Run on at most `n` cores (the figures are for a 2-core machine)."""
+    cpus = sorted(os.sched_getaffinity(0))[:n]
+    os.sched_setaffinity(0, cpus)
+    cv2.setNumThreads(len(cpus))
+    return cpus
+
+
+def sample(n: int) -> list[Path]:
+    """`n` query images, half plain LFW photos and half hard 640x360 frames, spread over people."""
+    dev, hard = EVAL / "lfw-dev", EVAL / "lfw-dev-hard-queries"
+    people = sorted(p.name for p in dev.iterdir() if p.is_dir())
+    step = max(1, len(people) // max(1, n // 2))
+    chosen = people[::step][: n // 2]
+    return [dev / p / "1.jpg" for p in chosen] + [hard / p / "1.jpg" for p in chosen]
+
+
+def gallery(limit: int | None) -> list[tuple[str, Path]]:
+    dev, distractors = EVAL / "lfw-dev", EVAL / "lfw-dev-distractors"
+    items = [(p.name, p / "0.jpg") for p in sorted(dev.iterdir()) if p.is_dir()]
+    items += [(p.name, p / "0.jpg") for p in sorted(distractors.iterdir()) if p.is_dir()]
+    return items[:limit]
+
+
+def ms(values: Sequence[float]) -> dict[str, float]:
+    return {
+        "mean_ms": round(1000 * statistics.fmean(values), 2),
+        "p50_ms": round(1000 * statistics.median(values), 2),
+        "n": len(values),
+    }
+
+
+def stage_times(engine: FaceEngine, images: list[ImageArray]) -> dict[str, Any]:
+    """Per-face detection time and per-face embedding time of each embedder (alignment included)."""
+    detect: list[float] = []
+    per_embedder: dict[str, list[float]] = {e.name: [] for e in engine.embedders}
+    for image in images:
+        started = time.perf_counter()
+        faces = engine.detect(image)
+        elapsed = time.perf_counter() - started
+        if not faces:
+            continue
+        detect.append(elapsed / len(faces))
+        for embedder in engine.embedders:
+            started = time.perf_counter()
+            embedder.embed([embedder.align(image, f.landmarks) for f in faces])
+            per_embedder[embedder.name].append((time.perf_counter() - started) / len(faces))
+    return {"detection": ms(detect), **{f"embed_{n}": ms(v) for n, v in per_embedder.items()}}
+
+
+def build_db(engine: FaceEngine, people: list[tuple[str, Path]], root: Path) -> None:
+    infos = [EmbedderInfo.from_embedder(e) for e in engine.embedders]
+    with DatabaseWriter.open(root, infos) as writer:
+        with writer.transaction():
+            for name, path in people:
+                faces = engine.analyze(load_image(path), max_faces=1)
+                if faces:
+                    pid = writer.upsert_performer(PerformerRecord(name=name), "bench")
+                    writer.add_face(pid, "bench", str(path), faces[0])
+        writer.publish()
+
+
+def ours(engine: FaceEngine, matcher: Matcher, paths: list[Path]) -> list[float]:
+    times: list[float] = []
+    for path in paths:
+        started = time.perf_counter()
+        for face in engine.analyze(load_image(path)):
+            matcher.match_face(face, top=5)
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def peer_gallery(people: list[tuple[str, Path]]) -> np.ndarray:
+    import face_recognition
+
+    known = []
+    for _, path in people:
+        rgb = face_recognition.load_image_file(str(path))
+        encodings = face_recognition.face_encodings(rgb)
+        if encodings:
+            known.append(encodings[0])
+    return np.asarray(known)
+
+
+def peer(known: np.ndarray, paths: list[Path]) -> list[float]:
+    import face_recognition
+
+    times: list[float] = []
+    for path in paths:
+        started = time.perf_counter()
+        rgb = face_recognition.load_image_file(str(path))
+        boxes = face_recognition.face_locations(rgb)
+        for encoding in face_recognition.face_encodings(rgb, boxes):
+            int(np.argmin(face_recognition.face_distance(known, encoding)))
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def main() -> int:
+    cpus = pin_cores(CORES)
+    paths = sample(10 if QUICK else 120)
+    people = gallery(40 if QUICK else None)
+    engine = FaceEngine.default().load()
+    images = [load_image(p) for p in paths]
+    engine.analyze(images[0])  # warm up: networks load on first use
+    results: dict[str, Any] = {
+        "quick": QUICK,
+        "setup": {
+            "cores": len(cpus),
+            "images": len(paths),
+            "gallery": len(people),
+            "embedders": engine.embedder_names,
+            "python": platform.python_version(),
+            "opencv": cv2.__version__,
+            "cpu": platform.processor() or platform.machine(),
+        },
+        "per_face": stage_times(engine, images),
+    }
+    with tempfile.TemporaryDirectory(prefix="bench-speed-") as tmp:
+        root = Path(tmp) / "db"
+        build_db(engine, people, root)
+        with FaceDatabase.open(root) as fdb:
+            matcher = Matcher(fdb)
+            ours(engine, matcher, paths[:2])  # warm up the indices
+            rounds: dict[str, list[float]] = {"ours": [], "ours_1_thread": [], "peer": []}
+            known: np.ndarray | None = None
+            try:
+                known = peer_gallery(people)
+            except ImportError:
+                results["face_recognition"] = {"skipped": "not installed (make bench-deps)"}
+            # interleave the contenders so that machine noise hits both alike
+            for _ in range(1 if QUICK else 2):
+                cv2.setNumThreads(len(cpus))
+                rounds["ours"] += ours(engine, matcher, paths)
+                cv2.setNumThreads(1)
+                rounds["ours_1_thread"] += ours(engine, matcher, paths)
+                cv2.setNumThreads(len(cpus))
+                if known is not None:
+                    rounds["peer"] += peer(known, paths)
+    for name, times in rounds.items():
+        if times:
+            results[name] = {
+                "images_per_s": round(len(times) / sum(times), 2),
+                "per_image": ms(times),
+            }
+    if rounds["peer"]:
+        peer_ips = results["peer"]["images_per_s"]
+        results["ratio_ours_over_face_recognition"] = round(
+            results["ours"]["images_per_s"] / peer_ips, 2
+        )
+        results["ratio_ours_1_thread_over_face_recognition"] = round(
+            results["ours_1_thread"]["images_per_s"] / peer_ips, 2
+        )
+    results["target"] = "identify throughput >= 2x face_recognition on the same images"
+    print(json.dumps(results, indent=2))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    out = RESULTS.with_name("speed-quick.json") if QUICK else RESULTS
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
