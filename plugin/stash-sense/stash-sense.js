@@ -170,15 +170,16 @@
   }
 
   function Candidate(props) {
-    const { match, person, sceneId, settings, toast } = props;
+    const { match, person, sceneId, settings, toast, added, onAdded } = props;
     const [state, setState] = useState(match.already_on_scene ? { status: "on-scene" } : { status: "idle" });
 
     const finish = useCallback(
       async (performer, created) => {
-        const added = await addToScene(sceneId, performer.id);
-        setState({ status: "added", performer, created, added });
+        const changed = await addToScene(sceneId, performer.id);
+        setState({ status: "added", performer, created });
+        onAdded(match.performer_id, performer);
         toast.success(
-          added ? `Added ${performer.name} to the scene` : `${performer.name} is already on the scene`
+          changed ? `Added ${performer.name} to the scene` : `${performer.name} is already on the scene`
         );
         try {
           await ns.sidecar(settings, "POST", "/feedback", feedbackBody(sceneId, person, match, "accepted"));
@@ -186,7 +187,7 @@
           setState((s) => Object.assign({}, s, { note: `Feedback not recorded: ${messageOf(err)}` }));
         }
       },
-      [sceneId, person, match, settings, toast]
+      [sceneId, person, match, settings, toast, onAdded]
     );
 
     const run = useCallback(
@@ -220,8 +221,12 @@
         setState({ status: "rejected" });
       });
 
+    // The same performer added from another person's row is on the scene now.
+    const elsewhere = added[match.performer_id];
     let actions;
-    if (state.status === "on-scene") {
+    if (state.status === "idle" && elsewhere) {
+      actions = h("span", { className: "stash-sense-on-scene badge badge-success" }, `On this scene (#${elsewhere.id})`);
+    } else if (state.status === "on-scene") {
       actions = h("span", { className: "stash-sense-on-scene badge badge-success" }, "On this scene");
     } else if (state.status === "added") {
       actions = h(
@@ -325,6 +330,12 @@
   function SceneResult(props) {
     const { result } = props;
     const persons = result.persons || [];
+    // Database performer id -> the local performer added to the scene, shared by every row.
+    const [added, setAdded] = useState({});
+    const onAdded = useCallback(
+      (performerId, performer) => setAdded((a) => Object.assign({}, a, { [performerId]: performer })),
+      []
+    );
     if (!persons.length) {
       return h(ErrorBox, {
         message:
@@ -341,7 +352,7 @@
         `${persons.length} ${persons.length === 1 ? "person" : "people"} found in ` +
           `${result.frames_sampled} frames (${result.source}, ${Number(result.elapsed_s || 0).toFixed(1)} s)`
       ),
-      persons.map((p) => h(PersonRow, Object.assign({ key: p.person_id }, props, { person: p })))
+      persons.map((p) => h(PersonRow, Object.assign({ key: p.person_id }, props, { person: p, added, onAdded })))
     );
   }
 
@@ -376,7 +387,7 @@
     }
     return h(
       "div",
-      { className: "stash-sense-scene-tools" },
+      { className: "nav-item stash-sense-scene-tools" },
       h(
         "button",
         {

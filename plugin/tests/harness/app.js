@@ -31,13 +31,15 @@
       "div",
       { className: "scene-page" },
       h("h2", { className: "scene-title" }, props.scene.title),
+      // As in Stash's Scene.tsx: <Nav variant="tabs"><ScenePageTabs {...props}><Nav.Item>...
       h(
-        ScenePageTabs,
-        props,
+        "div",
+        { className: "nav nav-tabs" },
         h(
-          "ul",
-          { className: "nav nav-tabs" },
-          h("li", { className: "nav-item" }, h("span", { className: "nav-link active" }, "Details"))
+          ScenePageTabs,
+          props,
+          h("div", { className: "nav-item" }, h("span", { className: "nav-link active" }, "Details")),
+          h("div", { className: "nav-item" }, h("span", { className: "nav-link" }, "File Info"))
         )
       ),
       h(

@@ -94,6 +94,11 @@ async function identify(page) {
   return modal;
 }
 
+/** The candidate named `name` in the first row where it is the best candidate. */
+function top(modal, name) {
+  return modal.locator(`.stash-sense-candidate:first-child[data-performer="${name}"]`).first();
+}
+
 function imageDataUrl(file) {
   return readFile(file).then((b) => `data:image/jpeg;base64,${b.toString("base64")}`);
 }
@@ -108,6 +113,10 @@ before(async () => {
   await promisify(execFile)("ffmpeg", [
     "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x180:rate=5:duration=4",
     "-pix_fmt", "yuv420p", path.join(scenes, "scene-9", "scene.mp4"),
+  ]); // prettier-ignore
+  await promisify(execFile)("ffmpeg", [
+    "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240", "-frames:v", "1",
+    path.join(tmp, "no-face.jpg"),
   ]); // prettier-ignore
   const [standInPort, sidecarPort] = [await freePort(), await freePort()];
   standInUrl = `http://127.0.0.1:${standInPort}`;
@@ -169,9 +178,9 @@ describe("scene page", () => {
     for (const name of ["Monica Seles", "Ali Naimi", "Tommy Thompson"]) {
       assert.ok(tops.includes(name), `${name} is a person's best candidate: ${JSON.stringify(tops)}`);
     }
-    const monica = modal.locator('.stash-sense-candidate[data-performer="Monica Seles"]').first();
-    const ali = modal.locator('.stash-sense-candidate[data-performer="Ali Naimi"]').first();
-    const tommy = modal.locator('.stash-sense-candidate[data-performer="Tommy Thompson"]').first();
+    const monica = top(modal, "Monica Seles");
+    const ali = top(modal, "Ali Naimi");
+    const tommy = top(modal, "Tommy Thompson");
     // Tier as word and colour, distance, stash-box links per endpoint, disambiguation, image.
     assert.match(await monica.locator(".stash-sense-tier").textContent(), /^(high|likely|possible)$/);
     assert.match(await monica.locator(".stash-sense-distance").textContent(), /^distance \d\.\d\d$/);
@@ -222,6 +231,11 @@ describe("scene page", () => {
       args: { input: { id: "1", performer_ids: [local.existing, local.monica, aliId] } },
     });
     assert.match(await ali.locator(".stash-sense-added").textContent(), /Created and added/);
+    // Rows where Ali Naimi is a lesser candidate now say so instead of offering Add again.
+    const aliRows = modal.locator('.stash-sense-candidate[data-performer="Ali Naimi"]');
+    for (const row of await aliRows.all()) {
+      assert.equal(await row.locator(".stash-sense-add").count(), 0, await row.innerText());
+    }
 
     // Tommy Thompson exists locally by name only: offered, used on confirmation, nothing created.
     got = await mutationsDuring(async () => {
@@ -238,6 +252,7 @@ describe("scene page", () => {
       },
     ]);
     assert.ok(await page.locator(".toast-success").count() >= 3, "a toast per add");
+    await page.screenshot({ path: path.join(ARTIFACTS, "scene-modal-added.png") });
     await page.close();
   });
 
@@ -249,19 +264,43 @@ describe("scene page", () => {
     const monica = modal.locator('.stash-sense-candidate[data-performer="Monica Seles"]').first();
     await monica.locator(".stash-sense-on-scene").waitFor();
     assert.equal(await monica.locator(".stash-sense-add").count(), 0);
-    // Reject some candidate that is not already on the scene.
-    const rejectable = modal.locator(".stash-sense-candidate:has(.stash-sense-reject)").first();
-    const name = await rejectable.getAttribute("data-performer");
+    // Reject Ali Naimi's candidate (not on the scene): pinned by person and name, as the row
+    // changes once rejected.
+    const person = await modal
+      .locator('.stash-sense-person:has(.stash-sense-candidate[data-performer="Ali Naimi"] .stash-sense-reject)')
+      .first()
+      .getAttribute("data-person");
+    const ali = modal.locator(
+      `.stash-sense-person[data-person="${person}"] .stash-sense-candidate[data-performer="Ali Naimi"]`
+    );
     const got = await mutationsDuring(async () => {
-      await rejectable.locator(".stash-sense-reject").click();
-      await rejectable.locator(".stash-sense-rejected").waitFor();
+      await ali.locator(".stash-sense-reject").click();
+      await ali.locator(".stash-sense-rejected").waitFor();
     });
     assert.deepEqual(got, [], "feedback goes to the sidecar, not Stash");
+    assert.equal(await ali.locator(".stash-sense-add").count(), 0);
     const response = await fetch(`${sidecarUrl}/feedback`, { headers: { "X-API-Key": API_KEY } });
     assert.equal(response.status, 200);
-    const text = JSON.stringify(await response.json());
-    assert.match(text, /"rejected"/, text);
-    assert.ok(name);
+    const rows = (await response.json()).feedback;
+    const latest = rows.reduce((a, b) => (a.id > b.id ? a : b));
+    assert.deepEqual(
+      { ...latest, id: undefined, at: undefined, performer_id: undefined },
+      {
+        id: undefined,
+        at: undefined,
+        performer_id: undefined,
+        verdict: "rejected",
+        scene_id: "1",
+        person_id: Number(person),
+        endpoint: STASHDB,
+        stash_id: "5b1f0a4e-0000-4000-8000-00000000a002",
+      }
+    );
+    assert.ok(Number.isInteger(latest.performer_id), JSON.stringify(latest));
+    // The adds of the first test were recorded as accepted.
+    const accepted = rows.filter((r) => r.verdict === "accepted").map((r) => r.stash_id);
+    assert.ok(accepted.includes(MONICA_ID), JSON.stringify(rows));
+    assert.ok(accepted.includes("5b1f0a4e-0000-4000-8000-00000000a002"), JSON.stringify(rows));
     await page.screenshot({ path: path.join(ARTIFACTS, "scene-modal-second-look.png") });
     await page.close();
   });
@@ -331,7 +370,7 @@ describe("errors are shown in the modal", () => {
     const modal = await identify(page);
     harness.refuse("StashSenseSceneUpdate", "operation not permitted: read-only user");
     try {
-      const row = modal.locator('.stash-sense-candidate[data-performer="Monica Seles"]').first();
+      const row = top(modal, "Monica Seles");
       const got = await mutationsDuring(async () => {
         await row.locator(".stash-sense-add").click();
         await row.locator(".stash-sense-error").waitFor();
@@ -340,8 +379,9 @@ describe("errors are shown in the modal", () => {
         await row.locator(".stash-sense-error").textContent(),
         "Stash refused StashSenseSceneUpdate: operation not permitted: read-only user"
       );
-      assert.ok(got.every((m) => m.mutation !== "sceneUpdate"));
-      assert.equal(await row.locator(".stash-sense-add").count(), 0, "the row shows the error instead");
+      assert.deepEqual(got, [], "the refused mutation changed nothing");
+      assert.equal(await row.locator(".stash-sense-add").isEnabled(), true, "Add can be tried again");
+      await page.screenshot({ path: path.join(ARTIFACTS, "stash-refused.png") });
     } finally {
       harness.refuse("StashSenseSceneUpdate", null);
     }
@@ -374,6 +414,36 @@ describe("performer page", () => {
     ]);
     await page.close();
   });
+});
+
+describe("settings", () => {
+  test("lowest tier to show: only high candidates, or a line saying there is none", async () => {
+    await configure({ minTier: "high" });
+    const page = await openPage("scene=1");
+    const modal = await identify(page);
+    const tiers = await modal.locator(".stash-sense-candidate .stash-sense-tier").allTextContents();
+    assert.ok(tiers.every((t) => t === "high"), JSON.stringify(tiers));
+    const rows = await modal.locator(".stash-sense-person").count();
+    const empty = await modal.locator(".stash-sense-nomatch").allTextContents();
+    assert.ok(rows >= 3);
+    assert.ok(empty.every((t) => t === 'No candidate at tier "high" or better.'), JSON.stringify(empty));
+    assert.equal(
+      await modal.locator(".stash-sense-person:has(.stash-sense-candidate)").count() + empty.length,
+      rows
+    );
+    await page.close();
+  });
+});
+
+test("performer page: an image without a face says so", async () => {
+  await configure({});
+  const id = await createPerformer({ name: "Faceless", image: await imageDataUrl(path.join(tmp, "no-face.jpg")) });
+  const page = await openPage(`performer=${id}`);
+  await page.locator(".stash-sense-find").click();
+  const modal = page.locator(".stash-sense-modal");
+  await modal.waitFor({ timeout: 60000 });
+  assert.equal(await modal.locator(".stash-sense-error").textContent(), "No face found in this performer's image.");
+  await page.close();
 });
 
 test("no errors in the browser console", () => {
