@@ -1,0 +1,73 @@
+"""The sidecar's test world: a face database enrolled from LFW with the real command, the Stash
+stand-in (real Stash schema) over scenes made with ffmpeg, and `stash-sense serve` over HTTP."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sidecarproc import Sidecar, start_sidecar
+
+from stash_sense.devservers.launch import serve_in_subprocess
+from stash_sense.scenes.synth import compose_video, make_sprite
+
+
+@pytest.fixture(scope="session")
+def test_db(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> dict[str, Any]:
+    """plugin/tests/lib/make_test_db.py: 0.jpg of scene-1's people + 5 distractors, enrolled."""
+    out = tmp_path_factory.mktemp("sidecar-db")
+    done = subprocess.run(
+        [sys.executable, str(repo_root / "plugin" / "tests" / "lib" / "make_test_db.py"), str(out)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    described: dict[str, Any] = json.loads(done.stdout)
+    return described
+
+
+@pytest.fixture(scope="session")
+def scenes(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path) -> Path:
+    """scene-1: eval scene-1 (sprite); scene-2: composed video, no sprite; scene-3: composed
+    video with a broken VTT; scene-4: a video with nobody in it; scene-5: composed video with a
+    sprite sheet made by ffmpeg."""
+    base = tmp_path_factory.mktemp("scenes")
+    (base / "scene-1").symlink_to(shared_dir / "eval" / "scenes" / "scene-1")
+    lfw = shared_dir / "eval" / "faces" / "lfw-dev"
+    monica, tommy, ali = (
+        lfw / n / "2.jpg" for n in ("Monica_Seles", "Tommy_Thompson", "Ali_Naimi")
+    )
+    compose_video([[monica], [], [tommy], [monica, tommy]], base / "scene-2" / "scene.mp4")
+    compose_video([[ali]], base / "scene-3" / "scene.mp4", shot_s=3.0)
+    (base / "scene-3" / "scene_sprite.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    (base / "scene-3" / "scene_thumbs.vtt").write_text("WEBVTT\n\n00:00.000 --> garbage\nx\n")
+    compose_video([[], []], base / "scene-4" / "scene.mp4", shot_s=2.0)
+    video = compose_video([[ali, monica], [tommy]], base / "scene-5" / "scene.mp4", shot_s=3.0)
+    make_sprite(video, 6.0, video.parent)
+    return base
+
+
+@pytest.fixture(scope="session")
+def stash_url(scenes: Path) -> Iterator[str]:
+    with serve_in_subprocess("stash", ["--scenes", str(scenes)]) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def sidecar(
+    test_db: dict[str, Any], stash_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Sidecar]:
+    """The sidecar under test: one worker, one waiting job, 4 MB upload limit."""
+    data = tmp_path_factory.mktemp("sidecar-data")
+    running = start_sidecar(
+        Path(test_db["db"]), stash_url, data, "--workers", "1", "--queue", "1",
+        "--max-upload-mb", "4",
+    )  # fmt: skip
+    try:
+        yield running
+    finally:
+        running.stop()
