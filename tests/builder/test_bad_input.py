@@ -1,0 +1,77 @@
+"""Bad input is recorded and skipped and the build goes on: a malformed GraphQL page, image 404,
+an HTML page, a 500 MB image, a hanging image, 200 images, no face, two equal faces."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+from buildkit import stashbox
+
+from stash_sense.builder import BuildError, BuildOptions, build
+from stash_sense.builder.compare import read_contents
+from stash_sense.faces import FaceEngine
+from stash_sense.sources.endpoints import EndpointConfig
+
+
+def test_bad_input_is_recorded_and_skipped(
+    faces_dir: Path, engine: FaceEngine, tmp_path: Path
+) -> None:
+    db = tmp_path / "db"
+    # 9 good performers (3 pages of 3), then the 8 bad-input performers (3 more pages)
+    with stashbox(faces_dir, "--performers", "9", "--bad-input") as standin:
+        standin.configure(malformed_pages=[2])
+        endpoint = EndpointConfig(
+            name="box",
+            url=standin.graphql_url,
+            rate_limit=100,
+            page_size=3,
+            timeout_s=1.0,
+            retries=2,
+            max_image_bytes=4 * 1024 * 1024,
+        )
+        started = time.monotonic()
+        result = build(BuildOptions(db=db, endpoint=endpoint), engine)
+        elapsed = time.monotonic() - started
+    assert result.complete
+    assert elapsed < 60
+    skipped = result.stats["skipped"]
+    assert skipped == {
+        "ambiguous_faces": 1,
+        "http_404": 1,
+        "malformed_page": 3,
+        "no_face": 1,
+        "not_image": 1,
+        "over_image_cap": 195,
+        "timeout": 1,
+        "too_large": 2,
+    }
+    contents = read_contents(db)
+    names = {name for _, _, name, _ in contents.performers}
+    assert len(names) == 6 + 8  # page 2 (3 performers) was skipped, everything else is there
+    assert "Bad Input many images" in names
+    # each bad image is stored with its reason, so later runs do not fetch it again
+    reasons = {reason for _, reason in contents.skipped}
+    assert {"http_404", "not_image", "too_large", "timeout", "no_face"} <= reasons
+    conn = sqlite3.connect(db / "staging" / "faces.sqlite")
+    many = conn.execute(
+        "SELECT count(*) FROM faces f JOIN performers p ON p.id = f.performer_id "
+        "WHERE p.name = 'Bad Input many images'"
+    ).fetchone()[0]
+    conn.close()
+    assert many == 5  # the image cap per performer
+
+
+def test_a_hanging_graphql_endpoint_stops_with_a_clear_error(
+    faces_dir: Path, engine: FaceEngine, tmp_path: Path
+) -> None:
+    with stashbox(faces_dir) as standin:
+        standin.configure(hang_graphql=True)
+        endpoint = EndpointConfig(
+            name="box", url=standin.graphql_url, rate_limit=100, timeout_s=0.5, retries=2
+        )
+        with pytest.raises(BuildError) as err:
+            build(BuildOptions(db=tmp_path / "db", endpoint=endpoint), engine)
+    assert "timed out" in str(err.value) and "\n" not in str(err.value)
