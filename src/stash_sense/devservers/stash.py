@@ -240,8 +240,12 @@ class StashRoot:
             modifier = crit.get("modifier", "EQUALS")
             found = [p for p in found if has(p) == (modifier != "NOT_EQUALS")]
         q = ((filter or {}).get("q") or "").lower()
-        if q:
-            found = [p for p in found if q in p["name"].lower()]
+        if q:  # Stash's q searches names and aliases
+
+            def named(p: dict[str, Any]) -> bool:
+                return any(q in n.lower() for n in [p["name"], *(p.get("alias_list") or [])])
+
+            found = [p for p in found if named(p)]
         per_page = int((filter or {}).get("per_page") or 25)
         page = max(1, int((filter or {}).get("page") or 1))
         window = found if per_page < 0 else found[(page - 1) * per_page : page * per_page]
