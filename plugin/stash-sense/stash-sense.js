@@ -125,12 +125,16 @@
     return null;
   }
 
+  function sameName(a, b) {
+    return String(a || "").trim().toLowerCase() === String(b || "").trim().toLowerCase();
+  }
+
   /** A local performer whose name or alias is the match's name (Stash's q searches both). */
   async function findByName(match) {
     const data = await ns.gql(ns.queries.performersByName, { name: match.name });
-    const want = String(match.name).trim().toLowerCase();
-    const same = (s) => String(s || "").trim().toLowerCase() === want;
-    return data.findPerformers.performers.find((p) => same(p.name) || (p.alias_list || []).some(same)) || null;
+    const same = (s) => sameName(s, match.name);
+    const found = data.findPerformers.performers;
+    return found.find((p) => same(p.name)) || found.find((p) => (p.alias_list || []).some(same)) || null;
   }
 
   async function createPerformer(match) {
@@ -238,15 +242,15 @@
       actions = h("span", { className: "stash-sense-rejected badge badge-secondary" }, "Marked: not this person");
     } else if (state.status === "confirm") {
       const local = state.local;
+      const who = `"${local.name}"${local.disambiguation ? ` (${local.disambiguation})` : ""}`;
+      const how = sameName(local.name, match.name)
+        ? `a performer named ${who}`
+        : `${who}, also known as "${match.name}"`;
+      const unlinked = (match.stash_ids || []).length ? " It is not linked to this stash-box entry." : "";
       actions = h(
         "div",
         { className: "stash-sense-confirm" },
-        h(
-          "span",
-          null,
-          `Your Stash has a performer named "${local.name}"${local.disambiguation ? ` (${local.disambiguation})` : ""} ` +
-            "but not linked to this stash-box entry. Use it?"
-        ),
+        h("span", { className: "stash-sense-confirm-text" }, `Your Stash has ${how}.${unlinked} Use it?`),
         h("button", { type: "button", className: "btn btn-sm btn-primary", onClick: onUseLocal }, `Use ${local.name} (#${local.id})`),
         h("button", { type: "button", className: "btn btn-sm btn-secondary", onClick: onCreate }, "Create a new performer")
       );

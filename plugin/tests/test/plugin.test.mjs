@@ -242,6 +242,10 @@ describe("scene page", () => {
       await tommy.locator(".stash-sense-add").click();
       const use = tommy.locator(".stash-sense-confirm button", { hasText: `Use Tommy Thompson (#${local.tommy})` });
       await use.waitFor();
+      assert.equal(
+        await tommy.locator(".stash-sense-confirm-text").textContent(),
+        'Your Stash has a performer named "Tommy Thompson". Use it?'
+      );
       await use.click();
       await tommy.locator(".stash-sense-added").waitFor();
     });
@@ -303,6 +307,35 @@ describe("scene page", () => {
     assert.ok(accepted.includes("5b1f0a4e-0000-4000-8000-00000000a002"), JSON.stringify(rows));
     await page.screenshot({ path: path.join(ARTIFACTS, "scene-modal-second-look.png") });
     await page.close();
+  });
+
+  test("a local performer with the match's name as an alias is offered and used on confirmation", async () => {
+    await configure({});
+    await standInGql(`mutation U($input: PerformerUpdateInput!) { performerUpdate(input: $input) { id } }`, {
+      input: { id: local.tommy, name: "Tom Thompson", alias_list: ["Tommy Thompson"] },
+    });
+    await setScenePerformers([local.existing]);
+    try {
+      const page = await openPage("scene=1");
+      const modal = await identify(page);
+      const tommy = top(modal, "Tommy Thompson");
+      const got = await mutationsDuring(async () => {
+        await tommy.locator(".stash-sense-add").click();
+        const text = tommy.locator(".stash-sense-confirm-text");
+        await text.waitFor();
+        assert.equal(await text.textContent(), 'Your Stash has "Tom Thompson", also known as "Tommy Thompson". Use it?');
+        await tommy.locator(".stash-sense-confirm button", { hasText: `Use Tom Thompson (#${local.tommy})` }).click();
+        await tommy.locator(".stash-sense-added").waitFor();
+      });
+      assert.deepEqual(got, [
+        { mutation: "sceneUpdate", args: { input: { id: "1", performer_ids: [local.existing, local.tommy] } } },
+      ]);
+      await page.close();
+    } finally {
+      await standInGql(`mutation U($input: PerformerUpdateInput!) { performerUpdate(input: $input) { id } }`, {
+        input: { id: local.tommy, name: "Tommy Thompson", alias_list: [] },
+      });
+    }
   });
 
   test("through Stash: calls routed by the plugin task (runPluginOperation) reach the sidecar", async () => {
