@@ -62,3 +62,18 @@ def read_contents(db: Path) -> DatabaseContents:
     finally:
         conn.close()
     return DatabaseContents(performers, frozenset(faces), skipped)
+
+
+def committed_performers(db: Path) -> int:
+    """Performers committed to the staging database so far (0 before the first commit); safe
+    to call while a build writes (WAL)."""
+    path = Path(db) / "staging" / SQLITE_NAME
+    if not path.exists():
+        return 0
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    try:
+        return int(conn.execute("SELECT count(*) FROM performers").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+    finally:
+        conn.close()

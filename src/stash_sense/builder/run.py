@@ -104,6 +104,12 @@ class _Job:
 _END = object()
 
 
+def default_embed_threads() -> int:
+    """One embedding thread a core, at most 4: the face engine lends at most 4 copies of each
+    network (each copy costs ~300 MB while it runs), so more threads would only wait."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def make_client(endpoint: EndpointConfig) -> StashBoxClient | TpdbClient:
     if endpoint.kind == "tpdb":
         return TpdbClient(endpoint)
@@ -150,7 +156,7 @@ class Builder:
             session=client.session,
             engine=engine,
             download_threads=self.ep.concurrency,
-            embed_threads=options.embed_threads or max(1, os.cpu_count() or 1),
+            embed_threads=options.embed_threads or default_embed_threads(),
             max_image_bytes=self.ep.max_image_bytes,
             keep_images_dir=keep,
         )

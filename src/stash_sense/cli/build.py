@@ -23,6 +23,12 @@ def build_command(
     full: bool = typer.Option(
         False, "--full", help="start a new full pass instead of resuming or updating"
     ),
+    embed_threads: int | None = typer.Option(
+        None,
+        "--embed-threads",
+        min=1,
+        help="threads detecting and embedding (default: cores, <= 4)",
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
     """Build the face database from a stash-box or ThePornDB; resumes where it stopped, and
@@ -40,7 +46,14 @@ def build_command(
     try:
         ep = get_endpoint(endpoint, config)
         result = build(
-            BuildOptions(db=db, endpoint=ep, limit=limit, keep_images=keep_images, full=full)
+            BuildOptions(
+                db=db,
+                endpoint=ep,
+                limit=limit,
+                keep_images=keep_images,
+                full=full,
+                embed_threads=embed_threads,
+            )
         )
     except (ConfigError, BuildError, DatabaseError) as exc:
         typer.echo(f"error: {exc}", err=True)
