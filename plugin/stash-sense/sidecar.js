@@ -9,6 +9,8 @@
   // directly; any other sidecar URL is reached through the plugin's server-side task.
   const DIRECT_ORIGINS = ["http://127.0.0.1:5000", "http://localhost:5000"];
   const TIERS = ["high", "likely", "possible"];
+  // As long as the server-side task waits (sidecar_proxy.py TIMEOUT_S).
+  const TIMEOUT_MS = 300000;
 
   /** An error whose message is meant for the user, as is. */
   class UserError extends Error {
@@ -95,8 +97,17 @@
         "auth"
       );
     }
+    if (status === 502) {
+      // The sidecar reads scenes and performers from Stash itself (STASH_SENSE_STASH_URL).
+      throw new UserError(
+        `The sidecar could not read from Stash (HTTP 502): ${text || "no detail"}. ` +
+          "Check the sidecar's STASH_SENSE_STASH_URL (and STASH_SENSE_STASH_API_KEY).",
+        "sidecar-stash"
+      );
+    }
     if (status === 503) {
-      throw new UserError(`The sidecar is busy (HTTP 503): ${text || "try again shortly"}.`, "busy");
+      // Busy (every worker taken, queue full) or no face database loaded: the detail says which.
+      throw new UserError(`The sidecar cannot do this now (HTTP 503): ${text || "try again shortly"}.`, "busy");
     }
     throw new UserError(`The sidecar answered HTTP ${status}: ${text || "no detail"}`, "sidecar");
   }
@@ -111,6 +122,8 @@
 
   async function direct(settings, method, path, body) {
     const headers = { Accept: "application/json" };
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), TIMEOUT_MS);
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (settings.apiKey) headers["X-API-Key"] = settings.apiKey;
     let response;
@@ -121,17 +134,30 @@
         mode: "cors",
         credentials: "omit",
         body: body === undefined ? undefined : JSON.stringify(body),
+        signal: abort.signal,
       });
     } catch (err) {
+      clearTimeout(timer);
+      if (abort.signal.aborted) throw noAnswer(settings);
       throw unreachable(settings, err.message);
     }
     let payload = null;
     try {
       payload = await response.json();
     } catch (_err) {
+      if (abort.signal.aborted) throw noAnswer(settings);
       payload = null;
+    } finally {
+      clearTimeout(timer);
     }
     return interpret(response.status, payload, settings);
+  }
+
+  function noAnswer(settings) {
+    return new UserError(
+      `The sidecar at ${settings.sidecarUrl} gave no answer within ${TIMEOUT_MS / 1000} s.`,
+      "timeout"
+    );
   }
 
   /** Through Stash: runPluginOperation runs sidecar_proxy.py on the Stash server. */

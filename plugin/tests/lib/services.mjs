@@ -89,11 +89,11 @@ export async function startStandIn(port, scenes) {
 }
 
 /** The sidecar (stash-sense serve) on the test database, reading Stash at stashUrl. */
-export async function startSidecar({ db, port, stashUrl, apiKey, dataDir }) {
+export async function startSidecar({ db, port, stashUrl, apiKey, dataDir, extraArgs = [] }) {
   const proc = startProcess(
     "sidecar",
     CLI,
-    ["serve", "--db", db, "--host", "127.0.0.1", "--port", String(port)],
+    ["serve", "--db", db, "--host", "127.0.0.1", "--port", String(port), ...extraArgs],
     {
       STASH_SENSE_STASH_URL: stashUrl,
       STASH_SENSE_API_KEY: apiKey,

@@ -388,6 +388,31 @@ describe("errors are shown in the modal", () => {
     await page.close();
   });
 
+  test("the sidecar cannot read from Stash", async () => {
+    // A second sidecar whose STASH_SENSE_STASH_URL points nowhere; it still allows the page's origin.
+    const port = await freePort();
+    const other = await startSidecar({
+      db: fixture.db,
+      port,
+      stashUrl: `http://127.0.0.1:${await freePort()}`,
+      apiKey: API_KEY,
+      dataDir: path.join(tmp, "second"),
+      extraArgs: ["--cors-origin", harness.url],
+    });
+    try {
+      await configure({ sidecarUrl: `http://127.0.0.1:${port}` });
+      harness.setExtraConnectSrc([sidecarUrl, `http://127.0.0.1:${port}`]);
+      const page = await openPage("scene=1");
+      const modal = await identify(page);
+      const text = await modal.locator(".stash-sense-error").textContent();
+      assert.match(text, /^The sidecar could not read from Stash \(HTTP 502\): .+ Check the sidecar's STASH_SENSE_STASH_URL/, text);
+      await page.close();
+    } finally {
+      harness.setExtraConnectSrc([sidecarUrl]);
+      await other.stop();
+    }
+  });
+
   test("wrong API key", async () => {
     await configure({ apiKey: "not-the-key" });
     const page = await openPage("scene=1");
