@@ -1,0 +1,264 @@
+"""The builder against the stash-box stand-in (uvicorn subprocess, 50 ms added to every request).
+
+1. Throughput: the requests a second the build reaches, against what the rate limit allows
+   ((n - 1) / rate: the bucket's first token is free), at StashDB's default of 2 req/s and at 10.
+   Target >= 90%.
+2. Memory: peak RSS (wait4's ru_maxrss) of `stash-sense build` over 10,000 performers (the
+   stand-in repeats 50 identities' pictures under new names and URLs). Target < 1 GiB.
+3. Resume: kill -9 the build at 10 random moments, resume each time, and compare the final
+   database with a clean build of the same stand-in: performers, faces (vector digests),
+   skips, and the manifest's per-source counts must be exactly equal.
+
+    python -m bench.bench_build          # full (the 10,000 performers take a while)
+    BENCH_QUICK=1 python -m bench.bench_build
+
+Writes bench/results/build.json (build-quick.json in quick mode) and prints it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from stash_sense.builder.compare import committed_performers, read_contents
+from stash_sense.devservers.control import StandIn, make_faces_dir
+from stash_sense.devservers.launch import serve_in_subprocess
+
+ROOT = Path(__file__).resolve().parents[1]
+LFW_DEV = ROOT.parent / "shared" / "eval" / "faces" / "lfw-dev"
+WORK = ROOT / "bench" / "work" / "build"
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+RESULTS = ROOT / "bench" / "results" / ("build-quick.json" if QUICK else "build.json")
+LATENCY_MS = 50
+
+
+def log(message: str) -> None:
+    print(f"[bench_build] {message}", flush=True)
+
+
+def write_config(path: Path, url: str, **fields: Any) -> Path:
+    lines = ["[endpoints.bench]", f"url = {json.dumps(url)}"]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in fields.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def build_cmd(db: Path, config: Path) -> list[str]:
+    cli = [sys.executable, "-m", "stash_sense.cli.app"]
+    return [*cli, "build", "--db", str(db), "--endpoint", "bench", "--config", str(config)]
+
+
+def run_measured(cmd: list[str], log_file: Path) -> tuple[int, float, int]:
+    """Run `cmd` to the end; (exit status, seconds, peak RSS in bytes) from wait4."""
+    with log_file.open("wb") as out:
+        started = time.monotonic()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        elapsed = time.monotonic() - started
+    return proc.returncode, elapsed, int(usage.ru_maxrss) * 1024
+
+
+def standin(faces: Path, *args: str) -> Any:
+    return serve_in_subprocess(
+        "stashbox",
+        ["--faces", str(faces), "--latency-ms", str(LATENCY_MS), *args],
+        log_file=WORK / "standin.log",
+    )
+
+
+def throughput(faces: Path, rate: float, performers: int) -> dict[str, Any]:
+    """Build `performers` (2 images each) at `rate` req/s; requests a second reached."""
+    db = WORK / f"throughput-{rate:g}"
+    shutil.rmtree(db, ignore_errors=True)
+    with standin(faces, "--performers", str(performers), "--images-per-performer", "2") as base:
+        si = StandIn(base)
+        config = write_config(WORK / "tp.toml", si.graphql_url, rate_limit=rate, concurrency=4)
+        status, elapsed, _ = run_measured(build_cmd(db, config), WORK / f"tp-{rate:g}.log")
+        stats = si.stats()
+    if status != 0:
+        raise RuntimeError(f"throughput build failed ({status}); see {WORK}/tp-{rate:g}.log")
+    served = int(stats["counts"].get("request", 0))
+    span = float(stats["span_s"])
+    allowed = (served - 1) / rate  # the shortest span the bucket permits for these requests
+    return {
+        "rate_limit_req_s": rate,
+        "latency_ms": LATENCY_MS,
+        "performers": performers,
+        "requests": served,
+        "requests_span_s": round(span, 2),
+        "achieved_req_s": round((served - 1) / span, 3) if span else None,
+        "efficiency": round(allowed / span, 4) if span else None,
+        "build_wall_s": round(elapsed, 1),
+        "throttled_429": int(stats["counts"].get("429", 0)),
+    }
+
+
+def memory(faces: Path, performers: int) -> dict[str, Any]:
+    """Peak RSS of a build of `performers` (one image each), as fast as the machine embeds."""
+    db = WORK / "memory"
+    shutil.rmtree(db, ignore_errors=True)
+    with standin(faces, "--performers", str(performers), "--images-per-performer", "1") as base:
+        si = StandIn(base)
+        config = write_config(WORK / "mem.toml", si.graphql_url, rate_limit=500, concurrency=8)
+        status, elapsed, peak = run_measured(build_cmd(db, config), WORK / "memory.log")
+    if status != 0:
+        raise RuntimeError(f"memory build failed ({status}); see {WORK}/memory.log")
+    manifest = json.loads((db / "current" / "manifest.json").read_text())
+    return {
+        "performers": performers,
+        "faces": manifest["counts"]["faces"],
+        "peak_rss_mib": round(peak / 2**20, 1),
+        "target_mib": 1024,
+        "wall_s": round(elapsed, 1),
+        "performers_per_s": round(performers / elapsed, 2),
+        "database_bytes": sum(p.stat().st_size for p in (db / "current").resolve().iterdir()),
+    }
+
+
+def kill_after_commit(cmd: list[str], db: Path, goal: int, delay_s: float) -> dict[str, Any]:
+    """Start a build; once `goal` performers are committed wait `delay_s` more (a random point
+    of the pipeline: downloads, embedding, a commit), then SIGKILL it if it still runs."""
+    before = committed_performers(db)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    started = time.monotonic()
+    while proc.poll() is None and committed_performers(db) < goal:
+        time.sleep(0.05)
+    try:
+        proc.wait(timeout=delay_s)
+        killed = False
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        killed = True
+    return {
+        "committed_before": before,
+        "goal": goal,
+        "extra_delay_s": round(delay_s, 2),
+        "killed_after_s": round(time.monotonic() - started, 2) if killed else None,
+        "committed_after": committed_performers(db),
+    }
+
+
+def resume(faces: Path, performers: int, kills: int, seed: int) -> dict[str, Any]:
+    """A clean build, then one killed `kills` times at random points and resumed."""
+    rng = random.Random(seed)
+    clean_db, killed_db = WORK / "clean", WORK / "killed"
+    for d in (clean_db, killed_db):
+        shutil.rmtree(d, ignore_errors=True)
+    moments = []
+    with standin(faces, "--performers", str(performers), "--images-per-performer", "2") as base:
+        si = StandIn(base)
+        config = write_config(WORK / "resume.toml", si.graphql_url, rate_limit=40, page_size=10)
+        status, clean_s, _ = run_measured(build_cmd(clean_db, config), WORK / "clean.log")
+        if status != 0:
+            raise RuntimeError(f"clean build failed ({status}); see {WORK}/clean.log")
+        cmd = build_cmd(killed_db, config)
+        for goal in sorted(rng.sample(range(performers), kills)):
+            before = committed_performers(killed_db)
+            moments.append(kill_after_commit(cmd, killed_db, max(goal, before), rng.uniform(0, 2)))
+        status, _, _ = run_measured(cmd, WORK / "resumed.log")
+        if status != 0:
+            raise RuntimeError(f"resumed build failed ({status}); see {WORK}/resumed.log")
+    clean, resumed = read_contents(clean_db), read_contents(killed_db)
+    stats = [
+        json.loads((d / "current" / "manifest.json").read_text())["sources"]["bench"]
+        for d in (clean_db, killed_db)
+    ]
+    keys = ("performers_seen", "with_faces", "faces", "images_seen", "skipped")
+    return {
+        "performers": performers,
+        "seed": seed,
+        "clean_build_s": round(clean_s, 1),
+        "kills": moments,
+        "killed_mid_build": sum(m["killed_after_s"] is not None for m in moments),
+        "performers_clean": len({p[1] for p in clean.performers}),
+        "faces_clean": len(clean.faces),
+        "skipped_clean": len(clean.skipped),
+        "performers_equal": resumed.performers == clean.performers,
+        "faces_equal": resumed.faces == clean.faces,
+        "skipped_equal": resumed.skipped == clean.skipped,
+        "source_stats_equal": all(stats[0][k] == stats[1][k] for k in keys),
+        "differences": resumed.differences(clean),
+    }
+
+
+PARTS = ("throughput", "memory", "resume")
+
+
+def main(argv: list[str]) -> int:
+    parts = argv or list(PARTS)
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown:
+        print(f"unknown part(s) {unknown}; choose from {PARTS}", file=sys.stderr)
+        return 2
+    if not LFW_DEV.is_dir():
+        print(f"evaluation faces missing: {LFW_DEV}", file=sys.stderr)
+        return 2
+    WORK.mkdir(parents=True, exist_ok=True)
+    faces = WORK / "faces"
+    if not faces.is_dir():
+        names = sorted(p.name for p in LFW_DEV.iterdir() if p.is_dir())[:50]
+        make_faces_dir(LFW_DEV, faces, names, images=2)
+    seed = int(os.environ.get("BENCH_SEED", "20261125"))
+    results: dict[str, Any] = {
+        "benchmark": "build",
+        "quick": QUICK,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+    }
+    prefix = "BENCH_QUICK=1 " if QUICK else ""
+    commands: dict[str, str] = {}
+    if "throughput" in parts:
+        commands["throughput"] = prefix + "python -m bench.bench_build throughput"
+        results["throughput"] = []
+        for rate, performers in [(2.0, 12 if QUICK else 40), (10.0, 40 if QUICK else 150)]:
+            log(f"throughput at {rate:g} req/s over {performers} performers")
+            results["throughput"].append(throughput(faces, rate, performers))
+            log(json.dumps(results["throughput"][-1]))
+    if "memory" in parts:
+        commands["memory"] = prefix + "python -m bench.bench_build memory"
+        performers = 500 if QUICK else 10_000
+        log(f"memory over {performers} performers")
+        results["memory"] = memory(faces, performers)
+        log(json.dumps(results["memory"]))
+    if "resume" in parts:
+        commands["resume"] = prefix + "python -m bench.bench_build resume"
+        log("kill -9 and resume")
+        results["resume"] = resume(faces, 30 if QUICK else 80, 3 if QUICK else 10, seed)
+        log(json.dumps({k: v for k, v in results["resume"].items() if k != "kills"}))
+    if RESULTS.exists():  # parts run separately (the long memory run) share one file
+        earlier = json.loads(RESULTS.read_text())
+        commands = {**earlier.get("commands", {}), **commands}
+        results = {**earlier, **results}
+    results["commands"] = commands
+    results["targets"] = targets(results)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+def targets(results: dict[str, Any]) -> dict[str, Any]:
+    """Each target and whether the figures measured so far meet it."""
+    out: dict[str, Any] = {}
+    for t in results.get("throughput", []):
+        out[f"throughput_at_{t['rate_limit_req_s']:g}_req_s_>=90%"] = (t["efficiency"] or 0) >= 0.9
+    if "memory" in results:
+        out["peak_rss_<1GiB"] = results["memory"]["peak_rss_mib"] < 1024
+    if "resume" in results:
+        r = results["resume"]
+        out["resume_equals_clean"] = not r["differences"] and r["source_stats_equal"]
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
