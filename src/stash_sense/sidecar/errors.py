@@ -88,7 +88,7 @@ def install(app: FastAPI) -> None:
         def make(status: int, prefix: str) -> Any:
             async def handler(_: Request, exc: Exception) -> JSONResponse:
                 message = str(exc)
-                text = message if message.lower().startswith(prefix.lower()) else f"{prefix}: {exc}"
+                text = message if prefix.lower() in message.lower() else f"{prefix}: {exc}"
                 return error_response(status, text)
 
             return handler

@@ -76,7 +76,11 @@ class JobGate:
         return False
 
     async def run(self, request: Request, job: Callable[[Callable[[], bool]], T]) -> T:
-        """Run `job(should_stop)` in the pool; raise Busy when full, ClientGone on hang-up."""
+        """Run `job(should_stop)` in the pool; raise Busy when full, ClientGone on hang-up.
+
+        The slot is given back only when the thread has finished, so even when the server
+        cancels the request's task (the client went away), at most `workers` jobs ever run.
+        """
         if self.pending >= self.capacity:
             self.rejected += 1
             raise Busy(f"{self.running} jobs running and {self.pending - self.running} waiting")
@@ -85,25 +89,42 @@ class JobGate:
         gone = asyncio.Event()
         watcher = asyncio.create_task(self._watch(request, gone, stop))
         try:
-            if not await self._acquire(gone):
+            try:
+                acquired = await self._acquire(gone)
+            except BaseException:
+                self.pending -= 1
+                raise
+            if not acquired:
+                self.pending -= 1
                 self.cancelled += 1
                 raise ClientGone("the client went away while the job was queued")
             self.running += 1
+            future = asyncio.get_running_loop().run_in_executor(self._pool, job, stop.is_set)
+            future.add_done_callback(self._finished)
             try:
-                loop = asyncio.get_running_loop()
-                result = await loop.run_in_executor(self._pool, job, stop.is_set)
-            finally:
-                self.running -= 1
-                self._semaphore().release()
+                result = await asyncio.shield(future)
+            except asyncio.CancelledError:
+                stop.set()
+                self.cancelled += 1
+                raise
+            except Exception:
+                if stop.is_set():
+                    self.cancelled += 1
+                    raise ClientGone("the client went away") from None
+                raise
             if stop.is_set():
                 self.cancelled += 1
                 raise ClientGone("the client went away")
             self.completed += 1
             return result
         finally:
-            self.pending -= 1
             gone.set()
             watcher.cancel()
+
+    def _finished(self, _future: object) -> None:
+        self.running -= 1
+        self.pending -= 1
+        self._semaphore().release()
 
     def stats(self) -> dict[str, int]:
         return {

@@ -1,0 +1,220 @@
+"""The sidecar under stress and misuse: huge uploads, malformed JSON, a full queue, clients that
+hang up, a database reload mid-request, CORS, an unreachable Stash and a missing database."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import pytest
+from sidecarproc import API_KEY, Sidecar, start_sidecar
+
+from stash_sense.devservers.launch import free_port
+
+TWO_GB = 2 * 1024**3
+
+
+def _raw_request(sidecar: Sidecar, head: str) -> socket.socket:
+    host, port = sidecar.url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    sock.sendall(head.encode())
+    return sock
+
+
+def _read_status(sock: socket.socket) -> tuple[int, bytes]:
+    """Status and whole answer (the server closes the connection after refusing a body)."""
+    data = b""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except (ConnectionResetError, TimeoutError):
+            break
+        if not chunk:
+            break
+        data += chunk
+    return int(data.split(b" ", 2)[1]), data
+
+
+def test_a_declared_2gb_upload_is_refused_before_reading(sidecar: Sidecar) -> None:
+    rss_before = psutil.Process(sidecar.proc.pid).memory_info().rss
+    started = time.monotonic()
+    sock = _raw_request(
+        sidecar,
+        f"POST /identify HTTP/1.1\r\nHost: x\r\nX-API-Key: {API_KEY}\r\n"
+        f"Content-Type: application/octet-stream\r\nContent-Length: {TWO_GB}\r\n\r\n",
+    )
+    try:
+        sock.sendall(b"\0" * 65536)
+        status, data = _read_status(sock)
+    finally:
+        sock.close()
+    assert status == 413, data
+    assert b"larger than the limit" in data
+    assert time.monotonic() - started < 5
+    grown = psutil.Process(sidecar.proc.pid).memory_info().rss - rss_before
+    assert grown < 50 * 1024**2
+
+
+def test_a_streamed_chunked_upload_is_cut_off_at_the_limit(sidecar: Sidecar) -> None:
+    rss_before = psutil.Process(sidecar.proc.pid).memory_info().rss
+    sock = _raw_request(
+        sidecar,
+        f"POST /identify HTTP/1.1\r\nHost: x\r\nX-API-Key: {API_KEY}\r\n"
+        "Content-Type: image/jpeg\r\nTransfer-Encoding: chunked\r\n\r\n",
+    )
+    chunk = b"\0" * (1024 * 1024)
+    sent = 0
+    status = 0
+    try:
+        sock.settimeout(0.05)
+        while sent < TWO_GB:
+            try:
+                sock.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+                sent += len(chunk)
+            except (BrokenPipeError, ConnectionResetError, TimeoutError):
+                break
+            try:
+                if sock.recv(1, socket.MSG_PEEK):
+                    break
+            except (BlockingIOError, TimeoutError):
+                continue
+        sock.settimeout(10)
+        status, data = _read_status(sock)
+    finally:
+        sock.close()
+    assert status == 413, data
+    assert sent < 64 * 1024 * 1024, f"the server read {sent} bytes before refusing"
+    grown = psutil.Process(sidecar.proc.pid).memory_info().rss - rss_before
+    assert grown < 50 * 1024**2
+
+
+def test_malformed_json_and_wrong_shapes(sidecar: Sidecar) -> None:
+    with sidecar.client() as c:
+        for path in ("/identify/scene", "/feedback", "/identify", "/database/reload"):
+            r = c.post(path, content=b'{"scene_id": ', headers={"Content-Type": "application/json"})
+            assert r.status_code == 400, (path, r.text)
+            assert r.json()["error"].startswith("malformed JSON"), r.text
+        listed = c.post("/identify/scene", json=[1, 2])
+        assert listed.status_code == 400 and "object" in listed.json()["error"]
+        unknown = c.get("/nope")
+        assert unknown.status_code == 404 and set(unknown.json()) == {"error"}
+
+
+def test_a_full_queue_answers_503_with_retry_after(sidecar: Sidecar) -> None:
+    """One worker and one waiting slot: of four scene jobs sent at once, some are turned away."""
+
+    def one(_: int) -> httpx.Response:
+        with sidecar.client() as c:
+            return c.post("/identify/scene", json={"scene_id": "2", "frames": 12})
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(one, range(4)))
+    codes = sorted(r.status_code for r in answers)
+    assert codes.count(200) >= 2 and codes.count(503) >= 1, codes
+    busy = next(r for r in answers if r.status_code == 503)
+    assert busy.headers["Retry-After"].isdigit()
+    assert busy.json()["error"].startswith("busy")
+
+
+def _jobs(sidecar: Sidecar) -> dict[str, int]:
+    stats: dict[str, int] = httpx.get(sidecar.url + "/health").json()["jobs"]
+    return stats
+
+
+def test_a_client_that_hangs_up_cancels_its_job(sidecar: Sidecar) -> None:
+    before = _jobs(sidecar)["cancelled"]
+    body = b'{"scene_id": "2", "frames": 60, "source": "video"}'
+    sock = _raw_request(
+        sidecar,
+        f"POST /identify/scene HTTP/1.1\r\nHost: x\r\nX-API-Key: {API_KEY}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n",
+    )
+    sock.sendall(body)
+    time.sleep(0.5)
+    sock.close()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        stats = _jobs(sidecar)
+        if stats["cancelled"] > before and stats["running"] == 0:
+            break
+        time.sleep(0.2)
+    assert stats["cancelled"] == before + 1, stats
+    assert stats["running"] == 0
+
+
+def test_reload_swaps_the_database_without_failing_requests_in_flight(
+    sidecar: Sidecar, test_db: dict[str, Any]
+) -> None:
+    with concurrent.futures.ThreadPoolExecutor(1) as pool, sidecar.client() as c:
+        scene = pool.submit(
+            lambda: sidecar.client().post("/identify/scene", json={"scene_id": "2", "frames": 6})
+        )
+        time.sleep(0.3)
+        reloaded = c.post("/database/reload", json={"path": test_db["db"]})
+        assert reloaded.status_code == 200, reloaded.text
+        assert reloaded.json()["counts"]["performers"] == 8
+        answer = scene.result(timeout=120)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["persons"]
+        bad = c.post("/database/reload", json={"path": "/nonexistent/db"})
+        assert bad.status_code == 400 and "no database folder" in bad.json()["error"]
+        still = c.post("/identify/scene", json={"scene_id": "4", "frames": 2})
+        assert still.status_code == 200
+
+
+def test_cors_allows_the_stash_origin_only(sidecar: Sidecar, stash_url: str) -> None:
+    def preflight(origin: str) -> httpx.Response:
+        return httpx.options(
+            sidecar.url + "/identify/scene",
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type,x-api-key",
+            },
+        )
+
+    ok = preflight(stash_url)
+    assert ok.status_code == 200
+    assert ok.headers["access-control-allow-origin"] == stash_url
+    assert "x-api-key" in ok.headers["access-control-allow-headers"].lower()
+    evil = preflight("http://evil.example")
+    assert "access-control-allow-origin" not in evil.headers
+    refused = httpx.get(sidecar.url + "/feedback", headers={"Origin": stash_url})
+    assert refused.status_code == 401
+    assert refused.headers["access-control-allow-origin"] == stash_url
+
+
+@pytest.fixture(scope="module")
+def lonely_sidecar(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sidecar]:
+    """A sidecar whose database folder does not exist and whose Stash is not running."""
+    data = tmp_path_factory.mktemp("lonely")
+    dead = f"http://127.0.0.1:{free_port()}"
+    running = start_sidecar(data / "no-db", dead, data)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def test_missing_database_then_unreachable_stash(
+    lonely_sidecar: Sidecar, test_db: dict[str, Any], shared_dir: Path
+) -> None:
+    health = httpx.get(lonely_sidecar.url + "/health").json()
+    assert health["status"] == "degraded" and health["database"]["loaded"] is False
+    assert "no-db" in health["database"]["error"]
+    photo = shared_dir / "eval" / "faces" / "lfw-dev" / "Monica_Seles" / "1.jpg"
+    with lonely_sidecar.client() as c:
+        r = c.post("/identify", content=photo.read_bytes(), headers={"Content-Type": "image/jpeg"})
+        assert r.status_code == 503 and "database" in r.json()["error"]
+        assert c.post("/database/reload", json={"path": test_db["db"]}).status_code == 200
+        assert httpx.get(lonely_sidecar.url + "/health").json()["database"]["loaded"] is True
+        r = c.post("/identify/scene", json={"scene_id": "1"})
+        assert r.status_code == 502, r.text
+        assert r.json()["error"].startswith("cannot reach Stash")
+        assert "Traceback" not in r.text
