@@ -21,9 +21,12 @@
     }
   }
 
-  /** Stash's GraphQL endpoint: the page's own origin, as Stash serves its UI and API together. */
+  /**
+   * Stash's GraphQL endpoint, served with its UI: "graphql" under the page's <base href> (Stash
+   * writes its base path there, "/" unless Stash runs under a path prefix).
+   */
   function graphqlUrl() {
-    return "/graphql";
+    return new URL("graphql", document.baseURI).href;
   }
 
   /** POST one operation to Stash; returns data or throws a UserError naming the operation. */

@@ -1,6 +1,6 @@
 // Test harness: a small Stash-like UI with the components the plugin patches (ScenePage,
 // ScenePage.Tabs, PerformerPage, PerformerDetailsPanel), loading its data from Stash's GraphQL
-// (the stand-in, same origin) as Stash does. ?scene=<id> or ?performer=<id> picks the page.
+// (the stand-in, same origin) as Stash does, at Stash's paths: /scenes/<id> or /performers/<id>.
 (function () {
   "use strict";
   const { React, ReactDOM } = window.PluginApi;
@@ -68,12 +68,13 @@
   );
 
   function App() {
-    const params = new URLSearchParams(window.location.search);
+    const [, kind, id] = window.location.pathname.match(/^\/(scenes|performers)\/(\d+)$/) || [];
     const [state, setState] = React.useState({ status: "loading" });
     React.useEffect(() => {
-      const load = params.get("performer")
-        ? gql(PERFORMER, { id: params.get("performer") }).then((d) => ({ performer: d.findPerformer }))
-        : gql(SCENE, { id: params.get("scene") || "1" }).then((d) => ({ scene: d.findScene }));
+      const load =
+        kind === "performers"
+          ? gql(PERFORMER, { id }).then((d) => ({ performer: d.findPerformer }))
+          : gql(SCENE, { id: id || "1" }).then((d) => ({ scene: d.findScene }));
       load.then(
         (data) => setState(Object.assign({ status: "ready" }, data)),
         (err) => setState({ status: "error", message: err.message })

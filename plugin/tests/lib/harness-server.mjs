@@ -88,7 +88,7 @@ export async function startHarness({ stashUrl, extraConnectSrc = [] }) {
   let connectSrc = ["'self'", ...declared, ...extraConnectSrc];
 
   const page = () => `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Stash (harness)</title>
+<html lang="en"><head><base href="/"><meta charset="utf-8"><title>Stash (harness)</title>
 <link rel="stylesheet" href="/harness/harness.css">
 ${styles.map((s) => `<link rel="stylesheet" href="/plugin/${s}">`).join("\n")}
 </head><body>
@@ -129,7 +129,8 @@ ${scripts.map((s) => `<script src="/plugin/${s}"></script>`).join("\n")}
     const url = new URL(req.url, "http://harness");
     try {
       if (url.pathname === "/favicon.ico") return send(res, 204, "image/x-icon", "");
-      if (url.pathname === "/" && req.method === "GET") {
+      // The UI's pages, at the paths Stash uses (/scenes/12, /performers/3).
+      if (/^\/((scenes|performers)\/\d+)?$/.test(url.pathname) && req.method === "GET") {
         const csp = [
           "default-src 'self'",
           "script-src 'self'",

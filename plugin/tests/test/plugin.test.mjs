@@ -76,13 +76,14 @@ async function setScenePerformers(ids) {
   });
 }
 
-async function openPage(query) {
+/** Opens a page of the harness at Stash's path for it ("scenes/1", "performers/3"). */
+async function openPage(where) {
   const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
   page.on("console", (msg) => {
     if (msg.type() === "error") consoleErrors.push(msg.text());
   });
   page.on("pageerror", (err) => consoleErrors.push(String(err)));
-  await page.goto(`${harness.url}/?${query}`);
+  await page.goto(`${harness.url}/${where}`);
   return page;
 }
 
@@ -157,7 +158,7 @@ after(async () => {
 describe("scene page", () => {
   test("Identify shows everyone, Add to Scene links, creates and confirms, keeping existing performers", async () => {
     await configure({});
-    const page = await openPage("scene=1");
+    const page = await openPage("scenes/1");
     const button = page.locator(".stash-sense-identify");
     await button.waitFor();
     assert.equal(await button.textContent(), "Identify Performers");
@@ -263,7 +264,7 @@ describe("scene page", () => {
   test("a second look marks performers already on the scene; Not this person is sent as feedback", async () => {
     await configure({});
     await setScenePerformers([local.existing, local.monica]);
-    const page = await openPage("scene=1");
+    const page = await openPage("scenes/1");
     const modal = await identify(page);
     const monica = modal.locator('.stash-sense-candidate[data-performer="Monica Seles"]').first();
     await monica.locator(".stash-sense-on-scene").waitFor();
@@ -316,7 +317,7 @@ describe("scene page", () => {
     });
     await setScenePerformers([local.existing]);
     try {
-      const page = await openPage("scene=1");
+      const page = await openPage("scenes/1");
       const modal = await identify(page);
       const tommy = top(modal, "Tommy Thompson");
       const got = await mutationsDuring(async () => {
@@ -341,7 +342,7 @@ describe("scene page", () => {
   test("through Stash: calls routed by the plugin task (runPluginOperation) reach the sidecar", async () => {
     await configure({ connection: "stash" });
     const before = harness.taskCalls.length;
-    const page = await openPage("scene=1");
+    const page = await openPage("scenes/1");
     const modal = await identify(page);
     assert.ok((await modal.locator(".stash-sense-person").count()) >= 3, await modal.innerText());
     assert.equal(harness.taskCalls.length, before + 1);
@@ -354,7 +355,7 @@ describe("scene page", () => {
 
   test("a scene with nobody in it says no face was found", async () => {
     await configure({});
-    const page = await openPage("scene=9");
+    const page = await openPage("scenes/9");
     const modal = await identify(page);
     assert.match(await modal.locator(".stash-sense-error").textContent(), /^No face found in this scene \(\d+ frames sampled/);
     await page.close();
@@ -367,7 +368,7 @@ describe("errors are shown in the modal", () => {
     for (const connection of ["direct", "stash"]) {
       await configure({ sidecarUrl: dead, connection });
       harness.setExtraConnectSrc([sidecarUrl, dead]);
-      const page = await openPage("scene=1");
+      const page = await openPage("scenes/1");
       const modal = await identify(page);
       const text = await modal.locator(".stash-sense-error").textContent();
       assert.match(text, new RegExp(`^Cannot reach the Stash Sense sidecar at ${dead} `), text);
@@ -381,7 +382,7 @@ describe("errors are shown in the modal", () => {
     const dead = `http://127.0.0.1:${await freePort()}`;
     await configure({ sidecarUrl: dead, connection: "auto" });
     const before = harness.taskCalls.length;
-    const page = await openPage("scene=1");
+    const page = await openPage("scenes/1");
     const modal = await identify(page);
     assert.match(await modal.locator(".stash-sense-error").textContent(), /^Cannot reach the Stash Sense sidecar/);
     assert.equal(harness.taskCalls.length, before + 1);
@@ -402,7 +403,7 @@ describe("errors are shown in the modal", () => {
     try {
       await configure({ sidecarUrl: `http://127.0.0.1:${port}` });
       harness.setExtraConnectSrc([sidecarUrl, `http://127.0.0.1:${port}`]);
-      const page = await openPage("scene=1");
+      const page = await openPage("scenes/1");
       const modal = await identify(page);
       const text = await modal.locator(".stash-sense-error").textContent();
       assert.match(text, /^The sidecar could not read from Stash \(HTTP 502\): .+ Check the sidecar's STASH_SENSE_STASH_URL/, text);
@@ -415,7 +416,7 @@ describe("errors are shown in the modal", () => {
 
   test("wrong API key", async () => {
     await configure({ apiKey: "not-the-key" });
-    const page = await openPage("scene=1");
+    const page = await openPage("scenes/1");
     const modal = await identify(page);
     assert.match(await modal.locator(".stash-sense-error").textContent(), /refused the API key \(HTTP 401\)/);
     await page.close();
@@ -424,7 +425,7 @@ describe("errors are shown in the modal", () => {
   test("Stash refusing the mutation", async () => {
     await configure({});
     await setScenePerformers([local.existing]);
-    const page = await openPage("scene=1");
+    const page = await openPage("scenes/1");
     const modal = await identify(page);
     harness.refuse("StashSenseSceneUpdate", "operation not permitted: read-only user");
     try {
@@ -453,7 +454,7 @@ describe("performer page", () => {
     const other = { endpoint: "https://pmvstash.org/graphql", stash_id: "0f0f0f0f-0000-4000-8000-00000000c003" };
     const photo = path.join(SHARED, "eval", "faces", "lfw-dev", "Monica_Seles", "1.jpg");
     const id = await createPerformer({ name: "Unlinked M.", image: await imageDataUrl(photo), stash_ids: [other] });
-    const page = await openPage(`performer=${id}`);
+    const page = await openPage(`performers/${id}`);
     await page.locator(".stash-sense-find").click();
     const modal = page.locator(".stash-sense-modal");
     await modal.waitFor({ timeout: 60000 });
@@ -477,7 +478,7 @@ describe("performer page", () => {
 describe("settings", () => {
   test("lowest tier to show: only high candidates, or a line saying there is none", async () => {
     await configure({ minTier: "high" });
-    const page = await openPage("scene=1");
+    const page = await openPage("scenes/1");
     const modal = await identify(page);
     const tiers = await modal.locator(".stash-sense-candidate .stash-sense-tier").allTextContents();
     assert.ok(tiers.every((t) => t === "high"), JSON.stringify(tiers));
@@ -496,7 +497,7 @@ describe("settings", () => {
 test("performer page: an image without a face says so", async () => {
   await configure({});
   const id = await createPerformer({ name: "Faceless", image: await imageDataUrl(path.join(tmp, "no-face.jpg")) });
-  const page = await openPage(`performer=${id}`);
+  const page = await openPage(`performers/${id}`);
   await page.locator(".stash-sense-find").click();
   const modal = page.locator(".stash-sense-modal");
   await modal.waitFor({ timeout: 60000 });
