@@ -161,6 +161,7 @@ class Builder:
             keep_images_dir=keep,
         )
         self.written = 0
+        self.source_count: int | None = None  # performers the source reports in the pass
         self._stop = threading.Event()
 
     # -- the passes ---------------------------------------------------------------------------
@@ -194,7 +195,12 @@ class Builder:
         pages = self._prefetch(start_page, "CREATED_AT", "ASC")
         jobs = self._full_jobs(pages, start_page)
         exhausted = self._drive(jobs, ordered_cursor=True)
-        if exhausted:
+        limited = self.opt.limit is not None and (
+            self.source_count is None or self.source_count > self.opt.limit
+        )
+        if exhausted and limited:
+            log.info("%s: stopped at --limit %d; run again to go on", self.ep.name, self.opt.limit)
+        elif exhausted:
             st.complete = True
             st.watermark = _later(st.watermark, st.max_updated)
             with self.writer.transaction():
@@ -215,6 +221,7 @@ class Builder:
                 first = False
                 continue
             page_no = item.page
+            self.source_count = item.count
             self.total = min(item.count, limit) if limit is not None else item.count
             skip_to = 0
             if first:
