@@ -1,0 +1,43 @@
+"""Clustering faces by person: threshold, cannot-link within a frame, fused distances."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stash_sense.scenes.cluster import cluster, fused_distances
+
+
+def _unit(rows: list[list[float]]) -> np.ndarray:
+    v = np.array(rows, dtype=np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_two_people_over_frames() -> None:
+    a, b = [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]
+    vectors = {"x": _unit([a, b, [1.0, 0.1, 0.0], [0.1, 1.0, 0.0]])}
+    d = fused_distances(vectors)
+    assert cluster(d, [0, 0, 1, 1]) == [0, 1, 0, 1]
+
+
+def test_faces_of_one_frame_never_merge() -> None:
+    same = _unit([[1.0, 0.0], [1.0, 0.01]])
+    d = fused_distances({"x": same})
+    assert cluster(d, [0, 1]) == [0, 0]
+    assert cluster(d, [0, 0]) == [0, 1]
+
+
+def test_threshold_and_empty() -> None:
+    d = fused_distances({"x": _unit([[1.0, 0.0], [0.6, 0.8]])})  # distance 0.4
+    assert cluster(d, threshold=0.5) == [0, 0]
+    assert cluster(d, threshold=0.3) == [0, 1]
+    assert cluster(np.zeros((0, 0), np.float32)) == []
+
+
+def test_fused_distance_weights() -> None:
+    x = _unit([[1.0, 0.0], [0.0, 1.0]])
+    y = _unit([[1.0, 0.0], [1.0, 0.0]])
+    d = fused_distances({"x": x, "y": y}, {"x": 0.75, "y": 0.25})
+    assert d[0, 1] == pytest.approx(0.75)
+    with pytest.raises(ValueError):
+        fused_distances({})

@@ -1,0 +1,58 @@
+"""ffmpeg frames of a composed video: evenly spaced, at given times, and refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from stash_sense.scenes.synth import compose_video, make_sprite
+from stash_sense.scenes.video import (
+    FrameError,
+    frames_at,
+    probe_duration,
+    sample_times,
+    video_frames,
+)
+
+
+def test_evenly_spaced_frames(two_people_video: Path) -> None:
+    assert probe_duration(str(two_people_video)) == pytest.approx(8.0, abs=0.2)
+    frames = video_frames(str(two_people_video), 8)
+    assert [f.time_s for f in frames] == pytest.approx([0.5 + i for i in range(8)], abs=0.01)
+    assert all(f.image.shape == (360, 640, 3) for f in frames)
+    empty_shot = frames[2].image  # 2.5 s: nobody, only the background
+    assert float(np.std(empty_shot.reshape(-1, 3), axis=0).max()) < 5
+
+
+def test_frames_at_given_times(two_people_video: Path) -> None:
+    frames = frames_at(str(two_people_video), [1.0, 7.0])
+    assert [f.time_s for f in frames] == [1.0, 7.0]
+    assert float(np.std(frames[1].image.reshape(-1, 3), axis=0).max()) > 5
+
+
+def test_sample_times_and_refusals(tmp_path: Path) -> None:
+    assert sample_times(10.0, 2) == [2.5, 7.5]
+    with pytest.raises(FrameError):
+        sample_times(10.0, 0)
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"this is not a video")
+    with pytest.raises(FrameError, match="cannot read video"):
+        video_frames(str(junk), 3)
+    with pytest.raises(FrameError, match="cannot read video"):
+        video_frames(str(tmp_path / "missing.mp4"), 3)
+    with pytest.raises(FrameError, match="no times"):
+        frames_at(str(junk), [])
+
+
+def test_ffmpeg_sprite_matches_stash_layout(tmp_path: Path, lfw_dev: Path) -> None:
+    video = compose_video([[lfw_dev / "Monica_Seles" / "1.jpg"]], tmp_path / "s.mp4", shot_s=3)
+    sprite, vtt = make_sprite(video, 3.0, tmp_path)
+    assert sprite.name == "s_sprite.jpg" and vtt.name == "s_thumbs.vtt"
+    import cv2
+
+    from stash_sense.scenes.frames import sprite_frames
+
+    frames = sprite_frames(cv2.imread(str(sprite)), vtt.read_text())
+    assert len(frames) == 81 and frames[0].image.shape[1] == 160
