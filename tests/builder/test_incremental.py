@@ -56,3 +56,18 @@ def test_update_follows_edits_and_fetches_only_changes(
     assert source["deleted"] == 1
     assert source["merged"] == 1
     assert source["performers_seen"] == 8  # 8 first seen + newcomer - the merged duplicate
+
+
+def test_resume_realigns_after_upstream_deletions(
+    faces_dir: Path, engine: FaceEngine, tmp_path: Path
+) -> None:
+    db = tmp_path / "db"
+    with stashbox(faces_dir) as standin:
+        endpoint = EndpointConfig(name="box", url=standin.graphql_url, rate_limit=100, page_size=5)
+        ids = standin.stats()["ids"]
+        assert build(BuildOptions(db=db, endpoint=endpoint, limit=5), engine).written == 5
+        standin.edit("destroy", id=ids[4])  # the last one written: the position must realign
+        result = build(BuildOptions(db=db, endpoint=endpoint), engine)
+        assert (result.mode, result.written, result.complete) == ("full", 3, True)
+    stored = {sid for _, sid, _, _ in read_contents(db).performers}
+    assert stored == set(ids)  # nothing skipped (ids[4] is marked deleted by the next update)

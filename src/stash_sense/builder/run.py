@@ -224,12 +224,17 @@ class Builder:
             self.source_count = item.count
             self.total = min(item.count, limit) if limit is not None else item.count
             skip_to = 0
-            if first:
-                skip_to = st.offset - (page_no - 1) * ps
+            if first and st.offset:
                 ids = [p.id for p in item.performers]
                 if st.last_id and st.last_id in ids:
                     skip_to = ids.index(st.last_id) + 1
-                first = False
+                else:  # performers before it were deleted upstream: skip those already stored
+                    endpoint = self.ep.stash_id_endpoint
+                    while skip_to < len(ids) and (
+                        self.writer.find_performer(_probe(endpoint, ids[skip_to])) is not None
+                    ):
+                        skip_to += 1
+            first = False
             for i, performer in enumerate(item.performers):
                 offset = (page_no - 1) * ps + i
                 if i < skip_to:
