@@ -454,12 +454,14 @@
         ),
         state.status === "linked"
           ? h("span", { className: "stash-sense-added badge badge-success" }, state.count ? "Linked" : "Already linked")
+          : !(match.stash_ids || []).length
+          ? h("span", { className: "stash-sense-nolink" }, "No stash-box id to link")
           : h(
               "button",
               {
                 type: "button",
                 className: "btn btn-sm btn-primary stash-sense-link",
-                disabled: state.status === "busy" || !(match.stash_ids || []).length,
+                disabled: state.status === "busy",
                 onClick: onLink,
               },
               state.status === "busy" ? "Linking\u2026" : "Link"

@@ -162,6 +162,7 @@ describe("scene page", () => {
     const button = page.locator(".stash-sense-identify");
     await button.waitFor();
     assert.equal(await button.textContent(), "Identify Performers");
+    await page.screenshot({ path: path.join(ARTIFACTS, "scene-page.png") });
     const clicked = button.click();
     await page.locator('.stash-sense-identify[aria-busy="true"]').waitFor({ timeout: 5000 });
     assert.match(await button.textContent(), /Identifying/);
@@ -460,6 +461,12 @@ describe("performer page", () => {
     await modal.waitFor({ timeout: 60000 });
     const monica = modal.locator('.stash-sense-candidate[data-performer="Monica Seles"]').first();
     await monica.waitFor();
+    // Candidates the database knows no stash-box id for say so instead of offering Link.
+    for (const row of await modal.locator(".stash-sense-candidate").all()) {
+      const ids = await row.locator(".stash-sense-links a").count();
+      assert.equal(await row.locator(".stash-sense-link").count(), ids ? 1 : 0, await row.innerText());
+      assert.equal(await row.locator(".stash-sense-nolink").count(), ids ? 0 : 1, await row.innerText());
+    }
     await page.screenshot({ path: path.join(ARTIFACTS, "performer-modal.png") });
     const got = await mutationsDuring(async () => {
       await monica.locator(".stash-sense-link").click();
