@@ -115,23 +115,21 @@ def run_demo(output: Path, data: Path = DEMO_DATA, console: Console | None = Non
 
 def results_table(results: list[QueryResult]) -> Table:
     """The rich table of the identifications."""
-    table = Table("query picture", "shows", "best match", "distance", "tier", "runner-up")
-    table.title = "Who is in these pictures?"
+    table = Table(title="Who is in these pictures?")
+    for header in ("query picture", "shows", "best match"):
+        table.add_column(header, no_wrap=True)
+    for header in ("distance", "tier", "next"):
+        table.add_column(header, no_wrap=True, justify="right" if header != "tier" else "left")
     for r in results:
         style = TIER_STYLE.get(r.tier or "none", "")
         mark = "[green]✓[/]" if r.right else "[red]✗[/]"
-        runner = (
-            f"{r.runner_up} ({r.runner_up_distance:.3f})"
-            if r.runner_up and r.runner_up_distance is not None
-            else "-"
-        )
         table.add_row(
-            r.file,
+            Path(r.file).stem,
             r.expected,
             f"{mark} {r.top}" if r.top else "[red]no face found[/]",
             f"{r.distance:.3f}" if r.distance is not None else "",
             f"[{style}]{r.tier}[/]" if r.tier else "",
-            runner,
+            f"{r.runner_up_distance:.3f}" if r.runner_up_distance is not None else "-",
         )
     return table
 
