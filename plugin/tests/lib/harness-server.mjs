@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const TESTS_DIR = path.resolve(HERE, "..");
+/** The plugin's source folder (the tests install it from its published zip instead; see pluginDir). */
 export const PLUGIN_DIR = path.resolve(TESTS_DIR, "..", "stash-sense");
 const VENDOR = {
   "/vendor/react.js": path.join(TESTS_DIR, "node_modules/react/umd/react.development.js"),
@@ -50,9 +51,9 @@ function readBody(req) {
 }
 
 /** Runs the plugin's raw task as Stash does; resolves with its `output`. */
-function runPluginTask(args, serverConnection) {
+function runPluginTask(pluginDir, args, serverConnection) {
   return new Promise((resolve, reject) => {
-    const child = spawn("python3", [path.join(PLUGIN_DIR, "sidecar_proxy.py")], {
+    const child = spawn("python3", [path.join(pluginDir, "sidecar_proxy.py")], {
       stdio: ["pipe", "pipe", "pipe"],
     });
     let stdout = "";
@@ -75,11 +76,12 @@ function runPluginTask(args, serverConnection) {
 
 /**
  * Starts the harness on 127.0.0.1 (free port).
- * @param {{stashUrl: string, extraConnectSrc?: string[]}} options
+ * @param {{stashUrl: string, extraConnectSrc?: string[], pluginDir?: string}} options
+ *   pluginDir: the installed plugin folder Stash would load (default: the source folder).
  */
-export async function startHarness({ stashUrl, extraConnectSrc = [] }) {
+export async function startHarness({ stashUrl, extraConnectSrc = [], pluginDir = PLUGIN_DIR }) {
   const upstream = new URL(stashUrl);
-  const yml = await readFile(path.join(PLUGIN_DIR, "stash-sense.yml"), "utf8");
+  const yml = await readFile(path.join(pluginDir, "stash-sense.yml"), "utf8");
   const scripts = ymlList(yml, "javascript");
   const styles = ymlList(yml, "css");
   const declared = ymlList(yml, "connect-src");
@@ -142,7 +144,7 @@ ${scripts.map((s) => `<script src="/plugin/${s}"></script>`).join("\n")}
       }
       if (VENDOR[url.pathname]) return serveFile(res, VENDOR[url.pathname]);
       if (url.pathname.startsWith("/harness/") || url.pathname.startsWith("/plugin/")) {
-        const base = url.pathname.startsWith("/harness/") ? path.join(TESTS_DIR, "harness") : PLUGIN_DIR;
+        const base = url.pathname.startsWith("/harness/") ? path.join(TESTS_DIR, "harness") : pluginDir;
         const rel = path.normalize(decodeURIComponent(url.pathname.replace(/^\/(harness|plugin)\//, "")));
         if (rel.startsWith("..") || path.isAbsolute(rel)) return send(res, 400, "text/plain", "bad path");
         return serveFile(res, path.join(base, rel));
@@ -162,9 +164,9 @@ ${scripts.map((s) => `<script src="/plugin/${s}"></script>`).join("\n")}
         if (parsed && /\brunPluginOperation\b/.test(parsed.query || "")) {
           taskCalls.push(parsed.variables);
           const address = server.address();
-          const connection = { Scheme: "http", Host: "127.0.0.1", Port: address.port, Dir: PLUGIN_DIR };
+          const connection = { Scheme: "http", Host: "127.0.0.1", Port: address.port, Dir: pluginDir };
           try {
-            const output = await runPluginTask((parsed.variables || {}).args, connection);
+            const output = await runPluginTask(pluginDir, (parsed.variables || {}).args, connection);
             return send(res, 200, "application/json", JSON.stringify({ data: { runPluginOperation: output } }));
           } catch (err) {
             const errors = [{ message: err.message, path: ["runPluginOperation"] }];

@@ -34,6 +34,19 @@ export async function makeTestDb(dir) {
   return JSON.parse(stdout);
 }
 
+/**
+ * Publishes the plugin source with plugin/build_index.py into dir/source and installs its zip the
+ * way Stash does (extracted into dir/plugins/<id>/); resolves with the installed folder and the index.
+ */
+export async function installFromSource(dir) {
+  const source = path.join(dir, "source");
+  const installed = path.join(dir, "plugins", "stash-sense");
+  const run = promisify(execFile);
+  await run(PYTHON, [path.join(REPO, "plugin", "build_index.py"), "--out", source], { cwd: REPO });
+  await run(PYTHON, ["-m", "zipfile", "-e", path.join(source, "stash-sense.zip"), installed]);
+  return { installed, index: path.join(source, "index.yml") };
+}
+
 /** A started subprocess with its output kept for failure messages. */
 export function startProcess(name, command, args, env = {}) {
   const child = spawn(command, args, {

@@ -11,7 +11,7 @@ import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { chromium } from "playwright-core";
 import { startHarness, TESTS_DIR } from "../lib/harness-server.mjs";
-import { freePort, makeTestDb, SHARED, startSidecar, startStandIn } from "../lib/services.mjs";
+import { freePort, installFromSource, makeTestDb, SHARED, startSidecar, startStandIn } from "../lib/services.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const ARTIFACTS = path.join(TESTS_DIR, "artifacts");
@@ -125,7 +125,10 @@ before(async () => {
   const [db] = await Promise.all([makeTestDb(tmp), (async () => (standIn = await startStandIn(standInPort, scenes)))()]);
   fixture = db;
   // The page may call the test's sidecar directly, as if the user had allowed its origin.
-  harness = await startHarness({ stashUrl: standInUrl, extraConnectSrc: [sidecarUrl] });
+  // Stash loads the plugin as installed from the published source: the zip build_index.py makes.
+  const plugin = await installFromSource(tmp);
+  assert.match(await readFile(plugin.index, "utf8"), /^- id: "stash-sense"\n/);
+  harness = await startHarness({ stashUrl: standInUrl, extraConnectSrc: [sidecarUrl], pluginDir: plugin.installed });
   sidecar = await startSidecar({ db: fixture.db, port: sidecarPort, stashUrl: harness.url, apiKey: API_KEY, dataDir: tmp });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
