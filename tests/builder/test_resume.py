@@ -52,7 +52,6 @@ def test_killed_and_resumed_build_equals_a_clean_build(faces_dir: Path, tmp_path
         assert resumed.returncode == 0, resumed.stderr
 
     assert sum(killed) >= 2, f"seed {seed}: killed {killed}, progress {progress}"
-    assert "full pass" in resumed.stdout
     diff = read_contents(db).differences(read_contents(clean_db))
     assert diff == [], f"seed {seed}: {diff}"
     clean_stats = manifest(clean_db)["sources"]["local"]
