@@ -80,17 +80,3 @@ def test_dev_stashbox_refuses_a_missing_faces_folder(tmp_path: Path) -> None:
     proc = cli("dev", "stashbox", "--faces", str(tmp_path / "nope"))
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"error: faces folder not found: {tmp_path / 'nope'}"
-
-
-def test_a_limited_trial_run_is_continued_by_the_next_run(faces_dir: Path, tmp_path: Path) -> None:
-    db = tmp_path / "db"
-    with stashbox(faces_dir) as standin:
-        config = write_config(tmp_path / "ep.toml", "local", standin.graphql_url, rate_limit=50)
-        trial = run_build(db, config, "local", "--limit", "3")
-        assert trial.returncode == 0, trial.stderr
-        assert "3 performers written this run (not complete" in trial.stdout
-        assert manifest(db)["counts"]["performers"] == 3
-        rest = run_build(db, config, "local")
-        assert rest.returncode == 0, rest.stderr
-        assert "full pass, 5 performers written this run (complete)" in rest.stdout
-    assert manifest(db)["sources"]["local"]["performers_seen"] == 8

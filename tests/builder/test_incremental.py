@@ -71,3 +71,16 @@ def test_resume_realigns_after_upstream_deletions(
         assert (result.mode, result.written, result.complete) == ("full", 3, True)
     stored = {sid for _, sid, _, _ in read_contents(db).performers}
     assert stored == set(ids)  # nothing skipped (ids[4] is marked deleted by the next update)
+
+
+def test_a_limited_trial_run_is_continued_by_the_next_run(
+    faces_dir: Path, engine: FaceEngine, tmp_path: Path
+) -> None:
+    db = tmp_path / "db"
+    with stashbox(faces_dir) as standin:
+        endpoint = EndpointConfig(name="box", url=standin.graphql_url, rate_limit=100)
+        trial = build(BuildOptions(db=db, endpoint=endpoint, limit=3), engine)
+        assert (trial.mode, trial.written, trial.complete) == ("full", 3, False)
+        rest = build(BuildOptions(db=db, endpoint=endpoint), engine)
+        assert (rest.mode, rest.written, rest.complete) == ("full", 5, True)
+    assert len(read_contents(db).performers) == 8
