@@ -18,6 +18,7 @@ const ARTIFACTS = path.join(TESTS_DIR, "artifacts");
 const API_KEY = "plugin-test-key";
 const STASHDB = "https://stashdb.org/graphql";
 const FANSDB = "https://fansdb.cc/graphql";
+const FRAMES = 12; // the "Frames to sample" setting the tests use
 const MONICA_ID = "5b1f0a4e-0000-4000-8000-00000000a001";
 
 let tmp;
@@ -55,7 +56,7 @@ async function mutationsDuring(fn) {
 }
 
 async function configure(settings) {
-  const base = { sidecarUrl, apiKey: API_KEY, minTier: "possible", frames: 12, connection: "direct" };
+  const base = { sidecarUrl, apiKey: API_KEY, minTier: "possible", frames: FRAMES, connection: "direct" };
   await standInGql(
     `mutation Configure($input: Map!) { configurePlugin(plugin_id: "stash-sense", input: $input) }`,
     { input: { ...base, ...settings } }
@@ -265,7 +266,7 @@ describe("scene page", () => {
     await page.close();
   });
 
-  test("a second look marks performers already on the scene; Not this person is sent as feedback", async () => {
+  test("a second look: on-scene markers, Not this person as feedback, a refused sceneUpdate shown and retried", async () => {
     await configure({});
     await setScenePerformers([local.existing, local.monica]);
     const page = await openPage("scenes/1");
@@ -311,6 +312,40 @@ describe("scene page", () => {
     assert.ok(accepted.includes(MONICA_ID), JSON.stringify(rows));
     assert.ok(accepted.includes("5b1f0a4e-0000-4000-8000-00000000a002"), JSON.stringify(rows));
     await page.screenshot({ path: path.join(ARTIFACTS, "scene-modal-second-look.png") });
+
+    // Stash refuses the sceneUpdate (a read-only user): the row says so, nothing changed, and Add
+    // works once Stash accepts it again.
+    const tommy = top(modal, "Tommy Thompson");
+    const confirmAndUse = async () => {
+      await tommy.locator(".stash-sense-add").click();
+      await tommy.locator(".stash-sense-confirm button", { hasText: `Use Tommy Thompson (#${local.tommy})` }).click();
+    };
+    harness.refuse("StashSenseSceneUpdate", "operation not permitted: read-only user");
+    try {
+      const refused = await mutationsDuring(async () => {
+        await confirmAndUse();
+        await tommy.locator(".stash-sense-error").waitFor();
+      });
+      assert.equal(
+        await tommy.locator(".stash-sense-error").textContent(),
+        "Stash refused StashSenseSceneUpdate: operation not permitted: read-only user"
+      );
+      assert.deepEqual(refused, [], "the refused mutation changed nothing");
+      await page.screenshot({ path: path.join(ARTIFACTS, "stash-refused.png") });
+    } finally {
+      harness.refuse("StashSenseSceneUpdate", null);
+    }
+    const retried = await mutationsDuring(async () => {
+      await confirmAndUse();
+      await tommy.locator(".stash-sense-added").waitFor();
+    });
+    assert.deepEqual(retried, [
+      {
+        mutation: "sceneUpdate",
+        args: { input: { id: "1", performer_ids: [local.existing, local.monica, local.tommy] } },
+      },
+    ]);
+    assert.equal(await tommy.locator(".stash-sense-error").count(), 0);
     await page.close();
   });
 
@@ -352,7 +387,7 @@ describe("scene page", () => {
     assert.equal(harness.taskCalls.length, before + 1);
     assert.deepEqual(
       { ...harness.taskCalls.at(-1).args, body: JSON.parse(harness.taskCalls.at(-1).args.body) },
-      { mode: "proxy", url: sidecarUrl, api_key: API_KEY, method: "POST", path: "/identify/scene", body: { scene_id: "1", frames: 12 } }
+      { mode: "proxy", url: sidecarUrl, api_key: API_KEY, method: "POST", path: "/identify/scene", body: { scene_id: "1", frames: FRAMES } }
     );
     await page.close();
   });
@@ -425,31 +460,6 @@ describe("errors are shown in the modal", () => {
     assert.match(await modal.locator(".stash-sense-error").textContent(), /refused the API key \(HTTP 401\)/);
     await page.close();
   });
-
-  test("Stash refusing the mutation", async () => {
-    await configure({});
-    await setScenePerformers([local.existing]);
-    const page = await openPage("scenes/1");
-    const modal = await identify(page);
-    harness.refuse("StashSenseSceneUpdate", "operation not permitted: read-only user");
-    try {
-      const row = top(modal, "Monica Seles");
-      const got = await mutationsDuring(async () => {
-        await row.locator(".stash-sense-add").click();
-        await row.locator(".stash-sense-error").waitFor();
-      });
-      assert.equal(
-        await row.locator(".stash-sense-error").textContent(),
-        "Stash refused StashSenseSceneUpdate: operation not permitted: read-only user"
-      );
-      assert.deepEqual(got, [], "the refused mutation changed nothing");
-      assert.equal(await row.locator(".stash-sense-add").isEnabled(), true, "Add can be tried again");
-      await page.screenshot({ path: path.join(ARTIFACTS, "stash-refused.png") });
-    } finally {
-      harness.refuse("StashSenseSceneUpdate", null);
-    }
-    await page.close();
-  });
 });
 
 describe("performer page", () => {
@@ -483,6 +493,17 @@ describe("performer page", () => {
     ]);
     await page.close();
   });
+
+  test("an image without a face says so", async () => {
+    await configure({});
+    const id = await createPerformer({ name: "Faceless", image: await imageDataUrl(path.join(tmp, "no-face.jpg")) });
+    const page = await openPage(`performers/${id}`);
+    await page.locator(".stash-sense-find").click();
+    const modal = page.locator(".stash-sense-modal");
+    await modal.waitFor({ timeout: 60000 });
+    assert.equal(await modal.locator(".stash-sense-error").textContent(), "No face found in this performer's image.");
+    await page.close();
+  });
 });
 
 describe("settings", () => {
@@ -502,17 +523,6 @@ describe("settings", () => {
     );
     await page.close();
   });
-});
-
-test("performer page: an image without a face says so", async () => {
-  await configure({});
-  const id = await createPerformer({ name: "Faceless", image: await imageDataUrl(path.join(tmp, "no-face.jpg")) });
-  const page = await openPage(`performers/${id}`);
-  await page.locator(".stash-sense-find").click();
-  const modal = page.locator(".stash-sense-modal");
-  await modal.waitFor({ timeout: 60000 });
-  assert.equal(await modal.locator(".stash-sense-error").textContent(), "No face found in this performer's image.");
-  await page.close();
 });
 
 test("no errors in the browser console", () => {
