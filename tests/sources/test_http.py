@@ -4,10 +4,16 @@ retried with backoff, 401 a clean stop, and image downloads streamed under a siz
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from stash_sense.devservers.control import StandIn
+from stash_sense.devservers.launch import serve_in_thread
 from stash_sense.sources.endpoints import EndpointConfig
 from stash_sense.sources.http import AuthError, FetchError, HttpSession, RetryPolicy
 from stash_sense.sources.ratelimit import HostRateLimiter
@@ -21,7 +27,8 @@ def client_for(standin: StandIn, **fields: object) -> StashBoxClient:
     endpoint = EndpointConfig(name="t", url=standin.graphql_url, **settings)  # type: ignore[arg-type]
     session = HttpSession(
         limiter=HostRateLimiter(endpoint.rate_limit),
-        headers={"ApiKey": endpoint.key_value()} if endpoint.api_key else None,
+        auth_headers={"ApiKey": endpoint.key_value() or ""} if endpoint.api_key else None,
+        auth_host=urlsplit(endpoint.url).netloc,
         timeout_s=endpoint.timeout_s,
         retry=FAST_RETRY,
         source="t",
@@ -131,3 +138,23 @@ def test_a_good_image_downloads(stashbox: StandIn) -> None:
         with pytest.raises(FetchError) as err:
             session.download_image(url, 1024)  # a cap below its size
     assert err.value.reason == "too_large"
+
+
+def test_the_api_key_goes_only_to_the_api_host() -> None:
+    async def echo(request: Request) -> JSONResponse:
+        return JSONResponse({"api_key": request.headers.get("ApiKey")})
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({"ok": True})
+
+    app = Starlette(routes=[Route("/echo", echo), Route("/_dev/health", health)])
+    with serve_in_thread(app) as base:
+        host = urlsplit(base).netloc
+        for auth_host, seen in [(host, "k-123"), ("stashdb.example", None)]:
+            session = HttpSession(
+                limiter=HostRateLimiter(100.0),
+                auth_headers={"ApiKey": "k-123"},
+                auth_host=auth_host,
+            )
+            assert session.request_json("GET", base + "/echo") == {"api_key": seen}
+            session.close()

@@ -14,6 +14,7 @@ import random
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -90,6 +91,8 @@ class HttpSession:
         *,
         limiter: HostRateLimiter,
         headers: dict[str, str] | None = None,
+        auth_headers: dict[str, str] | None = None,
+        auth_host: str | None = None,
         timeout_s: float = 30.0,
         retry: RetryPolicy | None = None,
         max_connections: int = 16,
@@ -99,6 +102,9 @@ class HttpSession:
         self.retry = retry or RetryPolicy()
         self.source = source
         self.requests = 0
+        # credentials go only to the API's own host, never to image hosts such as a CDN
+        self._auth_headers = dict(auth_headers or {})
+        self._auth_host = auth_host
         self._client = httpx.Client(
             headers={"User-Agent": "stash-sense-builder/0.1", **(headers or {})},
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
@@ -129,6 +135,8 @@ class HttpSession:
             self.requests += 1
             try:
                 request = self._client.build_request(method, url, **kwargs)
+                if self._auth_headers and urlsplit(url).netloc == self._auth_host:
+                    request.headers.update(self._auth_headers)
                 response = self._client.send(request, stream=stream)
             except httpx.TimeoutException:
                 last, reason = f"timed out after {self._client.timeout.read}s", "timeout"

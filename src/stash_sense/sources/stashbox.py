@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from stash_sense.sources.endpoints import EndpointConfig
 from stash_sense.sources.http import FetchError, HttpSession, RetryPolicy
@@ -130,13 +131,13 @@ class StashBoxClient:
 
     def __init__(self, endpoint: EndpointConfig, session: HttpSession | None = None) -> None:
         self.endpoint = endpoint
-        headers = {"Accept": "application/json"}
         key = endpoint.key_value()
-        if key:
-            headers["ApiKey"] = key
+        auth = {"ApiKey": key} if key else {}
         self.session = session or HttpSession(
             limiter=HostRateLimiter(endpoint.rate_limit, endpoint.burst),
-            headers=headers,
+            headers={"Accept": "application/json"},
+            auth_headers=auth,
+            auth_host=urlsplit(endpoint.url).netloc,
             timeout_s=endpoint.timeout_s,
             retry=RetryPolicy(attempts=endpoint.retries),
             max_connections=endpoint.concurrency + 2,

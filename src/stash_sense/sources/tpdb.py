@@ -90,12 +90,13 @@ class TpdbClient:
 
     def __init__(self, endpoint: EndpointConfig, session: HttpSession | None = None) -> None:
         self.endpoint = endpoint
-        headers = {"Accept": "application/json"}
-        if endpoint.api_key:
-            headers["Authorization"] = f"Bearer {endpoint.key_value()}"
+        key = endpoint.key_value()
+        auth = {"Authorization": f"Bearer {key}"} if key else {}
         self.session = session or HttpSession(
             limiter=HostRateLimiter(endpoint.rate_limit, endpoint.burst),
-            headers=headers,
+            headers={"Accept": "application/json"},
+            auth_headers=auth,
+            auth_host=urlsplit(endpoint.url).netloc,
             timeout_s=endpoint.timeout_s,
             retry=RetryPolicy(attempts=endpoint.retries),
             max_connections=endpoint.concurrency + 2,
