@@ -57,6 +57,9 @@ def build_cmd(db: Path, config: Path) -> list[str]:
     return [*cli, "build", "--db", str(db), "--endpoint", "bench", "--config", str(config)]
 
 
+LAST_CPU_S = [0.0]  # CPU seconds (user + system) of the last measured run
+
+
 def run_measured(cmd: list[str], log_file: Path) -> tuple[int, float, int]:
     """Run `cmd` to the end; (exit status, seconds, peak RSS in bytes) from wait4."""
     with log_file.open("wb") as out:
@@ -65,6 +68,7 @@ def run_measured(cmd: list[str], log_file: Path) -> tuple[int, float, int]:
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         elapsed = time.monotonic() - started
+    LAST_CPU_S[0] = usage.ru_utime + usage.ru_stime
     return proc.returncode, elapsed, int(usage.ru_maxrss) * 1024
 
 
@@ -99,6 +103,10 @@ def throughput(faces: Path, rate: float, performers: int) -> dict[str, Any]:
         "achieved_req_s": round((served - 1) / span, 3) if span else None,
         "efficiency": round(allowed / span, 4) if span else None,
         "build_wall_s": round(elapsed, 1),
+        "build_cpu_s": round(LAST_CPU_S[0], 1),
+        # what this machine can embed at most: cores / CPU seconds per image (pages are cheap);
+        # where the rate limit is above it, the build is CPU-bound, not held back by the pipeline
+        "cpu_bound_req_s": round((os.cpu_count() or 1) * served / LAST_CPU_S[0], 2),
         "throttled_429": int(stats["counts"].get("429", 0)),
     }
 
@@ -120,6 +128,7 @@ def memory(faces: Path, performers: int) -> dict[str, Any]:
         "peak_rss_mib": round(peak / 2**20, 1),
         "target_mib": 1024,
         "wall_s": round(elapsed, 1),
+        "cpu_s": round(LAST_CPU_S[0], 1),
         "performers_per_s": round(performers / elapsed, 2),
         "database_bytes": sum(p.stat().st_size for p in (db / "current").resolve().iterdir()),
     }
