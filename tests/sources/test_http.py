@@ -80,12 +80,14 @@ def test_5xx_for_good_gives_up_after_the_attempts(stashbox: StandIn) -> None:
 
 def test_a_hanging_endpoint_times_out(stashbox: StandIn) -> None:
     stashbox.configure(hang_graphql=True)
+    before = counts(stashbox).get("request", 0)
     client = client_for(stashbox, timeout_s=0.3)
     start = time.monotonic()
     with pytest.raises(FetchError) as err:
         client.performer_page(1)
     client.close()
     assert err.value.reason == "timeout"
+    assert counts(stashbox).get("request", 0) - before == 4  # retried, then given up
     assert time.monotonic() - start < 4 * 0.3 + 3 * 0.2 + 2
 
 
