@@ -24,6 +24,8 @@ class Frame:
     index: int
     time_s: float
     image: Image
+    #: where the frame lies in its sprite sheet (x, y, w, h), for sprite frames
+    region: tuple[int, int, int, int] | None = None
 
 
 def sprite_frames(sprite: Image, vtt_text: str) -> list[Frame]:
@@ -41,7 +43,7 @@ def sprite_frames(sprite: Image, vtt_text: str) -> list[Frame]:
                 f"{width}x{height} sprite sheet"
             )
         thumb = np.ascontiguousarray(sprite[cue.y : cue.y + cue.h, cue.x : cue.x + cue.w])
-        frames.append(Frame(len(frames), round(cue.middle, 3), thumb))
+        frames.append(Frame(len(frames), round(cue.middle, 3), thumb, (cue.x, cue.y, cue.w, cue.h)))
     return frames
 
 

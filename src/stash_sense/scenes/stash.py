@@ -2,21 +2,23 @@
 
 Sources: "sprite" cuts the sprite sheet along its VTT; "video" samples N evenly spaced ffmpeg frames
 of the stream; "auto" (the default) reads the sprite first and, because Stash's 160 px thumbnails
-show faces too small to recognise, uses it to find *when* faces are on screen, then takes full-size
-video frames at up to N of those times. Without a usable sprite, "auto" samples the video evenly.
+show faces too small to recognise, uses it to find *when* faces are on screen (one detector pass
+over the whole enlarged sheet), then takes full-size video frames: most at those times, the rest
+evenly spaced in case the sheet hid a face. Without a usable sprite, "auto" samples evenly.
 Every file is fetched from the Stash host only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 
 import cv2
 import numpy as np
 
-from stash_sense.faces import FaceEngine
-from stash_sense.scenes.faces import MIN_DETECTION_SIDE
-from stash_sense.scenes.frames import Frame, FrameError, sprite_frames, upscale_small
+from stash_sense.faces.detection import DetectorSettings, YuNetDetector
+from stash_sense.models import resolve_model_path
+from stash_sense.scenes.frames import Frame, FrameError, Image, sprite_frames
 from stash_sense.scenes.identify import SceneResult
 from stash_sense.scenes.video import frames_at, sample_times
 from stash_sense.sources.stash import StashClient, StashError, StashScene
@@ -26,10 +28,14 @@ MAX_VTT_BYTES = 4 * 1024 * 1024
 #: In "auto", sprite faces narrower than this (thumbnail pixels) are re-read from the video.
 MIN_SPRITE_FACE_PX = 48
 SOURCES = ("auto", "sprite", "video")
+#: The sheet is enlarged this much for the presence pass (Stash's thumbnails are 160 px wide).
+SHEET_SCALE = 2.5
+#: Share of the video frames taken at times the sprite showed a face.
+FOCUS = 0.75
 
 
-def sprite_frames_from_stash(client: StashClient, scene: StashScene) -> list[Frame]:
-    """The sprite thumbnails of a scene; raise FrameError when Stash has no usable sprite."""
+def sprite_from_stash(client: StashClient, scene: StashScene) -> tuple[Image, list[Frame]]:
+    """The sprite sheet and its thumbnails; raise FrameError when Stash has no usable sprite."""
     if not scene.sprite or not scene.vtt:
         raise FrameError(f"scene {scene.id} has no sprite sheet")
     try:
@@ -40,7 +46,8 @@ def sprite_frames_from_stash(client: StashClient, scene: StashScene) -> list[Fra
     sprite = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if sprite is None:
         raise FrameError(f"the sprite sheet of scene {scene.id} is not an image")
-    return sprite_frames(np.ascontiguousarray(sprite, dtype=np.uint8), vtt)
+    sheet = np.ascontiguousarray(sprite, dtype=np.uint8)
+    return sheet, sprite_frames(sheet, vtt)
 
 
 def _stream_url(client: StashClient, scene: StashScene) -> str:
@@ -59,17 +66,46 @@ def _duration(client: StashClient, scene: StashScene, url: str) -> float:
     return known if known > 0 else probe_duration(url, client.auth_headers)
 
 
-def face_times(engine: FaceEngine, frames: list[Frame]) -> tuple[list[float], float]:
-    """Times of the frames that show a face, and the widest face's width in frame pixels."""
-    times: list[float] = []
+@cache
+def _presence_detector() -> YuNetDetector:
+    """YuNet for "is anyone on screen": no size cap (the sheet is large), no landmark refinement."""
+    settings = DetectorSettings(max_side=16384, refine_below=0.0)
+    return YuNetDetector(resolve_model_path("yunet"), settings)
+
+
+def face_times(sheet: Image, frames: list[Frame]) -> tuple[list[float], float]:
+    """Times of the thumbnails that show a face, and the widest face in thumbnail pixels.
+
+    One detector pass over the whole sheet enlarged SHEET_SCALE times, instead of one per
+    thumbnail; each face belongs to the thumbnail holding its centre.
+    """
+    big = cv2.resize(sheet, None, fx=SHEET_SCALE, fy=SHEET_SCALE, interpolation=cv2.INTER_LINEAR)
+    seen: set[int] = set()
     widest = 0.0
-    for frame in frames:
-        image, scale = upscale_small(frame.image, MIN_DETECTION_SIDE)
-        found = engine.detect(image)
-        if found:
-            times.append(frame.time_s)
-            widest = max(widest, max(f.box.w for f in found) / scale)
-    return times, widest
+    for face in _presence_detector().detect(big):
+        cx = (face.box.x + face.box.w / 2) / SHEET_SCALE
+        cy = (face.box.y + face.box.h / 2) / SHEET_SCALE
+        for frame in frames:
+            x, y, w, h = frame.region or (0, 0, 0, 0)
+            if x <= cx < x + w and y <= cy < y + h:
+                seen.add(frame.index)
+                widest = max(widest, face.box.w / SHEET_SCALE)
+                break
+    return [f.time_s for f in frames if f.index in seen], widest
+
+
+def pick_times(face_at: list[float], duration: float, count: int) -> list[float]:
+    """`count` times: FOCUS of them among the face times, the rest evenly spaced, sorted."""
+    focused = spread(face_at, max(1, round(count * FOCUS)))
+    picked = {round(t, 3) for t in focused}
+    extra = sample_times(duration, max(1, count - len(picked)))
+    spare = iter(sample_times(duration, 2 * count + 1))
+    for t in extra:
+        while t in picked:  # the same time twice would waste a frame
+            t = next(spare, -1.0)
+        if t >= 0:
+            picked.add(t)
+    return sorted(picked)
 
 
 def spread(values: list[float], count: int) -> list[float]:
@@ -84,7 +120,6 @@ def stash_scene_frames(
     client: StashClient,
     scene: StashScene,
     count: int,
-    engine: FaceEngine,
     *,
     source: str = "auto",
     should_stop: Callable[[], bool] | None = None,
@@ -94,27 +129,27 @@ def stash_scene_frames(
         raise FrameError(f"source must be one of {', '.join(SOURCES)}")
     notes: list[str] = []
     sprite: list[Frame] = []
+    sheet = np.zeros((0, 0, 3), np.uint8)
     if source in ("auto", "sprite"):
         try:
-            sprite = sprite_frames_from_stash(client, scene)
+            sheet, sprite = sprite_from_stash(client, scene)
         except FrameError as exc:
             notes.append(f"{exc}; sampled the video instead")
     if sprite and source == "sprite":
         return sprite, "sprite", notes
     headers = client.auth_headers
     if sprite:
-        times, widest = face_times(engine, sprite)
-        if times and widest >= MIN_SPRITE_FACE_PX:
+        face_at, widest = face_times(sheet, sprite)
+        if face_at and widest >= MIN_SPRITE_FACE_PX:
             return sprite, "sprite", notes
         if not scene.stream:
             notes.append("faces in the sprite are small and Stash gives no stream")
             return sprite, "sprite", notes
         url = _stream_url(client, scene)
-        if not times:
-            times = sample_times(_duration(client, scene, url), count)
+        times = pick_times(face_at, _duration(client, scene, url), count)
+        if not face_at:
             notes.append("no face in the sprite sheet; sampled the video evenly")
-        picked = spread(times, count)
-        frames = frames_at(url, picked, headers=headers, should_stop=should_stop)
+        frames = frames_at(url, times, headers=headers, should_stop=should_stop)
         return frames, "sprite+video", notes
     url = _stream_url(client, scene)
     times = sample_times(_duration(client, scene, url), count)

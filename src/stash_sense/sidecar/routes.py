@@ -189,7 +189,7 @@ async def identify_scene_route(request: Request) -> dict[str, Any]:
             if scene is None:
                 raise ApiError(404, f"Stash has no scene {scene_id}")
             picked, used, notes = stash_scene_frames(
-                stash, scene, frames, s.engine, source=source, should_stop=should_stop
+                stash, scene, frames, source=source, should_stop=should_stop
             )
             result = identify_scene(
                 picked, s.engine, rec.matcher, source=used, scene_id=scene.id, top=top,

@@ -1,12 +1,22 @@
-"""Matches already on the Stash scene are marked by shared stash ids, and spreading times."""
+"""Stash scenes: matches already on the scene, faces on the whole sprite sheet, picking times."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import cv2
 import numpy as np
 
 from stash_sense.matching import Match
+from stash_sense.scenes.frames import sprite_frames
 from stash_sense.scenes.identify import Person, SceneResult
-from stash_sense.scenes.stash import mark_on_scene, spread
+from stash_sense.scenes.stash import (
+    MIN_SPRITE_FACE_PX,
+    face_times,
+    mark_on_scene,
+    pick_times,
+    spread,
+)
 from stash_sense.sources.stash import StashId, StashPerformer, StashScene
 
 STASHDB = "https://stashdb.org/graphql"
@@ -42,3 +52,27 @@ def test_spread_keeps_order_and_count() -> None:
     assert len(picked) == 10 and picked == sorted(picked)
     assert picked[0] < 10 and picked[-1] > 90
     assert spread([1.0, 2.0], 5) == [1.0, 2.0]
+
+
+def test_face_times_on_a_whole_eval_sheet(shared_dir: Path) -> None:
+    folder = shared_dir / "eval" / "scenes" / "scene-1"
+    sheet = cv2.imread(str(folder / "scene_sprite.jpg"))
+    frames = sprite_frames(sheet, (folder / "scene_thumbs.vtt").read_text())
+    times, widest = face_times(sheet, frames)
+    # everyone in scene-1 is on screen the whole time; thumbnails show faces ~20 px wide
+    assert len(times) >= 75 and times == sorted(times)
+    assert 8 < widest < MIN_SPRITE_FACE_PX
+
+
+def test_face_times_on_an_empty_sheet() -> None:
+    sheet = np.full((180, 320, 3), 90, np.uint8)
+    vtt = "WEBVTT\n\n00:00.000 --> 00:01.000\ns.jpg#xywh=0,0,160,90\n"
+    assert face_times(sheet, sprite_frames(sheet, vtt)) == ([], 0.0)
+
+
+def test_pick_times_mixes_face_times_and_even_ones() -> None:
+    face_at = [10.0 + i for i in range(20)]
+    picked = pick_times(face_at, 100.0, 8)
+    assert len(picked) == 8 and picked == sorted(picked)
+    assert sum(10 <= t < 30 for t in picked) >= 6
+    assert pick_times([], 10.0, 4) == [1.25, 3.75, 6.25, 8.75]

@@ -1,0 +1,150 @@
+"""Scene identification end to end through the sidecar over HTTP, on 2 cores.
+
+The sidecar (`stash-sense serve`, one worker) reads every scene from the Stash stand-in (real Stash
+schema) and its database holds 0.jpg of every lfw-dev identity plus 300 distractors. Measured:
+- sprite: /identify/scene on each 81-thumbnail sprite sheet (source "sprite"), target < 3 s;
+- auto: the default (sprite to find faces, 40 full-size video frames to identify them);
+- long: a 20-minute 1080p video made with ffmpeg from face pictures, 40 frames, target < 10 s;
+- accuracy per scene vs truth.json: found (a person's best match, tier possible or better),
+  missed, and anyone absent reported as high or likely (must be nobody).
+
+    python -m bench.bench_scene          # BENCH_QUICK=1: small database, 2-minute long video
+
+Writes bench/results/scene.json (scene-quick.json in quick mode); videos are cached in bench/work.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from typing import Any
+
+import httpx
+
+from bench.sidecar_world import (
+    API_KEY,
+    ROOT,
+    enrolled_db,
+    pin_cores,
+    scenes_dir,
+    sidecar,
+    stand_in,
+)
+
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+RESULTS = ROOT / "bench" / "results" / ("scene-quick.json" if QUICK else "scene.json")
+LONG_MINUTES = 2.0 if QUICK else 20.0
+FRAMES = 40
+CONFIDENT = ("high", "likely")
+REFERENCE = {
+    "public project, GPU (GTX 1080), 60 frames": "about 5 s per scene",
+    "public project, CPU": "2-3 s per frame for detection",
+    "public project, scene accuracy": "about 42% (33% precision), 20 scenes",
+}
+
+
+def evaluate(result: dict[str, Any], truth: list[str]) -> dict[str, Any]:
+    """Who was found, missed, or confidently reported without being there."""
+    best = [p["matches"][0] for p in result["persons"] if p["matches"]]
+    named = [(m["name"].replace(" ", "_"), m["tier"]) for m in best]
+    found = sorted({n for n, tier in named if n in truth and tier != "none"})
+    false = sorted({n for n, tier in named if n not in truth and tier in CONFIDENT})
+    return {
+        "people": len(truth),
+        "found": found,
+        "missed": sorted(set(truth) - set(found)),
+        "false_confident": false,
+        "persons_reported": len(result["persons"]),
+        "correct": set(found) == set(truth) and not false,
+    }
+
+
+def one_scene(client: httpx.Client, scene: str, **options: Any) -> tuple[float, dict[str, Any]]:
+    started = time.perf_counter()
+    r = client.post("/identify/scene", json={"scene_id": scene.split("-")[1], **options})
+    wall = time.perf_counter() - started
+    if r.status_code != 200:
+        raise RuntimeError(f"{scene}: HTTP {r.status_code}: {r.text[:300]}")
+    body: dict[str, Any] = r.json()
+    return wall, body
+
+
+def run_mode(
+    client: httpx.Client, truth: dict[str, list[str]], scenes: list[str], **options: Any
+) -> dict[str, Any]:
+    rows = []
+    for scene in scenes:
+        wall, result = one_scene(client, scene, **options)
+        rows.append({"scene": scene, "wall_s": round(wall, 3), "source": result["source"],
+                     "frames": result["frames_sampled"], "faces": result["faces_detected"],
+                     **evaluate(result, truth[scene])})  # fmt: skip
+    walls = [r["wall_s"] for r in rows]
+    people = sum(r["people"] for r in rows)
+    return {
+        "options": options,
+        "median_wall_s": round(statistics.median(walls), 3),
+        "max_wall_s": round(max(walls), 3),
+        "recall": round(sum(len(r["found"]) for r in rows) / people, 3),
+        "false_confident": sum(len(r["false_confident"]) for r in rows),
+        "scene_accuracy": round(sum(r["correct"] for r in rows) / len(rows), 3),
+        "scenes": rows,
+    }
+
+
+def main() -> int:
+    cpus = pin_cores(2)
+    db = enrolled_db(QUICK)
+    folder, truth = scenes_dir(QUICK, LONG_MINUTES)
+    short = sorted(s for s in truth if s != "scene-100")
+    with stand_in(folder) as stash, sidecar(db, stash, "--workers", "1") as (url, _pid):
+        client = httpx.Client(base_url=url, headers={"X-API-Key": API_KEY}, timeout=900)
+        one_scene(client, short[0], source="sprite")  # warm-up: first inference, caches
+        sprite = run_mode(client, truth, short, source="sprite")
+        auto = run_mode(client, truth, short, frames=FRAMES)
+        video = run_mode(client, truth, short, source="video", frames=FRAMES)
+        long_run = run_mode(client, truth, ["scene-100"], source="video", frames=FRAMES)
+        info = client.get("/database/info").json()["counts"]
+    results = {
+        "quick": QUICK,
+        "setup": {
+            "cores": len(cpus),
+            "database": {"performers": info.get("performers"), "faces": info.get("faces")},
+            "long_video": f"{LONG_MINUTES:g} min 1920x1080, 5 fps, H.264",
+            "frames": FRAMES,
+            "python": platform.python_version(),
+            "cpu": platform.processor() or platform.machine(),
+        },
+        "targets": {
+            "sprite_scene_s": 3.0,
+            "long_video_40_frames_s": 10.0,
+            "sprite_met": sprite["max_wall_s"] < 3.0,
+            "long_met": long_run["max_wall_s"] < 10.0,
+        },
+        "sprite": sprite,
+        "auto": auto,
+        "video": video,
+        "long": long_run,
+        "reference": REFERENCE,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in results.items() if k in ("setup", "targets")}, indent=2))
+    for name in ("sprite", "auto", "video", "long"):
+        mode = results[name]
+        print(f"{name:7s} median {mode['median_wall_s']:.2f} s  max {mode['max_wall_s']:.2f} s  "
+              f"recall {mode['recall']:.2f}  false confident {mode['false_confident']}  "
+              f"scene accuracy {mode['scene_accuracy']:.2f}")  # fmt: skip
+        for row in mode["scenes"]:
+            found = f"{len(row['found'])}/{row['people']}"
+            print(f"   {row['scene']:10s} {row['wall_s']:6.2f} s  found {found}  "
+                  f"missed {row['missed']}  false {row['false_confident']}")  # fmt: skip
+    print(f"wrote {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
