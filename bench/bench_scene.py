@@ -115,6 +115,7 @@ def main() -> int:
             "database": {"performers": info.get("performers"), "faces": info.get("faces")},
             "long_video": f"{LONG_MINUTES:g} min 1920x1080, 5 fps, H.264",
             "frames": FRAMES,
+            "load_average_1m_at_end": round(os.getloadavg()[0], 2),
             "python": platform.python_version(),
             "cpu": platform.processor() or platform.machine(),
         },
