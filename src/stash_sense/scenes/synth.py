@@ -52,9 +52,13 @@ def compose_video(
     face_height: int | None = None,
     gop_s: float = 4.0,
 ) -> Path:
-    """An H.264 video with one shot per entry (an empty entry is a shot with nobody)."""
+    """An H.264 video with one shot per entry (an empty entry is a shot with nobody).
+
+    Written under a temporary name and renamed, so an interrupted run leaves no partial video.
+    """
     height = face_height or size[1] // 2
     out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.stem}.part{out.suffix}")
     with tempfile.TemporaryDirectory(prefix="stash-sense-synth-") as tmp:
         lines = []
         cache: dict[tuple[str, ...], Path] = {}
@@ -71,10 +75,12 @@ def compose_video(
         cmd = [_tool("ffmpeg"), "-nostdin", "-v", "error", "-y", "-f", "concat", "-safe", "0",
                "-i", str(listing), "-vf", f"fps={fps},format=yuv420p", "-c:v", "libx264",
                "-preset", "ultrafast", "-tune", "stillimage", "-g", str(max(1, int(gop_s * fps))),
-               "-t", f"{len(shots) * shot_s:.3f}", str(out)]  # fmt: skip
+               "-t", f"{len(shots) * shot_s:.3f}", str(partial)]  # fmt: skip
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
     if done.returncode != 0:
+        partial.unlink(missing_ok=True)
         raise FrameError(f"ffmpeg could not compose {out}: {done.stderr.strip()[-300:]}")
+    partial.replace(out)
     return out
 
 
