@@ -61,7 +61,7 @@ class FeedbackStore:
             row_id = cur.lastrowid
         return dict(zip(COLUMNS, (row_id, *values), strict=True))
 
-    def list(self, limit: int = 1000) -> list[dict[str, Any]]:
+    def recent(self, limit: int = 1000) -> list[dict[str, Any]]:
         with self._lock:
             rows = self._conn.execute(
                 f"SELECT {', '.join(COLUMNS)} FROM feedback ORDER BY id DESC LIMIT ?", (limit,)

@@ -242,5 +242,5 @@ async def add_feedback(request: Request) -> dict[str, Any]:
 
 @router.get("/feedback")
 async def list_feedback(request: Request) -> dict[str, Any]:
-    rows = await run_in_threadpool(services(request).feedback.list)
+    rows = await run_in_threadpool(services(request).feedback.recent)
     return {"feedback": rows}
