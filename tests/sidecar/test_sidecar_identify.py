@@ -79,7 +79,7 @@ def _stand_in_gql(stash_url: str, query: str, variables: dict[str, Any]) -> dict
     return payload["data"]
 
 
-def test_identify_performer_reads_the_image_from_stash(
+def test_identify_performer_and_url_read_the_image_from_stash(
     sidecar: Sidecar, stash_url: str, shared_dir: Path
 ) -> None:
     photo = shared_dir / "eval" / "faces" / "lfw-dev" / "Tommy_Thompson" / "3.jpg"
@@ -96,6 +96,9 @@ def test_identify_performer_reads_the_image_from_stash(
         assert body["performer_id"] == created and body["name"] == "Someone"
         assert body["matches"][0]["name"] == "Tommy Thompson"
         assert body["faces"][0]["matches"] == body["matches"]
+        by_url = c.post("/identify", json={"url": f"{stash_url}/performer/{created}/image"})
+        assert by_url.status_code == 200, by_url.text
+        assert _top_names(by_url.json()) == ["Tommy Thompson"]
         missing = c.post("/identify/performer", json={"performer_id": "99999"})
         assert missing.status_code == 404 and "99999" in missing.json()["error"]
         empty = c.post("/identify/performer", json={})
