@@ -123,7 +123,7 @@ def identify_path(
     infos = [
         EmbedderInfo(
             name=n,
-            version=embedders[n].spec.version + ("+flip" if variant.flip else ""),
+            version=embedders[n].version + ("+flip" if variant.flip else ""),
             sha256=embedders[n].sha256,
             dim=embedders[n].dim,
         )

@@ -4,6 +4,9 @@ Big images are shrunk for detection and small ones enlarged, so that YuNet alway
 size it handles well; boxes and landmarks are mapped back to the original image's pixels. YuNet's
 largest anchors are 256 px, so a face filling a big frame is missed (or split into bogus parts):
 frames larger than `coarse_side` get a second, coarse pass, and the two passes are merged by NMS.
+A small face's landmarks are imprecise at the size YuNet saw it (a 50 px face in a video frame):
+they are measured again on an enlarged crop around the face, which makes its alignment, and so
+its identification, much better (docs/models.md has the figures).
 """
 
 from __future__ import annotations
@@ -33,6 +36,10 @@ class DetectorSettings:
     min_side: int = 640
     #: frames whose detection size exceeds this also get a pass at this longest side (big faces)
     coarse_side: int = 640
+    #: faces seen smaller than this (longer box side, pixels YuNet saw) get refined landmarks
+    refine_below: float = 128.0
+    #: the size the face is enlarged to for refinement
+    refine_size: float = 224.0
 
 
 def quiet_opencv() -> None:
@@ -80,7 +87,7 @@ class YuNetDetector:
         return [fine]
 
     def _run(self, image: ImageArray, scale: float) -> np.ndarray:
-        """Raw YuNet rows (box, landmarks, score) at one scale, in original pixels."""
+        """YuNet rows (box, landmarks, score, scale) at one scale, in original pixels."""
         height, width = image.shape[:2]
         work = image
         if scale != 1.0:
@@ -91,8 +98,9 @@ class YuNetDetector:
         detector.setInputSize((work.shape[1], work.shape[0]))
         _, raw = detector.detect(work)
         if raw is None or len(raw) == 0:
-            return np.zeros((0, 15), dtype=np.float32)
+            return np.zeros((0, 16), dtype=np.float32)
         rows = np.array(raw, dtype=np.float32).reshape(-1, 15)
+        rows = np.hstack([rows, np.full((len(rows), 1), scale, dtype=np.float32)])
         # the resize rounds each side separately: map back per axis
         sx = width / work.shape[1]
         sy = height / work.shape[0]
@@ -120,6 +128,8 @@ class YuNetDetector:
             if min(w, h) < self.settings.min_face_size:
                 continue
             landmarks = row[4:14].reshape(5, 2).astype(np.float32)
+            if max(w, h) * float(row[15]) < self.settings.refine_below:
+                landmarks = self._refine(image, row, landmarks)
             # clip the box to the image: YuNet may overshoot at the border
             x0, y0 = max(0.0, x), max(0.0, y)
             x1, y1 = min(float(width), x + w), min(float(height), y + h)
@@ -134,3 +144,26 @@ class YuNetDetector:
             )
         faces.sort(key=lambda f: f.box.area, reverse=True)
         return faces
+
+    def _refine(self, image: ImageArray, row: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        """Landmarks of a small face measured again on a crop enlarged to `refine_size`."""
+        x, y, w, h = (float(v) for v in row[:4])
+        side = max(w, h)
+        cx, cy = x + w / 2, y + h / 2
+        height, width = image.shape[:2]
+        x0, y0 = max(0, int(cx - side)), max(0, int(cy - side))
+        x1, y1 = min(width, int(np.ceil(cx + side))), min(height, int(np.ceil(cy + side)))
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return landmarks
+        crop = image[y0:y1, x0:x1]
+        rows = self._run(crop, self.settings.refine_size / side)
+        if len(rows) == 0:
+            return landmarks
+        # the detection nearest the face's centre, if it is the same face (centre inside the box)
+        centres = rows[:, :2] + rows[:, 2:4] / 2 + [x0, y0]
+        nearest = int(np.argmin(np.linalg.norm(centres - [cx, cy], axis=1)))
+        bx, by = centres[nearest]
+        if not (x <= bx <= x + w and y <= by <= y + h):
+            return landmarks
+        refined = rows[nearest, 4:14].reshape(5, 2) + np.array([x0, y0], dtype=np.float32)
+        return refined.astype(np.float32)

@@ -74,6 +74,9 @@ class Embedder(ABC):
     dim: int
     input_size: int
     zoom: float = 1.0
+    #: how crops are prepared, when not the model's plain default: part of the version, so that
+    #: vectors made another way are never mixed with these in one database
+    recipe: str = ""
 
     def __init__(self, *, flip: bool = False) -> None:
         #: also embed the mirrored crop and average the two vectors
@@ -88,7 +91,8 @@ class Embedder(ABC):
 
     @property
     def version(self) -> str:
-        return self._spec.version + ("+flip" if self.flip else "")
+        recipe = f"+{self.recipe}" if self.recipe else ""
+        return self._spec.version + recipe + ("+flip" if self.flip else "")
 
     @property
     def spec(self) -> ModelSpec:
