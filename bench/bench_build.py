@@ -172,9 +172,10 @@ def resume(faces: Path, performers: int, kills: int, seed: int) -> dict[str, Any
         if status != 0:
             raise RuntimeError(f"clean build failed ({status}); see {WORK}/clean.log")
         cmd = build_cmd(killed_db, config)
-        for goal in sorted(rng.sample(range(performers), kills)):
+        # goals in the first three quarters, so that every kill lands before the pass ends
+        for goal in sorted(rng.sample(range(performers * 3 // 4), kills)):
             before = committed_performers(killed_db)
-            moments.append(kill_after_commit(cmd, killed_db, max(goal, before), rng.uniform(0, 2)))
+            moments.append(kill_after_commit(cmd, killed_db, max(goal, before), rng.uniform(0, 1)))
         status, _, _ = run_measured(cmd, WORK / "resumed.log")
         if status != 0:
             raise RuntimeError(f"resumed build failed ({status}); see {WORK}/resumed.log")
