@@ -32,9 +32,9 @@ def kill_after_commit(cmd: list[str], db: Path, goal: int, delay_s: float) -> bo
 def test_killed_and_resumed_build_equals_a_clean_build(faces_dir: Path, tmp_path: Path) -> None:
     seed = int(os.environ.get("RESUME_SEED", time.time()))
     rng = random.Random(seed)
-    with stashbox(faces_dir, "--performers", "16", "--latency-ms", "20") as standin:
+    with stashbox(faces_dir, "--performers", "16", "--latency-ms", "50") as standin:
         config = write_config(
-            tmp_path / "ep.toml", "local", standin.graphql_url, rate_limit=25, page_size=5
+            tmp_path / "ep.toml", "local", standin.graphql_url, rate_limit=10, page_size=5
         )
         clean_db = tmp_path / "clean"
         clean = run_build(clean_db, config, "local")
@@ -44,9 +44,9 @@ def test_killed_and_resumed_build_equals_a_clean_build(faces_dir: Path, tmp_path
         cmd = build_cmd(db, config, "local")
         killed = []
         progress = []
-        for goal in sorted(rng.sample(range(14), 3)):
+        for goal in sorted(rng.sample(range(12), 3)):
             goal = max(goal, committed_performers(db))
-            killed.append(kill_after_commit(cmd, db, goal, rng.uniform(0.0, 1.5)))
+            killed.append(kill_after_commit(cmd, db, goal, rng.uniform(0.0, 0.4)))
             progress.append(committed_performers(db))
         resumed = run_build(db, config, "local")
         assert resumed.returncode == 0, resumed.stderr
