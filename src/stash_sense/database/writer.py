@@ -17,9 +17,10 @@ from typing import IO, Any
 
 import numpy as np
 
+from stash_sense.database.calibrated import initial_fusion, initial_tiers
 from stash_sense.database.errors import DatabaseError
 from stash_sense.database.layout import SQLITE_NAME, STAGING, current_generation
-from stash_sense.database.manifest import Manifest, Tiers, check_models, default_fusion
+from stash_sense.database.manifest import Manifest, Tiers, check_models
 from stash_sense.database.records import EmbedderInfo, PerformerRecord
 from stash_sense.database.schema import connect_readonly, connect_writable, get_meta, set_meta
 from stash_sense.faces.types import AnalyzedFace
@@ -421,9 +422,12 @@ class DatabaseWriter:
             stored.setdefault(source, {}).update(stats)
         set_meta(self._conn, "source_stats", json.dumps(stored))
         tiers_json = get_meta(self._conn, "tiers")
-        use_tiers = Tiers.from_dict(json.loads(tiers_json)) if tiers_json else Tiers()
+        if tiers_json:
+            use_tiers = Tiers.from_dict(json.loads(tiers_json))
+        else:
+            use_tiers = initial_tiers(self.embedders)
         fusion_json = get_meta(self._conn, "fusion")
-        fusion = json.loads(fusion_json) if fusion_json else default_fusion(self.embedders)
+        fusion = json.loads(fusion_json) if fusion_json else initial_fusion(self.embedders)
         sources = source_summary(self._conn, stored)
         return publish_generation(self.root, self._conn, self.embedders, fusion, use_tiers, sources)
 
