@@ -22,7 +22,10 @@ def test_json_has_one_entry_per_person(test_db: dict[str, Any], two_people_video
     result = json.loads(done.stdout)
     assert result["frames_sampled"] == 8 and result["source"] == "video"
     persons = result["persons"]
-    best = {p["matches"][0]["name"]: p for p in persons if p["matches"]}
+    best: dict[str, dict[str, Any]] = {}
+    for p in persons:  # most frames first; a background face may also look most like someone
+        if p["matches"]:
+            best.setdefault(p["matches"][0]["name"], p)
     assert {"Monica Seles", "Tommy Thompson"} <= set(best)
     monica, tommy = best["Monica Seles"], best["Tommy Thompson"]
     # Monica shows in shots 1 and 4 (0-2 s, 6-8 s), Tommy in shots 3 and 4 (4-8 s)
