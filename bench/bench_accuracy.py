@@ -331,7 +331,7 @@ def main() -> int:
             "plain_queries": len(sets.plain),
             "hard_queries": len(sets.hard),
             "no_face": no_face,
-            "detector": "YuNet 2023mar int8bq (faces/detection.py defaults), largest face per image",
+            "detector": "YuNet 2023mar int8bq, faces/detection.py defaults, largest face",
             "python": platform.python_version(),
             "opencv": cv2.__version__,
             "cpus": os.cpu_count(),

@@ -17,8 +17,10 @@ def test_info_json(enrolled: tuple[Path, Path]) -> None:
     assert counts["performers"] == 8 and counts["faces"] >= 6
     assert info["manifest"]["sources"]["enroll"]["faces"] == counts["faces"]
     assert info["file_sizes"]["faces.sqlite"] > 0 and "index-sface.voy" in info["file_sizes"]
+    # a new database of the default models starts with the tiers measured on the dev set
+    assert "bench_accuracy" in info["manifest"]["tiers"]["calibration"]["measured_by"]
     text = run_cli("db", "info", "--db", db, check=True).stdout
-    assert "sface" in text and "uncalibrated" in text
+    assert "sface" in text and "tiers (calibrated)" in text
 
 
 def test_merge_two_enrolled_databases(
