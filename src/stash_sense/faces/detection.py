@@ -33,7 +33,7 @@ class DetectorSettings:
     #: images whose longest side exceeds this are shrunk to it for detection
     max_side: int = 1280
     #: images whose longest side is below this are enlarged to it for detection
-    min_side: int = 640
+    min_side: int = 320
     #: frames whose detection size exceeds this also get a pass at this longest side (big faces)
     coarse_side: int = 640
     #: faces seen smaller than this (longer box side, pixels YuNet saw) get refined landmarks
