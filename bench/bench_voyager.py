@@ -143,6 +143,8 @@ def main(argv: list[str]) -> int:
         "index": {"space": "cosine", "M": INDEX_M, "ef_construction": INDEX_EF_CONSTRUCTION},
         "queries": QUERIES,
         "cpus": len(os.sched_getaffinity(0)),
+        "load_average_at_start": os.getloadavg()[0],
+        "complete": False,  # the file is rewritten after every size: a stopped run stays readable
         "runs": [],
     }
     with tempfile.TemporaryDirectory(prefix="bench-voyager-") as tmp:
@@ -154,6 +156,7 @@ def main(argv: list[str]) -> int:
                 row.update(one(n, dim, path, "search"))
                 path.unlink()
                 results["runs"].append(row)
+                results["complete"] = (n, dim) == (max(s for s in SIZES if s <= top), DIMS[-1])
                 print(json.dumps(row), flush=True)
                 RESULTS.parent.mkdir(parents=True, exist_ok=True)
                 out = RESULTS.with_name("voyager-quick.json") if QUICK else RESULTS
