@@ -56,11 +56,13 @@ def evaluate(result: dict[str, Any], truth: list[str]) -> dict[str, Any]:
     named = [(m["name"].replace(" ", "_"), m["tier"]) for m in best]
     found = sorted({n for n, tier in named if n in truth and tier != "none"})
     false = sorted({n for n, tier in named if n not in truth and tier in CONFIDENT})
+    false_high = sorted({n for n, tier in named if n not in truth and tier == "high"})
     return {
         "people": len(truth),
         "found": found,
         "missed": sorted(set(truth) - set(found)),
         "false_confident": false,
+        "false_high": false_high,
         "persons_reported": len(result["persons"]),
         "correct": set(found) == set(truth) and not false,
     }
@@ -111,6 +113,7 @@ def run_mode(
         "max_cpu_s": round(max(cpus), 3),
         "recall": round(sum(len(r["found"]) for r in rows) / people, 3),
         "false_confident": sum(len(r["false_confident"]) for r in rows),
+        "false_high": sum(len(r["false_high"]) for r in rows),
         "scene_accuracy": round(sum(r["correct"] for r in rows) / len(rows), 3),
         "scenes": rows,
     }
@@ -161,7 +164,8 @@ def main() -> int:
         mode = results[name]
         print(f"{name:7s} median {mode['median_wall_s']:.2f} s (cpu {mode['median_cpu_s']:.2f} s)  "
               f"max {mode['max_wall_s']:.2f} s  "
-              f"recall {mode['recall']:.2f}  false confident {mode['false_confident']}  "
+              f"recall {mode['recall']:.2f}  false confident {mode['false_confident']} "
+              f"(high {mode['false_high']})  "
               f"scene accuracy {mode['scene_accuracy']:.2f}")  # fmt: skip
         for row in mode["scenes"]:
             found = f"{len(row['found'])}/{row['people']}"

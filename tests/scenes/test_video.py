@@ -56,3 +56,22 @@ def test_ffmpeg_sprite_matches_stash_layout(tmp_path: Path, lfw_dev: Path) -> No
 
     frames = sprite_frames(cv2.imread(str(sprite)), vtt.read_text())
     assert len(frames) == 81 and frames[0].image.shape[1] == 160
+
+
+def test_opencv_and_ffmpeg_give_the_same_frames(two_people_video: Path) -> None:
+    source = str(two_people_video)
+    in_process = frames_at(source, [1.0, 4.5, 7.0], method="opencv")
+    by_ffmpeg = frames_at(source, [1.0, 4.5, 7.0], method="seek")
+    assert [f.time_s for f in in_process] == [f.time_s for f in by_ffmpeg] == [1.0, 4.5, 7.0]
+    for a, b in zip(in_process, by_ffmpeg, strict=True):
+        assert a.image.shape == b.image.shape
+        diff = np.abs(a.image.astype(np.int16) - b.image.astype(np.int16))
+        assert float(diff.mean()) < 4.0
+
+
+def test_large_frames_are_scaled_to_1280_wide(tmp_path: Path, lfw_dev: Path) -> None:
+    big = compose_video([[lfw_dev / "Monica_Seles" / "1.jpg"]], tmp_path / "big.mp4",
+                        size=(1920, 1080), shot_s=1.0)  # fmt: skip
+    for method in ("opencv", "seek"):
+        (frame,) = frames_at(str(big), [0.5], method=method)  # type: ignore[arg-type]
+        assert frame.image.shape == (720, 1280, 3)
