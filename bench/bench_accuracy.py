@@ -286,9 +286,11 @@ def main() -> int:
 
     scored = {v.label: (v, score_variant(sets, raw, v)) for v in variants()}
 
-    def merit(item: tuple[Variant, dict[str, Any]]) -> tuple[float, float]:
-        r = item[1]
-        return (r["plain"]["rank1"] + r["hard"]["rank1"], r["hard"]["tar_at_far_1e-3"])
+    def merit(item: tuple[Variant, dict[str, Any]]) -> tuple[float, bool, float]:
+        """Rank-1 (plain + hard) first; on a tie, no flip (half the embedding work); then TAR."""
+        variant, r = item
+        rank1 = round(r["plain"]["rank1"] + r["hard"]["rank1"], 4)
+        return (rank1, not variant.flip, r["hard"]["tar_at_far_1e-3"])
 
     best_variant, best = max(scored.values(), key=merit)
     flip = best_variant.flip
