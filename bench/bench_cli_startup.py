@@ -95,6 +95,7 @@ def import_times(db: Path, image: Path) -> dict[str, float]:
 
 def main() -> int:
     runs = 3 if QUICK else 9
+    load = os.getloadavg()[0]  # the machine may be shared: say how busy it was
     image = EVAL / "lfw-dev" / sorted(p.name for p in (EVAL / "lfw-dev").iterdir())[0] / "1.jpg"
     with tempfile.TemporaryDirectory(prefix="bench-cli-") as tmp:
         db = enrol(Path(tmp))
@@ -119,6 +120,7 @@ def main() -> int:
         "answer": {"name": top["name"], "tier": top["tier"]} if top else None,
         "import_ms_top_level": imports,
         "cpus": len(os.sched_getaffinity(0)),
+        "load_average": load,
     }
     print(json.dumps(results, indent=2))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
