@@ -1,11 +1,13 @@
-"""Clustering faces by person: threshold, cannot-link within a frame, fused distances."""
+"""Clustering faces by person (threshold, cannot-link, fused distances); the open-set guard."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from stash_sense.matching import Match
 from stash_sense.scenes.cluster import cluster, fused_distances
+from stash_sense.scenes.identify import open_set_guard
 
 
 def _unit(rows: list[list[float]]) -> np.ndarray:
@@ -41,3 +43,20 @@ def test_fused_distance_weights() -> None:
     assert d[0, 1] == pytest.approx(0.75)
     with pytest.raises(ValueError):
         fused_distances({})
+
+
+def _m(name: str, distance: float, tier: str) -> Match:
+    return Match(0, name, None, distance, tier)
+
+
+def test_open_set_guard_demotes_a_likely_match_that_does_not_stand_out() -> None:
+    close = [_m("A", 0.70, "likely"), _m("B", 0.72, "likely"), _m("C", 0.79, "possible")]
+    open_set_guard(close)
+    assert [m.tier for m in close] == ["possible", "possible", "possible"]
+    clear = [_m("A", 0.62, "likely"), _m("B", 0.75, "likely")]
+    open_set_guard(clear)
+    assert [m.tier for m in clear] == ["likely", "likely"]
+    high = [_m("A", 0.50, "high"), _m("B", 0.52, "likely")]
+    open_set_guard(high)
+    assert [m.tier for m in high] == ["high", "likely"]
+    open_set_guard([_m("A", 0.7, "likely")])

@@ -24,6 +24,22 @@ from stash_sense.scenes.frames import Frame
 
 #: Faces per person handed to the matcher (the best ones by quality).
 DEFAULT_REPRESENTATIVES = 5
+#: A person's "likely" match must beat the runner-up by this fused distance, else it is shown as
+#: "possible". The tiers are calibrated closed-set (every query enrolled); in a scene most faces
+#: may be strangers, and a stranger sits at about the same distance from several performers
+#: (measured on the benchmark scenes: every stranger called "likely" had a margin under 0.06,
+#: every true match a margin of 0.04-0.37 and the "high" tier).
+OPEN_SET_MARGIN = 0.1
+
+
+def open_set_guard(matches: list[Match], margin: float = OPEN_SET_MARGIN) -> None:
+    """Demote "likely" to "possible" when the best match does not stand out from the next."""
+    if len(matches) < 2 or matches[0].tier != "likely":
+        return
+    if matches[1].distance - matches[0].distance < margin:
+        for m in matches:
+            if m.tier == "likely":
+                m.tier = "possible"
 
 
 @dataclass
@@ -118,7 +134,9 @@ def identify_scene(
                 raise SceneCancelled("stopped")
             reps = sorted(members, key=lambda f: f.rank, reverse=True)[:representatives]
             embed_missing(reps, [by_name[n] for n in names])
-            matches = matcher.match_faces([r.face for r in reps], top=top)
+            matches = matcher.match_faces([r.face for r in reps], top=max(top, 2))
+            open_set_guard(matches)
+            matches = matches[:top]
             persons.append(Person(0, members, matches, _crop_b64(members)))
     persons.sort(key=lambda p: (-len(p.frame_indices), p.matches[0].distance if p.matches else 9))
     for i, p in enumerate(persons):
