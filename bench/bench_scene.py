@@ -54,7 +54,7 @@ def evaluate(result: dict[str, Any], truth: list[str]) -> dict[str, Any]:
     """Who was found, missed, or confidently reported without being there."""
     best = [p["matches"][0] for p in result["persons"] if p["matches"]]
     named = [(m["name"].replace(" ", "_"), m["tier"]) for m in best]
-    found = sorted({n for n, tier in named if n in truth and tier != "none"})
+    found = sorted({n for n, tier in named if n in truth and tier != "unlikely"})
     false = sorted({n for n, tier in named if n not in truth and tier in CONFIDENT})
     false_high = sorted({n for n, tier in named if n not in truth and tier == "high"})
     return {

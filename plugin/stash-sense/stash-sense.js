@@ -87,7 +87,7 @@
   }
 
   function TierBadge(props) {
-    const tier = props.tier || "none";
+    const tier = props.tier || "unlikely";
     return h("span", { className: `stash-sense-tier stash-sense-tier-${tier}` }, tier);
   }
 
@@ -274,7 +274,7 @@
 
     return h(
       "div",
-      { className: `stash-sense-candidate stash-sense-candidate-${match.tier || "none"}`, "data-performer": match.name },
+      { className: `stash-sense-candidate stash-sense-candidate-${match.tier || "unlikely"}`, "data-performer": match.name },
       h(CandidateImage, { url: match.image_url, name: match.name }),
       h(
         "div",
@@ -434,7 +434,7 @@
     };
     return h(
       "div",
-      { className: `stash-sense-candidate stash-sense-candidate-${match.tier || "none"}`, "data-performer": match.name },
+      { className: `stash-sense-candidate stash-sense-candidate-${match.tier || "unlikely"}`, "data-performer": match.name },
       h(CandidateImage, { url: match.image_url, name: match.name }),
       h(
         "div",

@@ -21,8 +21,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from stash_sense.cli.render import tier_style
+
 DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
-TIER_STYLE = {"high": "bold green", "likely": "green", "possible": "yellow", "none": "dim"}
 
 
 @dataclass
@@ -121,7 +122,7 @@ def results_table(results: list[QueryResult]) -> Table:
     for header in ("distance", "tier", "next"):
         table.add_column(header, no_wrap=True, justify="right" if header != "tier" else "left")
     for r in results:
-        style = TIER_STYLE.get(r.tier or "none", "")
+        style = tier_style(r.tier)
         mark = "[green]✓[/]" if r.right else "[red]✗[/]"
         table.add_row(
             Path(r.file).stem,

@@ -42,7 +42,7 @@ def test_identify_json_contract_and_accuracy(enrolled: tuple[Path, Path], lfw: P
         assert 1 <= len(face["matches"]) <= 3
         for m in face["matches"]:
             assert set(m) >= {"performer_id", "name", "distance", "tier", "stash_ids", "aliases"}
-            assert m["tier"] in {"high", "likely", "possible", "none"}
+            assert m["tier"] in {"high", "likely", "possible", "unlikely"}
         right += face["matches"][0]["name"] == query.parent.name
     assert right >= 14  # of 15
 

@@ -40,4 +40,4 @@ def test_tier_report_bands() -> None:
     assert report["high"] == {"queries": 2, "share": 0.4, "precision": 1.0}
     assert report["likely"] == {"queries": 2, "share": 0.4, "precision": 0.5}
     assert report["possible"]["queries"] == 0 and report["possible"]["precision"] is None
-    assert report["none"] == {"queries": 1, "share": 0.2, "precision": 0.0}
+    assert report["unlikely"] == {"queries": 1, "share": 0.2, "precision": 0.0}

@@ -59,7 +59,7 @@ def test_each_embedder_alone_and_custom_tiers(world: World, db: FaceDatabase) ->
         m = Matcher(db, [name]).match_face(face, top=1)[0]
         assert m.name == "P11" and list(m.distances) == [name]
     strict = Matcher(db, tiers=Tiers(0.0, 0.0, 0.0)).match_face(face, top=1)[0]
-    assert strict.tier == "none"
+    assert strict.tier == "unlikely"
     with pytest.raises(DatabaseError, match="no gamma vectors"):
         Matcher(db, ["gamma"])
 

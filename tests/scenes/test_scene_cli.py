@@ -32,7 +32,7 @@ def test_json_has_one_entry_per_person(test_db: dict[str, Any], two_people_video
     assert monica["times"] == [0.5, 1.5, 6.5, 7.5] and monica["frames"] == 4
     assert tommy["times"] == [4.5, 5.5, 6.5, 7.5]
     for p in (monica, tommy):
-        assert p["matches"][0]["tier"] != "none"
+        assert p["matches"][0]["tier"] != "unlikely"
         assert p["faces"] == 4 and p["face_jpeg"]
     others = [p for p in persons if p is not monica and p is not tommy]
     assert all(m["tier"] != "high" for p in others for m in p["matches"][:1])

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from stash_sense.cli.db import IMAGE_SUFFIXES, engine_and_infos, fail, open_for_matching
+from stash_sense.cli.render import tier_style
 
 if TYPE_CHECKING:
     from stash_sense.database import FaceDatabase
@@ -119,9 +120,6 @@ def _run(
     return records
 
 
-TIER_STYLE = {"high": "bold green", "likely": "green", "possible": "yellow", "none": "dim"}
-
-
 def _print_record(console: Any, record: dict[str, Any]) -> None:
     from rich.table import Table
 
@@ -138,7 +136,7 @@ def _print_record(console: Any, record: dict[str, Any]) -> None:
         if not face["matches"]:
             table.add_row(str(i), box, quality, "-", "", "", "")
         for j, m in enumerate(face["matches"]):
-            style = TIER_STYLE.get(m["tier"], "")
+            style = tier_style(m["tier"])
             name = m["name"] + (f" ({m['disambiguation']})" if m["disambiguation"] else "")
             ids = ", ".join(s["stash_id"] for s in m["stash_ids"])
             first = j == 0

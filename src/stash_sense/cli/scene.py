@@ -9,8 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from stash_sense.cli.db import engine_and_infos, fail, open_for_matching
-
-TIER_STYLE = {"high": "bold green", "likely": "green", "possible": "yellow", "none": "dim"}
+from stash_sense.cli.render import tier_style
 
 
 def scene_command(
@@ -70,7 +69,7 @@ def _print(out: dict[str, Any], video: Path) -> None:
         for j, m in enumerate(p["matches"][:3]):
             first = j == 0
             name = m["name"] + (f" ({m['disambiguation']})" if m["disambiguation"] else "")
-            style = TIER_STYLE.get(m["tier"], "")
+            style = tier_style(m["tier"])
             table.add_row(
                 str(p["person_id"]) if first else "",
                 str(p["frames"]) if first else "",

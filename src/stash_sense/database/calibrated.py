@@ -50,19 +50,19 @@ CALIBRATION: dict[str, Any] = {
             "high": {"queries": 609, "share": 0.9791, "precision": 1.0},
             "likely": {"queries": 13, "share": 0.0209, "precision": 0.3846},
             "possible": {"queries": 0, "share": 0.0, "precision": None},
-            "none": {"queries": 0, "share": 0.0, "precision": None},
+            "unlikely": {"queries": 0, "share": 0.0, "precision": None},
         },
         "hard": {
             "high": {"queries": 555, "share": 0.8952, "precision": 0.9928},
             "likely": {"queries": 64, "share": 0.1032, "precision": 0.5},
             "possible": {"queries": 0, "share": 0.0, "precision": None},
-            "none": {"queries": 1, "share": 0.0016, "precision": 0.0},
+            "unlikely": {"queries": 1, "share": 0.0016, "precision": 0.0},
         },
         "all": {
             "high": {"queries": 1164, "share": 0.9372, "precision": 0.9966},
             "likely": {"queries": 77, "share": 0.062, "precision": 0.4805},
             "possible": {"queries": 0, "share": 0.0, "precision": None},
-            "none": {"queries": 1, "share": 0.0008, "precision": 0.0},
+            "unlikely": {"queries": 1, "share": 0.0008, "precision": 0.0},
         },
     },
     "measured_by": "python -m bench.bench_accuracy (../shared/eval/faces, lfw-dev plain + "

@@ -20,7 +20,7 @@ TIER_NAMES = ("high", "likely", "possible")
 
 @dataclass(frozen=True)
 class Tiers:
-    """Fused-distance thresholds: a match at or below `high` is "high", and so on; above is "none".
+    """Fused-distance thresholds: at or below `high` is "high", and so on; above is "unlikely".
 
     `calibration` holds what was measured when the thresholds were chosen (empty when they are the
     uncalibrated defaults).
@@ -38,7 +38,7 @@ class Tiers:
             return "likely"
         if distance <= self.possible:
             return "possible"
-        return "none"
+        return "unlikely"
 
     def as_dict(self) -> dict[str, Any]:
         return {

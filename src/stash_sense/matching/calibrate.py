@@ -88,7 +88,7 @@ def tier_report(
         ("high", tiers.high),
         ("likely", tiers.likely),
         ("possible", tiers.possible),
-        ("none", np.inf),
+        ("unlikely", np.inf),
     ):
         ng = int(((g > low) & (g <= high)).sum())
         ni = int(((imp > low) & (imp <= high)).sum())

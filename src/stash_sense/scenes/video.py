@@ -2,9 +2,9 @@
 
 Ways offered: `opencv` decodes in-process with OpenCV's FFmpeg backend (one open, a seek per frame:
 no process start per frame, about 2.5 times less CPU on a 1080p video); `seek` runs one short
-ffmpeg per frame (several at once); `select` runs one ffmpeg with a fast-seeking input per frame.
-`auto` (the default) uses `opencv` for local files and plain http(s) URLs, and `seek` when
-headers must be sent (a Stash API key: OpenCV cannot send them per request) or OpenCV fails.
+ffmpeg per frame (several at once). `auto` (the default) uses `opencv` for local files and plain
+http(s) URLs, and `seek` when headers must be sent (a Stash API key: OpenCV cannot send them per
+request) or OpenCV fails.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 
 from stash_sense.scenes.frames import Frame, FrameError, Image
 
-Method = Literal["auto", "opencv", "seek", "select"]
+Method = Literal["auto", "opencv", "seek"]
 MAX_WIDTH = (
     1280  # frames are scaled down to this width: faces stay large enough, decoding stays fast
 )
@@ -125,38 +125,6 @@ def _grab_opencv(
         cap.release()
 
 
-def _split_bmps(data: bytes) -> list[bytes]:
-    """Split concatenated BMP files (each starts with 'BM' and its total size)."""
-    parts: list[bytes] = []
-    pos = 0
-    while pos + 6 <= len(data) and data[pos : pos + 2] == b"BM":
-        size = int.from_bytes(data[pos + 2 : pos + 6], "little")
-        if size <= 0:
-            break
-        parts.append(data[pos : pos + size])
-        pos += size
-    return parts
-
-
-def _grab_select(
-    source: str, times: Sequence[float], headers: dict[str, str] | None
-) -> list[Image | None]:
-    cmd = [_tool("ffmpeg"), "-nostdin", "-v", "error"]
-    for at in times:
-        cmd += [*_input_args(source, headers), "-ss", f"{at:.3f}", "-i", source]
-    filters = ";".join(f"[{k}:v:0]trim=end_frame=1,{_SCALE}[o{k}]" for k in range(len(times)))
-    concat = "".join(f"[o{k}]" for k in range(len(times)))
-    cmd += ["-filter_complex", f"{filters};{concat}concat=n={len(times)}:v=1:a=0[out]"]
-    cmd += ["-map", "[out]", "-c:v", "bmp", "-f", "image2pipe", "-"]
-    try:
-        out = subprocess.run(cmd, capture_output=True, timeout=FFMPEG_TIMEOUT_S * 4, check=False)
-    except subprocess.TimeoutExpired:
-        return [None] * len(times)
-    images = [_decode_bmp(part) for part in _split_bmps(out.stdout)]
-    images += [None] * (len(times) - len(images))
-    return images[: len(times)]
-
-
 def video_frames(
     source: str,
     count: int,
@@ -215,10 +183,7 @@ def frames_at(
         if images is not None and not any(img is not None for img in images):
             images = None  # OpenCV opened it but read nothing: let ffmpeg try
     if images is None:
-        if method == "select":
-            images = _grab_select(source, times, headers)
-        else:
-            images = _grab_seek(source, times, headers, workers, should_stop)
+        images = _grab_seek(source, times, headers, workers, should_stop)
     frames = [
         Frame(i, t, img)
         for i, (t, img) in enumerate(zip(times, images, strict=False))

@@ -22,7 +22,7 @@ from stash_sense.sidecar.errors import ApiError
 from stash_sense.sidecar.services import Services
 
 router = APIRouter()
-TIERS = ("high", "likely", "possible", "none")
+TIERS = ("high", "likely", "possible", "unlikely")
 MAX_TOP = 50
 
 
@@ -32,7 +32,7 @@ def services(request: Request) -> Services:
 
 
 def _min_tier(options: dict[str, Any]) -> str:
-    tier = str(options.get("min_tier") or "none").strip().lower()
+    tier = str(options.get("min_tier") or "unlikely").strip().lower()
     if tier not in TIERS:
         raise ApiError(400, f"min_tier must be one of {', '.join(TIERS)}, got {tier!r}")
     return tier
@@ -40,7 +40,7 @@ def _min_tier(options: dict[str, Any]) -> str:
 
 def _keep(matches: list[dict[str, Any]], min_tier: str) -> list[dict[str, Any]]:
     limit = TIERS.index(min_tier)
-    return [m for m in matches if TIERS.index(m.get("tier", "none")) <= limit]
+    return [m for m in matches if TIERS.index(m.get("tier", "unlikely")) <= limit]
 
 
 def _identify_bytes(s: Services, data: bytes, name: str, top: int) -> dict[str, Any]:
