@@ -1,8 +1,13 @@
-"""Fixtures shared by every test area: where the repository and ../shared live."""
+"""Fixtures shared by every test area: where the repository and ../shared live, and the small
+enrolled face database that the scene, sidecar and plugin tests share."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,3 +25,17 @@ def shared_dir() -> Path:
     if not SHARED_DIR.is_dir():
         pytest.fail(f"../shared is missing beside the repository (looked in {SHARED_DIR})")
     return SHARED_DIR
+
+
+@pytest.fixture(scope="session")
+def test_db(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> dict[str, Any]:
+    """plugin/tests/lib/make_test_db.py: 0.jpg of eval scene-1's people + 5 distractors, enrolled
+    with the real command; its JSON description (db path, performers)."""
+    out = tmp_path_factory.mktemp("test-db")
+    done = subprocess.run(
+        [sys.executable, str(repo_root / "plugin" / "tests" / "lib" / "make_test_db.py"), str(out)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    described: dict[str, Any] = json.loads(done.stdout)
+    return described

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -24,16 +20,3 @@ def two_people_video(tmp_path_factory: pytest.TempPathFactory, lfw_dev: Path) ->
     monica, tommy = lfw_dev / "Monica_Seles" / "3.jpg", lfw_dev / "Tommy_Thompson" / "2.jpg"
     out = tmp_path_factory.mktemp("video") / "two.mp4"
     return compose_video([[monica], [], [tommy], [monica, tommy]], out, size=(640, 360))
-
-
-@pytest.fixture(scope="session")
-def test_db(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> dict[str, Any]:
-    """plugin/tests/lib/make_test_db.py: scene-1's people (0.jpg) + 5 distractors, enrolled."""
-    out = tmp_path_factory.mktemp("scenes-db")
-    done = subprocess.run(
-        [sys.executable, str(repo_root / "plugin" / "tests" / "lib" / "make_test_db.py"), str(out)],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    described: dict[str, Any] = json.loads(done.stdout)
-    return described

@@ -3,9 +3,6 @@ stand-in (real Stash schema) over scenes made with ffmpeg, and `stash-sense serv
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,19 +12,6 @@ from sidecarproc import Sidecar, start_sidecar
 
 from stash_sense.devservers.launch import serve_in_subprocess
 from stash_sense.scenes.synth import compose_video, make_sprite
-
-
-@pytest.fixture(scope="session")
-def test_db(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> dict[str, Any]:
-    """plugin/tests/lib/make_test_db.py: 0.jpg of scene-1's people + 5 distractors, enrolled."""
-    out = tmp_path_factory.mktemp("sidecar-db")
-    done = subprocess.run(
-        [sys.executable, str(repo_root / "plugin" / "tests" / "lib" / "make_test_db.py"), str(out)],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    described: dict[str, Any] = json.loads(done.stdout)
-    return described
 
 
 @pytest.fixture(scope="session")
