@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ from stash_sense.faces.quality import assess
 from stash_sense.faces.types import AnalyzedFace
 from stash_sense.matching import Matcher, calibrate
 from stash_sense.matching.calibrate import tier_report
+from stash_sense.matching.cascade import DEFAULT_CASCADE
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "accuracy.json"
@@ -144,11 +145,15 @@ def identify_path(
     out: dict[str, list[tuple[str, str | None, float | None]]] = {}
     with FaceDatabase.open(root, infos) as fdb:
         matcher = Matcher(fdb, names, weights={n: variant.weights[n] for n in names})
+        first = DEFAULT_CASCADE.first
+        first_matcher = Matcher(fdb, [first], weights={first: 1.0}) if first in names else None
         for part in ("plain", "hard"):
             rows: list[tuple[str, str | None, float | None]] = []
+            decided: list[tuple[str, str | None]] = []
             for i, item in enumerate(getattr(sets, part)):
                 if item.face is None:
                     rows.append((item.identity, None, None))
+                    decided.append((item.identity, None))
                     continue
                 face = analysed(item, {n: vecs[n][part][i] for n in names})
                 top = matcher.match_face(face, top=1)
@@ -157,7 +162,51 @@ def identify_path(
                     if top
                     else (item.identity, None, None)
                 )
+                # the cascade of cli/identify.py: the first embedder alone when it is decisive
+                alone = (
+                    first_matcher.match_face(analysed(item, {first: vecs[first][part][i]}), top=2)
+                    if first_matcher is not None and len(names) > 1
+                    else []
+                )
+                decisive = DEFAULT_CASCADE.decisive(alone)
+                decided.append((item.identity, alone[0].name if decisive else CASCADE_FUSED))
             out[part] = rows
+            out[f"cascade_{part}"] = [(ident, top1, None) for ident, top1 in decided]
+    return out
+
+
+CASCADE_FUSED = "\0fused"  # marks a query the cascade did not decide with the first embedder alone
+
+
+def cascade_report(
+    paths: dict[str, list[tuple[str, str | None, float | None]]], tiers: Tiers
+) -> dict[str, Any]:
+    """Rank-1 and "high" precision of the identify cascade, against the fused path alone."""
+    out: dict[str, Any] = {"rule": asdict(DEFAULT_CASCADE)}
+    for part in ("plain", "hard"):
+        n = len(paths[part])
+        right = decided = decided_right = high = high_right = 0
+        for (ident, top1, dist), (_, first, _) in zip(
+            paths[part], paths[f"cascade_{part}"], strict=True
+        ):
+            if first is not None and first != CASCADE_FUSED:
+                decided += 1
+                decided_right += first == ident
+                right += first == ident
+                high += 1
+                high_right += first == ident
+            else:
+                right += top1 == ident
+                if dist is not None and tiers.tier_for(dist) == "high":
+                    high += 1
+                    high_right += top1 == ident
+        out[part] = {
+            "rank1": round(right / n, 4) if n else None,
+            "decided_by_first": decided,
+            "decided_share": round(decided / n, 4) if n else None,
+            "decided_precision": round(decided_right / decided, 4) if decided else None,
+            "high": {"queries": high, "precision": round(high_right / high, 4) if high else None},
+        }
     return out
 
 
@@ -301,11 +350,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-accuracy-") as tmp:
         paths = identify_path(sets, raw, best_variant, embedders, Path(tmp) / "db")
     path_rank1 = {
-        part: round(float(np.mean([top == ident for ident, top, _ in rows])), 4)
-        for part, rows in paths.items()
+        part: round(float(np.mean([top == ident for ident, top, _ in paths[part]])), 4)
+        for part in ("plain", "hard")
     }
     pooled = paths["plain"] + paths["hard"]
     tiers: Tiers = calibrate(*split_outcomes(pooled))
+    cascade = cascade_report(paths, tiers)
     identities = sorted({i.identity for i in sets.plain})
     in_sample = {
         part: tier_report(*split_outcomes(paths[part]), tiers) for part in ("plain", "hard")
@@ -348,6 +398,7 @@ def main() -> int:
         "facenet": alone["facenet"],
         "fusion": {"variant": best_fusion_variant.label, **best_fusion},
         "identify_path": {"rank1": path_rank1},
+        "cascade": cascade,
         "tiers": {
             "thresholds": {"high": tiers.high, "likely": tiers.likely, "possible": tiers.possible},
             "calibration": tiers.calibration,
@@ -376,6 +427,7 @@ def report(r: dict[str, Any]) -> None:
             f"{v['hard']['rank1']:9.4f} {v['hard']['tar_at_far_1e-3']:7.4f}"
         )
     print(f"chosen: {r['chosen']['variant']}; identify path rank-1 {r['identify_path']['rank1']}")
+    print(f"cascade: {r['cascade']}")
     t = r["tiers"]["thresholds"]
     print(
         f"tiers: high <= {t['high']:.4f}, likely <= {t['likely']:.4f}, "

@@ -1,9 +1,11 @@
 """Speed on 2 cores: per-face detection and embedding; identify throughput vs face_recognition.
 
 Both pipelines run on the same images in the same process, one image at a time, as the
-`identify` command does: ours is load_image + FaceEngine.analyze (YuNet, SFace, FaceNet, quality) +
-Matcher.match_face on a SQLite + Voyager database of the LFW gallery; the peer is face_recognition
-1.3 (dlib HOG detector upsampled once + 128-d encoding + face_distance against the same gallery).
+`identify` command does: ours is load_image + the identify cascade (YuNet, quality, SFace;
+FaceNet and the fused ranking only for the faces SFace alone does not decide; matching/cascade.py)
+on a SQLite + Voyager database of the LFW gallery, also timed without the cascade (every face
+fused); the peer is face_recognition 1.3 (dlib HOG detector upsampled once + 128-d encoding +
+face_distance against the same gallery).
 Images: lfw-dev photos (250x250) and lfw-dev-hard-queries frames (640x360), half each. Also
 timed: ours with OpenCV on one thread, and ours with SFace alone (the fastest configuration).
 
@@ -22,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +35,7 @@ from stash_sense.database import DatabaseWriter, EmbedderInfo, FaceDatabase, Per
 from stash_sense.faces import FaceEngine, load_image
 from stash_sense.faces.types import ImageArray
 from stash_sense.matching import Matcher
+from stash_sense.matching.cascade import DEFAULT_CASCADE, Cascade, CascadeIdentifier
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL = ROOT.parent / "shared" / "eval" / "faces"
@@ -102,13 +106,21 @@ def build_db(engine: FaceEngine, people: list[tuple[str, Path]], root: Path) -> 
         writer.publish()
 
 
-def ours(engine: FaceEngine, matcher: Matcher, paths: list[Path]) -> list[float]:
+def ours(
+    engine: FaceEngine,
+    matcher: Matcher,
+    paths: list[Path],
+    cascade: Cascade | None = DEFAULT_CASCADE,
+    decided: list[bool] | None = None,
+) -> list[float]:
+    """Per-image time of the identify path (cli/identify.py; no cascade if `cascade` is None)."""
     times: list[float] = []
     for path in paths:
         started = time.perf_counter()
-        for face in engine.analyze(load_image(path)):
-            matcher.match_face(face, top=5)
+        out = CascadeIdentifier(engine, matcher, cascade).identify(load_image(path), top=5)
         times.append(time.perf_counter() - started)
+        if decided is not None:
+            decided += [bool(m) and len(m[0].decided_by) == 1 for _, m in out]
     return times
 
 
@@ -170,6 +182,7 @@ def main() -> int:
             ours(sface, sface_matcher, paths[:2])
             rounds: dict[str, list[float]] = {
                 "ours": [],
+                "ours_no_cascade": [],
                 "ours_1_thread": [],
                 "ours_sface_only": [],
                 "peer": [],
@@ -180,15 +193,22 @@ def main() -> int:
             except ImportError:
                 results["face_recognition"] = {"skipped": "not installed (make bench-deps)"}
             # interleave the contenders so that machine noise hits both alike
+            decided: list[bool] = []
             for _ in range(1 if QUICK else 2):
                 cv2.setNumThreads(len(cpus))
-                rounds["ours"] += ours(engine, matcher, paths)
+                rounds["ours"] += ours(engine, matcher, paths, decided=decided)
+                rounds["ours_no_cascade"] += ours(engine, matcher, paths, None)
                 cv2.setNumThreads(1)
                 rounds["ours_1_thread"] += ours(engine, matcher, paths)
                 cv2.setNumThreads(len(cpus))
                 rounds["ours_sface_only"] += ours(sface, sface_matcher, paths)
                 if known is not None:
                     rounds["peer"] += peer(known, paths)
+    results["cascade"] = {
+        "rule": asdict(DEFAULT_CASCADE),
+        "faces": len(decided),
+        "decided_by_sface_alone": round(sum(decided) / max(1, len(decided)), 4),
+    }
     for name, times in rounds.items():
         if times:
             results[name] = {
@@ -200,7 +220,7 @@ def main() -> int:
         results["ratio_ours_over_face_recognition"] = round(
             results["ours"]["images_per_s"] / peer_ips, 2
         )
-        for name in ("ours_1_thread", "ours_sface_only"):
+        for name in ("ours_no_cascade", "ours_1_thread", "ours_sface_only"):
             results[f"ratio_{name}_over_face_recognition"] = round(
                 results[name]["images_per_s"] / peer_ips, 2
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from stash_sense.faces import FaceEngine, load_image
 
@@ -27,3 +28,18 @@ def test_default_engine_analyzes_a_face(engine: FaceEngine, lfw_dev: Path) -> No
 
 def test_default_is_shared() -> None:
     assert FaceEngine.default() is FaceEngine.default()
+
+
+def test_embed_some_then_complete(engine: FaceEngine, lfw_dev: Path) -> None:
+    image = load_image(lfw_dev / "Abdoulaye_Wade" / "0.jpg")
+    full = engine.analyze(image)
+    first = engine.embed(image, [f.detected for f in full], ["sface"])
+    assert [set(f.embeddings) for f in first] == [{"sface"}] * len(full)
+    done = engine.complete(image, first)
+    for a, b in zip(done, full, strict=True):
+        assert set(a.embeddings) == set(engine.embedder_names)
+        for name in engine.embedder_names:
+            assert np.allclose(a.embeddings[name], b.embeddings[name], atol=1e-5)
+    assert engine.complete(image, done) == done
+    with pytest.raises(ValueError, match="no embedder"):
+        engine.embed(image, [full[0].detected], ["nope"])

@@ -38,11 +38,16 @@ def expand(paths: list[Path]) -> Iterator[Path]:
 
 
 def identify_image(engine: FaceEngine, matcher: Matcher, image: Path, top: int) -> dict[str, Any]:
-    """The JSON record of one image: every face (largest first) with its matches, or an error."""
+    """The JSON record of one image: every face (largest first) with its matches, or an error.
+
+    Faces go through the cascade (stash_sense.matching.cascade): SFace first, FaceNet only when
+    SFace alone is not decisive.
+    """
     from stash_sense.faces import ImageError, load_image
+    from stash_sense.matching.cascade import CascadeIdentifier
 
     try:
-        faces = engine.analyze(load_image(image))
+        pixels = load_image(image)
     except ImageError as err:
         return {"image": str(image), "error": str(err)}
     return {
@@ -52,9 +57,9 @@ def identify_image(engine: FaceEngine, matcher: Matcher, image: Path, top: int) 
                 "box": face.box.as_list(),
                 "score": round(float(face.score), 4),
                 "quality": face.quality.as_dict(),
-                "matches": [m.as_dict() for m in matcher.match_face(face, top)],
+                "matches": [m.as_dict() for m in matches],
             }
-            for face in faces
+            for face, matches in CascadeIdentifier(engine, matcher).identify(pixels, top)
         ],
     }
 

@@ -100,19 +100,18 @@ class FaceEngine:
         """Every face in a BGR image, largest first."""
         return self._get_detector().detect(_check_image(image))
 
-    def embed(self, image: ImageArray, detected: Sequence[DetectedFace]) -> list[AnalyzedFace]:
-        """Quality and every embedder's vector for each detected face, in the given order."""
+    def embed(
+        self,
+        image: ImageArray,
+        detected: Sequence[DetectedFace],
+        names: Sequence[str] | None = None,
+    ) -> list[AnalyzedFace]:
+        """Quality and every embedder's vector (or only the named ones') for each detected face."""
         image = _check_image(image)
         if not detected:
             return []
         crops112 = [align(image, face.landmarks, 112) for face in detected]
-        vectors: dict[str, np.ndarray] = {}
-        for embedder in self._embedders:
-            if embedder.input_size == 112 and embedder.zoom == 1.0:
-                crops = crops112
-            else:
-                crops = [embedder.align(image, face.landmarks) for face in detected]
-            vectors[embedder.name] = embedder.embed(crops)
+        vectors = self._vectors(image, detected, crops112, names)
         results: list[AnalyzedFace] = []
         for i, face in enumerate(detected):
             quality = assess(image, face, crops112[i], self.quality_policy)
@@ -124,6 +123,49 @@ class FaceEngine:
                 )
             )
         return results
+
+    def complete(
+        self, image: ImageArray, faces: Sequence[AnalyzedFace], names: Sequence[str] | None = None
+    ) -> list[AnalyzedFace]:
+        """The faces with the named (default: every) embedders' vectors they lack added."""
+        image = _check_image(image)
+        wanted = list(names) if names is not None else self.embedder_names
+        missing = [n for n in wanted if any(n not in f.embeddings for f in faces)]
+        if not faces or not missing:
+            return list(faces)
+        detected = [f.detected for f in faces]
+        crops112 = [align(image, face.landmarks, 112) for face in detected]
+        vectors = self._vectors(image, detected, crops112, missing)
+        return [
+            AnalyzedFace(
+                detected=f.detected,
+                quality=f.quality,
+                embeddings={**f.embeddings, **{n: v[i].copy() for n, v in vectors.items()}},
+            )
+            for i, f in enumerate(faces)
+        ]
+
+    def _vectors(
+        self,
+        image: ImageArray,
+        detected: Sequence[DetectedFace],
+        crops112: list[np.ndarray],
+        names: Sequence[str] | None,
+    ) -> dict[str, np.ndarray]:
+        if names is not None:
+            unknown = [n for n in names if n not in self.embedder_names]
+            if unknown:
+                raise ValueError(f"the engine has no embedder {', '.join(unknown)}")
+        vectors: dict[str, np.ndarray] = {}
+        for embedder in self._embedders:
+            if names is not None and embedder.name not in names:
+                continue
+            if embedder.input_size == 112 and embedder.zoom == 1.0:
+                crops = crops112
+            else:
+                crops = [embedder.align(image, face.landmarks) for face in detected]
+            vectors[embedder.name] = embedder.embed(crops)
+        return vectors
 
     def analyze(self, image: ImageArray, *, max_faces: int | None = None) -> list[AnalyzedFace]:
         """Detect and embed every face (or the `max_faces` largest), largest first."""

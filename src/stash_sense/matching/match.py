@@ -8,7 +8,8 @@ from typing import Any
 
 @dataclass
 class Match:
-    """One candidate performer for a face; `distance` is the aggregated fused cosine distance."""
+    """One candidate performer for a face; `distance` is the aggregated cosine distance, fused
+    over the embedders of `decided_by` (SFace alone for a face the identify cascade decided)."""
 
     performer_id: int
     name: str
@@ -22,6 +23,7 @@ class Match:
     country: str | None = None
     faces_matched: int = 0
     distances: dict[str, float] = field(default_factory=dict)  # per embedder, best face
+    decided_by: list[str] = field(default_factory=list)  # the embedders whose distances ranked it
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -37,4 +39,5 @@ class Match:
             "gender": self.gender,
             "faces_matched": self.faces_matched,
             "distances": {k: round(v, 4) for k, v in self.distances.items()},
+            "decided_by": list(self.decided_by or self.distances),
         }

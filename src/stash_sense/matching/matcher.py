@@ -104,6 +104,7 @@ class Matcher:
                     country=info.country,
                     faces_matched=int((best[:, j] <= self.tiers.possible).sum()),
                     distances={n: float(d[q_best, i_best]) for n, d in per_embedder.items()},
+                    decided_by=list(self.embedder_names),
                 )
             )
             if len(matches) >= top:
