@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from conftest import PEOPLE, error_lines, run_cli
+from clikit import PEOPLE, error_lines, run_cli
 
 
 def test_info_json(enrolled: tuple[Path, Path]) -> None:

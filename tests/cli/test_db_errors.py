@@ -8,8 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-from conftest import error_lines, run_cli
+from clikit import error_lines, run_cli
 
 Damage = Callable[[dict[str, object]], None]
 

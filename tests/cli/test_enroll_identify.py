@@ -7,7 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
-from conftest import PEOPLE, error_lines, run_cli
+from clikit import PEOPLE, error_lines, run_cli
 
 
 def test_enroll_publishes_and_a_rerun_adds_nothing(enrolled: tuple[Path, Path]) -> None:

@@ -16,9 +16,8 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+from clikit import run_cli
 from PIL import Image
-
-from conftest import run_cli
 
 
 def _chunk(kind: bytes, payload: bytes) -> bytes:
