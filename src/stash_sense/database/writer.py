@@ -282,32 +282,16 @@ class DatabaseWriter:
         """Store a face and its vectors; None when (source_image, face_index) is already stored."""
         vectors = self._vectors_of(face)
         box = face.box
-        with self.transaction():
-            cur = self._conn.execute(
-                "INSERT OR IGNORE INTO faces(performer_id, source, source_image, face_index, "
-                "box_x, box_y, box_w, box_h, detection_score, quality) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    performer_id,
-                    source,
-                    source_image,
-                    face_index,
-                    float(box.x),
-                    float(box.y),
-                    float(box.w),
-                    float(box.h),
-                    float(face.score),
-                    json.dumps(face.quality.as_dict()),
-                ),
-            )
-            if cur.rowcount == 0:
-                return None
-            face_id = int(cur.lastrowid or 0)
-            self._conn.executemany(
-                "INSERT INTO embeddings(face_id, embedder, vector) VALUES (?, ?, ?)",
-                [(face_id, name, vec.tobytes()) for name, vec in vectors.items()],
-            )
-        return face_id
+        return self.add_face_vectors(
+            performer_id,
+            source,
+            source_image,
+            face_index,
+            (float(box.x), float(box.y), float(box.w), float(box.h)),
+            float(face.score),
+            json.dumps(face.quality.as_dict()),
+            {name: vec.tobytes() for name, vec in vectors.items()},
+        )
 
     def add_face_vectors(
         self,

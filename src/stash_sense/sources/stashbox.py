@@ -10,11 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from stash_sense.sources.endpoints import EndpointConfig
-from stash_sense.sources.http import FetchError, HttpSession, RetryPolicy
-from stash_sense.sources.ratelimit import HostRateLimiter
+from stash_sense.sources.http import FetchError, HttpSession
+from stash_sense.sources.session import endpoint_session
 from stash_sense.sources.types import PerformerPage, RemovalEvent, SourceImage, SourcePerformer
 
 log = logging.getLogger(__name__)
@@ -133,16 +132,7 @@ class StashBoxClient:
         self.endpoint = endpoint
         key = endpoint.key_value()
         auth = {"ApiKey": key} if key else {}
-        self.session = session or HttpSession(
-            limiter=HostRateLimiter(endpoint.rate_limit, endpoint.burst),
-            headers={"Accept": "application/json"},
-            auth_headers=auth,
-            auth_host=urlsplit(endpoint.url).netloc,
-            timeout_s=endpoint.timeout_s,
-            retry=RetryPolicy(attempts=endpoint.retries),
-            max_connections=endpoint.concurrency + 2,
-            source=endpoint.name,
-        )
+        self.session = session or endpoint_session(endpoint, auth)
         self.page_size = endpoint.page_size
 
     def close(self) -> None:

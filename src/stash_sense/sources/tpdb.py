@@ -17,8 +17,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from stash_sense.sources.endpoints import EndpointConfig
-from stash_sense.sources.http import FetchError, HttpSession, RetryPolicy
-from stash_sense.sources.ratelimit import HostRateLimiter
+from stash_sense.sources.http import FetchError, HttpSession
+from stash_sense.sources.session import endpoint_session
 from stash_sense.sources.types import PerformerPage, SourceImage, SourcePerformer
 
 STASHBOX_PERFORMER_LINK = re.compile(
@@ -92,16 +92,7 @@ class TpdbClient:
         self.endpoint = endpoint
         key = endpoint.key_value()
         auth = {"Authorization": f"Bearer {key}"} if key else {}
-        self.session = session or HttpSession(
-            limiter=HostRateLimiter(endpoint.rate_limit, endpoint.burst),
-            headers={"Accept": "application/json"},
-            auth_headers=auth,
-            auth_host=urlsplit(endpoint.url).netloc,
-            timeout_s=endpoint.timeout_s,
-            retry=RetryPolicy(attempts=endpoint.retries),
-            max_connections=endpoint.concurrency + 2,
-            source=endpoint.name,
-        )
+        self.session = session or endpoint_session(endpoint, auth)
         self.page_size = endpoint.page_size
 
     def close(self) -> None:
