@@ -110,6 +110,35 @@
     return h("img", { className: "stash-sense-candidate-img", src: url, alt: props.name, loading: "lazy" });
   }
 
+  /** One candidate: image, name, disambiguation, tier, distance and stash-box links; then the
+   * row's own actions (its children). Shared by the scene modal and the performer page. */
+  function CandidateCard(props) {
+    const { match, children } = props;
+    return h(
+      "div",
+      { className: `stash-sense-candidate stash-sense-candidate-${match.tier || "unlikely"}`, "data-performer": match.name },
+      h(CandidateImage, { url: match.image_url, name: match.name }),
+      h(
+        "div",
+        { className: "stash-sense-candidate-info" },
+        h(
+          "div",
+          { className: "stash-sense-candidate-name" },
+          h("strong", null, match.name),
+          match.disambiguation ? h("span", { className: "stash-sense-disambiguation" }, ` (${match.disambiguation})`) : null
+        ),
+        h(
+          "div",
+          { className: "stash-sense-candidate-meta" },
+          h(TierBadge, { tier: match.tier }),
+          h("span", { className: "stash-sense-distance" }, `distance ${Number(match.distance).toFixed(2)}`),
+          h(StashBoxLinks, { stashIds: match.stash_ids })
+        ),
+        ...[].concat(children)
+      )
+    );
+  }
+
   // ---- Stash operations ----------------------------------------------------------------------
 
   /** The local performer for a match: by any of its stash ids. */
@@ -273,29 +302,11 @@
     }
 
     return h(
-      "div",
-      { className: `stash-sense-candidate stash-sense-candidate-${match.tier || "unlikely"}`, "data-performer": match.name },
-      h(CandidateImage, { url: match.image_url, name: match.name }),
-      h(
-        "div",
-        { className: "stash-sense-candidate-info" },
-        h(
-          "div",
-          { className: "stash-sense-candidate-name" },
-          h("strong", null, match.name),
-          match.disambiguation ? h("span", { className: "stash-sense-disambiguation" }, ` (${match.disambiguation})`) : null
-        ),
-        h(
-          "div",
-          { className: "stash-sense-candidate-meta" },
-          h(TierBadge, { tier: match.tier }),
-          h("span", { className: "stash-sense-distance" }, `distance ${Number(match.distance).toFixed(2)}`),
-          h(StashBoxLinks, { stashIds: match.stash_ids })
-        ),
-        actions,
-        state.status === "error" ? h(ErrorBox, { message: state.message }) : null,
-        state.note ? h("div", { className: "stash-sense-note" }, state.note) : null
-      )
+      CandidateCard,
+      { match },
+      actions,
+      state.status === "error" ? h(ErrorBox, { message: state.message }) : null,
+      state.note ? h("div", { className: "stash-sense-note" }, state.note) : null
     );
   }
 
@@ -433,41 +444,23 @@
       }
     };
     return h(
-      "div",
-      { className: `stash-sense-candidate stash-sense-candidate-${match.tier || "unlikely"}`, "data-performer": match.name },
-      h(CandidateImage, { url: match.image_url, name: match.name }),
-      h(
-        "div",
-        { className: "stash-sense-candidate-info" },
-        h(
-          "div",
-          { className: "stash-sense-candidate-name" },
-          h("strong", null, match.name),
-          match.disambiguation ? h("span", { className: "stash-sense-disambiguation" }, ` (${match.disambiguation})`) : null
-        ),
-        h(
-          "div",
-          { className: "stash-sense-candidate-meta" },
-          h(TierBadge, { tier: match.tier }),
-          h("span", { className: "stash-sense-distance" }, `distance ${Number(match.distance).toFixed(2)}`),
-          h(StashBoxLinks, { stashIds: match.stash_ids })
-        ),
-        state.status === "linked"
-          ? h("span", { className: "stash-sense-added badge badge-success" }, state.count ? "Linked" : "Already linked")
-          : !(match.stash_ids || []).length
-          ? h("span", { className: "stash-sense-nolink" }, "No stash-box id to link")
-          : h(
-              "button",
-              {
-                type: "button",
-                className: "btn btn-sm btn-primary stash-sense-link",
-                disabled: state.status === "busy",
-                onClick: onLink,
-              },
-              state.status === "busy" ? "Linking\u2026" : "Link"
-            ),
-        state.status === "error" ? h(ErrorBox, { message: state.message }) : null
-      )
+      CandidateCard,
+      { match },
+      state.status === "linked"
+        ? h("span", { className: "stash-sense-added badge badge-success" }, state.count ? "Linked" : "Already linked")
+        : !(match.stash_ids || []).length
+        ? h("span", { className: "stash-sense-nolink" }, "No stash-box id to link")
+        : h(
+            "button",
+            {
+              type: "button",
+              className: "btn btn-sm btn-primary stash-sense-link",
+              disabled: state.status === "busy",
+              onClick: onLink,
+            },
+            state.status === "busy" ? "Linking\u2026" : "Link"
+          ),
+      state.status === "error" ? h(ErrorBox, { message: state.message }) : null
     );
   }
 
