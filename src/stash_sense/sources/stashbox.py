@@ -14,7 +14,13 @@ from typing import Any, Literal
 from stash_sense.sources.endpoints import EndpointConfig
 from stash_sense.sources.http import FetchError, HttpSession
 from stash_sense.sources.session import endpoint_session
-from stash_sense.sources.types import PerformerPage, RemovalEvent, SourceImage, SourcePerformer
+from stash_sense.sources.types import (
+    PerformerPage,
+    RemovalEvent,
+    SourceImage,
+    SourcePerformer,
+    page_through,
+)
 
 log = logging.getLogger(__name__)
 
@@ -183,13 +189,11 @@ class StashBoxClient:
     def iter_pages(
         self, start_page: int = 1, *, sort: Sort = "CREATED_AT", direction: str = "ASC"
     ) -> Iterator[PerformerPage]:
-        page = start_page
-        while True:
-            result = self.performer_page(page, sort=sort, direction=direction)
-            yield result
-            if not result.performers or page * self.page_size >= result.count:
-                return
-            page += 1
+        return page_through(
+            lambda page: self.performer_page(page, sort=sort, direction=direction),
+            self.page_size,
+            start_page,
+        )
 
     def find_performer(self, stash_id: str) -> SourcePerformer | None:
         data = self.graphql(FIND_PERFORMER_QUERY, {"id": stash_id})

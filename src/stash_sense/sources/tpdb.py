@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from stash_sense.sources.endpoints import EndpointConfig
 from stash_sense.sources.http import FetchError, HttpSession
 from stash_sense.sources.session import endpoint_session
-from stash_sense.sources.types import PerformerPage, SourceImage, SourcePerformer
+from stash_sense.sources.types import PerformerPage, SourceImage, SourcePerformer, page_through
 
 STASHBOX_PERFORMER_LINK = re.compile(
     r"^(https?://[^/]+)/performers/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/?$"
@@ -127,10 +127,8 @@ class TpdbClient:
     def iter_pages(
         self, start_page: int = 1, *, sort: str = "CREATED_AT", direction: str = "ASC"
     ) -> Iterator[PerformerPage]:
-        page = start_page
-        while True:
-            result = self.performer_page(page, sort=sort, direction=direction)
-            yield result
-            if not result.performers or page * self.page_size >= result.count:
-                return
-            page += 1
+        return page_through(
+            lambda page: self.performer_page(page, sort=sort, direction=direction),
+            self.page_size,
+            start_page,
+        )

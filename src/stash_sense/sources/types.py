@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 
@@ -52,3 +53,16 @@ class RemovalEvent:
 
     stash_id: str
     closed: str | None
+
+
+def page_through(
+    fetch_page: Callable[[int], PerformerPage], page_size: int, start_page: int = 1
+) -> Iterator[PerformerPage]:
+    """Every page from `start_page` on, until one comes back empty or the count is reached."""
+    page = start_page
+    while True:
+        result = fetch_page(page)
+        yield result
+        if not result.performers or page * page_size >= result.count:
+            return
+        page += 1
