@@ -257,14 +257,17 @@ def held_out_tiers(
 
 
 def dlib_vectors(items: Sequence[Item]) -> tuple[np.ndarray, float]:
-    """128-d face_recognition encodings of each image's largest face (NaN rows: none found).
+    """128-d face_recognition encodings of each image's subject face (NaN rows: none found).
+
+    The subject is chosen by the same rule as for our engine (bench_embedders.detect_all).
 
     Cached under bench/work/ by the list of files (the peer does not change between our runs);
     the time is the time of the run that computed them.
     """
     import face_recognition
 
-    key = hashlib.sha256("\n".join(str(i.path) for i in items).encode()).hexdigest()[:16]
+    listing = "\n".join(f"{i.path} {'centre' if i.centred else 'largest'}" for i in items)
+    key = hashlib.sha256(listing.encode()).hexdigest()[:16]
     cache = WORK / f"face_recognition-{key}.npz"
     if cache.exists():
         saved = np.load(cache)
@@ -276,8 +279,14 @@ def dlib_vectors(items: Sequence[Item]) -> tuple[np.ndarray, float]:
         boxes = face_recognition.face_locations(rgb)  # HOG, upsampled once
         if not boxes:
             continue
-        largest = max(boxes, key=lambda b: (b[2] - b[0]) * (b[1] - b[3]))
-        out[i] = face_recognition.face_encodings(rgb, [largest])[0]
+        if item.centred:
+            cy, cx = rgb.shape[0] / 2, rgb.shape[1] / 2
+            subject = min(
+                boxes, key=lambda b: np.hypot((b[0] + b[2]) / 2 - cy, (b[1] + b[3]) / 2 - cx)
+            )
+        else:
+            subject = max(boxes, key=lambda b: (b[2] - b[0]) * (b[1] - b[3]))
+        out[i] = face_recognition.face_encodings(rgb, [subject])[0]
     elapsed = time.perf_counter() - started
     WORK.mkdir(parents=True, exist_ok=True)
     np.savez(cache, vectors=out, elapsed=elapsed)
@@ -383,7 +392,8 @@ def main() -> int:
             "plain_queries": len(sets.plain),
             "hard_queries": len(sets.hard),
             "no_face": no_face,
-            "detector": "YuNet 2023mar int8bq, faces/detection.py defaults, largest face",
+            "detector": "YuNet 2023mar int8bq, faces/detection.py defaults",
+            "subject_face": "LFW photo: the face nearest the centre; hard query: the largest",
             "python": platform.python_version(),
             "opencv": cv2.__version__,
             "cpus": os.cpu_count(),
