@@ -165,3 +165,17 @@ def test_small_faces_get_refined_landmarks(lfw_dev: Path) -> None:
             errors[kind].append(float(np.abs(found[0].landmarks - expected).mean()))
     # measured: 0.96 px against 1.38 px
     assert np.mean(errors["refined"]) < 0.85 * np.mean(errors["plain"]), errors
+
+
+def test_refine_later_gives_the_landmarks_detect_gives(lfw_dev: Path) -> None:
+    """detect(refine=False) then refine(face) equals detect() for a small face; a big one stays."""
+    detector = _detector()
+    photo = load_image(lfw_dev / "Monica_Seles" / "3.jpg")
+    frame = np.full((360, 640, 3), 90, dtype=np.uint8)
+    frame[100:180, 300:380] = cv2.resize(photo, (80, 80), interpolation=cv2.INTER_AREA)
+    eager = detector.detect(frame)[0]
+    lazy = detector.detect(frame, refine=False)[0]
+    assert np.abs(lazy.landmarks - eager.landmarks).max() > 0.1  # refinement moved them
+    np.testing.assert_allclose(detector.refine(frame, lazy).landmarks, eager.landmarks, atol=1e-4)
+    big = detector.detect(photo, refine=False)[0]
+    assert detector.refine(photo, big) is big

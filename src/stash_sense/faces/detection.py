@@ -6,7 +6,9 @@ largest anchors are 256 px, so a face filling a big frame is missed (or split in
 frames larger than `coarse_side` get a second, coarse pass, and the two passes are merged by NMS.
 A small face's landmarks are imprecise at the size YuNet saw it (a 50 px face in a video frame):
 they are measured again on an enlarged crop around the face, which makes its alignment, and so
-its identification, much better (docs/models.md has the figures).
+its identification, much better (docs/models.md has the figures). That costs a second YuNet call
+per small face, so a caller with many faces (a scene) may detect without it and `refine` only the
+faces it will identify.
 """
 
 from __future__ import annotations
@@ -108,8 +110,11 @@ class YuNetDetector:
         rows[:, 1:14:2] *= sy
         return rows
 
-    def detect(self, image: ImageArray) -> list[DetectedFace]:
-        """Every face in a BGR image, largest first, in the image's own pixel coordinates."""
+    def detect(self, image: ImageArray, *, refine: bool = True) -> list[DetectedFace]:
+        """Every face in a BGR image, largest first, in the image's own pixel coordinates.
+
+        With `refine=False` small faces keep the landmarks of the frame-sized pass.
+        """
         if image.ndim != 3 or image.shape[0] < 1 or image.shape[1] < 1:
             return []
         height, width = image.shape[:2]
@@ -128,7 +133,7 @@ class YuNetDetector:
             if min(w, h) < self.settings.min_face_size:
                 continue
             landmarks = row[4:14].reshape(5, 2).astype(np.float32)
-            if max(w, h) * float(row[15]) < self.settings.refine_below:
+            if refine and max(w, h) * float(row[15]) < self.settings.refine_below:
                 landmarks = self._refine(image, row, landmarks)
             # clip the box to the image: YuNet may overshoot at the border
             x0, y0 = max(0.0, x), max(0.0, y)
@@ -144,6 +149,16 @@ class YuNetDetector:
             )
         faces.sort(key=lambda f: f.box.area, reverse=True)
         return faces
+
+    def refine(self, image: ImageArray, face: DetectedFace) -> DetectedFace:
+        """`face` (found with `refine=False`) with its landmarks measured again if it is small."""
+        b = face.box
+        scale = self.detection_scale(image.shape[1], image.shape[0])
+        if max(b.w, b.h) * scale >= self.settings.refine_below:
+            return face
+        row = np.array([b.x, b.y, b.w, b.h], dtype=np.float32)
+        landmarks = self._refine(image, row, face.landmarks)
+        return DetectedFace(box=face.box, score=face.score, landmarks=landmarks)
 
     def _refine(self, image: ImageArray, row: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         """Landmarks of a small face measured again on a crop enlarged to `refine_size`."""

@@ -96,9 +96,13 @@ class FaceEngine:
                 self._detector = YuNetDetector(resolve_model_path("yunet"), self._detector_settings)
             return self._detector
 
-    def detect(self, image: ImageArray) -> list[DetectedFace]:
-        """Every face in a BGR image, largest first."""
-        return self._get_detector().detect(_check_image(image))
+    def detect(self, image: ImageArray, *, refine: bool = True) -> list[DetectedFace]:
+        """Every face in a BGR image, largest first (`refine`: see YuNetDetector.detect)."""
+        return self._get_detector().detect(_check_image(image), refine=refine)
+
+    def refine(self, image: ImageArray, face: DetectedFace) -> DetectedFace:
+        """A face found with `refine=False`, with the landmarks `detect` would have given it."""
+        return self._get_detector().refine(_check_image(image), face)
 
     def embed(
         self,

@@ -4,11 +4,21 @@ Small frames (sprite thumbnails are 160x90) are enlarged before detection so tha
 aligner see enough pixels. A face that sits where a face sat in the previous frame and looks the
 same pixel for pixel (a static shot) reuses that face's vectors instead of running the network
 again.
+
+Frames are independent until the repeat check, so detection and alignment run on a few threads
+at once (OpenCV releases the GIL); the embedders then run over every new face in a few large
+batches, also in parallel.
+
+Detection here skips the landmark refinement of small faces (a second YuNet call per face): the
+faces are only clustered on those vectors. The few faces that go on to the matcher, each person's
+best, are refined and embedded again by `prepare_for_matching`.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,6 +34,17 @@ MIN_DETECTION_SIDE = 360
 SAME_BOX_IOU = 0.8
 #: ... and their aligned crops differ by less than this mean absolute pixel value (0-255).
 SAME_PIXELS_MAD = 3.0
+#: Faces per embedder call when embedding a scene's faces.
+EMBED_BATCH = 32
+
+
+def default_threads() -> int:
+    """Threads for one scene: the cores this process may use, at most 4."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
 
 
 class SceneCancelled(RuntimeError):
@@ -38,6 +59,8 @@ class SceneFace:
     image: Image  # the (possibly enlarged) frame the face's coordinates refer to
     face: AnalyzedFace
     crops: dict[str, Image] = field(default_factory=dict)
+    #: the same picture one frame earlier (a static shot): this face takes its vectors
+    crops_from: SceneFace | None = None
 
     @property
     def rank(self) -> float:
@@ -70,47 +93,102 @@ def detect_scene_faces(
     embedder_names: Sequence[str],
     *,
     should_stop: Callable[[], bool] | None = None,
+    threads: int | None = None,
 ) -> list[SceneFace]:
     """Detect every face of every frame and run the named embedders on each (reusing repeats)."""
     embedders = {e.name: e for e in engine.embedders}
     chosen = [embedders[n] for n in embedder_names]
     first = chosen[0]
-    out: list[SceneFace] = []
-    previous: list[SceneFace] = []
-    for frame in frames:
+
+    def faces_of(frame: Frame) -> list[SceneFace]:
         if should_stop is not None and should_stop():
             raise SceneCancelled("stopped")
         image, _ = upscale_small(frame.image, MIN_DETECTION_SIDE)
-        current: list[SceneFace] = []
-        for det in engine.detect(image):
+        found: list[SceneFace] = []
+        for det in engine.detect(image, refine=False):
             crop = first.align(image, det.landmarks)
             quality = assess(image, det, crop if crop.shape[:2] == (112, 112) else None,
                              engine.quality_policy)  # fmt: skip
-            sf = SceneFace(frame, image, AnalyzedFace(det, quality), {first.name: crop})
-            twin = next((p for p in previous if _same_picture(sf, p, first.name)), None)
-            if twin is not None:
-                sf.face.embeddings.update(twin.face.embeddings)
-            current.append(sf)
-        embed_missing(current, chosen)
-        out.extend(current)
-        previous = current
+            found.append(SceneFace(frame, image, AnalyzedFace(det, quality), {first.name: crop}))
+        return found
+
+    workers = threads or default_threads()
+    out: list[SceneFace] = []
+    with ThreadPoolExecutor(workers, thread_name_prefix="scene-faces") as pool:
+        previous: list[SceneFace] = []
+        for current in pool.map(faces_of, frames):  # in frame order
+            for sf in current:
+                twin = next((p for p in previous if _same_picture(sf, p, first.name)), None)
+                if twin is not None:
+                    sf.crops_from = twin
+            out.extend(current)
+            previous = current
+        embed_missing([f for f in out if f.crops_from is None], chosen, pool)
+    for sf in out:
+        if sf.crops_from is not None:
+            sf.face.embeddings.update(sf.crops_from.face.embeddings)
     return out
 
 
-def embed_missing(faces: Sequence[SceneFace], embedders: Sequence[Embedder]) -> None:
-    """Run each embedder on the faces that have no vector of it yet."""
+def original(face: SceneFace) -> SceneFace:
+    """The first frame's face of a static shot that `face` repeats (`face` itself if none)."""
+    while face.crops_from is not None:
+        face = face.crops_from
+    return face
+
+
+def prepare_for_matching(
+    engine: FaceEngine,
+    faces: Sequence[SceneFace],
+    embedders: Sequence[Embedder],
+    threads: int | None = None,
+) -> None:
+    """Refine the faces' landmarks, then give them fresh crops, quality and every vector."""
+    first = embedders[0]
+
+    def refine(f: SceneFace) -> None:
+        refined = engine.refine(f.image, f.face.detected)
+        if refined is f.face.detected:
+            return
+        crop = first.align(f.image, refined.landmarks)
+        quality = assess(f.image, refined, crop if crop.shape[:2] == (112, 112) else None,
+                         engine.quality_policy)  # fmt: skip
+        f.face = AnalyzedFace(refined, quality)
+        f.crops = {first.name: crop}
+
+    with ThreadPoolExecutor(threads or default_threads(), thread_name_prefix="scene-faces") as pool:
+        list(pool.map(refine, faces))
+        embed_missing(faces, embedders, pool)
+
+
+def embed_missing(
+    faces: Sequence[SceneFace],
+    embedders: Sequence[Embedder],
+    pool: ThreadPoolExecutor | None = None,
+) -> None:
+    """Run each embedder on the faces that have no vector of it yet (batches across `pool`)."""
     for embedder in embedders:
         name = embedder.name
         todo = [f for f in faces if name not in f.face.embeddings]
         if not todo:
             continue
-        crops = []
-        for f in todo:
-            crop = f.crops.get(name)
-            if crop is None:
-                crop = embedder.align(f.image, f.face.detected.landmarks)
-                f.crops[name] = crop
-            crops.append(crop)
-        vectors: FloatArray = embedder.embed(crops)
-        for f, vec in zip(todo, vectors, strict=True):
-            f.face.embeddings[name] = np.asarray(vec, dtype=np.float32)
+        batches = [todo[i : i + EMBED_BATCH] for i in range(0, len(todo), EMBED_BATCH)]
+        if pool is None or len(batches) == 1:
+            for batch in batches:
+                _embed_batch(batch, embedder)
+        else:
+            for done in [pool.submit(_embed_batch, b, embedder) for b in batches]:
+                done.result()
+
+
+def _embed_batch(faces: Sequence[SceneFace], embedder: Embedder) -> None:
+    crops = []
+    for f in faces:
+        crop = f.crops.get(embedder.name)
+        if crop is None:
+            crop = embedder.align(f.image, f.face.detected.landmarks)
+            f.crops[embedder.name] = crop
+        crops.append(crop)
+    vectors: FloatArray = embedder.embed(crops)
+    for f, vec in zip(faces, vectors, strict=True):
+        f.face.embeddings[embedder.name] = np.asarray(vec, dtype=np.float32)

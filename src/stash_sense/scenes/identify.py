@@ -1,9 +1,11 @@
 """Who is in a scene: faces of every frame, clustered by person, each person matched as a whole.
 
 `identify_scene(frames, engine, matcher)` returns a `SceneResult` whose `as_dict()` is the "Scene
-result" of docs/architecture.md. Clustering uses the fused distance of `cluster_on` embedders; each
-person is then matched with `Matcher.match_faces` on up to `representatives` of their best faces, so
-several faces of one person outweigh a single lucky one.
+result" of docs/architecture.md. Every face is embedded by the `cluster_on` embedders only (default:
+the first of the database, SFace) and clustered on their fused distance; each person is then
+matched with `Matcher.match_faces` on up to `representatives` of their best faces, refined and
+embedded by every embedder, so several faces of one person outweigh a single lucky one and the
+slow embedders run on a handful of faces per person instead of every face.
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ import numpy as np
 from stash_sense.faces import FaceEngine
 from stash_sense.matching import Match, Matcher
 from stash_sense.scenes.cluster import DEFAULT_THRESHOLD, cluster, fused_distances
-from stash_sense.scenes.faces import SceneCancelled, SceneFace, detect_scene_faces, embed_missing
+from stash_sense.scenes.faces import (
+    SceneCancelled,
+    SceneFace,
+    detect_scene_faces,
+    original,
+    prepare_for_matching,
+)
 from stash_sense.scenes.frames import Frame
 
 #: Faces per person handed to the matcher (the best ones by quality).
@@ -118,7 +126,7 @@ def identify_scene(
     """Detect, cluster and match every person in `frames` (see the module docstring)."""
     started = time.perf_counter()
     names = list(matcher.embedder_names)
-    cluster_names = [n for n in (cluster_on or names) if n in names] or names[:1]
+    cluster_names = [n for n in (cluster_on or names[:1]) if n in names] or names[:1]
     by_name = {e.name: e for e in engine.embedders}
     faces = detect_scene_faces(engine, frames, cluster_names, should_stop=should_stop)
     persons: list[Person] = []
@@ -129,11 +137,19 @@ def identify_scene(
         groups: dict[int, list[SceneFace]] = {}
         for face, label in zip(faces, labels, strict=True):
             groups.setdefault(label, []).append(face)
-        for members in groups.values():
-            if should_stop is not None and should_stop():
-                raise SceneCancelled("stopped")
-            reps = sorted(members, key=lambda f: f.rank, reverse=True)[:representatives]
-            embed_missing(reps, [by_name[n] for n in names])
+        chosen = {label: sorted(members, key=lambda f: f.rank, reverse=True)[:representatives]
+                  for label, members in groups.items()}  # fmt: skip
+        if should_stop is not None and should_stop():
+            raise SceneCancelled("stopped")
+        # a representative that repeats an earlier frame's picture takes that picture's vectors
+        pictures = {id(o): o for reps in chosen.values() for o in map(original, reps)}
+        prepare_for_matching(engine, list(pictures.values()), [by_name[n] for n in names])
+        for reps in chosen.values():
+            for r in reps:
+                if r.crops_from is not None:
+                    r.face.embeddings = dict(original(r).face.embeddings)
+        for label, members in groups.items():
+            reps = chosen[label]
             matches = matcher.match_faces([r.face for r in reps], top=max(top, 2))
             open_set_guard(matches)
             matches = matches[:top]

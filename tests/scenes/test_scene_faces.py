@@ -1,0 +1,86 @@
+"""Scene faces: static repeats share vectors; only each person's best faces meet every embedder."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+
+from stash_sense.database import EmbedderInfo, FaceDatabase
+from stash_sense.faces import FaceEngine, load_image
+from stash_sense.faces.types import FloatArray, ImageArray
+from stash_sense.matching import Matcher
+from stash_sense.scenes.faces import detect_scene_faces, original
+from stash_sense.scenes.frames import Frame
+from stash_sense.scenes.identify import DEFAULT_REPRESENTATIVES, identify_scene
+
+
+@pytest.fixture(scope="module")
+def engine() -> FaceEngine:
+    return FaceEngine.create().load()
+
+
+@pytest.fixture()
+def embedded(engine: FaceEngine, monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """How many faces each embedder of `engine` embeds during the test."""
+    counts: Counter[str] = Counter()
+    for embedder in engine.embedders:
+        real = embedder.embed
+
+        def counting(crops: Sequence[ImageArray], real: Any = real, name: str = embedder.name
+                     ) -> FloatArray:  # fmt: skip
+            counts[name] += len(crops)
+            result: FloatArray = real(crops)
+            return result
+
+        monkeypatch.setattr(embedder, "embed", counting)
+    return counts
+
+
+def _frames(images: Sequence[ImageArray]) -> list[Frame]:
+    return [Frame(i, float(i), img) for i, img in enumerate(images)]
+
+
+def test_a_static_shot_is_embedded_once(engine: FaceEngine, lfw_dev: Path,
+                                        embedded: Counter[str]) -> None:  # fmt: skip
+    still = load_image(lfw_dev / "Monica_Seles" / "3.jpg")
+    moved = np.ascontiguousarray(np.roll(still, 40, axis=1))
+    faces = detect_scene_faces(engine, _frames([still, still, still, moved]), ["sface"])
+    assert [f.frame.index for f in faces] == [0, 1, 2, 3]
+    first, second, third, fourth = faces
+    assert first.crops_from is None and fourth.crops_from is None
+    assert original(second) is first and original(third) is first
+    np.testing.assert_array_equal(third.face.embeddings["sface"], first.face.embeddings["sface"])
+    assert embedded == Counter({"sface": 2})  # the first picture and the moved one
+
+
+def _scene_frames(shared_dir: Path) -> Iterator[Frame]:
+    folder = shared_dir / "eval" / "scenes" / "scene-1" / "frames"
+    for i, path in enumerate(sorted(folder.glob("*.jpg"))):
+        image = cv2.imread(str(path))
+        assert image is not None, path
+        yield Frame(i, 2.0 * i, image)
+
+
+def test_every_embedder_runs_only_on_each_persons_best_faces(
+    engine: FaceEngine, shared_dir: Path, test_db: dict[str, Any], embedded: Counter[str]
+) -> None:
+    frames = list(_scene_frames(shared_dir))
+    infos = [EmbedderInfo.from_embedder(e) for e in engine.embedders]
+    db = FaceDatabase.open(Path(test_db["db"]), infos)
+    try:
+        db.load_indices()
+        result = identify_scene(frames, engine, Matcher(db), source="frames")
+    finally:
+        db.close()
+    named = {p.matches[0].name for p in result.persons if p.matches[0].tier != "unlikely"}
+    assert {"Ali Naimi", "Monica Seles", "Tommy Thompson"} <= named
+    assert result.faces_detected >= 6
+    # clustering needs SFace on every face; FaceNet meets only the matcher's representatives
+    assert embedded["facenet"] <= DEFAULT_REPRESENTATIVES * len(result.persons)
+    assert embedded["facenet"] < result.faces_detected
