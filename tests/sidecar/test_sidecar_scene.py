@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
-from sidecarproc import Sidecar
+from sidecarproc import Sidecar, start_sidecar
+
+from stash_sense.devservers.launch import serve_in_subprocess
 
 STASHDB = "https://stashdb.org/graphql"
 MONICA = "5b1f0a4e-0000-4000-8000-00000000a001"
@@ -107,3 +110,20 @@ def test_bad_scene_requests(sidecar: Sidecar) -> None:
         r = _scene(sidecar, **body)
         assert r.status_code == 400, (body, r.text)
         assert word in r.json()["error"]
+
+
+def test_scene_from_a_stash_that_needs_its_api_key(
+    test_db: dict[str, Any], scenes: Path, tmp_path: Path
+) -> None:
+    """The stream is read through the loopback relay: the key reaches Stash and no log."""
+    stash_key = "stash-side-secret-0042"
+    with serve_in_subprocess("stash", ["--scenes", str(scenes), "--api-key", stash_key]) as url:
+        running = start_sidecar(Path(test_db["db"]), url, tmp_path / "data",
+                                "--stash-api-key", stash_key)  # fmt: skip
+        try:
+            result = _scene(running, scene_id="2", frames=8).json()
+        finally:
+            running.stop()
+    assert result["source"] == "video" and result["frames_sampled"] == 8
+    assert {"Monica Seles", "Tommy Thompson"} <= set(_best(result))
+    assert stash_key not in running.log.read_text()

@@ -2,9 +2,9 @@
 
 Ways offered: `opencv` decodes in-process with OpenCV's FFmpeg backend (one open, a seek per frame:
 no process start per frame, about 2.5 times less CPU on a 1080p video); `seek` runs one short
-ffmpeg per frame (several at once). `auto` (the default) uses `opencv` for local files and plain
-http(s) URLs, and `seek` when headers must be sent (a Stash API key: OpenCV cannot send them per
-request) or OpenCV fails.
+ffmpeg per frame (several at once). `auto` (the default) uses `opencv`, and `seek` when OpenCV
+fails. Headers that must be sent (a Stash API key) never reach either decoder: the stream is read
+through a loopback relay that adds them (scenes/relay.py), so the key is on no command line.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from stash_sense.scenes.frames import Frame, FrameError, Image
+from stash_sense.scenes.relay import without_secret_headers
 
 Method = Literal["auto", "opencv", "seek"]
 MAX_WIDTH = (
@@ -36,21 +37,18 @@ def _tool(name: str) -> str:
     return path
 
 
-def _input_args(source: str, headers: dict[str, str] | None) -> list[str]:
-    args: list[str] = ["-protocol_whitelist", "file,http,https,tcp,tls,crypto"]
-    if headers and source.startswith(("http://", "https://")):
-        args += ["-headers", "".join(f"{k}: {v}\r\n" for k, v in headers.items())]
-    return args
+INPUT_ARGS = ["-protocol_whitelist", "file,http,https,tcp,tls,crypto"]
 
 
 def probe_duration(source: str, headers: dict[str, str] | None = None) -> float:
     """Duration of a video in seconds, from ffprobe."""
-    cmd = [_tool("ffprobe"), "-v", "error", *_input_args(source, headers)]
-    cmd += ["-show_entries", "format=duration", "-of", "json", source]
-    try:
-        out = subprocess.run(cmd, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise FrameError(f"ffprobe timed out reading {source}") from exc
+    with without_secret_headers(source, headers) as (readable, _):
+        cmd = [_tool("ffprobe"), "-v", "error", *INPUT_ARGS]
+        cmd += ["-show_entries", "format=duration", "-of", "json", readable]
+        try:
+            out = subprocess.run(cmd, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise FrameError(f"ffprobe timed out reading {source}") from exc
     if out.returncode != 0:
         msg = out.stderr.decode(errors="replace").strip().splitlines()
         raise FrameError(f"cannot read video {source}: {msg[-1] if msg else 'ffprobe failed'}")
@@ -80,8 +78,8 @@ def _decode_bmp(data: bytes) -> Image | None:
 _SCALE = f"scale='min({MAX_WIDTH},iw)':-2"
 
 
-def _grab_one(source: str, at: float, headers: dict[str, str] | None) -> Image | None:
-    cmd = [_tool("ffmpeg"), "-nostdin", "-v", "error", *_input_args(source, headers)]
+def _grab_one(source: str, at: float) -> Image | None:
+    cmd = [_tool("ffmpeg"), "-nostdin", "-v", "error", *INPUT_ARGS]
     cmd += ["-ss", f"{at:.3f}", "-i", source, "-frames:v", "1", "-vf", _SCALE]
     cmd += ["-c:v", "bmp", "-f", "image2pipe", "-"]
     try:
@@ -147,7 +145,6 @@ def video_frames(
 def _grab_seek(
     source: str,
     times: Sequence[float],
-    headers: dict[str, str] | None,
     workers: int | None,
     should_stop: Callable[[], bool] | None,
 ) -> list[Image | None]:
@@ -155,7 +152,7 @@ def _grab_seek(
     images: list[Image | None] = []
     pool_size = workers or max(2, (os.cpu_count() or 2) * 2)
     with ThreadPoolExecutor(max_workers=pool_size) as pool:
-        futures = [pool.submit(_grab_one, source, t, headers) for t in times]
+        futures = [pool.submit(_grab_one, source, t) for t in times]
         for fut in futures:
             if should_stop is not None and should_stop():
                 for other in futures:
@@ -178,12 +175,13 @@ def frames_at(
     if not times:
         raise FrameError("no times to sample")
     images: list[Image | None] | None = None
-    if method == "opencv" or (method == "auto" and not headers):
-        images = _grab_opencv(source, times, should_stop)
-        if images is not None and not any(img is not None for img in images):
-            images = None  # OpenCV opened it but read nothing: let ffmpeg try
-    if images is None:
-        images = _grab_seek(source, times, headers, workers, should_stop)
+    with without_secret_headers(source, headers) as (readable, _):
+        if method in ("opencv", "auto"):
+            images = _grab_opencv(readable, times, should_stop)
+            if images is not None and not any(img is not None for img in images):
+                images = None  # OpenCV opened it but read nothing: let ffmpeg try
+        if images is None:
+            images = _grab_seek(readable, times, workers, should_stop)
     frames = [
         Frame(i, t, img)
         for i, (t, img) in enumerate(zip(times, images, strict=False))

@@ -1,0 +1,134 @@
+"""A loopback relay that adds a secret header, so ffmpeg and OpenCV never see the Stash API key.
+
+Reading a scene's stream from a Stash that needs an API key means sending `ApiKey: ...` with
+every request. Handed to ffmpeg (`-headers`) the key would sit on its command line, readable by
+every local user in the process list; OpenCV cannot send headers at all. Instead the sidecar
+starts this relay on 127.0.0.1 at a random port: it serves one unguessable path per registered
+stream and forwards each GET/HEAD (with its Range header, for seeking) to that one upstream URL
+with the secret headers added. The decoders get `http://127.0.0.1:PORT/<token>`, which reaches
+nothing but that stream, and only while the relay runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+
+#: Request headers passed on to the upstream server (everything else is dropped).
+FORWARDED_REQUEST = ("range", "user-agent", "icy-metadata")
+#: Response headers passed back to the decoder.
+FORWARDED_RESPONSE = ("content-type", "content-length", "content-range", "accept-ranges")
+CHUNK = 256 * 1024
+TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _RelayServer
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:  # http.server calls do_<METHOD>
+        self._relay(body=True)
+
+    def do_HEAD(self) -> None:
+        self._relay(body=False)
+
+    def _relay(self, body: bool) -> None:
+        target = self.server.targets.get(self.path.lstrip("/"))
+        if target is None:
+            self._fail(404, "unknown stream")
+            return
+        url, secret_headers = target
+        headers = {k: v for k, v in self.headers.items() if k.lower() in FORWARDED_REQUEST}
+        headers.update(secret_headers)
+        method = "GET" if body else "HEAD"
+        try:
+            with self.server.client.stream(method, url, headers=headers) as upstream:
+                if upstream.is_redirect:
+                    # the relay reaches only the registered URL; a redirect is not followed
+                    self._fail(502, "the upstream server answered with a redirect")
+                    return
+                self.send_response(upstream.status_code)
+                for name in FORWARDED_RESPONSE:
+                    if name in upstream.headers:
+                        self.send_header(name, upstream.headers[name])
+                # one request per connection, said out loud: a decoder that is not told would
+                # send its next (seek) request down this socket after the relay closed it
+                self.send_header("Connection", "close")
+                self.close_connection = True
+                self.end_headers()
+                if body:
+                    for chunk in upstream.iter_raw(CHUNK):
+                        self.wfile.write(chunk)
+        except httpx.HTTPError as exc:
+            self._fail(502, f"upstream: {type(exc).__name__}")
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the decoder had read what it needed
+
+    def _fail(self, status: int, message: str) -> None:
+        data = message.encode()
+        with contextlib.suppress(OSError):
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Connection", "close")
+            self.close_connection = True
+            self.end_headers()
+            self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Silent: request lines hold the stream tokens."""
+
+
+class _RelayServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.targets: dict[str, tuple[str, dict[str, str]]] = {}
+        self.client = httpx.Client(timeout=TIMEOUT, follow_redirects=False)
+
+
+class HeaderRelay:
+    """The relay: `url_for(upstream, headers)` gives a loopback URL that reaches that stream."""
+
+    def __init__(self) -> None:
+        self._server = _RelayServer()
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="stream-relay", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def url_for(self, upstream: str, headers: dict[str, str]) -> str:
+        token = secrets.token_urlsafe(24)
+        self._server.targets[token] = (upstream, dict(headers))
+        return f"http://127.0.0.1:{self.port}/{token}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._server.client.close()
+        self._thread.join(timeout=5)
+
+
+@contextlib.contextmanager
+def without_secret_headers(
+    source: str, headers: dict[str, str] | None
+) -> Iterator[tuple[str, dict[str, str] | None]]:
+    """(source, headers) for a decoder: a relayed URL and no headers when there are any to hide."""
+    if not headers or not source.startswith(("http://", "https://")):
+        yield source, headers
+        return
+    relay = HeaderRelay()
+    try:
+        yield relay.url_for(source, headers), None
+    finally:
+        relay.close()

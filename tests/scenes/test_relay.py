@@ -1,0 +1,103 @@
+"""The loopback relay: decoders read a Stash stream that needs an API key without ever seeing it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from stash_sense.devservers.launch import serve_in_subprocess
+from stash_sense.scenes import video
+from stash_sense.scenes.relay import HeaderRelay, without_secret_headers
+from stash_sense.scenes.video import frames_at, probe_duration
+
+KEY = "relay-test-secret-key"
+
+
+@pytest.fixture(scope="module")
+def stash(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path) -> Iterator[str]:
+    """The Stash stand-in (a uvicorn child process) serving eval scene-1, API key required."""
+    scenes = tmp_path_factory.mktemp("relay-scenes")
+    (scenes / "scene-1").symlink_to(shared_dir / "eval" / "scenes" / "scene-1")
+    with serve_in_subprocess("stash", ["--scenes", str(scenes), "--api-key", KEY]) as url:
+        yield url
+
+
+def test_the_stream_needs_the_key(stash: str) -> None:
+    assert httpx.get(f"{stash}/scene/1/stream").status_code == 401
+    assert httpx.get(f"{stash}/scene/1/stream", headers={"ApiKey": KEY}).status_code == 200
+
+
+def test_relay_adds_the_key_and_passes_ranges(stash: str, shared_dir: Path) -> None:
+    whole = (shared_dir / "eval" / "scenes" / "scene-1" / "scene.mp4").read_bytes()
+    relay = HeaderRelay()
+    try:
+        url = relay.url_for(f"{stash}/scene/1/stream", {"ApiKey": KEY})
+        assert url.startswith("http://127.0.0.1:") and KEY not in url
+        got = httpx.get(url)
+        assert got.status_code == 200 and got.content == whole
+        part = httpx.get(url, headers={"Range": "bytes=100-199"})
+        assert part.status_code == 206 and part.content == whole[100:200]
+        assert part.headers["content-range"] == f"bytes 100-199/{len(whole)}"
+        direct = httpx.head(f"{stash}/scene/1/stream", headers={"ApiKey": KEY})
+        assert httpx.head(url).status_code == direct.status_code  # the stand-in: GET only
+        # nothing but the registered stream is reachable through it
+        base = url.rsplit("/", 1)[0]
+        assert httpx.get(f"{base}/graphql").status_code == 404
+        assert httpx.get(f"{base}/").status_code == 404
+    finally:
+        relay.close()
+    with pytest.raises(httpx.TransportError):
+        httpx.get(url, timeout=2)
+
+
+def test_local_files_and_keyless_urls_are_left_alone() -> None:
+    with without_secret_headers("/videos/a.mp4", {"ApiKey": KEY}) as (src, headers):
+        assert (src, headers) == ("/videos/a.mp4", {"ApiKey": KEY})
+    with without_secret_headers("http://stash:9999/scene/1/stream", None) as (src, headers):
+        assert (src, headers) == ("http://stash:9999/scene/1/stream", None)
+
+
+def _command_lines(stop: threading.Event, seen: list[str]) -> None:
+    """Every ffmpeg/ffprobe command line running on this machine, until `stop` is set."""
+    while not stop.is_set():
+        for proc in Path("/proc").iterdir():
+            try:
+                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if "ffmpeg" in cmdline or "ffprobe" in cmdline:
+                seen.append(cmdline)
+        time.sleep(0.005)
+
+
+@pytest.mark.parametrize("method", ["seek", "opencv"])
+def test_frames_through_the_relay_with_the_key_on_no_command_line(
+    stash: str, method: video.Method
+) -> None:
+    source, headers = f"{stash}/scene/1/stream", {"ApiKey": KEY}
+    stop, seen = threading.Event(), list[str]()
+    watcher = threading.Thread(target=_command_lines, args=(stop, seen), daemon=True)
+    watcher.start()
+    try:
+        duration = probe_duration(source, headers)
+        frames = frames_at(source, [1.0, duration / 2, duration - 1.0], headers=headers,
+                           method=method)  # fmt: skip
+    finally:
+        stop.set()
+        watcher.join()
+    assert 10 < duration < 30
+    assert len(frames) == 3 and all(f.image.shape[1] == 1280 for f in frames)
+    assert seen, "ffprobe ran and was seen"
+    assert not [c for c in seen if KEY in c]
+
+
+def test_a_wrong_key_is_a_clear_error(stash: str) -> None:
+    with pytest.raises(video.FrameError, match="cannot read video"):
+        probe_duration(f"{stash}/scene/1/stream", {"ApiKey": "wrong"})
+    with pytest.raises(video.FrameError, match="could not read any frame"):
+        frames_at(f"{stash}/scene/1/stream", [1.0], headers={"ApiKey": "wrong"})
