@@ -20,6 +20,7 @@ Writes bench/results/embedders.json.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import platform
 import sys
@@ -254,12 +255,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"facenet zoom {zoom}: {study[f'template zoom {zoom}']}")
         for margin in (0.1, 0.2):
             fn = FaceNetEmbedder()
-            v = {
-                p: embed_items(getattr(sets, p), fn, lambda it, m=margin: facenet_box_crop(it, m))[
-                    0
-                ]
-                for p in ("gallery", "plain", "hard")
-            }
+            grown = functools.partial(facenet_box_crop, margin=margin)
+            parts = ("gallery", "plain", "hard")
+            v = {p: embed_items(getattr(sets, p), fn, grown)[0] for p in parts}
             study[f"box crop margin {margin}"] = evaluate(sets, {"x": v}, {"x": 1.0})
             print(f"facenet box margin {margin}: {study[f'box crop margin {margin}']}")
         results["facenet_alignment"] = study

@@ -134,7 +134,7 @@ def main() -> int:
         video = run_mode(client, proc, truth, short, source="video", frames=FRAMES)
         long_run = run_mode(client, proc, truth, ["scene-100"], source="video", frames=FRAMES)
         info = client.get("/database/info").json()["counts"]
-    results = {
+    results: dict[str, Any] = {
         "quick": QUICK,
         "setup": {
             "cores": len(cpus),

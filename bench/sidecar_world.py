@@ -121,11 +121,11 @@ def scenes_dir(quick: bool, long_minutes: float) -> tuple[Path, dict[str, list[s
         # who is on screen changes irregularly, so that evenly spaced frames cannot alias
         rng = random.Random(7)
         shots_n = int(long_minutes * 60 / 4.0)
-        shots = []
+        long_shots: list[list[Path]] = []
         for _ in range(shots_n):
             who = rng.choice([*people, None])
-            shots.append([] if who is None else [_picture(who, rng.randint(1, 3))])
-        compose_video(shots, video, size=(1920, 1080), shot_s=4.0, fps=5, gop_s=4.0)
+            long_shots.append([] if who is None else [_picture(who, rng.randint(1, 3))])
+        compose_video(long_shots, video, size=(1920, 1080), shot_s=4.0, fps=5, gop_s=4.0)
     truth["scene-100"] = sorted(people)
     return base, truth
 
