@@ -149,30 +149,49 @@ def identify_path(
         first_matcher = Matcher(fdb, [first], weights={first: 1.0}) if first in names else None
         for part in ("plain", "hard"):
             rows: list[tuple[str, str | None, float | None]] = []
+            strangers: list[tuple[str, str | None, float | None]] = []
             decided: list[tuple[str, str | None]] = []
+            decided_strangers: list[tuple[str, str | None]] = []
             for i, item in enumerate(getattr(sets, part)):
                 if item.face is None:
                     rows.append((item.identity, None, None))
                     decided.append((item.identity, None))
                     continue
                 face = analysed(item, {n: vecs[n][part][i] for n in names})
-                top = matcher.match_face(face, top=1)
+                top = matcher.match_face(face, top=3)
                 rows.append(
                     (item.identity, top[0].name, top[0].distance)
                     if top
                     else (item.identity, None, None)
                 )
+                # the same query as a stranger: its own identity left out of the database
+                others = [m for m in top if m.name != item.identity]
+                if others:
+                    strangers.append((item.identity, others[0].name, others[0].distance))
                 # the cascade of cli/identify.py: the first embedder alone when it is decisive
                 alone = (
-                    first_matcher.match_face(analysed(item, {first: vecs[first][part][i]}), top=2)
+                    first_matcher.match_face(analysed(item, {first: vecs[first][part][i]}), top=3)
                     if first_matcher is not None and len(names) > 1
                     else []
                 )
-                decisive = DEFAULT_CASCADE.decisive(alone)
+                decisive = DEFAULT_CASCADE.decisive(alone[:2])
                 decided.append((item.identity, alone[0].name if decisive else CASCADE_FUSED))
+                alone = [m for m in alone if m.name != item.identity]
+                decisive = DEFAULT_CASCADE.decisive(alone[:2])
+                decided_strangers.append(
+                    (item.identity, alone[0].name if decisive else CASCADE_FUSED)
+                )
             out[part] = rows
+            out[f"strangers_{part}"] = strangers
             out[f"cascade_{part}"] = [(ident, top1, None) for ident, top1 in decided]
+            out[f"cascade_strangers_{part}"] = [(i, top1, None) for i, top1 in decided_strangers]
     return out
+
+
+def stranger_distances(
+    rows: Sequence[tuple[str, str | None, float | None]], keep: set[str] | None = None
+) -> list[float]:
+    return [d for ident, _, d in rows if d is not None and (keep is None or ident in keep)]
 
 
 CASCADE_FUSED = "\0fused"  # marks a query the cascade did not decide with the first embedder alone
@@ -200,8 +219,14 @@ def cascade_report(
                 if dist is not None and tiers.tier_for(dist) == "high":
                     high += 1
                     high_right += top1 == ident
+        strangers = paths[f"cascade_strangers_{part}"]
+        strangers_decided = sum(1 for _, f, _ in strangers if f not in (None, CASCADE_FUSED))
         out[part] = {
             "rank1": round(right / n, 4) if n else None,
+            "strangers_decided_high": strangers_decided,
+            "strangers_decided_share": round(strangers_decided / len(strangers), 4)
+            if strangers
+            else None,
             "decided_by_first": decided,
             "decided_share": round(decided / n, 4) if n else None,
             "decided_precision": round(decided_right / decided, 4) if decided else None,
@@ -231,14 +256,23 @@ def held_out_tiers(
     for k in (0, 1):
         fit, test = halves[k], halves[1 - k]
         pooled = [r for part in ("plain", "hard") for r in paths[part]]
-        tiers = calibrate(*split_outcomes(pooled, fit))
+        pooled_strangers = [r for part in ("plain", "hard") for r in paths[f"strangers_{part}"]]
+        tiers = calibrate(
+            *split_outcomes(pooled, fit), strangers=stranger_distances(pooled_strangers, fit)
+        )
         for part in ("plain", "hard", "all"):
             rows = pooled if part == "all" else paths[part]
+            odd = pooled_strangers if part == "all" else paths[f"strangers_{part}"]
             genuine, impostor = split_outcomes(rows, test)
-            for band, r in tier_report(genuine, impostor, tiers).items():
-                t = totals.setdefault(part, {}).setdefault(band, {"queries": 0, "right": 0})
+            report = tier_report(genuine, impostor, tiers, stranger_distances(odd, test))
+            for band, r in report.items():
+                t = totals.setdefault(part, {}).setdefault(
+                    band, {"queries": 0, "right": 0, "strangers": 0, "n_strangers": 0}
+                )
                 t["queries"] += r["queries"]
                 t["right"] += round((r["precision"] or 0.0) * r["queries"])
+                t["strangers"] += r.get("strangers", 0)
+                t["n_strangers"] += len(stranger_distances(odd, test))
     out: dict[str, Any] = {}
     for part, bands in totals.items():
         n = sum(b["queries"] for b in bands.values())
@@ -247,6 +281,9 @@ def held_out_tiers(
                 "queries": b["queries"],
                 "share": round(b["queries"] / n, 4) if n else 0.0,
                 "precision": round(b["right"] / b["queries"], 4) if b["queries"] else None,
+                "stranger_share": round(b["strangers"] / b["n_strangers"], 4)
+                if b["n_strangers"]
+                else None,
             }
             for band, b in bands.items()
         }
@@ -363,11 +400,15 @@ def main() -> int:
         for part in ("plain", "hard")
     }
     pooled = paths["plain"] + paths["hard"]
-    tiers: Tiers = calibrate(*split_outcomes(pooled))
+    strangers = stranger_distances(paths["strangers_plain"] + paths["strangers_hard"])
+    tiers: Tiers = calibrate(*split_outcomes(pooled), strangers=strangers)
     cascade = cascade_report(paths, tiers)
     identities = sorted({i.identity for i in sets.plain})
     in_sample = {
-        part: tier_report(*split_outcomes(paths[part]), tiers) for part in ("plain", "hard")
+        part: tier_report(
+            *split_outcomes(paths[part]), tiers, stranger_distances(paths[f"strangers_{part}"])
+        )
+        for part in ("plain", "hard")
     }
     held_out = held_out_tiers(paths, identities)
 
@@ -447,6 +488,7 @@ def report(r: dict[str, Any]) -> None:
         for part, bands in r["tiers"][kind].items():
             text = ", ".join(
                 f"{b} {v['share']:.1%} @ {v['precision'] if v['precision'] is not None else '-'}"
+                f" (strangers {v.get('stranger_share') or 0:.1%})"
                 for b, v in bands.items()
             )
             print(f"  {kind:15} {part:6} {text}")

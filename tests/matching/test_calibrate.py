@@ -41,3 +41,25 @@ def test_tier_report_bands() -> None:
     assert report["likely"] == {"queries": 2, "share": 0.4, "precision": 0.5}
     assert report["possible"]["queries"] == 0 and report["possible"]["precision"] is None
     assert report["unlikely"] == {"queries": 1, "share": 0.2, "precision": 0.0}
+
+
+def test_strangers_cap_each_tier_at_its_stranger_rate() -> None:
+    """Queries of people not in the database sit near the enrolled ones' distances: each tier
+    lets in at most its share of them (0.5% / 5% / 20%), whatever the precision of the enrolled."""
+    rng = np.random.default_rng(5)
+    genuine = rng.normal(0.40, 0.08, 2000)
+    impostor = rng.normal(0.70, 0.05, 40)
+    strangers = rng.normal(0.62, 0.04, 1000)
+    closed = calibrate(genuine, impostor)
+    opened = calibrate(genuine, impostor, strangers=strangers)
+    assert opened.high < closed.high
+    assert opened.high <= opened.likely <= opened.possible
+    for tier, rate in (("high", 0.005), ("likely", 0.05), ("possible", 0.20)):
+        let_in = float((strangers <= getattr(opened, tier)).mean())
+        assert let_in <= rate
+        assert opened.calibration[tier]["stranger_rate"] == pytest.approx(let_in, abs=1e-4)
+        assert opened.calibration[tier]["stranger_rate_target"] == rate
+    assert opened.calibration["n_strangers"] == 1000
+    report = tier_report(genuine, impostor, opened, strangers)
+    assert sum(band["strangers"] for band in report.values()) == 1000
+    assert report["high"]["stranger_share"] <= 0.005

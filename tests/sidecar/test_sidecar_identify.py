@@ -37,7 +37,7 @@ def _top_names(record: dict[str, Any]) -> list[str]:
 
 
 def test_identify_multipart_base64_and_raw(sidecar: Sidecar, shared_dir: Path) -> None:
-    photo = shared_dir / "eval" / "faces" / "lfw-dev" / "Monica_Seles" / "1.jpg"
+    photo = shared_dir / "eval" / "faces" / "lfw-dev" / "Monica_Seles" / "4.jpg"
     data = photo.read_bytes()
     with sidecar.client() as c:
         multipart = c.post("/identify", files={"image": ("monica.jpg", data, "image/jpeg")})

@@ -466,7 +466,7 @@ describe("performer page", () => {
   test("Find on stash-box shows candidates; Link adds the stash id, keeping existing ones", async () => {
     await configure({});
     const other = { endpoint: "https://pmvstash.org/graphql", stash_id: "0f0f0f0f-0000-4000-8000-00000000c003" };
-    const photo = path.join(SHARED, "eval", "faces", "lfw-dev", "Monica_Seles", "1.jpg");
+    const photo = path.join(SHARED, "eval", "faces", "lfw-dev", "Monica_Seles", "4.jpg");
     const id = await createPerformer({ name: "Unlinked M.", image: await imageDataUrl(photo), stash_ids: [other] });
     const page = await openPage(`performers/${id}`);
     await page.locator(".stash-sense-find").click();

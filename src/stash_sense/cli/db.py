@@ -276,7 +276,8 @@ def calibrate_command(
         impostor = [o.distance for o in outcomes if not o.correct and o.distance is not None]
         if not genuine:
             fail(f"no image of {dev} matched its own identity: nothing to calibrate on")
-        tiers = calibrate(genuine, impostor)
+        strangers = [o.stranger_distance for o in outcomes if o.stranger_distance is not None]
+        tiers = calibrate(genuine, impostor, strangers=strangers)
         with DatabaseWriter.open(db, models) as writer:
             published = writer.publish(tiers=tiers)
     except DatabaseError as err:
@@ -286,6 +287,7 @@ def calibrate_command(
         c = tiers.calibration[tier]
         print(
             f"{tier:>8} <= {getattr(tiers, tier):.4f}: precision {c['precision']:.3f} "
-            f"(target {c['target_precision']}), {c['share_of_queries']:.1%} of queries"
+            f"(target {c['target_precision']}), {c['share_of_queries']:.1%} of queries, "
+            f"{c.get('stranger_rate', 0.0):.1%} of strangers"
         )
     print(f"published {published}")

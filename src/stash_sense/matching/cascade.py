@@ -39,7 +39,7 @@ class Cascade:
 
 
 #: Chosen on the lfw-dev queries (docs/matching.md, section 5).
-DEFAULT_CASCADE = Cascade(first="sface", max_distance=0.60, min_margin=0.10)
+DEFAULT_CASCADE = Cascade(first="sface", max_distance=0.55, min_margin=0.10)
 
 
 class CascadeIdentifier:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from stash_sense.matching.match import Match
 from stash_sense.matching.matcher import Matcher
 
 if TYPE_CHECKING:
@@ -22,6 +23,8 @@ class DevOutcome:
     top1: str | None
     distance: float | None
     correct: bool
+    #: the best match that is not this identity: the distance a stranger would get
+    stranger_distance: float | None = None
 
 
 def labelled_images(root: Path) -> Iterator[tuple[str, Path]]:
@@ -32,13 +35,22 @@ def labelled_images(root: Path) -> Iterator[tuple[str, Path]]:
                 yield folder.name, image
 
 
+def _is(identity: str, match: Match) -> bool:
+    """Whether a match is this identity (by name or alias, case-insensitively)."""
+    names = {match.name.casefold(), *(a.casefold() for a in match.aliases)}
+    return identity.casefold() in names
+
+
 def evaluate(
     matcher: Matcher,
     analyze: Callable[[Path], list[AnalyzedFace]],
     root: Path,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> list[DevOutcome]:
-    """Match the largest face of each image; right when the top-1 is that identity (or alias)."""
+    """Match the largest face of each image; right when the top-1 is that identity (or alias).
+
+    Each outcome also keeps the best match that is *not* the identity: the image as a stranger's.
+    """
     items = list(labelled_images(root))
     out: list[DevOutcome] = []
     for n, (identity, image) in enumerate(items, 1):
@@ -47,13 +59,14 @@ def evaluate(
         except Exception:  # an unreadable image is left out of calibration
             faces = []
         if faces:
-            matches = matcher.match_face(faces[0], top=1)
+            matches = matcher.match_face(faces[0], top=3)
             if matches:
                 m = matches[0]
-                names = {m.name.casefold(), *(a.casefold() for a in m.aliases)}
+                others = [o for o in matches if not _is(identity, o)]
                 out.append(
-                    DevOutcome(image, identity, m.name, m.distance, identity.casefold() in names)
-                )
+                    DevOutcome(image, identity, m.name, m.distance, _is(identity, m),
+                               others[0].distance if others else None)
+                )  # fmt: skip
         if on_progress:
             on_progress(n, len(items))
     return out
