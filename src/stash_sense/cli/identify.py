@@ -37,8 +37,11 @@ def expand(paths: list[Path]) -> Iterator[Path]:
             yield path
 
 
-def identify_image(engine: FaceEngine, matcher: Matcher, image: Path, top: int) -> dict[str, Any]:
-    """The JSON record of one image: every face (largest first) with its matches, or an error.
+def identify_image(
+    engine: FaceEngine, matcher: Matcher, image: Path | bytes, top: int, name: str | None = None
+) -> dict[str, Any]:
+    """The JSON record of one image (a file, or its bytes in memory, called `name`): every face
+    (largest first) with its matches, or an error.
 
     Faces go through the cascade (stash_sense.matching.cascade): SFace first, FaceNet only when
     SFace alone is not decisive.
@@ -46,12 +49,13 @@ def identify_image(engine: FaceEngine, matcher: Matcher, image: Path, top: int) 
     from stash_sense.faces import ImageError, load_image
     from stash_sense.matching.cascade import CascadeIdentifier
 
+    label = name if name is not None else str(image)
     try:
         pixels = load_image(image)
     except ImageError as err:
-        return {"image": str(image), "error": str(err)}
+        return {"image": label, "error": str(err)}
     return {
-        "image": str(image),
+        "image": label,
         "faces": [
             {
                 "box": face.box.as_list(),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -44,14 +43,12 @@ def _keep(matches: list[dict[str, Any]], min_tier: str) -> list[dict[str, Any]]:
 
 
 def _identify_bytes(s: Services, data: bytes, name: str, top: int) -> dict[str, Any]:
-    """`stash-sense identify --json`'s record for one image (same code), named `name`."""
-    with s.holder.use() as rec, tempfile.TemporaryDirectory(prefix="stash-sense-") as tmp:
-        path = Path(tmp) / "image"
-        path.write_bytes(data)
-        record = identify_image(s.engine, rec.matcher, path, top)
-    record["image"] = name
+    """`stash-sense identify --json`'s record for one image (same code), named `name`; the bytes
+    are decoded in memory, never written to disk."""
+    with s.holder.use() as rec:
+        record = identify_image(s.engine, rec.matcher, data, top, name=name)
     if "error" in record:
-        raise ApiError(422, str(record["error"]).replace(str(path), name))
+        raise ApiError(422, str(record["error"]))
     return record
 
 
