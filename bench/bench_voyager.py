@@ -97,6 +97,7 @@ def search(n: int, dim: int, path: Path) -> dict[str, Any]:
     for label, k, ef in (
         ("top10", TOP, max(2 * TOP, 64)),
         ("matcher_k50", MATCHER_K, 2 * MATCHER_K),
+        ("matcher_k50_ef400", MATCHER_K, 400),  # what a larger query_ef would buy
     ):
         for q in queries[:20]:  # warm up
             index.query(q, k=k, query_ef=ef)

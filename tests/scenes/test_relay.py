@@ -101,3 +101,35 @@ def test_a_wrong_key_is_a_clear_error(stash: str) -> None:
         probe_duration(f"{stash}/scene/1/stream", {"ApiKey": "wrong"})
     with pytest.raises(video.FrameError, match="could not read any frame"):
         frames_at(f"{stash}/scene/1/stream", [1.0], headers={"ApiKey": "wrong"})
+
+
+def test_a_redirect_is_not_followed() -> None:
+    """The relay reaches only the registered URL: an upstream redirect ends as a 502."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    asked: list[str] = []
+
+    class Redirecting(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # http.server calls do_<METHOD>
+            asked.append(self.headers.get("ApiKey", ""))
+            self.send_response(302)
+            self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Quiet."""
+
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    relay = HeaderRelay()
+    try:
+        port = upstream.server_address[1]
+        url = relay.url_for(f"http://127.0.0.1:{port}/stream", {"ApiKey": KEY})
+        got = httpx.get(url)
+        assert got.status_code == 502 and "redirect" in got.text
+        assert asked == [KEY]
+    finally:
+        relay.close()
+        upstream.shutdown()
+        upstream.server_close()
