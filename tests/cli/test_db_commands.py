@@ -8,6 +8,8 @@ from pathlib import Path
 
 from clikit import PEOPLE, error_lines, run_cli
 
+from stash_sense.database import calibrated
+
 
 def test_info_json(enrolled: tuple[Path, Path]) -> None:
     db, _ = enrolled
@@ -21,6 +23,11 @@ def test_info_json(enrolled: tuple[Path, Path]) -> None:
     assert "bench_accuracy" in info["manifest"]["tiers"]["calibration"]["measured_by"]
     text = run_cli("db", "info", "--db", db, check=True).stdout
     assert "sface" in text and "tiers (calibrated)" in text
+    high = calibrated.TIERS.calibration["high"]
+    assert (
+        f"high <= {calibrated.TIERS.high:.4f} (precision {high['precision']:.1%}, "
+        f"strangers let in {high['stranger_rate']:.1%} on the dev set)"
+    ) in text
 
 
 def test_merge_two_enrolled_databases(

@@ -186,11 +186,17 @@ def _print_info(info: dict[str, Any]) -> None:
         t.add_row(name, spec["version"], str(spec["dim"]), spec["sha256"][:16], str(weight))
     console.print(t)
     tiers = m["tiers"]
-    calibrated = "calibrated" if tiers.get("calibration") else "uncalibrated defaults"
-    console.print(
-        f"tiers ({calibrated}): high <= {tiers['high']}, likely <= {tiers['likely']}, "
-        f"possible <= {tiers['possible']}"
-    )
+    calibration = tiers.get("calibration") or {}
+    console.print(f"tiers ({'calibrated' if calibration else 'uncalibrated defaults'}):")
+    for tier in ("high", "likely", "possible"):
+        measured = calibration.get(tier, {})
+        notes = []
+        if "precision" in measured:
+            notes.append(f"precision {measured['precision']:.1%}")
+        if "stranger_rate" in measured:
+            notes.append(f"strangers let in {measured['stranger_rate']:.1%}")
+        extra = f" ({', '.join(notes)} on the dev set)" if notes else ""
+        console.print(f"  {tier:>8} <= {float(tiers[tier]):.4f}{extra}")
     t = Table("source", "performers seen", "with faces", "faces", "skipped", title="sources")
     for name, s in m["sources"].items():
         skips = ", ".join(f"{r}: {n}" for r, n in s.get("skipped", {}).items())
