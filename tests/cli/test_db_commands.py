@@ -73,5 +73,10 @@ def test_calibrate_publishes_measured_tiers(
     assert tiers["high"] <= tiers["likely"] <= tiers["possible"]
     assert tiers["calibration"]["high"]["target_precision"] == 0.995
     assert tiers["calibration"]["n_wrong_top1"] >= 2
+    # every dev image also counts as a stranger's (its own identity left out of the ranking)
+    cal = tiers["calibration"]
+    assert cal["n_strangers"] == cal["n_correct_top1"] + cal["n_wrong_top1"]
+    assert cal["high"]["stranger_rate"] <= cal["high"]["stranger_rate_target"] == 0.005
+    assert "of strangers" in proc.stdout
     assert manifest["counts"]["faces"] == faces  # same faces, new tiers
     assert (work / "current").resolve().name == "gen-000002"
