@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
+from pytest import MonkeyPatch
 
-from stash_sense.matching.fusion import aggregate, best_per_performer, fuse
+from stash_sense.matching.fusion import (
+    LARGE_INDEX,
+    LARGE_QUERY_EF,
+    aggregate,
+    best_per_performer,
+    fuse,
+    query_ef,
+)
 
 
 def test_fuse_is_a_weighted_mean_renormalised_over_present_embedders() -> None:
@@ -30,3 +38,27 @@ def test_consistent_faces_outweigh_one_lucky_face() -> None:
     assert score[1] < score[0]
     assert np.isclose(score[1], np.mean([0.34, 0.35, 0.36]))
     assert np.allclose(aggregate(best[:1]), best[0])  # one query face: its own distances
+
+
+def test_large_indices_are_searched_wider() -> None:
+    assert query_ef(50, 1_000) == 100 and query_ef(5, 10) == 64
+    assert query_ef(50, LARGE_INDEX + 1) == LARGE_QUERY_EF
+
+
+def test_candidates_of_a_large_index_hold_the_nearest_faces(monkeypatch: MonkeyPatch) -> None:
+    """A real Voyager index past the (lowered) large-index line: the wide search is exact here."""
+    from voyager import Index, Space
+
+    from stash_sense.matching import fusion
+
+    monkeypatch.setattr(fusion, "LARGE_INDEX", 1_000)
+    rng = np.random.default_rng(11)
+    stored = rng.normal(size=(3_000, 32)).astype(np.float32)
+    stored /= np.linalg.norm(stored, axis=1, keepdims=True)
+    index = Index(Space.Cosine, num_dimensions=32)
+    index.add_items(stored, list(range(len(stored))))
+    queries = stored[:20] + 0.3 * rng.normal(size=(20, 32)).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    found = fusion.candidates(index, queries, 10)
+    exact = np.argsort(1.0 - queries @ stored.T, axis=1)[:, :10]
+    assert {int(i) for i in exact.reshape(-1)} <= found

@@ -18,13 +18,25 @@ FloatArray = npt.NDArray[np.float32]
 AGGREGATE_BEST = 3  # the performer distance is the mean over this many best query faces
 
 
+#: Above this many stored faces the search widens to LARGE_QUERY_EF: on 1M random 512-d vectors
+#: query_ef 100 found the source of a query among the 50 nearest 53% of the time, 400 did 91%
+#: (7.5 ms a query; bench/bench_voyager.py, docs/matching.md section 1).
+LARGE_INDEX = 50_000
+LARGE_QUERY_EF = 400
+
+
+def query_ef(k: int, stored: int) -> int:
+    """How wide HNSW searches for `k` neighbours among `stored` vectors."""
+    return max(2 * k, 64, LARGE_QUERY_EF if stored > LARGE_INDEX else 0)
+
+
 def candidates(index: Index, queries: FloatArray, k: int) -> set[int]:
     """Face ids among the `k` nearest of any query vector in one index (approximate search)."""
     n = index.num_elements
     if n == 0 or len(queries) == 0:
         return set()
     k = min(k, n)
-    ids, _ = index.query(queries, k=k, query_ef=max(2 * k, 64))
+    ids, _ = index.query(queries, k=k, query_ef=query_ef(k, n))
     return {int(i) for i in np.asarray(ids).reshape(-1)}
 
 
