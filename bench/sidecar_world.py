@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from stash_sense.devservers.launch import free_port, wait_ready
+from stash_sense.devservers.launch import free_port, serve_in_subprocess
 from stash_sense.scenes.synth import compose_video, make_sprite
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,18 +130,9 @@ def scenes_dir(quick: bool, long_minutes: float) -> tuple[Path, dict[str, list[s
     return base, truth
 
 
-@contextlib.contextmanager
-def stand_in(scenes: Path) -> Iterator[str]:
-    port = free_port()
-    cmd = [sys.executable, "-m", "stash_sense.cli.app", "dev", "stash", "--scenes", str(scenes)]
-    proc = subprocess.Popen([*cmd, "--port", str(port)], stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(url, proc=proc)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
+def stand_in(scenes: Path) -> contextlib.AbstractContextManager[str]:
+    """The Stash stand-in serving `scenes`, as a child process; yields its base URL."""
+    return serve_in_subprocess("stash", ["--scenes", str(scenes)])
 
 
 @contextlib.contextmanager
