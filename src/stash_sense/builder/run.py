@@ -11,7 +11,6 @@ what changed since (UPDATED_AT, newest first), follow merges and mark deletions.
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import threading
 import time
@@ -29,6 +28,7 @@ from stash_sense.builder.state import BuildState, parse_time
 from stash_sense.builder.stats import SourceStats
 from stash_sense.database import DatabaseWriter, EmbedderInfo, PerformerRecord
 from stash_sense.faces import FaceEngine
+from stash_sense.faces.cores import worker_threads
 from stash_sense.sources.endpoints import EndpointConfig
 from stash_sense.sources.http import AuthError, FetchError, HttpSession
 from stash_sense.sources.stashbox import StashBoxClient
@@ -107,7 +107,7 @@ _END = object()
 def default_embed_threads() -> int:
     """One embedding thread a core, at most 4: the face engine lends at most 4 copies of each
     network (each copy costs ~300 MB while it runs), so more threads would only wait."""
-    return max(1, min(4, os.cpu_count() or 1))
+    return worker_threads()
 
 
 def make_client(endpoint: EndpointConfig) -> StashBoxClient | TpdbClient:

@@ -16,7 +16,6 @@ best, are refined and embedded again by `prepare_for_matching`.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,8 +23,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from stash_sense.faces import Embedder, FaceEngine
+from stash_sense.faces.cores import worker_threads
 from stash_sense.faces.quality import assess
-from stash_sense.faces.types import AnalyzedFace, Box, FloatArray
+from stash_sense.faces.types import AnalyzedFace, Box, DetectedFace, FloatArray
 from stash_sense.scenes.frames import Frame, Image, upscale_small
 
 #: Frames whose shorter side is below this are enlarged to it before detection.
@@ -36,15 +36,6 @@ SAME_BOX_IOU = 0.8
 SAME_PIXELS_MAD = 3.0
 #: Faces per embedder call when embedding a scene's faces.
 EMBED_BATCH = 32
-
-
-def default_threads() -> int:
-    """Threads for one scene: the cores this process may use, at most 4."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(4, cores))
 
 
 class SceneCancelled(RuntimeError):
@@ -87,6 +78,16 @@ def _same_picture(a: SceneFace, b: SceneFace, crop_name: str) -> bool:
     return mad < SAME_PIXELS_MAD
 
 
+def _analysed(
+    engine: FaceEngine, first: Embedder, image: Image, detected: DetectedFace
+) -> tuple[AnalyzedFace, Image]:
+    """The face with its quality (judged on the first embedder's crop when that is 112 px, the
+    size quality expects) and that crop, which also serves the first embedder."""
+    crop = first.align(image, detected.landmarks)
+    aligned112 = crop if crop.shape[:2] == (112, 112) else None
+    return AnalyzedFace(detected, assess(image, detected, aligned112, engine.quality_policy)), crop
+
+
 def detect_scene_faces(
     engine: FaceEngine,
     frames: Sequence[Frame],
@@ -106,13 +107,11 @@ def detect_scene_faces(
         image, _ = upscale_small(frame.image, MIN_DETECTION_SIDE)
         found: list[SceneFace] = []
         for det in engine.detect(image, refine=False):
-            crop = first.align(image, det.landmarks)
-            quality = assess(image, det, crop if crop.shape[:2] == (112, 112) else None,
-                             engine.quality_policy)  # fmt: skip
-            found.append(SceneFace(frame, image, AnalyzedFace(det, quality), {first.name: crop}))
+            face, crop = _analysed(engine, first, image, det)
+            found.append(SceneFace(frame, image, face, {first.name: crop}))
         return found
 
-    workers = threads or default_threads()
+    workers = threads or worker_threads()
     out: list[SceneFace] = []
     with ThreadPoolExecutor(workers, thread_name_prefix="scene-faces") as pool:
         previous: list[SceneFace] = []
@@ -150,13 +149,10 @@ def prepare_for_matching(
         refined = engine.refine(f.image, f.face.detected)
         if refined is f.face.detected:
             return
-        crop = first.align(f.image, refined.landmarks)
-        quality = assess(f.image, refined, crop if crop.shape[:2] == (112, 112) else None,
-                         engine.quality_policy)  # fmt: skip
-        f.face = AnalyzedFace(refined, quality)
+        f.face, crop = _analysed(engine, first, f.image, refined)
         f.crops = {first.name: crop}
 
-    with ThreadPoolExecutor(threads or default_threads(), thread_name_prefix="scene-faces") as pool:
+    with ThreadPoolExecutor(threads or worker_threads(), thread_name_prefix="scene-faces") as pool:
         list(pool.map(refine, faces))
         embed_missing(faces, embedders, pool)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 from abc import ABC, abstractmethod
@@ -13,6 +12,7 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from stash_sense.faces.alignment import align
+from stash_sense.faces.cores import worker_threads
 from stash_sense.faces.types import FloatArray, ImageArray
 from stash_sense.models import ModelSpec, get_spec, resolve_model_path
 
@@ -28,7 +28,7 @@ class NetPool(Generic[T]):
 
     def __init__(self, factory: Callable[[], T], limit: int | None = None) -> None:
         self._factory = factory
-        self._limit = limit or max(1, min(4, os.cpu_count() or 1))
+        self._limit = limit or worker_threads()
         self._idle: queue.SimpleQueue[T] = queue.SimpleQueue()
         self._made = 0
         self._lock = threading.Lock()
