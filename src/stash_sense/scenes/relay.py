@@ -120,15 +120,14 @@ class HeaderRelay:
 
 
 @contextlib.contextmanager
-def without_secret_headers(
-    source: str, headers: dict[str, str] | None
-) -> Iterator[tuple[str, dict[str, str] | None]]:
-    """(source, headers) for a decoder: a relayed URL and no headers when there are any to hide."""
+def without_secret_headers(source: str, headers: dict[str, str] | None) -> Iterator[str]:
+    """What a decoder should open: `source` itself, or, when there are headers to send with an
+    http(s) URL, a relayed loopback URL that adds them (the decoder then needs no headers)."""
     if not headers or not source.startswith(("http://", "https://")):
-        yield source, headers
+        yield source
         return
     relay = HeaderRelay()
     try:
-        yield relay.url_for(source, headers), None
+        yield relay.url_for(source, headers)
     finally:
         relay.close()

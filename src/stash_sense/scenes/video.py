@@ -42,7 +42,7 @@ INPUT_ARGS = ["-protocol_whitelist", "file,http,https,tcp,tls,crypto"]
 
 def probe_duration(source: str, headers: dict[str, str] | None = None) -> float:
     """Duration of a video in seconds, from ffprobe."""
-    with without_secret_headers(source, headers) as (readable, _):
+    with without_secret_headers(source, headers) as readable:
         cmd = [_tool("ffprobe"), "-v", "error", *INPUT_ARGS]
         cmd += ["-show_entries", "format=duration", "-of", "json", readable]
         try:
@@ -175,7 +175,7 @@ def frames_at(
     if not times:
         raise FrameError("no times to sample")
     images: list[Image | None] | None = None
-    with without_secret_headers(source, headers) as (readable, _):
+    with without_secret_headers(source, headers) as readable:
         if method in ("opencv", "auto"):
             images = _grab_opencv(readable, times, should_stop)
             if images is not None and not any(img is not None for img in images):
