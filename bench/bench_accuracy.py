@@ -253,10 +253,10 @@ def held_out_tiers(
     """2-fold by identity: thresholds from one half's queries, band counts on the other's."""
     halves = [set(identities[0::2]), set(identities[1::2])]
     totals: dict[str, dict[str, dict[str, int]]] = {}
+    pooled = [r for part in ("plain", "hard") for r in paths[part]]
+    pooled_strangers = [r for part in ("plain", "hard") for r in paths[f"strangers_{part}"]]
     for k in (0, 1):
         fit, test = halves[k], halves[1 - k]
-        pooled = [r for part in ("plain", "hard") for r in paths[part]]
-        pooled_strangers = [r for part in ("plain", "hard") for r in paths[f"strangers_{part}"]]
         tiers = calibrate(
             *split_outcomes(pooled, fit), strangers=stranger_distances(pooled_strangers, fit)
         )
@@ -264,7 +264,8 @@ def held_out_tiers(
             rows = pooled if part == "all" else paths[part]
             odd = pooled_strangers if part == "all" else paths[f"strangers_{part}"]
             genuine, impostor = split_outcomes(rows, test)
-            report = tier_report(genuine, impostor, tiers, stranger_distances(odd, test))
+            strangers = stranger_distances(odd, test)
+            report = tier_report(genuine, impostor, tiers, strangers)
             for band, r in report.items():
                 t = totals.setdefault(part, {}).setdefault(
                     band, {"queries": 0, "right": 0, "strangers": 0, "n_strangers": 0}
@@ -272,7 +273,7 @@ def held_out_tiers(
                 t["queries"] += r["queries"]
                 t["right"] += round((r["precision"] or 0.0) * r["queries"])
                 t["strangers"] += r.get("strangers", 0)
-                t["n_strangers"] += len(stranger_distances(odd, test))
+                t["n_strangers"] += len(strangers)
     out: dict[str, Any] = {}
     for part, bands in totals.items():
         n = sum(b["queries"] for b in bands.values())
