@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from stash_sense.cli import build, db, dev, dev_stash, identify, models, scene, serve
+from stash_sense.cli import build, db, db_release, dev, dev_stash, identify, models, scene, serve
 
 app = typer.Typer(
     name="stash-sense",
@@ -17,6 +17,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+db_release.register(db.app)
 app.add_typer(db.app, name="db", help="Create, inspect and combine face databases.")
 app.add_typer(models.app, name="models", help="List and fetch face models.")
 dev.app.command("stash")(dev_stash.stash_command)

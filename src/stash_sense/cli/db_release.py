@@ -1,0 +1,205 @@
+"""`stash-sense db keygen | package | update | rollback`: database releases (docs/releases.md)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from stash_sense.cli.db import fail
+
+if TYPE_CHECKING:
+    from stash_sense.release import ReleaseHost
+
+DbOption = Annotated[
+    Path, typer.Option("--db", envvar="STASH_SENSE_DB", help="The database folder.")
+]
+IndexOption = Annotated[
+    str | None,
+    typer.Option(
+        "--index",
+        envvar="STASH_SENSE_RELEASE_INDEX",
+        help="URL of the release index (index.json); downloads come only from its host.",
+    ),
+]
+KeysOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--keys",
+        envvar="STASH_SENSE_RELEASE_KEYS",
+        help="A keys.json of publisher keys to trust besides the shipped ones.",
+    ),
+]
+_SIZE_RE = re.compile(r"^(\d+)\s*([kmg]i?b?)?$", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """`1900M`, `64k`, `2000000`: a size in bytes (K/M/G are powers of 1024)."""
+    m = _SIZE_RE.match(text.strip())
+    if not m:
+        raise typer.BadParameter(f"not a size: {text!r} (e.g. 1900M)")
+    unit = (m.group(2) or "")[:1].lower()
+    return int(m.group(1)) * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[unit]
+
+
+def keygen_command(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the private key (0600).")],
+) -> None:
+    """Make a release signing key pair; prints the public entry for keys.json."""
+    from stash_sense.release import ReleaseError, generate_key
+
+    try:
+        entry = generate_key(out)
+    except ReleaseError as err:
+        fail(str(err))
+    typer.echo(json.dumps(entry, indent=2))
+    typer.echo(f"private key written to {out}: keep it secret, never commit it", err=True)
+
+
+def package_command(
+    db: DbOption,
+    out: Annotated[Path, typer.Option("--out", help="The release folder (index.json lives here).")],
+    key: Annotated[
+        list[Path],
+        typer.Option("--key", help="A private key from `db keygen`; repeat to sign with several."),
+    ],
+    version: Annotated[
+        str | None, typer.Option("--version", help="Release version (default: today, YYYY.MM.DD).")
+    ] = None,
+    part_size: Annotated[
+        str, typer.Option("--part-size", help="Largest archive part (release hosts cap files).")
+    ] = "1900M",
+    min_program_version: Annotated[
+        str | None,
+        typer.Option("--min-program-version", help="Oldest stash-sense that can read it."),
+    ] = None,
+    delta: Annotated[
+        bool, typer.Option("--delta/--no-delta", help="Also make a delta from the last release.")
+    ] = True,
+) -> None:
+    """Package a database as a signed release (full, plus a delta from the previous one)."""
+    from stash_sense import __version__
+    from stash_sense.database import DatabaseError
+    from stash_sense.release import ReleaseError, load_signing_key, package
+
+    try:
+        keys = [load_signing_key(k) for k in key]
+        entry = package(
+            db, out, keys, version, parse_size(part_size),
+            min_program_version or __version__, delta,
+        )  # fmt: skip
+    except (ReleaseError, DatabaseError) as err:
+        fail(str(err))
+    typer.echo(json.dumps(entry, indent=2))
+
+
+def _host(index: str | None) -> ReleaseHost:
+    from stash_sense.release import ReleaseError, ReleaseHost
+
+    if not index:
+        fail("no release index: pass --index URL or set STASH_SENSE_RELEASE_INDEX", 2)
+    try:
+        return ReleaseHost(index)
+    except ReleaseError as err:
+        fail(str(err), 2)
+
+
+def update_command(
+    db: DbOption,
+    index: IndexOption = None,
+    keys: KeysOption = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Only say whether a newer database exists.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Download and install the newest database release this program can read."""
+    from stash_sense.release import ReleaseError, plan_update, trusted_keys, update
+
+    with _host(index) as host:
+        try:
+            if check:
+                result: dict[str, Any] = plan_update(host, db).as_dict()
+            else:
+                with ByteProgress() as report:
+                    result = update(host, db, trusted_keys(keys), report)
+        except ReleaseError as err:
+            fail(str(err))
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    for line in result.get("skipped", []):
+        typer.echo(f"skipped release {line}", err=True)
+    if result.get("updated"):
+        typer.echo(
+            f"installed release {result['installed']} ({result['method']}, "
+            f"{result['download_bytes']} bytes) as {result['generation']}; "
+            f"`stash-sense db rollback --db {db}` returns to the previous one"
+        )
+    elif result.get("available"):
+        typer.echo(
+            f"release {result['newest']} is available (installed: {result['current'] or 'none'}; "
+            f"{result['method']}, {result['download_bytes']} bytes)"
+        )
+    elif result.get("newest") is None:
+        typer.echo("the index lists no release this program can read")
+    else:
+        typer.echo(f"up to date (release {result['current']})")
+
+
+class ByteProgress:
+    """A rich progress bar of downloaded bytes, then of verified steps, on stderr."""
+
+    def __enter__(self) -> Any:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        self._bar = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self._bar.start()
+        self._tasks: dict[str, Any] = {}
+
+        def report(what: str, done: int, total: int) -> None:
+            if what not in self._tasks:
+                self._tasks[what] = self._bar.add_task(what, total=total or None)
+            self._bar.update(self._tasks[what], completed=done, total=total or None)
+
+        return report
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.stop()
+
+
+def rollback_command(db: DbOption) -> None:
+    """Go back to the previous database generation (kept by the last update)."""
+    from stash_sense.release import ReleaseError, rollback
+
+    try:
+        before, after = rollback(db)
+    except ReleaseError as err:
+        fail(str(err))
+    typer.echo(f"rolled back from {before} to {after}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the release commands to the `db` command group."""
+    app.command("keygen")(keygen_command)
+    app.command("package")(package_command)
+    app.command("update")(update_command)
+    app.command("rollback")(rollback_command)

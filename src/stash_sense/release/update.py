@@ -1,0 +1,365 @@
+"""`db update` and `db rollback`: pick, download, verify and install a release as a new generation.
+
+Order of work, each step safe to interrupt: read the index; fetch and verify every signed manifest
+needed; check free disk space; download the parts (resumable, kept in `DB/downloads/` until the
+install succeeds); unpack and verify into `gen-N.tmp/`; rename it to `gen-N`; swap `current`
+atomically (database/publish.swap_current); delete generations older than the previous one.
+Until the swap, `current` names the old, complete generation; after it, the new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nacl.signing import VerifyKey
+
+from stash_sense.database.layout import (
+    CURRENT,
+    SQLITE_NAME,
+    current_generation,
+    generation_name,
+    generations,
+)
+from stash_sense.database.publish import sha256_file, swap_current
+from stash_sense.release.archive import unpack
+from stash_sense.release.canonical import build_generation, file_entries
+from stash_sense.release.delta import DELTA_NAME, apply_delta
+from stash_sense.release.download import ReleaseHost
+from stash_sense.release.errors import ReleaseError
+from stash_sense.release.keys import verify
+from stash_sense.release.manifest import check_index, check_manifest, parse_version, readable
+
+RELEASE_RECORD = "release.json"
+DOWNLOADS = "downloads"
+LOCK_NAME = ".update.lock"
+MARGIN = 64 * 1024 * 1024
+# Fault injection for tests: sleep this many seconds between publishing gen-N and the swap.
+PAUSE_ENV = "STASH_SENSE_RELEASE_PAUSE_BEFORE_SWAP"
+
+Report = Callable[[str, int, int], None]
+
+
+class DeltaUnusable(ReleaseError):
+    """The deltas do not lead to the published files here: the full release is used instead."""
+
+
+def _quiet(_what: str, _done: int, _total: int) -> None:
+    return None
+
+
+@dataclass
+class Plan:
+    """What an update would do: from which version to which, by full release or deltas."""
+
+    current: str | None
+    target: str | None
+    steps: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def download_size(self) -> int:
+        return sum(int(entry[kind]["size"]) for kind, entry in self.steps)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "current": self.current,
+            "newest": self.target,
+            "available": bool(self.steps),
+            "method": self.steps[0][0] if self.steps else None,
+            "download_bytes": self.download_size,
+            "skipped": self.skipped,
+        }
+
+
+def installed_version(root: Path) -> str | None:
+    """The release version of the current generation (None: none, or not from a release)."""
+    try:
+        gen = current_generation(root)
+    except Exception:
+        return None
+    if gen is None:
+        return None
+    try:
+        record = json.loads((gen / RELEASE_RECORD).read_text())
+        return str(record["manifest"]["version"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def plan_update(host: ReleaseHost, root: Path) -> Plan:
+    """The newest release this program can read, and the cheapest way to get there."""
+    releases = check_index(host.get_json(host.index_url))
+    current = installed_version(root)
+    plan = Plan(current, None)
+    usable: list[dict[str, Any]] = []
+    for entry in releases:
+        reason = readable(entry)
+        if reason is None:
+            usable.append(entry)
+        elif not usable:
+            plan.skipped.append(f"{entry['version']} needs {reason}")
+    if not usable:
+        return plan
+    target = usable[0]
+    plan.target = target["version"]
+    if current is not None and parse_version(current) >= parse_version(target["version"]):
+        return plan
+    plan.steps = [("full", target)]
+    if current is not None:
+        chain = _delta_chain(usable, current)
+        if chain and sum(e["delta"]["size"] for e in chain) < target["full"]["size"]:
+            plan.steps = [("delta", e) for e in chain]
+    return plan
+
+
+def _delta_chain(usable: list[dict[str, Any]], current: str) -> list[dict[str, Any]]:
+    """Readable releases newer than `current`, oldest first, if each is a delta of the previous."""
+    newer = [e for e in usable if parse_version(e["version"]) > parse_version(current)]
+    chain = list(reversed(newer))
+    base = current
+    for entry in chain:
+        delta = entry.get("delta")
+        if not isinstance(delta, dict) or delta.get("base") != base:
+            return []
+        base = entry["version"]
+    return chain
+
+
+@contextlib.contextmanager
+def update_lock(root: Path) -> Iterator[None]:
+    """One update or rollback of a database folder at a time."""
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / LOCK_NAME).open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise ReleaseError(f"{root} is being updated by another process") from None
+        yield
+
+
+def update(
+    host: ReleaseHost,
+    root: Path,
+    keys: dict[str, VerifyKey],
+    report: Report = _quiet,
+    plan: Plan | None = None,
+) -> dict[str, Any]:
+    """Install the newest readable release into the database folder `root`; returns what it did."""
+    root = Path(root)
+    if (root / "manifest.json").exists():
+        raise ReleaseError(f"{root} is a single generation: pass the database folder above it")
+    with update_lock(root):
+        _remove_leftovers(root)
+        plan = plan or plan_update(host, root)
+        if not plan.steps:
+            return {"updated": False, **plan.as_dict()}
+        if plan.steps[0][0] == "delta":
+            try:
+                return _install(host, root, keys, plan, report)
+            except DeltaUnusable as err:
+                report(f"delta failed ({err}); downloading the full release", 0, 0)
+                plan = Plan(plan.current, plan.target, [("full", plan.steps[-1][1])], plan.skipped)
+        return _install(host, root, keys, plan, report)
+
+
+def _install(
+    host: ReleaseHost, root: Path, keys: dict[str, VerifyKey], plan: Plan, report: Report
+) -> dict[str, Any]:
+    started = time.monotonic()
+    manifests = []
+    for kind, entry in plan.steps:
+        url = host.url(entry[kind]["manifest"])
+        envelope = host.get_json(url)
+        manifest = check_manifest(verify(envelope, keys), entry["version"], kind)
+        manifests.append((url, envelope, manifest))
+    current = current_generation(root)
+    if plan.steps[0][0] == "delta":
+        base = manifests[0][2]["base"]["files"][SQLITE_NAME]
+        if current is None or sha256_file(current / SQLITE_NAME) != base:
+            raise DeltaUnusable("the installed database is not the delta's base")
+    downloads = root / DOWNLOADS
+    _check_space(root, downloads, [m for _u, _e, m in manifests])
+    downloads.mkdir(exist_ok=True)
+    total = sum(p["size"] for _u, _e, m in manifests for p in m["parts"])
+    done = 0
+    part_paths: list[list[Path]] = []
+    for url, _envelope, manifest in manifests:
+        folder = downloads / f"{manifest['version']}-{manifest['kind']}"
+        folder.mkdir(exist_ok=True)
+        paths = []
+        for part in manifest["parts"]:
+            offset = done
+
+            def progress(have: int, offset: int = offset) -> None:
+                report("download", offset + have, total)
+
+            path = folder / part["name"]
+            host.download(host.url(part["name"], url), path, part["size"], part["sha256"], progress)
+            done += part["size"]
+            paths.append(path)
+        part_paths.append(paths)
+    downloaded = time.monotonic()
+    number = generations(root)[-1][0] + 1 if generations(root) else 1
+    final = root / generation_name(number)
+    tmp = root / f"{final.name}.tmp"
+    work = downloads / "work"
+    try:
+        tmp.mkdir()
+        report("verify", 0, len(manifests))
+        if manifests[0][2]["kind"] == "full":
+            manifest = manifests[0][2]
+            unpack(part_paths[0], tmp, manifest["payload"])
+            _check_files(tmp, manifest)
+        else:
+            assert current is not None
+            _apply_chain(current / SQLITE_NAME, manifests, part_paths, work, tmp, report)
+        (tmp / RELEASE_RECORD).write_text(json.dumps(manifests[-1][1], indent=2) + "\n")
+        for path in tmp.iterdir():
+            _fsync(path)
+        _fsync(tmp)
+        os.rename(tmp, final)
+        _fsync(root)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    verified = time.monotonic()
+    pause = os.environ.get(PAUSE_ENV)
+    if pause:
+        time.sleep(float(pause))
+    swap_current(root, final)
+    swapped = time.monotonic()
+    _prune(root, keep={final.resolve(), *([current] if current else [])})
+    shutil.rmtree(downloads, ignore_errors=True)
+    last = manifests[-1][2]
+    return {
+        "updated": True,
+        **plan.as_dict(),
+        "available": False,
+        "installed": last["version"],
+        "generation": final.name,
+        "counts": last.get("counts", {}),
+        "seconds": {
+            "download": round(downloaded - started, 3),
+            "verify": round(verified - downloaded, 3),
+            "swap": round(swapped - verified, 4),
+        },
+    }
+
+
+def _apply_chain(
+    base: Path,
+    manifests: list[tuple[str, Any, dict[str, Any]]],
+    part_paths: list[list[Path]],
+    work: Path,
+    dest: Path,
+    report: Report,
+) -> None:
+    """Apply each delta in turn; every intermediate result is checked against its manifest."""
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    for step, ((_url, _envelope, manifest), parts) in enumerate(
+        zip(manifests, part_paths, strict=True)
+    ):
+        payload = work / f"payload-{step}"
+        payload.mkdir()
+        unpack(parts, payload, manifest["payload"])
+        out = dest if step == len(manifests) - 1 else work / f"gen-{step}"
+        with contextlib.closing(
+            apply_delta(base, payload / DELTA_NAME, work / "apply.sqlite")
+        ) as conn:
+            build_generation(conn, out, manifest["database"])
+        (work / "apply.sqlite").unlink()
+        try:
+            _check_files(out, manifest)
+        except ReleaseError as err:
+            raise DeltaUnusable(str(err)) from None
+        report("verify", step + 1, len(manifests))
+        base = out / SQLITE_NAME
+
+
+def _check_files(folder: Path, manifest: dict[str, Any]) -> None:
+    """Every file of the generation, byte for byte as the manifest lists it, and nothing else."""
+    expected = manifest["files"]
+    have = file_entries(folder, [str(e["name"]) for e in expected])
+    for want, got in zip(expected, have, strict=True):
+        if int(want["size"]) != got["size"] or want["sha256"] != got["sha256"]:
+            raise ReleaseError(
+                f"{want['name']} of release {manifest['version']} differs from the published file"
+            )
+    extra = {p.name for p in folder.iterdir()} - {str(e["name"]) for e in expected}
+    if extra:
+        raise ReleaseError(f"unexpected files after unpacking: {', '.join(sorted(extra))}")
+
+
+def _check_space(root: Path, downloads: Path, manifests: list[dict[str, Any]]) -> None:
+    """Refuse before downloading when the parts, the unpacked files and the result do not fit."""
+    last = manifests[-1]
+    # a full release unpacks into the new generation; deltas also need a working copy of the
+    # SQLite file and an intermediate generation
+    result = sum(int(e["size"]) for e in last["files"])
+    need = MARGIN + result * (3 if last["kind"] == "delta" else 1)
+    for manifest in manifests:
+        folder = downloads / f"{manifest['version']}-{manifest['kind']}"
+        for part in manifest["parts"]:
+            path = folder / part["name"]
+            have = path.stat().st_size if path.exists() else 0
+            need += max(0, int(part["size"]) - have)
+        if manifest["kind"] == "delta":
+            need += sum(int(e["size"]) for e in manifest["payload"])
+    free = shutil.disk_usage(root).free
+    if need > free:
+        raise ReleaseError(
+            f"not enough disk space in {root}: the update needs {_mib(need)} MiB, "
+            f"{_mib(free)} MiB are free (nothing was downloaded)"
+        )
+
+
+def _mib(n: int) -> int:
+    return (n + (1 << 20) - 1) >> 20
+
+
+def rollback(root: Path) -> tuple[str, str]:
+    """Point `current` back at the previous generation; returns (from, to) folder names."""
+    root = Path(root)
+    with update_lock(root):
+        current = current_generation(root)
+        if current is None:
+            raise ReleaseError(f"{root} holds no published database")
+        older = [g for n, g in generations(root) if g.resolve() != current and g < current]
+        if not older:
+            raise ReleaseError(f"{root} keeps no previous generation to roll back to")
+        swap_current(root, older[-1])
+        return current.name, older[-1].name
+
+
+def _remove_leftovers(root: Path) -> None:
+    """What an interrupted update leaves (never read): temporary generations and links."""
+    for child in root.glob("gen-*.tmp"):
+        shutil.rmtree(child, ignore_errors=True)
+    (root / f".{CURRENT}.tmp").unlink(missing_ok=True)
+    shutil.rmtree(root / DOWNLOADS / "work", ignore_errors=True)
+
+
+def _prune(root: Path, keep: set[Path]) -> None:
+    for _number, gen in generations(root):
+        if gen.resolve() not in keep:
+            shutil.rmtree(gen, ignore_errors=True)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
