@@ -134,12 +134,20 @@ class ReleaseHost:
             elif response.status_code == 200:
                 have, mode = 0, "wb"
                 progress(0)
+            elif response.status_code == 416:
+                dest.unlink(missing_ok=True)
+                raise ReleaseError(f"{url} is shorter than the manifest says ({size} bytes)")
             elif response.status_code in (429, 500, 502, 503, 504):
                 raise _Retry(f"HTTP {response.status_code}")
             else:
                 raise ReleaseError(f"{url} answered HTTP {response.status_code}")
-            with dest.open(mode) as f:
-                for chunk in response.iter_bytes(_CHUNK):
+            length = response.headers.get("content-length")
+            if length is not None and length.isdigit() and have + int(length) != size:
+                dest.unlink(missing_ok=True)
+                raise ReleaseError(f"{url} is {have + int(length)} bytes, the manifest says {size}")
+            # unbuffered: what reached the disk is exactly what a resumed download skips
+            with dest.open(mode, buffering=0) as f:
+                for chunk in response.iter_bytes():
                     if have + len(chunk) > size:
                         raise ReleaseError(f"{url} is larger than the manifest says ({size} bytes)")
                     f.write(chunk)
