@@ -64,6 +64,22 @@ def serve_command(
         int,
         typer.Option("--queue", envvar="STASH_SENSE_QUEUE", min=0, help="Jobs waiting, then 503."),
     ] = 8,
+    release_index: Annotated[
+        str | None,
+        typer.Option(
+            "--release-index",
+            envvar="STASH_SENSE_RELEASE_INDEX",
+            help="Release index URL for POST /database/update and /health's update check.",
+        ),
+    ] = None,
+    release_keys: Annotated[
+        Path | None,
+        typer.Option(
+            "--release-keys",
+            envvar="STASH_SENSE_RELEASE_KEYS",
+            help="A keys.json of publisher keys to trust besides the shipped ones.",
+        ),
+    ] = None,
     cors_origin: Annotated[
         list[str] | None,
         typer.Option(
@@ -88,6 +104,8 @@ def serve_command(
             workers=workers,
             queue=queue,
             cors_origins=list(cors_origin or []),
+            release_index=release_index or None,
+            release_keys=release_keys,
         )
     except ConfigError as err:
         fail(str(err), 2)

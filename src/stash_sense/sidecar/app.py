@@ -16,6 +16,7 @@ from stash_sense.sidecar.config import SidecarConfig
 from stash_sense.sidecar.guard import API_KEY_HEADER, Guard
 from stash_sense.sidecar.routes import router
 from stash_sense.sidecar.services import Services
+from stash_sense.sidecar.update_routes import update_router
 
 
 def create_app(config: SidecarConfig, engine: FaceEngine | None = None) -> FastAPI:
@@ -39,6 +40,7 @@ def create_app(config: SidecarConfig, engine: FaceEngine | None = None) -> FastA
     )
     errors.install(app)
     app.include_router(router)
+    app.include_router(update_router)
     # Starlette runs the last added middleware first: CORS wraps Guard, so 401/413 carry CORS.
     app.add_middleware(Guard, api_key=config.api_key, max_body=config.max_upload_bytes)
     app.add_middleware(

@@ -41,6 +41,8 @@ class SidecarConfig:
     queue: int = DEFAULT_QUEUE
     default_frames: int = DEFAULT_FRAMES
     cors_origins: list[str] = field(default_factory=list)
+    release_index: str | None = None
+    release_keys: Path | None = None
 
     def __post_init__(self) -> None:
         if self.stash_url:
@@ -48,6 +50,8 @@ class SidecarConfig:
             origin = origin_of(self.stash_url)
             if origin not in self.cors_origins:
                 self.cors_origins.append(origin)
+        if self.release_index:
+            origin_of(self.release_index)
         if self.workers < 1:
             raise ConfigError("workers must be at least 1")
         if self.queue < 0:

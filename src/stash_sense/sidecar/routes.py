@@ -19,6 +19,7 @@ from stash_sense.sidecar.bodies import fetch_image, image_input, int_option, jso
 from stash_sense.sidecar.config import MAX_FRAMES
 from stash_sense.sidecar.errors import ApiError
 from stash_sense.sidecar.services import Services
+from stash_sense.sidecar.update_routes import updates_of
 
 router = APIRouter()
 TIERS = ("high", "likely", "possible", "unlikely")
@@ -69,6 +70,7 @@ def health(request: Request) -> dict[str, Any]:
         "models": {e.name: e.version for e in s.engine.embedders},
         "stash": s.config.stash_url,
         "jobs": s.gate.stats(),
+        "database_update": updates_of(request).status(),
     }
 
 
