@@ -197,9 +197,29 @@ def rollback_command(db: DbOption) -> None:
     typer.echo(f"rolled back from {before} to {after}")
 
 
+def check_command(db: DbOption) -> None:
+    """Check that the face models and the database are complete; say exactly what is missing.
+
+    Exit 0: all there; 1: the database is missing or damaged; 2: a model is.
+    """
+    from stash_sense.release.completeness import check_install
+
+    result = check_install(db)
+    for line in result.models:
+        typer.echo(f"missing model: {line}", err=True)
+    for line in result.database:
+        typer.echo(f"database: {line}", err=True)
+    if result.models:
+        raise typer.Exit(2)
+    if result.database:
+        raise typer.Exit(1)
+    typer.echo(f"models and database at {db} are complete")
+
+
 def register(app: typer.Typer) -> None:
     """Add the release commands to the `db` command group."""
     app.command("keygen")(keygen_command)
     app.command("package")(package_command)
     app.command("update")(update_command)
     app.command("rollback")(rollback_command)
+    app.command("check")(check_command)
