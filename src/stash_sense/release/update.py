@@ -22,6 +22,7 @@ from typing import Any
 
 from nacl.signing import VerifyKey
 
+from stash_sense.database.errors import DatabaseError
 from stash_sense.database.layout import (
     CURRENT,
     SQLITE_NAME,
@@ -84,7 +85,7 @@ def installed_version(root: Path) -> str | None:
     """The release version of the current generation (None: none, or not from a release)."""
     try:
         gen = current_generation(root)
-    except Exception:
+    except DatabaseError:
         return None
     if gen is None:
         return None

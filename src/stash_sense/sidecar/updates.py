@@ -66,6 +66,9 @@ class DatabaseUpdates:
         except (ReleaseError, DatabaseError, OSError) as err:
             log.warning("database update failed: %s", err)
             final = {"state": "failed", "error": str(err)}
+        except Exception as err:  # never leave the state "running" behind
+            log.exception("database update failed")
+            final = {"state": "failed", "error": f"unexpected error: {type(err).__name__}"}
         self.state = {**final, "started_at": self.state.get("started_at"), "finished_at": _now()}
 
     def wait(self, timeout: float | None = None) -> None:
@@ -103,6 +106,9 @@ class DatabaseUpdates:
         except (ReleaseError, DatabaseError, OSError) as err:
             log.warning("release check failed: %s", err)
             self._save_check({"error": str(err)})
+        except Exception as err:
+            log.exception("release check failed")
+            self._save_check({"error": f"unexpected error: {type(err).__name__}"})
         finally:
             self._checking = False
 
@@ -112,8 +118,10 @@ class DatabaseUpdates:
             return {"configured": False}
         record = self._load_check()
         checked = float(record.get("checked_at", 0))
-        if time.time() - checked >= CHECK_EVERY_S and not self._checking:
-            self._checking = True
+        with self._lock:
+            due = time.time() - checked >= CHECK_EVERY_S and not self._checking
+            self._checking = self._checking or due
+        if due:
             threading.Thread(target=self._check, name="db-update-check", daemon=True).start()
         plan = record.get("plan") or {}
         return {
