@@ -37,6 +37,7 @@ from stash_sense.database.records import EmbedderInfo
 _BATCH = 50_000
 INDEX_M = 16
 INDEX_EF_CONSTRUCTION = 200
+INDEX_SEED = 1
 
 
 def publish_generation(
@@ -75,10 +76,10 @@ def publish_generation(
         )
         files.append(manifest.write(tmp))
         for f in files:
-            _fsync_path(f)
-        _fsync_path(tmp)
+            fsync_path(f)
+        fsync_path(tmp)
         os.rename(tmp, final)
-        _fsync_path(root)
+        fsync_path(root)
     except OSError as err:
         shutil.rmtree(tmp, ignore_errors=True)
         raise DatabaseError(f"cannot publish into {root}: {err.strerror or err}") from None
@@ -87,7 +88,7 @@ def publish_generation(
         raise
     previous = current_generation(root)
     swap_current(root, final)
-    _prune(root, keep={final.resolve(), *([previous] if previous else [])})
+    prune_generations(root, keep={final.resolve(), *([previous] if previous else [])})
     return final
 
 
@@ -97,11 +98,17 @@ def swap_current(root: Path, target: Path) -> None:
     tmp_link.unlink(missing_ok=True)
     os.symlink(target.name, tmp_link)
     os.replace(tmp_link, root / CURRENT)
-    _fsync_path(root)
+    fsync_path(root)
 
 
-def build_index(conn: sqlite3.Connection, info: EmbedderInfo, path: Path) -> Path:
-    """A cosine Voyager index of every live face's vector; ids are face ids."""
+def build_index(
+    conn: sqlite3.Connection, info: EmbedderInfo, path: Path, reproducible: bool = False
+) -> Path:
+    """A cosine Voyager index of every live face's vector; ids are face ids.
+
+    `reproducible`: one thread and a fixed seed, so the same vectors give the same file (releases
+    rebuild indices and compare hashes); slower than inserting on every core.
+    """
     from voyager import Index, Space, StorageDataType
 
     index = Index(
@@ -109,10 +116,11 @@ def build_index(conn: sqlite3.Connection, info: EmbedderInfo, path: Path) -> Pat
         num_dimensions=info.dim,
         M=INDEX_M,
         ef_construction=INDEX_EF_CONSTRUCTION,
+        random_seed=INDEX_SEED,
         storage_data_type=StorageDataType.Float32,
     )
     for ids, vectors in iter_vectors(conn, info):
-        index.add_items(vectors, ids)
+        index.add_items(vectors, ids, num_threads=1 if reproducible else -1)
     index.save(str(path))
     return path
 
@@ -203,7 +211,7 @@ def _backup(conn: sqlite3.Connection, dest: Path) -> None:
         out.commit()
 
 
-def _fsync_path(path: Path) -> None:
+def fsync_path(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -217,7 +225,7 @@ def _remove_leftovers(root: Path) -> None:
         shutil.rmtree(child, ignore_errors=True)
 
 
-def _prune(root: Path, keep: set[Path]) -> None:
+def prune_generations(root: Path, keep: set[Path]) -> None:
     """Delete generations other than the new one and the previous one (readers hold open files)."""
     for _number, gen in generations(root):
         if gen.resolve() not in keep:

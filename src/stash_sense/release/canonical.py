@@ -18,12 +18,11 @@ from typing import Any
 
 from stash_sense.database.layout import SQLITE_NAME, index_name
 from stash_sense.database.manifest import MANIFEST_NAME
-from stash_sense.database.publish import INDEX_EF_CONSTRUCTION, INDEX_M, iter_vectors, sha256_file
+from stash_sense.database.publish import build_index, sha256_file
 from stash_sense.database.records import EmbedderInfo
 from stash_sense.database.schema import DDL
 from stash_sense.release.errors import ReleaseError
 
-INDEX_SEED = 1
 _LIVE = "performer_id IN (SELECT id FROM performers WHERE deleted = 0)"
 _LIVE_FACE = "face_id IN (SELECT f.id FROM faces f JOIN performers p ON p.id = f.performer_id "
 _LIVE_FACE += "WHERE p.deleted = 0)"
@@ -81,24 +80,6 @@ def write_canonical_sqlite(src: sqlite3.Connection, dest: Path) -> Path:
     return dest
 
 
-def build_index_canonical(conn: sqlite3.Connection, info: EmbedderInfo, path: Path) -> Path:
-    """A cosine Voyager index of every live face, built on one thread with a fixed seed."""
-    from voyager import Index, Space, StorageDataType
-
-    index = Index(
-        Space.Cosine,
-        num_dimensions=info.dim,
-        M=INDEX_M,
-        ef_construction=INDEX_EF_CONSTRUCTION,
-        random_seed=INDEX_SEED,
-        storage_data_type=StorageDataType.Float32,
-    )
-    for ids, vectors in iter_vectors(conn, info):
-        index.add_items(vectors, ids, num_threads=1)
-    index.save(str(path))
-    return path
-
-
 def write_generation_manifest(folder: Path, data: dict[str, Any]) -> Path:
     """`manifest.json` exactly as a release describes it (the same bytes on every machine)."""
     path = folder / MANIFEST_NAME
@@ -123,7 +104,7 @@ def build_generation(
         counts = count_rows(copy)
         for name, entry in database_manifest["models"].items():
             info = EmbedderInfo.from_manifest(name, entry)
-            path = build_index_canonical(copy, info, folder / index_name(name))
+            path = build_index(copy, info, folder / index_name(name), reproducible=True)
             files[path.name] = sha256_file(path)
     data = {**database_manifest, "counts": counts, "files": files}
     write_generation_manifest(folder, data)

@@ -30,7 +30,12 @@ from stash_sense.database.layout import (
     generation_name,
     generations,
 )
-from stash_sense.database.publish import sha256_file, swap_current
+from stash_sense.database.publish import (
+    fsync_path,
+    prune_generations,
+    sha256_file,
+    swap_current,
+)
 from stash_sense.release.archive import unpack
 from stash_sense.release.canonical import build_generation, file_entries
 from stash_sense.release.delta import DELTA_NAME, apply_delta
@@ -225,10 +230,10 @@ def _install(
             _apply_chain(current / SQLITE_NAME, manifests, part_paths, work, tmp, report)
         (tmp / RELEASE_RECORD).write_text(json.dumps(manifests[-1][1], indent=2) + "\n")
         for path in tmp.iterdir():
-            _fsync(path)
-        _fsync(tmp)
+            fsync_path(path)
+        fsync_path(tmp)
         os.rename(tmp, final)
-        _fsync(root)
+        fsync_path(root)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -240,7 +245,7 @@ def _install(
         time.sleep(float(pause))
     swap_current(root, final)
     swapped = time.monotonic()
-    _prune(root, keep={final.resolve(), *([current] if current else [])})
+    prune_generations(root, keep={final.resolve(), *([current] if current else [])})
     shutil.rmtree(downloads, ignore_errors=True)
     last = manifests[-1][2]
     return {
@@ -350,17 +355,3 @@ def _remove_leftovers(root: Path) -> None:
         shutil.rmtree(child, ignore_errors=True)
     (root / f".{CURRENT}.tmp").unlink(missing_ok=True)
     shutil.rmtree(root / DOWNLOADS / "work", ignore_errors=True)
-
-
-def _prune(root: Path, keep: set[Path]) -> None:
-    for _number, gen in generations(root):
-        if gen.resolve() not in keep:
-            shutil.rmtree(gen, ignore_errors=True)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
