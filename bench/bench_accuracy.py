@@ -35,6 +35,7 @@ import cv2
 import numpy as np
 
 from bench.bench_embedders import Item, Sets, collect, detect_all, distances, embed_items, scores
+from bench.evaldata import require_eval
 from stash_sense.database import DatabaseWriter, EmbedderInfo, FaceDatabase, PerformerRecord, Tiers
 from stash_sense.faces import FaceEngine
 from stash_sense.faces.embedders import EMBEDDERS, Embedder
@@ -358,6 +359,7 @@ def peer(sets: Sets) -> dict[str, Any]:
 
 
 def main() -> int:
+    require_eval()
     started = time.perf_counter()
     sets = collect(15 if QUICK else None)
     if QUICK:

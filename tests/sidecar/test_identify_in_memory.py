@@ -15,7 +15,7 @@ from stash_sense.matching import Matcher
 
 
 def test_an_upload_is_identified_from_memory_without_a_temporary_file(
-    shared_dir: Path,
+    data_dir: Path,
     test_db: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -26,7 +26,7 @@ def test_an_upload_is_identified_from_memory_without_a_temporary_file(
 
     for name in ("mkstemp", "mkdtemp", "NamedTemporaryFile", "TemporaryDirectory"):
         monkeypatch.setattr(tempfile, name, no_disk)
-    data = (shared_dir / "eval" / "faces" / "lfw-dev" / "Monica_Seles" / "4.jpg").read_bytes()
+    data = (data_dir / "faces" / "lfw-dev" / "Monica_Seles" / "4.jpg").read_bytes()
     engine = FaceEngine.create().load()
     infos = [EmbedderInfo.from_embedder(e) for e in engine.embedders]
     with FaceDatabase.open(Path(test_db["db"]), infos) as db:

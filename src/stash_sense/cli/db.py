@@ -5,7 +5,6 @@ Heavy modules (OpenCV, Voyager, the face engine) are imported inside the command
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -21,8 +20,6 @@ if TYPE_CHECKING:
 
 app = typer.Typer(no_args_is_help=True)
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
-ENROLL_SOURCE = "enroll"
 
 DbOption = Annotated[Path, typer.Option("--db", help="The database folder.")]
 
@@ -64,84 +61,29 @@ def progress_bar() -> Progress:
     )
 
 
-def file_key(path: Path) -> str:
-    """How an enrolled image is remembered: by content, so re-runs and moved folders add nothing."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return f"sha256:{digest.hexdigest()}"
-
-
-def performer_folders(src: Path) -> list[tuple[Path, list[Path]]]:
-    folders = []
-    for folder in sorted(p for p in src.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        images = sorted(
-            p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-        )
-        folders.append((folder, images))
-    return folders
-
-
 @app.command("enroll")
 def enroll_command(
     src: Annotated[Path, typer.Argument(help="One folder per performer (named after them).")],
     db: DbOption,
 ) -> None:
     """Add the performers in SRC (one folder each, holding photos) to the database and publish."""
-    from stash_sense.database import DatabaseError, DatabaseWriter, PerformerRecord
-    from stash_sense.faces import ImageError, load_image
+    from stash_sense.app.enroll import enroll_folder
+    from stash_sense.app.errors import AppError
+    from stash_sense.database import DatabaseError
 
-    if not src.is_dir():
-        fail(f"{src} is not a folder")
-    folders = performer_folders(src)
-    if not folders:
-        fail(f"{src} holds no performer folders (expected SRC/<performer name>/<images>)")
-    engine, infos = engine_and_infos()
     try:
-        writer = DatabaseWriter.open(db, infos)
-    except DatabaseError as err:
+        with progress_bar() as bar:
+            task = bar.add_task("enrolling", total=None)
+            result = enroll_folder(
+                src, db, on_image=lambda n, total: bar.update(task, completed=n, total=total)
+            )
+    except (AppError, DatabaseError) as err:
         fail(str(err))
-    added = present = 0
-    skipped: dict[str, int] = {}
-    total = sum(len(images) for _, images in folders)
-    try:
-        with writer, progress_bar() as bar:
-            task = bar.add_task("enrolling", total=total)
-            for folder, images in folders:
-                with writer.transaction():
-                    pid = writer.upsert_performer(PerformerRecord(name=folder.name), ENROLL_SOURCE)
-                    for image in images:
-                        bar.advance(task)
-                        key = file_key(image)
-                        if writer.has_image(key):
-                            present += 1
-                            continue
-                        try:
-                            faces = engine.analyze(load_image(image))
-                        except ImageError:
-                            faces, reason = [], "unreadable"
-                        else:
-                            reason = "no_face" if not faces else "no_usable_face"
-                        usable = [f for f in faces if f.quality.usable]
-                        if not usable:
-                            writer.record_skip(ENROLL_SOURCE, key, pid, reason)
-                            skipped[reason] = skipped.get(reason, 0) + 1
-                            continue
-                        if writer.add_face(pid, ENROLL_SOURCE, key, usable[0]) is not None:
-                            added += 1
-            published = None
-            from stash_sense.database.layout import current_generation
-
-            if added or current_generation(db) is None:
-                published = writer.publish()
-    except DatabaseError as err:
-        fail(str(err))
-    skips = ", ".join(f"{n} {r}" for r, n in sorted(skipped.items())) or "none"
-    where = f"published {published}" if published else "nothing new to publish"
+    skips = ", ".join(f"{n} {r}" for r, n in sorted(result.skipped.items())) or "none"
+    where = f"published {result.published}" if result.published else "nothing new to publish"
     print(
-        f"{added} faces added from {len(folders)} performer folders "
-        f"({present} images already enrolled; skipped: {skips}); {where}"
+        f"{result.added} faces added from {result.folders} performer folders "
+        f"({result.present} images already enrolled; skipped: {skips}); {where}"
     )
 
 

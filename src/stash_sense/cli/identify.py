@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from stash_sense.cli.db import IMAGE_SUFFIXES, engine_and_infos, fail, open_for_matching
+from stash_sense.app.enroll import IMAGE_SUFFIXES
+from stash_sense.cli.db import engine_and_infos, fail, open_for_matching
 from stash_sense.cli.render import tier_style
 
 if TYPE_CHECKING:
