@@ -31,7 +31,6 @@ import numpy as np
 
 from bench.sidecar_world import API_KEY, ROOT, WORK, sidecar
 from stash_sense.database import DatabaseWriter, EmbedderInfo, PerformerRecord
-from stash_sense.devservers.launch import free_port
 from stash_sense.release import (
     ReleaseHost,
     generate_key,
@@ -40,6 +39,7 @@ from stash_sense.release import (
     trusted_keys,
     update,
 )
+from stash_sense_devkit.standins.launch import free_port
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 PERFORMERS = 1_000 if QUICK else 10_000

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import httpx
 import numpy as np
 
 from stash_sense.database import DatabaseWriter, EmbedderInfo, PerformerRecord
+from stash_sense_devkit.standins.launch import free_port
 
 EMBEDDERS = [EmbedderInfo("alpha", 32, "1.0", "a" * 64), EmbedderInfo("beta", 16, "2.0", "b" * 64)]
 ENDPOINT = "https://stashdb.example/graphql"
@@ -91,12 +91,6 @@ def make_world(base: Path, n: int = 40) -> World:
                 out, served / f"stage{step}", ignore=shutil.ignore_patterns(".canonical")
             )
     return World(served, key, other, keys_json, versions)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -46,7 +46,7 @@ def two_releases(db: Path, base: Path) -> tuple[Path, Path]:
 
 def test_hot_swap_answers_every_request(
     test_db: dict[str, Any],
-    shared_dir: Path,
+    data_dir: Path,
     host_for: Callable[..., Host],
     tmp_path: Path,
 ) -> None:
@@ -74,7 +74,7 @@ def test_hot_swap_answers_every_request(
         httpx.get(sidecar.url + "/health")
         assert sum(r["path"].endswith("index.json") for r in host.requests()) == index_reads
 
-        photo = shared_dir / "eval" / "faces" / "lfw-dev" / "Monica_Seles" / "4.jpg"
+        photo = data_dir / "faces" / "lfw-dev" / "Monica_Seles" / "4.jpg"
         data = photo.read_bytes()
         answers: list[tuple[float, int, list[str]]] = []
 
