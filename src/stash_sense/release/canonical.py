@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from stash_sense.database.manifest import MANIFEST_NAME
 from stash_sense.database.publish import build_index, sha256_file
 from stash_sense.database.records import EmbedderInfo
 from stash_sense.database.schema import DDL
+from stash_sense.faces.cores import worker_threads
 from stash_sense.release.errors import ReleaseError
 
 _LIVE = "performer_id IN (SELECT id FROM performers WHERE deleted = 0)"
@@ -92,19 +94,28 @@ def build_generation(
 ) -> dict[str, Any]:
     """Write a canonical generation into `folder` from `src`; returns its manifest.json content.
 
-    `database_manifest` is the generation manifest's content without `files` and `counts`; both
-    are computed here from what was written.
+    `database_manifest` is the generation manifest's content; its `counts` and `files` are
+    replaced by those of what was written.
     """
     from stash_sense.database.publish import count_rows
 
     folder.mkdir(parents=True, exist_ok=True)
     sqlite_path = write_canonical_sqlite(src, folder / SQLITE_NAME)
     files = {SQLITE_NAME: sha256_file(sqlite_path)}
-    with contextlib.closing(sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True)) as copy:
+    uri = f"file:{sqlite_path}?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as copy:
         counts = count_rows(copy)
-        for name, entry in database_manifest["models"].items():
-            info = EmbedderInfo.from_manifest(name, entry)
-            path = build_index(copy, info, folder / index_name(name), reproducible=True)
+
+    def index(name: str) -> Path:
+        # each index is built on one thread (reproducible); the indices build side by side
+        info = EmbedderInfo.from_manifest(name, database_manifest["models"][name])
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+            path = build_index(conn, info, folder / index_name(name), reproducible=True)
+        return path
+
+    names = list(database_manifest["models"])
+    with ThreadPoolExecutor(max_workers=min(len(names), worker_threads()) or 1) as pool:
+        for path in pool.map(index, names):
             files[path.name] = sha256_file(path)
     data = {**database_manifest, "counts": counts, "files": files}
     write_generation_manifest(folder, data)
