@@ -176,6 +176,9 @@ class ByteProgress:
         self._tasks: dict[str, Any] = {}
 
         def report(what: str, done: int, total: int) -> None:
+            if what != "download":  # verify steps, notes: a line of text, no byte counts
+                self._bar.console.print(f"{what} {done}/{total}" if total else what)
+                return
             if what not in self._tasks:
                 self._tasks[what] = self._bar.add_task(what, total=total or None)
             self._bar.update(self._tasks[what], completed=done, total=total or None)
