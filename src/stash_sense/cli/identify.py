@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from stash_sense.app.enroll import IMAGE_SUFFIXES
-from stash_sense.cli.db import engine_and_infos, fail, open_for_matching
+from stash_sense.cli.db import engine_and_infos, fail, open_for_matching, settings
 from stash_sense.cli.render import tier_style
 
 if TYPE_CHECKING:
@@ -39,7 +39,12 @@ def expand(paths: list[Path]) -> Iterator[Path]:
 
 
 def identify_image(
-    engine: FaceEngine, matcher: Matcher, image: Path | bytes, top: int, name: str | None = None
+    engine: FaceEngine,
+    matcher: Matcher,
+    image: Path | bytes,
+    top: int,
+    name: str | None = None,
+    max_bytes: int | None = None,
 ) -> dict[str, Any]:
     """The JSON record of one image (a file, or its bytes in memory, called `name`): every face
     (largest first) with its matches, or an error.
@@ -52,7 +57,7 @@ def identify_image(
 
     label = name if name is not None else str(image)
     try:
-        pixels = load_image(image)
+        pixels = load_image(image, max_bytes=max_bytes)
     except ImageError as err:
         return {"image": label, "error": str(err)}
     return {
@@ -84,13 +89,14 @@ def identify_command(
     images = list(expand(paths))
     if not images:
         fail("no images found in " + ", ".join(str(p) for p in paths))
+    max_bytes = settings().max_image_bytes
     engine, infos = engine_and_infos()
     fdb = open_for_matching(db, infos)
     # Voyager loads without the GIL: read the indices while the first image is analysed
     threading.Thread(target=_preload, args=(fdb,), daemon=True).start()
     try:
         matcher = Matcher(fdb)
-        records = _run(engine, matcher, images, top, as_json)
+        records = _run(engine, matcher, images, top, as_json, max_bytes)
     except DatabaseError as err:
         fail(str(err))
     failed = sum(1 for r in records if "error" in r)
@@ -105,12 +111,17 @@ def _preload(fdb: FaceDatabase) -> None:
 
 
 def _run(
-    engine: FaceEngine, matcher: Matcher, images: list[Path], top: int, as_json: bool
+    engine: FaceEngine,
+    matcher: Matcher,
+    images: list[Path],
+    top: int,
+    as_json: bool,
+    max_bytes: int | None,
 ) -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = []
     if as_json:
         for image in images:
-            record = identify_image(engine, matcher, image, top)
+            record = identify_image(engine, matcher, image, top, max_bytes=max_bytes)
             print(json.dumps(record), flush=True)
             records.append(record)
         return records
@@ -120,11 +131,11 @@ def _run(
 
     console = Console()
     if len(images) == 1:
-        records.append(identify_image(engine, matcher, images[0], top))
+        records.append(identify_image(engine, matcher, images[0], top, max_bytes=max_bytes))
     else:
         with progress_bar() as bar:
             for image in bar.track(images, description="identifying"):
-                records.append(identify_image(engine, matcher, image, top))
+                records.append(identify_image(engine, matcher, image, top, max_bytes=max_bytes))
     for record in records:
         _print_record(console, record)
     return records
