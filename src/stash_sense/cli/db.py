@@ -110,18 +110,20 @@ def info_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Counts, models, files, tiers and per-source statistics of a database."""
+    from stash_sense.app.info import database_info
     from stash_sense.database import DatabaseError, FaceDatabase
 
     try:
         with FaceDatabase.open(db) as fdb:
-            info: dict[str, Any] = {
-                "path": str(db),
-                "generation": str(fdb.path),
-                "file_sizes": fdb.file_sizes(),
-                "manifest": fdb.manifest.as_dict(),
-            }
+            found = database_info(fdb, db)
     except DatabaseError as err:
         fail(str(err))
+    info: dict[str, Any] = {
+        "path": str(found.root),
+        "generation": str(found.generation),
+        "file_sizes": found.file_sizes,
+        "manifest": found.manifest,
+    }
     if as_json:
         print(json.dumps(info, indent=2))
         return
