@@ -139,6 +139,9 @@
     const tiers = [];
     for (const m of props.matches) if (m.tier && !tiers.includes(m.tier)) tiers.push(m.tier);
     if (!tiers.length) return null;
+    const known = Object.keys(TIER_MEANING);
+    const rank = (t) => (known.includes(t) ? known.indexOf(t) : known.length);
+    tiers.sort((a, b) => rank(a) - rank(b));
     return h(
       "details",
       { className: "stash-sense-legend" },

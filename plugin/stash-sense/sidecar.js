@@ -135,7 +135,8 @@
       // Busy (every worker taken, queue full) or no face database loaded: the detail says which.
       throw new UserError(`The sidecar cannot do this now (HTTP 503): ${text || "try again shortly"}.`, "busy");
     }
-    throw new UserError(`The sidecar answered HTTP ${status}: ${text || "no detail"}`, "sidecar");
+    const setting = /min_tier/.test(text) ? ` Check "Lowest tier to show" in ${SETTINGS}.` : "";
+    throw new UserError(`The sidecar answered HTTP ${status}: ${text || "no detail"}.${setting}`, "sidecar");
   }
 
   function noAnswer(settings) {

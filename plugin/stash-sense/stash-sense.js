@@ -481,7 +481,8 @@
   // components with (props, secondArg), so the result is the last argument, props the first.
   // ScenePage.Tabs gets the scene page's props (stashapp/stash ui/v2.5/src/components/Scenes/
   // SceneDetails/Scene.tsx), setTimestamp among them.
-  api.patch.after("ScenePage.Tabs", function (...args) {
+  const patch = (api.patch && api.patch.after) || (() => undefined); // no patching before Stash v0.25
+  patch("ScenePage.Tabs", function (...args) {
     const props = args[0];
     const result = args[args.length - 1];
     if (!props || !props.scene) return result;
@@ -493,7 +494,7 @@
     );
   });
 
-  api.patch.after("PerformerDetailsPanel", function (...args) {
+  patch("PerformerDetailsPanel", function (...args) {
     const props = args[0];
     const result = args[args.length - 1];
     if (!props || !props.performer) return result;
