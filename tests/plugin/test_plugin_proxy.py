@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from stash_sense.devservers.launch import serve_in_subprocess
+from stash_sense_devkit.standins.launch import serve_in_subprocess
 
 TASK = Path(__file__).resolve().parents[2] / "plugin" / "stash-sense" / "sidecar_proxy.py"
 

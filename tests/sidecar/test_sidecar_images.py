@@ -18,16 +18,16 @@ import pytest
 from sidecarproc import API_KEY, Sidecar, start_sidecar
 
 from stash_sense.database import DatabaseWriter, EmbedderInfo, FaceDatabase, PerformerRecord
-from stash_sense.devservers.control import make_faces_dir
-from stash_sense.devservers.launch import serve_in_subprocess
+from stash_sense_devkit.standins.control import make_faces_dir
+from stash_sense_devkit.standins.launch import serve_in_subprocess
 
 KEY = {"X-API-Key": API_KEY}
 
 
 @pytest.fixture(scope="module")
-def stashbox(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def stashbox(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     faces = make_faces_dir(
-        shared_dir / "eval" / "faces" / "lfw-dev", tmp_path_factory.mktemp("sb-faces"),
+        data_dir / "faces" / "lfw-dev", tmp_path_factory.mktemp("sb-faces"),
         ["Tommy_Thompson"], images=1,
     )  # fmt: skip
     with serve_in_subprocess("stashbox", ["--faces", str(faces), "--performers", "1"]) as url:
