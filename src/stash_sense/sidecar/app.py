@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from stash_sense import __version__
 from stash_sense.faces import FaceEngine
-from stash_sense.sidecar import errors
+from stash_sense.sidecar import errors, images
 from stash_sense.sidecar.config import SidecarConfig
 from stash_sense.sidecar.guard import API_KEY_HEADER, Guard
 from stash_sense.sidecar.routes import router
@@ -39,6 +39,7 @@ def create_app(config: SidecarConfig, engine: FaceEngine | None = None) -> FastA
     )
     errors.install(app)
     app.include_router(router)
+    app.include_router(images.router)
     # Starlette runs the last added middleware first: CORS wraps Guard, so 401/413 carry CORS.
     app.add_middleware(Guard, api_key=config.api_key, max_body=config.max_upload_bytes)
     app.add_middleware(
