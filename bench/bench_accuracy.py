@@ -169,7 +169,7 @@ def identify_path(
                 others = [m for m in top if m.name != item.identity]
                 if others:
                     strangers.append((item.identity, others[0].name, others[0].distance))
-                # the cascade of cli/identify.py: the first embedder alone when it is decisive
+                # the cascade of app/identify.py: the first embedder alone when it is decisive
                 alone = (
                     first_matcher.match_face(analysed(item, {first: vecs[first][part][i]}), top=3)
                     if first_matcher is not None and len(names) > 1

@@ -114,7 +114,7 @@ def ours(
     cascade: Cascade | None = DEFAULT_CASCADE,
     decided: list[bool] | None = None,
 ) -> list[float]:
-    """Per-image time of the identify path (cli/identify.py; no cascade if `cascade` is None)."""
+    """Per-image time of the identify path (app/identify.py; no cascade if `cascade` is None)."""
     times: list[float] = []
     for path in paths:
         started = time.perf_counter()

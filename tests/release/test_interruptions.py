@@ -10,9 +10,9 @@ from pathlib import Path
 
 from relsynth import EMBEDDERS, Host, World, cli, cli_popen
 
+from stash_sense.cli.db_release import PAUSE_ENV
 from stash_sense.database import FaceDatabase
 from stash_sense.database.publish import sha256_file
-from stash_sense.release.update import PAUSE_ENV
 
 V1, V3 = "2026.1.1", "2026.1.15"
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from stash_sense.cli.identify import identify_image
+from stash_sense.app.errors import Unusable
+from stash_sense.app.identify import identify_image
 from stash_sense.database import EmbedderInfo, FaceDatabase
 from stash_sense.faces import FaceEngine
 from stash_sense.matching import Matcher
@@ -30,8 +31,8 @@ def test_an_upload_is_identified_from_memory_without_a_temporary_file(
     engine = FaceEngine.create().load()
     infos = [EmbedderInfo.from_embedder(e) for e in engine.embedders]
     with FaceDatabase.open(Path(test_db["db"]), infos) as db:
-        record = identify_image(engine, Matcher(db), data, 3, name="upload.jpg")
-        broken = identify_image(engine, Matcher(db), data[:200], 3, name="cut.jpg")
-    assert record["image"] == "upload.jpg"
-    assert record["faces"][0]["matches"][0]["name"] == "Monica Seles"
-    assert broken["image"] == "cut.jpg" and "error" in broken
+        record = identify_image(engine, Matcher(db), data, top=3, name="upload.jpg")
+        with pytest.raises(Unusable):
+            identify_image(engine, Matcher(db), data[:200], top=3, name="cut.jpg")
+    assert record.image == "upload.jpg"
+    assert record.faces[0].matches[0].name == "Monica Seles"

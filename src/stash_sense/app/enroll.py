@@ -54,11 +54,13 @@ def enroll_folder(
     db: Path,
     engine: FaceEngine | None = None,
     on_image: Callable[[int, int], None] | None = None,
+    max_image_bytes: int | None = None,
 ) -> EnrollResult:
     """Add the performers of `src` (`<performer name>/<images>`) to the database at `db`, one
     face (the largest usable) per image, and publish a new generation when anything was added.
 
-    `on_image(done, total)` is called after every image. Raises InvalidInput for a bad `src`
+    `on_image(done, total)` is called after every image; files larger than `max_image_bytes`
+    (default: faces.imageio's limit) are skipped as unreadable. Raises InvalidInput for a bad `src`
     and DatabaseError for a database that cannot be written.
     """
     from stash_sense.database import DatabaseWriter, EmbedderInfo, PerformerRecord
@@ -89,7 +91,7 @@ def enroll_folder(
                         result.present += 1
                         continue
                     try:
-                        faces = engine.analyze(load_image(image))
+                        faces = engine.analyze(load_image(image, max_bytes=max_image_bytes))
                     except ImageError:
                         faces, reason = [], "unreadable"
                     else:

@@ -1,5 +1,5 @@
-"""The domain errors of the use cases; the CLI turns them into an exit status, the sidecar into
-an HTTP status."""
+"""The domain errors of the use cases; the CLI turns them into an exit status and one line, the
+sidecar into an HTTP status and {"error": message}."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ class AppError(Exception):
 
 
 class InvalidInput(AppError):
-    """The input is unusable (a missing folder, an unreadable image, a bad identifier)."""
+    """The request itself is wrong (a missing folder, a file that is no video, a bad option)."""
+
+
+class Unusable(AppError):
+    """The input is well-formed but cannot be used (an unreadable image, no image to read)."""
 
 
 class NotFound(AppError):
-    """Something the request names does not exist (a scene, a performer)."""
-
-
-class Unavailable(AppError):
-    """A service the use case needs (Stash, the database) did not answer as it should."""
+    """Something the request names does not exist (a scene or a performer in Stash)."""

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from stash_sense.database import EmbedderInfo, FaceDatabase
     from stash_sense.faces import FaceEngine
+    from stash_sense.settings import Settings
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -28,6 +29,18 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """One clear line on stderr and an exit code; never a traceback."""
     print(f"error: {message}", file=sys.stderr)
     raise typer.Exit(code)
+
+
+def settings(**given: Any) -> Settings:
+    """The settings (stash_sense.settings): the options given over STASH_SENSE_* variables;
+    a malformed value ends the command with one line and exit status 2."""
+    from stash_sense.errors import ConfigError
+    from stash_sense.settings import load_settings
+
+    try:
+        return load_settings(**given)
+    except ConfigError as err:
+        fail(str(err), 2)
 
 
 def engine_and_infos() -> tuple[FaceEngine, list[EmbedderInfo]]:
@@ -71,11 +84,15 @@ def enroll_command(
     from stash_sense.app.errors import AppError
     from stash_sense.database import DatabaseError
 
+    max_bytes = settings().max_image_bytes
     try:
         with progress_bar() as bar:
             task = bar.add_task("enrolling", total=None)
             result = enroll_folder(
-                src, db, on_image=lambda n, total: bar.update(task, completed=n, total=total)
+                src,
+                db,
+                on_image=lambda n, total: bar.update(task, completed=n, total=total),
+                max_image_bytes=max_bytes,
             )
     except (AppError, DatabaseError) as err:
         fail(str(err))
@@ -93,18 +110,20 @@ def info_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Counts, models, files, tiers and per-source statistics of a database."""
+    from stash_sense.app.info import database_info
     from stash_sense.database import DatabaseError, FaceDatabase
 
     try:
         with FaceDatabase.open(db) as fdb:
-            info: dict[str, Any] = {
-                "path": str(db),
-                "generation": str(fdb.path),
-                "file_sizes": fdb.file_sizes(),
-                "manifest": fdb.manifest.as_dict(),
-            }
+            found = database_info(fdb, db)
     except DatabaseError as err:
         fail(str(err))
+    info: dict[str, Any] = {
+        "path": str(found.root),
+        "generation": str(found.generation),
+        "file_sizes": found.file_sizes,
+        "manifest": found.manifest,
+    }
     if as_json:
         print(json.dumps(info, indent=2))
         return

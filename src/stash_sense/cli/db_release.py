@@ -3,36 +3,39 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from stash_sense.cli.db import fail
+from stash_sense.cli.db import fail, settings
 
 if TYPE_CHECKING:
     from stash_sense.release import ReleaseHost
 
 DbOption = Annotated[
-    Path, typer.Option("--db", envvar="STASH_SENSE_DB", help="The database folder.")
+    Path | None, typer.Option("--db", help="The database folder (or STASH_SENSE_DB).")
 ]
 IndexOption = Annotated[
     str | None,
     typer.Option(
         "--index",
-        envvar="STASH_SENSE_RELEASE_INDEX",
-        help="URL of the release index (index.json); downloads come only from its host.",
+        help="URL of the release index, index.json (or STASH_SENSE_RELEASE_INDEX); downloads "
+        "come only from its host.",
     ),
 ]
 KeysOption = Annotated[
     Path | None,
     typer.Option(
         "--keys",
-        envvar="STASH_SENSE_RELEASE_KEYS",
-        help="A keys.json of publisher keys to trust besides the shipped ones.",
+        help="A keys.json of publisher keys to trust besides the shipped ones "
+        "(or STASH_SENSE_RELEASE_KEYS).",
     ),
 ]
+# Fault injection for the tests (kill -9 between publishing and swapping): seconds to wait.
+PAUSE_ENV = "STASH_SENSE_TEST_PAUSE_BEFORE_SWAP"
 _SIZE_RE = re.compile(r"^(\d+)\s*([kmg]i?b?)?$", re.IGNORECASE)
 
 
@@ -85,6 +88,7 @@ def package_command(
     from stash_sense.database import DatabaseError
     from stash_sense.release import ReleaseError, load_signing_key, package
 
+    db = _db(db)
     try:
         keys = [load_signing_key(k) for k in key]
         entry = package(
@@ -94,6 +98,13 @@ def package_command(
     except (ReleaseError, DatabaseError) as err:
         fail(str(err))
     typer.echo(json.dumps(entry, indent=2))
+
+
+def _db(db: Path | None) -> Path:
+    found = settings(db=db).db
+    if found is None:
+        fail("no database folder: give --db or set STASH_SENSE_DB", 2)
+    return found
 
 
 def _host(index: str | None) -> ReleaseHost:
@@ -119,13 +130,17 @@ def update_command(
     """Download and install the newest database release this program can read."""
     from stash_sense.release import ReleaseError, plan_update, trusted_keys, update
 
-    with _host(index) as host:
+    s = settings(db=db, release_index=index, release_keys=keys)
+    db = _db(s.db)
+    pause = float(os.environ.get(PAUSE_ENV) or 0)
+    with _host(s.release_index) as host:
         try:
             if check:
                 result: dict[str, Any] = plan_update(host, db).as_dict()
             else:
                 with ByteProgress() as report:
-                    result = update(host, db, trusted_keys(keys), report)
+                    trusted = trusted_keys(s.release_keys)
+                    result = update(host, db, trusted, report, pause_before_swap=pause)
         except ReleaseError as err:
             fail(str(err))
     if as_json:
@@ -194,7 +209,7 @@ def rollback_command(db: DbOption) -> None:
     from stash_sense.release import ReleaseError, rollback
 
     try:
-        before, after = rollback(db)
+        before, after = rollback(_db(db))
     except ReleaseError as err:
         fail(str(err))
     typer.echo(f"rolled back from {before} to {after}")
@@ -207,6 +222,7 @@ def check_command(db: DbOption) -> None:
     """
     from stash_sense.release.completeness import check_install
 
+    db = _db(db)
     result = check_install(db)
     for line in result.models:
         typer.echo(f"missing model: {line}", err=True)

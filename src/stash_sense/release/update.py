@@ -48,8 +48,6 @@ RELEASE_RECORD = "release.json"
 DOWNLOADS = "downloads"
 LOCK_NAME = ".update.lock"
 MARGIN = 64 * 1024 * 1024
-# Fault injection for tests: sleep this many seconds between publishing gen-N and the swap.
-PAUSE_ENV = "STASH_SENSE_RELEASE_PAUSE_BEFORE_SWAP"
 
 Report = Callable[[str, int, int], None]
 
@@ -158,8 +156,13 @@ def update(
     keys: dict[str, VerifyKey],
     report: Report = _quiet,
     plan: Plan | None = None,
+    pause_before_swap: float = 0.0,
 ) -> dict[str, Any]:
-    """Install the newest readable release into the database folder `root`; returns what it did."""
+    """Install the newest readable release into the database folder `root`; returns what it did.
+
+    `pause_before_swap` (seconds) is for fault-injection tests: a kill between the new
+    generation's rename and the swap.
+    """
     root = Path(root)
     if (root / "manifest.json").exists():
         raise ReleaseError(f"{root} is a single generation: pass the database folder above it")
@@ -170,15 +173,20 @@ def update(
             return {"updated": False, **plan.as_dict()}
         if plan.steps[0][0] == "delta":
             try:
-                return _install(host, root, keys, plan, report)
+                return _install(host, root, keys, plan, report, pause_before_swap)
             except DeltaUnusable as err:
                 report(f"delta failed ({err}); downloading the full release", 0, 0)
                 plan = Plan(plan.current, plan.target, [("full", plan.steps[-1][1])], plan.skipped)
-        return _install(host, root, keys, plan, report)
+        return _install(host, root, keys, plan, report, pause_before_swap)
 
 
 def _install(
-    host: ReleaseHost, root: Path, keys: dict[str, VerifyKey], plan: Plan, report: Report
+    host: ReleaseHost,
+    root: Path,
+    keys: dict[str, VerifyKey],
+    plan: Plan,
+    report: Report,
+    pause_before_swap: float = 0.0,
 ) -> dict[str, Any]:
     started = time.monotonic()
     manifests = []
@@ -240,9 +248,8 @@ def _install(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     verified = time.monotonic()
-    pause = os.environ.get(PAUSE_ENV)
-    if pause:
-        time.sleep(float(pause))
+    if pause_before_swap:
+        time.sleep(pause_before_swap)
     swap_current(root, final)
     swapped = time.monotonic()
     prune_generations(root, keep={final.resolve(), *([current] if current else [])})
