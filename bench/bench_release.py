@@ -47,7 +47,7 @@ FACES_EACH = 3
 CHANGED = PERFORMERS // 100
 RESULTS = ROOT / "bench" / "results" / ("release-quick.json" if QUICK else "release.json")
 BASE = WORK / f"release-{PERFORMERS}"
-PHOTO = ROOT / "src" / "stash_sense" / "demo_data" / "faces" / "Adam_Sandler"
+PHOTO = ROOT / "src" / "stash_sense" / "demo_data" / "queries" / "photo-richard-gere.jpg"
 ENDPOINT = "https://stashdb.org/graphql"
 
 
@@ -131,7 +131,7 @@ def timed_update(index: str, root: Path) -> dict[str, Any]:
 
 def hot_swap(index: str, root: Path) -> dict[str, Any]:
     """The sidecar installs release 2 while 4 clients keep asking; every answer is counted."""
-    photo = sorted(PHOTO.glob("*.jpg"))[0].read_bytes()
+    photo = PHOTO.read_bytes()
     extra = ["--workers", "2", "--queue", "16", "--release-index", index,
              "--release-keys", str(BASE / "keys.json")]  # fmt: skip
     answers: list[tuple[float, float, int]] = []
