@@ -17,6 +17,7 @@ ORDER = [
     "bench_build",
     "bench_scene",
     "bench_sidecar",
+    "bench_release",
 ]
 
 
