@@ -10,7 +10,6 @@ from pathlib import Path
 
 from relsynth import EMBEDDERS, Host, World, cli, cli_popen
 
-from stash_sense.cli.db_release import PAUSE_ENV
 from stash_sense.database import FaceDatabase
 from stash_sense.database.publish import sha256_file
 
@@ -77,7 +76,7 @@ def test_a_kill_before_the_swap_leaves_the_old_database(
     host = host_for(world.served)
     db = tmp_path / "db"
     assert cli(*update_args(db, host, world, stage=1)).returncode == 0
-    proc = cli_popen(*update_args(db, host, world), env={PAUSE_ENV: "60"})
+    proc = cli_popen(*update_args(db, host, world), "--pause-before-swap", "60")
     wait_for(lambda: (db / "gen-000002").is_dir())  # unpacked, verified, renamed; not swapped
     proc.send_signal(signal.SIGKILL)
     proc.wait()

@@ -77,14 +77,23 @@ def test_hot_swap_answers_every_request(
         photo = data_dir / "faces" / "lfw-dev" / "Monica_Seles" / "4.jpg"
         data = photo.read_bytes()
         answers: list[tuple[float, int, list[str]]] = []
+        swapped: list[float] = []
 
         def ask() -> None:
-            with sidecar.client() as c:
-                r = c.post("/identify", content=data, headers={"Content-Type": "image/jpeg"})
-                names = [f["matches"][0]["name"] for f in r.json().get("faces", []) if f["matches"]]
-                answers.append((time.monotonic(), r.status_code, names))
+            # ask again and again until the swap is done, a few answers came after it, and at
+            # least REQUESTS were answered in all
+            def more() -> bool:
+                late = sum(at > swapped[0] for at, _, _ in answers) if swapped else 0
+                return late < 4 or len(answers) < REQUESTS
 
-        threads = [threading.Thread(target=ask) for _ in range(REQUESTS)]
+            with sidecar.client() as c:
+                while more():
+                    r = c.post("/identify", content=data, headers={"Content-Type": "image/jpeg"})
+                    faces = r.json().get("faces", [])
+                    names = [f["matches"][0]["name"] for f in faces if f["matches"]]
+                    answers.append((time.monotonic(), r.status_code, names))
+
+        threads = [threading.Thread(target=ask) for _ in range(4)]
         for t in threads:
             t.start()
         while len(answers) < 3:
@@ -95,17 +104,16 @@ def test_hot_swap_answers_every_request(
             assert c.post("/database/update").status_code == 409
             while (state := c.get("/database/update").json())["state"] == "running":
                 time.sleep(0.05)
-            swapped = time.monotonic()
+            swapped.append(time.monotonic())
             assert state["state"] == "done", state
             assert state["result"]["installed"] == "2.0"
             info = c.get("/database/info").json()
         for t in threads:
             t.join()
-        assert len(answers) == REQUESTS
+        assert len(answers) >= REQUESTS
         assert all(code == 200 for _, code, _ in answers), answers
-        before = [n for at, _, n in answers if at < swapped]
-        after = [n for at, _, n in answers if at > swapped + 0.5]
-        assert before and after, "the swap did not happen while requests were answered"
+        before = [n for at, _, n in answers if at < swapped[0]]
+        after = [n for at, _, n in answers if at > swapped[0]]
         assert before[0] == ["Monica Seles"] and after[-1] == ["Monica Seles (2.0)"]
         assert info["generation"] == "gen-000002"
         health = httpx.get(sidecar.url + "/health").json()["database_update"]

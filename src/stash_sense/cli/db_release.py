@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -34,8 +33,7 @@ KeysOption = Annotated[
         "(or STASH_SENSE_RELEASE_KEYS).",
     ),
 ]
-# Fault injection for the tests (kill -9 between publishing and swapping): seconds to wait.
-PAUSE_ENV = "STASH_SENSE_TEST_PAUSE_BEFORE_SWAP"
+
 _SIZE_RE = re.compile(r"^(\d+)\s*([kmg]i?b?)?$", re.IGNORECASE)
 
 
@@ -126,13 +124,15 @@ def update_command(
         bool, typer.Option("--check", help="Only say whether a newer database exists.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    pause_before_swap: Annotated[
+        float, typer.Option("--pause-before-swap", hidden=True, help="Fault injection (tests).")
+    ] = 0.0,
 ) -> None:
     """Download and install the newest database release this program can read."""
     from stash_sense.release import ReleaseError, plan_update, trusted_keys, update
 
     s = settings(db=db, release_index=index, release_keys=keys)
     db = _db(s.db)
-    pause = float(os.environ.get(PAUSE_ENV) or 0)
     with _host(s.release_index) as host:
         try:
             if check:
@@ -140,7 +140,7 @@ def update_command(
             else:
                 with ByteProgress() as report:
                     trusted = trusted_keys(s.release_keys)
-                    result = update(host, db, trusted, report, pause_before_swap=pause)
+                    result = update(host, db, trusted, report, pause_before_swap=pause_before_swap)
         except ReleaseError as err:
             fail(str(err))
     if as_json:
