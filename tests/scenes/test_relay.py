@@ -12,7 +12,7 @@ import pytest
 
 from stash_sense.devservers.launch import serve_in_subprocess
 from stash_sense.scenes import video
-from stash_sense.scenes.relay import HeaderRelay, without_secret_headers
+from stash_sense.scenes.relay import HeaderRelay, decoder_source
 from stash_sense.scenes.video import frames_at, probe_duration
 
 KEY = "relay-test-secret-key"
@@ -55,11 +55,11 @@ def test_relay_adds_the_key_and_passes_ranges(stash: str, shared_dir: Path) -> N
         httpx.get(url, timeout=2)
 
 
-def test_local_files_and_keyless_urls_are_left_alone() -> None:
-    with without_secret_headers("/videos/a.mp4", {"ApiKey": KEY}) as src:
+def test_local_files_are_left_alone_and_every_url_is_relayed() -> None:
+    with decoder_source("/videos/a.mp4", {"ApiKey": KEY}) as src:
         assert src == "/videos/a.mp4"
-    with without_secret_headers("http://stash:9999/scene/1/stream", None) as src:
-        assert src == "http://stash:9999/scene/1/stream"
+    with decoder_source("http://stash:9999/scene/1/stream", None) as src:
+        assert src.startswith("http://127.0.0.1:") and "stash:9999" not in src
 
 
 def _command_lines(stop: threading.Event, seen: list[str]) -> None:

@@ -18,6 +18,7 @@ from stash_sense.scenes.stash import SOURCES, mark_on_scene, stash_scene_frames
 from stash_sense.sidecar.bodies import fetch_image, image_input, int_option, json_object
 from stash_sense.sidecar.config import MAX_FRAMES
 from stash_sense.sidecar.errors import ApiError
+from stash_sense.sidecar.feedback import FeedbackOff
 from stash_sense.sidecar.services import Services
 
 router = APIRouter()
@@ -54,6 +55,19 @@ def _identify_bytes(s: Services, data: bytes, name: str, top: int) -> dict[str, 
 
 @router.get("/health")
 def health(request: Request) -> dict[str, Any]:
+    """What a health check needs and no more (no key is asked for it): no paths, no URLs."""
+    s = services(request)
+    return {
+        "status": "ok" if s.holder.current is not None else "degraded",
+        "version": __version__,
+        "database": {"loaded": s.holder.current is not None},
+        "feedback": not isinstance(s.feedback, FeedbackOff),
+    }
+
+
+@router.get("/status")
+def status(request: Request) -> dict[str, Any]:
+    """The details (key needed): database path and counts, models, Stash URL, job counters."""
     s = services(request)
     rec = s.holder.current
     database: dict[str, Any] = {"loaded": rec is not None, "path": str(s.holder.path)}
@@ -69,6 +83,8 @@ def health(request: Request) -> dict[str, Any]:
         "models": {e.name: e.version for e in s.engine.embedders},
         "stash": s.config.stash_url,
         "jobs": s.gate.stats(),
+        "feedback": {"path": str(s.feedback.path)}
+        | ({"off": s.feedback.reason} if isinstance(s.feedback, FeedbackOff) else {}),
     }
 
 
