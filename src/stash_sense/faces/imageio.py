@@ -128,10 +128,13 @@ def load_image(
     *,
     max_pixels: int = MAX_PIXELS,
     max_bytes: int | None = None,
+    reduce: bool = True,
 ) -> ImageArray:
     """Decode `src` (a path or the file's bytes) to a BGR uint8 array of shape (H, W, 3).
 
-    Raises ImageError with a one-line message for anything that is not a usable image.
+    Raises ImageError with a one-line message for anything that is not a usable image. With
+    `reduce` false a JPEG over `max_pixels` is refused instead of decoded at a smaller scale (a
+    sprite sheet, whose VTT regions are in full-size pixels).
     """
     limit = _max_bytes_default() if max_bytes is None else max_bytes
     data = _read_source(src, limit)
@@ -150,7 +153,7 @@ def load_image(
         width, height = im.size
         if width <= 0 or height <= 0:
             raise ImageError(f"image has no pixels ({width}x{height}){where}")
-        _fit_budget(im, max_pixels, where)
+        _fit_budget(im, max_pixels, where, reduce)
         try:
             im.load()
             try:
@@ -166,12 +169,12 @@ def load_image(
             raise ImageError(f"image is too large to decode{where}") from None
 
 
-def _fit_budget(im: Image.Image, max_pixels: int, where: str) -> None:
+def _fit_budget(im: Image.Image, max_pixels: int, where: str, reduce: bool) -> None:
     """Refuse an image over the pixel budget, or make a JPEG decode small enough (draft)."""
     width, height = im.size
     if width * height <= max_pixels:
         return
-    if im.format in ("JPEG", "MPO"):
+    if reduce and im.format in ("JPEG", "MPO"):
         for scale in _JPEG_SCALES[1:]:
             small = (-(-width // scale), -(-height // scale))
             if small[0] * small[1] <= max_pixels:

@@ -48,7 +48,9 @@ def sprite_from_stash(client: StashClient, scene: StashScene) -> tuple[Image, li
     except StashError as exc:
         raise FrameError(f"sprite of scene {scene.id}: {exc}") from exc
     try:
-        sheet = load_image(data, max_pixels=MAX_SPRITE_PIXELS, max_bytes=MAX_SPRITE_BYTES)
+        sheet = load_image(
+            data, max_pixels=MAX_SPRITE_PIXELS, max_bytes=MAX_SPRITE_BYTES, reduce=False
+        )
     except ImageError as exc:
         raise FrameError(f"the sprite sheet of scene {scene.id}: {exc}") from exc
     return sheet, sprite_frames(sheet, vtt)

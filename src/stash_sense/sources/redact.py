@@ -28,7 +28,7 @@ def redact_url(url: str) -> str:
             netloc = HIDDEN + "@" + netloc.rpartition("@")[2]
         query = urlencode(
             [
-                (k, HIDDEN if k.lower() in SECRET_PARAMS else v)
+                (k, HIDDEN if k.lower() in SECRET_PARAMS else _nested(v))
                 for k, v in parse_qsl(parts.query, keep_blank_values=True)
             ],
             safe="*",
@@ -36,6 +36,11 @@ def redact_url(url: str) -> str:
         return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
     except ValueError:
         return redact_text(url)
+
+
+def _nested(value: str) -> str:
+    """A query value that is itself a URL or query (a login page's returnURL) is redacted too."""
+    return redact_url(value) if "=" in value else value
 
 
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
