@@ -90,6 +90,15 @@ def serve_command(
             "--feedback-db", envvar="STASH_SENSE_FEEDBACK_DB", help="SQLite file for feedback."
         ),
     ] = None,
+    feedback_max_mb: Annotated[
+        float,
+        typer.Option(
+            "--feedback-max-mb",
+            envvar="STASH_SENSE_FEEDBACK_MAX_MB",
+            min=0.01,
+            help="Largest size of the feedback file; when full, feedback is answered 507.",
+        ),
+    ] = 64.0,
     max_upload_mb: Annotated[
         int, typer.Option("--max-upload-mb", envvar="STASH_SENSE_MAX_UPLOAD_MB", min=1)
     ] = 32,
@@ -146,6 +155,7 @@ def serve_command(
             data_dir=data_dir or Path.home() / ".stash-sense",
             feedback_db=feedback_db,
             max_upload_bytes=max_upload_mb * 1024 * 1024,
+            feedback_max_bytes=int(feedback_max_mb * 1024 * 1024),
             workers=workers,
             queue=queue,
             cors_origins=list(cors_origin or []),
