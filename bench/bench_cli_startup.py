@@ -23,8 +23,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.evaldata import FACES, require_eval
+
 ROOT = Path(__file__).resolve().parents[1]
-EVAL = ROOT.parent / "shared" / "eval" / "faces"
+EVAL = FACES
 RESULTS = ROOT / "bench" / "results" / "cli_startup.json"
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 TARGET_S = 2.0
@@ -94,6 +96,7 @@ def import_times(db: Path, image: Path) -> dict[str, float]:
 
 
 def main() -> int:
+    require_eval()
     runs = 3 if QUICK else 9
     load = os.getloadavg()[0]  # the machine may be shared: say how busy it was
     image = EVAL / "lfw-dev" / sorted(p.name for p in (EVAL / "lfw-dev").iterdir())[0] / "1.jpg"

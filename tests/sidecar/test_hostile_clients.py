@@ -318,15 +318,6 @@ def test_sprite_only_with_a_broken_vtt_is_a_clear_error(sidecar: Sidecar) -> Non
     assert "sprite" in r.json()["error"] or "VTT" in r.json()["error"]
 
 
-def test_docs_and_openapi_need_the_key(sidecar: Sidecar) -> None:
-    for path in ("/docs", "/openapi.json"):
-        assert httpx.get(sidecar.url + path).status_code == 401
-    with sidecar.client() as c:
-        spec = c.get("/openapi.json").json()
-        assert "/identify/scene" in spec["paths"]
-        assert c.get("/docs").status_code == 200
-
-
 def test_the_access_log_has_no_query_strings(sidecar: Sidecar) -> None:
     offset = sidecar.log.stat().st_size
     with sidecar.client() as c:

@@ -1,7 +1,8 @@
-"""The sidecar against a hostile Stash (devservers/hostile_stash.py): playlists that lead to other
-hosts or to local files, a stream that redirects once checked, a huge sprite, a VTT with thousands
-of cues, and a Stash that puts its API key in the stream URL. Every byte the decoders read must
-come from the Stash host, and no key may show in an answer, a log line or a command line."""
+"""The sidecar against a hostile Stash (stash_sense_devkit.standins.hostile_stash): playlists
+that lead to other hosts or to local files, a stream that redirects once checked, a huge sprite, a
+VTT with thousands of cues, and a Stash that puts its API key in the stream URL. Every byte the
+decoders read must come from the Stash host, and no key may show in an answer, a log line or a
+command line."""
 
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ import httpx
 import pytest
 from sidecarproc import Sidecar, start_sidecar
 
-from stash_sense.devservers.hostile_stash import hostile_stash_app
-from stash_sense.devservers.launch import serve_in_thread
 from stash_sense.scenes.video import _tool
+from stash_sense_devkit.standins.hostile_stash import hostile_stash_app
+from stash_sense_devkit.standins.launch import serve_in_thread
 
 STASH_KEY = "stash-secret-key-4242"
 

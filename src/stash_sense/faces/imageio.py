@@ -13,7 +13,6 @@ Ghostscript, and each rarely used decoder is more attack surface for no gain.
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +37,7 @@ MAX_PIXELS = 40_000_000
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")  # JPEG includes MPO
 #: JPEG scales libjpeg decodes at without decoding the full size first.
 _JPEG_SCALES = (1, 2, 4, 8)
-#: Files larger than this are refused before being read; override with STASH_SENSE_MAX_IMAGE_BYTES.
+#: Files larger than this are refused before being read (callers pass their own as `max_bytes`).
 MAX_BYTES = 64 * 1024 * 1024
 
 # alpha is composited on mid grey: neither black nor white invents a face edge
@@ -47,16 +46,6 @@ _BACKGROUND = (128, 128, 128)
 
 class ImageError(ValueError):
     """The input is not a usable image; the message says why in one line."""
-
-
-def _max_bytes_default() -> int:
-    env = os.environ.get("STASH_SENSE_MAX_IMAGE_BYTES")
-    if env:
-        try:
-            return int(env)
-        except ValueError:
-            pass
-    return MAX_BYTES
 
 
 def _read_source(src: Path | str | bytes | bytearray | memoryview, max_bytes: int) -> bytes:
@@ -136,7 +125,7 @@ def load_image(
     `reduce` false a JPEG over `max_pixels` is refused instead of decoded at a smaller scale (a
     sprite sheet, whose VTT regions are in full-size pixels).
     """
-    limit = _max_bytes_default() if max_bytes is None else max_bytes
+    limit = MAX_BYTES if max_bytes is None else max_bytes
     data = _read_source(src, limit)
     where = f": {src}" if isinstance(src, str | Path) else ""
     try:

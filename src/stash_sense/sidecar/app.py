@@ -34,7 +34,7 @@ def create_app(config: SidecarConfig, engine: FaceEngine | None = None) -> FastA
         title="Stash Sense sidecar",
         version=__version__,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url="/docs",  # the answers' shapes (sidecar/responses.py), behind the API key
         redoc_url=None,
         openapi_url="/openapi.json",
     )

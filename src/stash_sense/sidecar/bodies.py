@@ -11,10 +11,10 @@ from typing import Any
 
 from starlette.requests import Request
 
+from stash_sense.app.performer import fetch_from_stash
 from stash_sense.sidecar.errors import ApiError
 from stash_sense.sidecar.multipart import read_multipart
-from stash_sense.sources.redact import redact_url
-from stash_sense.sources.stash import StashClient, StashError
+from stash_sense.sources.stash import StashClient
 
 IMAGE_FIELDS = ("image", "file")
 #: Bodies a web page may send without a CORS preflight are text/plain, form-urlencoded and
@@ -108,15 +108,7 @@ def fetch_image(stash: StashClient | None, url: str, max_bytes: int) -> bytes:
     """An image from the configured Stash host only (anything else is refused)."""
     if stash is None:
         raise ApiError(400, "no Stash URL is configured, so images cannot be fetched by URL")
-    try:
-        on_host = stash.is_on_host(stash.absolute(url))
-    except StashError:
-        on_host = False
-    if not on_host:
-        raise ApiError(
-            400, f"refusing to fetch {redact_url(url)}: only the Stash host {stash.url} is allowed"
-        )
-    return stash.fetch(url, max_bytes=max_bytes)
+    return fetch_from_stash(stash, url, max_bytes)
 
 
 def int_option(options: dict[str, Any], name: str, default: int, low: int, high: int) -> int:

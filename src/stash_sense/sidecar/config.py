@@ -1,4 +1,5 @@
-"""The sidecar's settings, from `serve` options or STASH_SENSE_* environment variables."""
+"""What the sidecar needs to run, and its defaults; `stash-sense serve` fills it from the settings
+(stash_sense.settings: options over STASH_SENSE_* variables)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from stash_sense.errors import ConfigError
+
+DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5000
 DEFAULT_MAX_UPLOAD_MB = 32
 DEFAULT_WORKERS = 1
@@ -20,10 +24,6 @@ MAX_JSON_BYTES = 64 * 1024
 DEFAULT_FEEDBACK_MAX_MB = 64
 #: Names every local client may use for the sidecar (checked against the Host header).
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
-
-
-class ConfigError(ValueError):
-    """A setting is missing or malformed (one line, for the user)."""
 
 
 def origin_of(url: str) -> str:
