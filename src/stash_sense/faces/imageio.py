@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import (  # the decoders of ALLOWED_FORMATS, registered without loading every plugin
     BmpImagePlugin,  # noqa: F401
@@ -30,9 +31,10 @@ from PIL import (  # the decoders of ALLOWED_FORMATS, registered without loading
 
 from stash_sense.faces.types import ImageArray
 
-#: Decoded images hold at most this many pixels (120 MB as RGB; a 9999 x 9999 PNG of 292 KB once
-#: took 1.4 GB to decode): JPEGs above it are decoded at a reduced scale, other formats refused.
-MAX_PIXELS = 40_000_000
+#: Decoded images hold at most this many pixels (a 24 MP camera's; 72 MB as RGB, twice that while
+#: converting; a 9999 x 9999 PNG of 292 KB once took 1.4 GB to decode): JPEGs above it are decoded
+#: at a reduced scale, other formats refused. Faces need far fewer pixels than this.
+MAX_PIXELS = 24_000_000
 #: The formats decoded; anything else (EPS, PSD, PCX, ...) is "not an image we accept".
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")  # JPEG includes MPO
 #: JPEG scales libjpeg decodes at without decoding the full size first.
@@ -108,8 +110,8 @@ def _to_bgr(im: Image.Image) -> np.ndarray:
         rgb = im
     else:  # L, 1, P, CMYK, YCbCr, LAB, HSV, ...
         rgb = im.convert("RGB")
-    arr = np.asarray(rgb, dtype=np.uint8)
-    return np.ascontiguousarray(arr[:, :, ::-1])
+    arr = np.array(rgb, dtype=np.uint8)  # one writable copy, turned to BGR in place
+    return cv2.cvtColor(arr, cv2.COLOR_RGB2BGR, dst=arr)
 
 
 def load_image(

@@ -82,8 +82,8 @@ async def image_input(request: Request) -> ImageInput:
         upload = next(iter([*named, *files]), None)
         if upload is None:
             raise ApiError(400, "the multipart body has no file (send it as field 'image')")
-        options = {p.name: p.data.decode("utf-8", "replace") for p in parts if p.filename is None}
-        return ImageInput(upload.filename or "upload", upload.data, None, options)
+        options = {p.name: p.take().decode("utf-8", "replace") for p in parts if p.filename is None}
+        return ImageInput(upload.filename or "upload", upload.take(), None, options)
     if kind.startswith("image/") or kind == "application/octet-stream":
         return ImageInput("upload", await request.body(), None, dict(request.query_params))
     body = await json_object(request)

@@ -31,9 +31,11 @@ class Part:
     chunks: list[bytes] = field(default_factory=list)
     size: int = 0
 
-    @property
-    def data(self) -> bytes:
-        return b"".join(self.chunks)
+    def take(self) -> bytes:
+        """The part's bytes, once: the chunks are dropped so the upload is held only once."""
+        data = b"".join(self.chunks)
+        self.chunks = []
+        return data
 
 
 class _Collector:
