@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -63,34 +63,15 @@ def test_local_files_are_left_alone_and_every_url_is_relayed() -> None:
         assert src.startswith("http://127.0.0.1:") and "stash:9999" not in src
 
 
-def _command_lines(stop: threading.Event, seen: list[str]) -> None:
-    """Every ffmpeg/ffprobe command line running on this machine, until `stop` is set."""
-    while not stop.is_set():
-        for proc in Path("/proc").iterdir():
-            try:
-                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if "ffmpeg" in cmdline or "ffprobe" in cmdline:
-                seen.append(cmdline)
-        time.sleep(0.005)
-
-
 @pytest.mark.parametrize("method", ["seek", "opencv"])
 def test_frames_through_the_relay_with_the_key_on_no_command_line(
-    stash: str, method: video.Method
+    stash: str, method: video.Method, command_lines: Any
 ) -> None:
     source, headers = f"{stash}/scene/1/stream", {"ApiKey": KEY}
-    stop, seen = threading.Event(), list[str]()
-    watcher = threading.Thread(target=_command_lines, args=(stop, seen), daemon=True)
-    watcher.start()
-    try:
+    with command_lines("ffmpeg", "ffprobe") as seen:
         duration = probe_duration(source, headers)
         frames = frames_at(source, [1.0, duration / 2, duration - 1.0], headers=headers,
                            method=method)  # fmt: skip
-    finally:
-        stop.set()
-        watcher.join()
     assert 10 < duration < 30
     assert len(frames) == 3 and all(f.image.shape[1] == 1280 for f in frames)
     assert seen, "ffprobe ran and was seen"

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -179,20 +180,8 @@ def test_a_vtt_with_thousands_of_cues_is_refused(open_sidecar: Sidecar) -> None:
     assert "more than 1000 cues" in r.json()["error"]
 
 
-def _command_lines(stop: threading.Event, seen: list[str]) -> None:
-    while not stop.is_set():
-        for proc in Path("/proc").iterdir():
-            try:
-                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if "ffmpeg" in cmdline or "ffprobe" in cmdline or "stash-sense" in cmdline:
-                seen.append(cmdline)
-        time.sleep(0.005)
-
-
 def test_the_stash_key_shows_in_no_answer_log_or_command_line(
-    keyed_sidecar: Sidecar, keyed_stash: str
+    keyed_sidecar: Sidecar, keyed_stash: str, command_lines: Any
 ) -> None:
     found = httpx.post(
         keyed_stash + "/graphql",
@@ -203,15 +192,9 @@ def test_the_stash_key_shows_in_no_answer_log_or_command_line(
     missing = _scene(keyed_sidecar, "17", source="video", frames=2)
     assert missing.status_code in (422, 502), missing.text
     assert "HTTP 404" in missing.text and "apikey=***" in missing.text
-    stop, seen = threading.Event(), list[str]()
-    watcher = threading.Thread(target=_command_lines, args=(stop, seen), daemon=True)
-    watcher.start()
-    try:
+    with command_lines("ffmpeg", "ffprobe", "stash-sense") as seen:
         ok = _scene(keyed_sidecar, "2", source="video", frames=4)
         seek = _scene(keyed_sidecar, "11", source="video", frames=2)
-    finally:
-        stop.set()
-        watcher.join()
     assert ok.status_code == 200 and ok.json()["persons"], ok.text
     assert seek.status_code == 422
     for answer in (missing, ok, seek):
