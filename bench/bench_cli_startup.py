@@ -3,7 +3,9 @@
 A small database (10 LFW identities) is enrolled once with the real command; then the installed
 `stash-sense` entry point is run several times on one photo, each a fresh process (Python start,
 imports, model loading and sha256 checks, database open, detection, embedding, matching, JSON out).
-Also: the same with `python -X importtime` summed per top-level package, to show where time goes.
+Also: the CPU time (user + system) of each run, which a busy shared machine disturbs far less
+than the wall time, and the same with `python -X importtime` summed per top-level package, to show
+where time goes.
 
     python -m bench.bench_cli_startup         # BENCH_QUICK=1: 3 runs
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -48,7 +51,14 @@ def enrol(base: Path) -> Path:
     return db
 
 
-def run_once(db: Path, image: Path) -> tuple[float, dict[str, Any]]:
+def _children_cpu_s() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def run_once(db: Path, image: Path) -> tuple[float, float, dict[str, Any]]:
+    """(wall seconds, CPU seconds, the JSON record) of one `identify` process."""
+    cpu_before = _children_cpu_s()
     started = time.perf_counter()
     proc = subprocess.run(
         [*command(), "identify", "--db", str(db), "--json", str(image)],
@@ -57,8 +67,9 @@ def run_once(db: Path, image: Path) -> tuple[float, dict[str, Any]]:
         check=True,
     )
     elapsed = time.perf_counter() - started
+    cpu = _children_cpu_s() - cpu_before
     record: dict[str, Any] = json.loads(proc.stdout.splitlines()[0])
-    return elapsed, record
+    return elapsed, cpu, record
 
 
 def import_times(db: Path, image: Path) -> dict[str, float]:
@@ -103,11 +114,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-cli-") as tmp:
         db = enrol(Path(tmp))
         run_once(db, image)  # the first run warms the file cache, as any real second use would
-        times = []
+        times, cpu_times = [], []
         record: dict[str, Any] = {}
         for _ in range(runs):
-            elapsed, record = run_once(db, image)
+            elapsed, cpu, record = run_once(db, image)
             times.append(elapsed)
+            cpu_times.append(cpu)
         imports = import_times(db, image)
     top = record["faces"][0]["matches"][0] if record.get("faces") else None
     results = {
@@ -119,6 +131,7 @@ def main() -> int:
         "median_s": round(statistics.median(times), 3),
         "min_s": round(min(times), 3),
         "max_s": round(max(times), 3),
+        "cpu_median_s": round(statistics.median(cpu_times), 3),
         "target_s": TARGET_S,
         "answer": {"name": top["name"], "tier": top["tier"]} if top else None,
         "import_ms_top_level": imports,

@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from stash_sense import __version__
 from stash_sense.faces import FaceEngine
-from stash_sense.sidecar import errors
+from stash_sense.sidecar import errors, images
 from stash_sense.sidecar.config import SidecarConfig
 from stash_sense.sidecar.guard import API_KEY_HEADER, Guard
 from stash_sense.sidecar.limits import Limits
@@ -40,6 +40,7 @@ def create_app(config: SidecarConfig, engine: FaceEngine | None = None) -> FastA
     )
     errors.install(app, config.secrets)
     app.include_router(router)
+    app.include_router(images.router)
     # Starlette runs the last added middleware first: CORS, then Guard (Host, Origin, key: who
     # may call), then Limits (size, admission, time: what a call may cost), then the routes;
     # so 401/413/503 answers carry CORS headers, and nothing reads a body before both checks.
