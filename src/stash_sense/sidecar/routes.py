@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from stash_sense import __version__
 from stash_sense.cli.identify import identify_image
 from stash_sense.database import DatabaseError
+from stash_sense.matching.tiers import keep_at_least, parse_tier
 from stash_sense.scenes.identify import identify_scene
 from stash_sense.scenes.stash import SOURCES, mark_on_scene, stash_scene_frames
 from stash_sense.sidecar.bodies import fetch_image, image_input, int_option, json_object
@@ -21,7 +22,6 @@ from stash_sense.sidecar.errors import ApiError
 from stash_sense.sidecar.services import Services
 
 router = APIRouter()
-TIERS = ("high", "likely", "possible", "unlikely")
 MAX_TOP = 50
 
 
@@ -31,15 +31,14 @@ def services(request: Request) -> Services:
 
 
 def _min_tier(options: dict[str, Any]) -> str:
-    tier = str(options.get("min_tier") or "unlikely").strip().lower()
-    if tier not in TIERS:
-        raise ApiError(400, f"min_tier must be one of {', '.join(TIERS)}, got {tier!r}")
-    return tier
+    try:
+        return parse_tier(options.get("min_tier") or "unlikely")
+    except ValueError as err:
+        raise ApiError(400, f"min_tier: {err}") from None
 
 
 def _keep(matches: list[dict[str, Any]], min_tier: str) -> list[dict[str, Any]]:
-    limit = TIERS.index(min_tier)
-    return [m for m in matches if TIERS.index(m.get("tier", "unlikely")) <= limit]
+    return keep_at_least(matches, min_tier)
 
 
 def _identify_bytes(s: Services, data: bytes, name: str, top: int) -> dict[str, Any]:
@@ -186,7 +185,7 @@ async def identify_scene_route(request: Request) -> dict[str, Any]:
             if scene is None:
                 raise ApiError(404, f"Stash has no scene {scene_id}")
             picked, used, notes = stash_scene_frames(
-                stash, scene, frames, source=source, should_stop=should_stop
+                stash, scene, frames, source=source, should_stop=should_stop, engine=s.engine
             )
             result = identify_scene(
                 picked, s.engine, rec.matcher, source=used, scene_id=scene.id, top=top,
