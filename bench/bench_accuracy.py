@@ -36,6 +36,7 @@ import cv2
 import numpy as np
 
 from bench import confidence_study as cs
+from bench.evaldata import require_eval
 from bench.face_cache import MIRRORED, SETS, available, peer_path
 from stash_sense.database import DatabaseWriter, EmbedderInfo, FaceDatabase, PerformerRecord
 from stash_sense.database.calibrated import DATA as CALIBRATED
@@ -252,6 +253,7 @@ def pooled_report(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> int:
+    require_eval()
     started = time.perf_counter()
     missing = [s for s in SETS if not available(s)]
     if missing:

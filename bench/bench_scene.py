@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 import psutil
 
+from bench.evaldata import require_eval
 from bench.sidecar_world import (
     API_KEY,
     ROOT,
@@ -159,6 +160,7 @@ def write_accuracy(sprite: dict[str, Any], auto: dict[str, Any], info: dict[str,
 
 
 def main() -> int:
+    require_eval()
     cpus = pin_cores(2)
     db = enrolled_db(QUICK)
     folder, truth = scenes_dir(QUICK, LONG_MINUTES)

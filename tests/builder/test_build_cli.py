@@ -1,4 +1,4 @@
-"""`stash-sense dev stashbox` + `stash-sense build` end to end, as a user runs them."""
+"""`stash-sense-dev stashbox` + `stash-sense build` end to end, as a user runs them."""
 
 from __future__ import annotations
 
@@ -77,6 +77,7 @@ def test_wrong_or_missing_api_key_stops_cleanly(faces_dir: Path, tmp_path: Path)
 
 
 def test_dev_stashbox_refuses_a_missing_faces_folder(tmp_path: Path) -> None:
-    proc = cli("dev", "stashbox", "--faces", str(tmp_path / "nope"))
+    cmd = [sys.executable, "-m", "stash_sense_devkit.cli", "stashbox", "--faces"]
+    proc = subprocess.run([*cmd, str(tmp_path / "nope")], capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"error: faces folder not found: {tmp_path / 'nope'}"

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from stash_sense.devservers.control import StandIn
 from stash_sense.sources.endpoints import EndpointConfig
 from stash_sense.sources.http import FetchError
 from stash_sense.sources.stashbox import StashBoxClient, parse_performer
+from stash_sense_devkit.standins.control import StandIn
 
 
 def client_for(standin: StandIn, page_size: int = 5) -> StashBoxClient:

@@ -34,8 +34,10 @@ def build_command(
     """Build the face database from a stash-box or ThePornDB; resumes where it stopped, and
     after a finished pass fetches only what changed."""
     from stash_sense.builder import BuildError, BuildOptions, build
+    from stash_sense.cli.db import settings
     from stash_sense.database import DatabaseError
-    from stash_sense.sources.endpoints import ConfigError, get_endpoint
+    from stash_sense.errors import ConfigError
+    from stash_sense.sources.endpoints import get_endpoint
 
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
@@ -44,7 +46,9 @@ def build_command(
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
-        ep = get_endpoint(endpoint, config)
+        given = settings(config=config)
+        config_file, must_exist = given.endpoints_file()
+        ep = get_endpoint(endpoint, config_file, given.endpoint_environ(), must_exist=must_exist)
         result = build(
             BuildOptions(
                 db=db,

@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from stash_sense import __version__
 from stash_sense.faces import FaceEngine
-from stash_sense.sidecar import errors
+from stash_sense.sidecar import errors, images
 from stash_sense.sidecar.config import SidecarConfig
 from stash_sense.sidecar.guard import API_KEY_HEADER, Guard
 from stash_sense.sidecar.routes import router
@@ -33,12 +33,13 @@ def create_app(config: SidecarConfig, engine: FaceEngine | None = None) -> FastA
         title="Stash Sense sidecar",
         version=__version__,
         lifespan=lifespan,
-        docs_url=None,
+        docs_url="/docs",  # the answers' shapes (sidecar/responses.py), behind the API key
         redoc_url=None,
-        openapi_url=None,
+        openapi_url="/openapi.json",
     )
     errors.install(app)
     app.include_router(router)
+    app.include_router(images.router)
     # Starlette runs the last added middleware first: CORS wraps Guard, so 401/413 carry CORS.
     app.add_middleware(Guard, api_key=config.api_key, max_body=config.max_upload_bytes)
     app.add_middleware(
