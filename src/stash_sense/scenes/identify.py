@@ -105,22 +105,24 @@ def _crop_b64(person_faces: Sequence[SceneFace]) -> str:
     return base64.b64encode(FaceEngine.crop_jpeg(best.image, best.face, size=160)).decode()
 
 
-def _match(
+def _rank(
     engine: FaceEngine,
     matcher: Matcher,
-    members: Sequence[SceneFace],
+    groups: Sequence[Sequence[SceneFace]],
     embedders: Sequence[str],
     representatives: int,
-) -> list[Match]:
-    """One person's ranking from its best faces, refined and embedded by every embedder."""
-    reps = sorted(members, key=lambda f: f.rank, reverse=True)[:representatives]
+) -> list[list[Match]]:
+    """Each person's ranking from its best faces, refined and embedded by every embedder (all
+    persons' faces in one batch: the slow embedders run on a handful of faces per person)."""
+    chosen = [sorted(g, key=lambda f: f.rank, reverse=True)[:representatives] for g in groups]
     # a representative that repeats an earlier frame's picture takes that picture's vectors
-    pictures = {id(o): o for o in map(original, reps)}
+    pictures = {id(o): o for reps in chosen for o in map(original, reps)}
     prepare_for_matching(engine, list(pictures.values()), embedders)
-    for r in reps:
-        if r.crops_from is not None:
-            r.aligned.face.embeddings = dict(original(r).face.embeddings)
-    return matcher.match_faces([r.face for r in reps], top=CANDIDATES)
+    for reps in chosen:
+        for r in reps:
+            if r.crops_from is not None:
+                r.aligned.face.embeddings = dict(original(r).face.embeddings)
+    return [matcher.match_faces([r.face for r in reps], top=CANDIDATES) for reps in chosen]
 
 
 def _merge_same_person(
@@ -137,9 +139,8 @@ def _merge_same_person(
         if ranking and at_least(ranking[0].tier, MERGE_TIER):
             by_performer.setdefault(ranking[0].performer_id, []).append(i)
     merged: set[int] = set()
+    grown: list[int] = []
     for group in by_performer.values():
-        if len(group) < 2:
-            continue
         keep = group[0]
         for other in group[1:]:
             frames = {f.frame.index for f in members[keep]}
@@ -147,8 +148,11 @@ def _merge_same_person(
                 continue  # seen together in one frame: two people
             members[keep] = members[keep] + members[other]
             merged.add(other)
-        if any(o in merged for o in group[1:]):
-            rankings[keep] = _match(engine, matcher, members[keep], embedders, representatives)
+            if keep not in grown:
+                grown.append(keep)
+    again = _rank(engine, matcher, [members[i] for i in grown], embedders, representatives)
+    for i, ranking in zip(grown, again, strict=True):
+        rankings[i] = ranking
     kept = [i for i in range(len(members)) if i not in merged]
     return [members[i] for i in kept], [rankings[i] for i in kept]
 
@@ -183,7 +187,7 @@ def identify_scene(
             raise SceneCancelled("stopped")
         embedders = [n for n in names if n in engine.embedder_names]
         members = list(groups.values())
-        rankings = [_match(engine, matcher, m, embedders, representatives) for m in members]
+        rankings = _rank(engine, matcher, members, embedders, representatives)
         members, rankings = _merge_same_person(engine, matcher, members, rankings, embedders,
                                                representatives)  # fmt: skip
         for group, matches in zip(members, exclusive(rankings, top), strict=True):
