@@ -8,6 +8,7 @@ import pytest
 from stash_sense.matching import Match
 from stash_sense.scenes.assign import best_assignment, exclusive
 from stash_sense.scenes.cluster import cluster, fused_distances
+from stash_sense.scenes.identify import same_person
 
 
 def _unit(rows: list[list[float]]) -> np.ndarray:
@@ -66,3 +67,13 @@ def test_many_persons_fall_back_to_greedy() -> None:
     rankings = [[_m(i, 0.3), _m(i + 1, 0.5)] for i in range(12)]
     assert best_assignment(rankings) == list(range(12))
     assert best_assignment([[], [_m(5, 0.2)]]) == [None, 5]
+
+
+def test_clusters_that_the_matches_say_are_one_person_merge() -> None:
+    """0 and 2 both match performer 7 at "likely" or better and never share a frame: one person.
+    1 matches 7 too but shares a frame with 0: another person. 3's match is only "possible"."""
+    frames = [{0, 1}, {1}, {5, 6}, {8}]
+    rankings = [[_m(7, 0.3, "high")], [_m(7, 0.5, "likely")], [_m(7, 0.45, "likely")],
+                [_m(7, 0.6, "possible")]]  # fmt: skip
+    assert same_person(frames, rankings) == [[0, 2], [1], [3]]
+    assert same_person([{0}, {1}], [[], [_m(2, 0.3, "high")]]) == [[0], [1]]

@@ -125,6 +125,30 @@ def _rank(
     return [matcher.match_faces([r.face for r in reps], top=CANDIDATES) for reps in chosen]
 
 
+def same_person(frames: Sequence[set[int]], rankings: Sequence[Sequence[Match]]) -> list[list[int]]:
+    """Which clusters are one person: groups of cluster indices (first = the one kept) whose best
+    matches are the same performer at MERGE_TIER or better and that never share a frame."""
+    by_performer: dict[int, list[int]] = {}
+    for i, ranking in enumerate(rankings):
+        if ranking and at_least(ranking[0].tier, MERGE_TIER):
+            by_performer.setdefault(ranking[0].performer_id, []).append(i)
+    groups: list[list[int]] = []
+    taken: set[int] = set()
+    for i in range(len(rankings)):
+        if i in taken:
+            continue
+        group, seen = [i], set(frames[i])
+        taken.add(i)
+        if rankings[i] and at_least(rankings[i][0].tier, MERGE_TIER):
+            for other in by_performer[rankings[i][0].performer_id]:
+                if other not in taken and not seen & frames[other]:
+                    group.append(other)
+                    seen |= frames[other]
+                    taken.add(other)
+        groups.append(group)
+    return groups
+
+
 def _merge_same_person(
     engine: FaceEngine,
     matcher: Matcher,
@@ -133,28 +157,16 @@ def _merge_same_person(
     embedders: Sequence[str],
     representatives: int,
 ) -> tuple[list[list[SceneFace]], list[list[Match]]]:
-    """Merge clusters that the matches say are one person (see the module docstring)."""
-    by_performer: dict[int, list[int]] = {}
-    for i, ranking in enumerate(rankings):
-        if ranking and at_least(ranking[0].tier, MERGE_TIER):
-            by_performer.setdefault(ranking[0].performer_id, []).append(i)
-    merged: set[int] = set()
-    grown: list[int] = []
-    for group in by_performer.values():
-        keep = group[0]
-        for other in group[1:]:
-            frames = {f.frame.index for f in members[keep]}
-            if frames & {f.frame.index for f in members[other]}:
-                continue  # seen together in one frame: two people
-            members[keep] = members[keep] + members[other]
-            merged.add(other)
-            if keep not in grown:
-                grown.append(keep)
-    again = _rank(engine, matcher, [members[i] for i in grown], embedders, representatives)
-    for i, ranking in zip(grown, again, strict=True):
-        rankings[i] = ranking
-    kept = [i for i in range(len(members)) if i not in merged]
-    return [members[i] for i in kept], [rankings[i] for i in kept]
+    """Merge clusters that the matches say are one person and rank the merged ones again."""
+    frames = [{f.frame.index for f in m} for m in members]
+    groups = same_person(frames, rankings)
+    merged = [[face for i in g for face in members[i]] for g in groups]
+    grown = [k for k, g in enumerate(groups) if len(g) > 1]
+    again = _rank(engine, matcher, [merged[k] for k in grown], embedders, representatives)
+    ranked = [rankings[g[0]] for g in groups]
+    for k, ranking in zip(grown, again, strict=True):
+        ranked[k] = ranking
+    return merged, ranked
 
 
 def identify_scene(
