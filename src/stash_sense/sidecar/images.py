@@ -22,10 +22,11 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
 from stash_sense.sidecar.errors import ApiError
+from stash_sense.sidecar.responses import ERRORS, ImageOut
 from stash_sense.sidecar.services import Services
 from stash_sense.sources.http import looks_like_image
 
-router = APIRouter()
+router = APIRouter(responses=ERRORS)
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 CACHE_BYTES = 256 * 1024 * 1024
 TIMEOUT_S = 20.0
@@ -157,7 +158,7 @@ def performer_image(s: Services, performer_id: int) -> dict[str, Any]:
     return {"performer_id": performer_id, "data_url": f"data:{_kind(data)};base64,{encoded}"}
 
 
-@router.get("/images/{performer_id}")
+@router.get("/images/{performer_id}", response_model=ImageOut)
 async def image(request: Request, performer_id: int) -> dict[str, Any]:
     services: Services = request.app.state.services
     return await run_in_threadpool(performer_image, services, performer_id)

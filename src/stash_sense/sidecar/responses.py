@@ -124,7 +124,29 @@ class FeedbackListOut(Open):
     feedback: list[dict[str, Any]]
 
 
+class ImageOut(Open):
+    """A database performer's picture, as a data URL."""
+
+    performer_id: int
+    data_url: str
+
+
 class ErrorOut(BaseModel):
     """Every refusal and failure: one line."""
 
     error: str
+
+
+#: What every route may answer instead (each with ErrorOut), for the routers' `responses`.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": text}
+    for status, text in (
+        (400, "the request is wrong"),
+        (401, "missing or wrong API key"),
+        (404, "Stash or the database has no such scene or performer"),
+        (413, "the request body is too large"),
+        (422, "the input cannot be used (an image, the scene's frames, a parameter)"),
+        (502, "Stash or an image host failed"),
+        (503, "busy (Retry-After), or no face database is loaded"),
+    )
+}

@@ -27,8 +27,8 @@ from stash_sense.sidecar.bodies import fetch_image, image_input, int_option, jso
 from stash_sense.sidecar.config import MAX_FRAMES
 from stash_sense.sidecar.errors import ApiError
 from stash_sense.sidecar.responses import (
+    ERRORS,
     DatabaseInfoOut,
-    ErrorOut,
     FeedbackListOut,
     FeedbackSavedOut,
     HealthOut,
@@ -39,20 +39,7 @@ from stash_sense.sidecar.responses import (
 from stash_sense.sidecar.services import Services
 from stash_sense.sources.stash import StashClient
 
-router = APIRouter(
-    responses={
-        status: {"model": ErrorOut, "description": text}
-        for status, text in (
-            (400, "the request is wrong"),
-            (401, "missing or wrong API key"),
-            (404, "Stash has no such scene or performer"),
-            (413, "the request body is too large"),
-            (422, "the image or the scene's frames cannot be used"),
-            (502, "Stash failed"),
-            (503, "busy (Retry-After), or no face database is loaded"),
-        )
-    }
-)
+router = APIRouter(responses=ERRORS)
 MAX_TOP = 50
 
 
