@@ -1,5 +1,5 @@
 """The sidecar installs a release on POST /database/update and swaps it in while answering 50
-/identify requests; /health says when a newer database exists."""
+/identify requests; /health and /status say when a newer database exists."""
 
 from __future__ import annotations
 
@@ -64,12 +64,14 @@ def test_hot_swap_answers_every_request(
         # /health starts the daily check in the background and reports it once done
         deadline = time.monotonic() + 30
         while True:
-            status = httpx.get(sidecar.url + "/health").json()["database_update"]
+            with sidecar.client() as c:
+                status = c.get("/status").json()["database_update"]
             if status["checked_at"] or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
         assert status["available"] is True and status["newest"] == "2.0"
         assert status["current"] == "1.0"
+        assert httpx.get(sidecar.url + "/health").json()["database_update_available"] is True
         index_reads = sum(r["path"].endswith("index.json") for r in host.requests())
         httpx.get(sidecar.url + "/health")
         assert sum(r["path"].endswith("index.json") for r in host.requests()) == index_reads
@@ -116,7 +118,9 @@ def test_hot_swap_answers_every_request(
         after = [n for at, _, n in answers if at > swapped[0]]
         assert before[0] == ["Monica Seles"] and after[-1] == ["Monica Seles (2.0)"]
         assert info["generation"] == "gen-000002"
-        health = httpx.get(sidecar.url + "/health").json()["database_update"]
-        assert health["current"] == "2.0" and health["available"] is False
+        with sidecar.client() as c:
+            details = c.get("/status").json()["database_update"]
+        assert details["current"] == "2.0" and details["available"] is False
+        assert httpx.get(sidecar.url + "/health").json()["database_update_available"] is False
     finally:
         sidecar.stop()

@@ -11,20 +11,22 @@ Every file is fetched from the Stash host only.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
 
 import cv2
 import numpy as np
 
-from stash_sense.faces.detection import DetectorSettings, YuNetDetector
-from stash_sense.models import resolve_model_path
+from stash_sense.faces import FaceEngine
+from stash_sense.faces.imageio import ImageError, load_image
 from stash_sense.scenes.frames import Frame, FrameError, Image, sprite_frames
 from stash_sense.scenes.identify import SceneResult
 from stash_sense.scenes.video import frames_at, sample_times
 from stash_sense.sources.stash import StashClient, StashError, StashScene
 
-MAX_SPRITE_BYTES = 64 * 1024 * 1024
-MAX_VTT_BYTES = 4 * 1024 * 1024
+MAX_SPRITE_BYTES = 16 * 1024 * 1024
+MAX_VTT_BYTES = 1024 * 1024
+#: Stash's sheet is 9 x 9 thumbnails 160 px wide (1440 x 810 for 16:9); five times that area is
+#: the most accepted, checked from the header before decoding (the presence pass enlarges it 2.5x).
+MAX_SPRITE_PIXELS = 2560 * 2560
 #: In "auto", sprite faces narrower than this (thumbnail pixels) are re-read from the video.
 MIN_SPRITE_FACE_PX = 48
 SOURCES = ("auto", "sprite", "video")
@@ -43,10 +45,12 @@ def sprite_from_stash(client: StashClient, scene: StashScene) -> tuple[Image, li
         data = client.fetch(scene.sprite, max_bytes=MAX_SPRITE_BYTES)
     except StashError as exc:
         raise FrameError(f"sprite of scene {scene.id}: {exc}") from exc
-    sprite = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if sprite is None:
-        raise FrameError(f"the sprite sheet of scene {scene.id} is not an image")
-    sheet = np.ascontiguousarray(sprite, dtype=np.uint8)
+    try:
+        sheet = load_image(
+            data, max_pixels=MAX_SPRITE_PIXELS, max_bytes=MAX_SPRITE_BYTES, reduce=False
+        )
+    except ImageError as exc:
+        raise FrameError(f"the sprite sheet of scene {scene.id}: {exc}") from exc
     return sheet, sprite_frames(sheet, vtt)
 
 
@@ -66,14 +70,9 @@ def _duration(client: StashClient, scene: StashScene, url: str) -> float:
     return known if known > 0 else probe_duration(url, client.auth_headers)
 
 
-@cache
-def _presence_detector() -> YuNetDetector:
-    """YuNet for "is anyone on screen": no size cap (the sheet is large), no landmark refinement."""
-    settings = DetectorSettings(max_side=16384, refine_below=0.0)
-    return YuNetDetector(resolve_model_path("yunet"), settings)
-
-
-def face_times(sheet: Image, frames: list[Frame]) -> tuple[list[float], float]:
+def face_times(
+    sheet: Image, frames: list[Frame], engine: FaceEngine | None = None
+) -> tuple[list[float], float]:
     """Times of the thumbnails that show a face, and the widest face in thumbnail pixels.
 
     One detector pass over the whole sheet enlarged SHEET_SCALE times, instead of one per
@@ -82,7 +81,8 @@ def face_times(sheet: Image, frames: list[Frame]) -> tuple[list[float], float]:
     big = cv2.resize(sheet, None, fx=SHEET_SCALE, fy=SHEET_SCALE, interpolation=cv2.INTER_LINEAR)
     seen: set[int] = set()
     widest = 0.0
-    for face in _presence_detector().detect(big):
+    # "is anyone on screen": the engine's full-size pass (the sheet is large; no refinement)
+    for face in (engine or FaceEngine.default()).detect(big, refine=False, full_size=True):
         cx = (face.box.x + face.box.w / 2) / SHEET_SCALE
         cy = (face.box.y + face.box.h / 2) / SHEET_SCALE
         for frame in frames:
@@ -123,6 +123,7 @@ def stash_scene_frames(
     *,
     source: str = "auto",
     should_stop: Callable[[], bool] | None = None,
+    engine: FaceEngine | None = None,
 ) -> tuple[list[Frame], str, list[str]]:
     """Frames of the scene, where they came from, and notes on fallbacks (see the docstring)."""
     if source not in SOURCES:
@@ -134,12 +135,14 @@ def stash_scene_frames(
         try:
             sheet, sprite = sprite_from_stash(client, scene)
         except FrameError as exc:
+            if source == "sprite":  # asked for the sprite only: say why it cannot be had
+                raise
             notes.append(f"{exc}; sampled the video instead")
     if sprite and source == "sprite":
         return sprite, "sprite", notes
     headers = client.auth_headers
     if sprite:
-        face_at, widest = face_times(sheet, sprite)
+        face_at, widest = face_times(sheet, sprite, engine)
         if face_at and widest >= MIN_SPRITE_FACE_PX:
             return sprite, "sprite", notes
         if not scene.stream:

@@ -98,6 +98,18 @@ class SceneOut(Open):
 
 
 class HealthOut(Open):
+    """What a health check needs (no key asked): nothing private."""
+
+    status: str
+    version: str
+    database: dict[str, bool]
+    feedback: bool
+    database_update_available: bool | None = None
+
+
+class StatusOut(Open):
+    """The details behind the key: database path and counts, models, Stash URL, jobs."""
+
     status: str
     version: str
     uptime_s: float
@@ -106,6 +118,7 @@ class HealthOut(Open):
     stash: str | None
     jobs: dict[str, int]
     database_update: dict[str, Any] | None = None
+    feedback: dict[str, str]
 
 
 class DatabaseInfoOut(Open):

@@ -21,10 +21,12 @@ from stash_sense.app.info import database_info
 from stash_sense.app.performer import identify_performer
 from stash_sense.app.scene import identify_stash_scene
 from stash_sense.database import DatabaseError
+from stash_sense.matching.tiers import keep_at_least, parse_tier
 from stash_sense.scenes.stash import SOURCES
 from stash_sense.sidecar.bodies import fetch_image, image_input, int_option, json_object
 from stash_sense.sidecar.config import MAX_FRAMES
 from stash_sense.sidecar.errors import ApiError
+from stash_sense.sidecar.feedback import FeedbackOff
 from stash_sense.sidecar.responses import (
     ERRORS,
     DatabaseInfoOut,
@@ -34,13 +36,13 @@ from stash_sense.sidecar.responses import (
     IdentifyOut,
     PerformerOut,
     SceneOut,
+    StatusOut,
 )
 from stash_sense.sidecar.services import Services
 from stash_sense.sidecar.update_routes import updates_of
 from stash_sense.sources.stash import StashClient
 
 router = APIRouter(responses=ERRORS)
-TIERS = ("high", "likely", "possible", "unlikely")
 MAX_TOP = 50
 
 
@@ -50,15 +52,14 @@ def services(request: Request) -> Services:
 
 
 def _min_tier(options: dict[str, Any]) -> str:
-    tier = str(options.get("min_tier") or "unlikely").strip().lower()
-    if tier not in TIERS:
-        raise ApiError(400, f"min_tier must be one of {', '.join(TIERS)}, got {tier!r}")
-    return tier
+    try:
+        return parse_tier(options.get("min_tier") or "unlikely")
+    except ValueError as err:
+        raise ApiError(400, f"min_tier: {err}") from None
 
 
 def _keep(matches: list[dict[str, Any]], min_tier: str) -> list[dict[str, Any]]:
-    limit = TIERS.index(min_tier)
-    return [m for m in matches if TIERS.index(m.get("tier", "unlikely")) <= limit]
+    return keep_at_least(matches, min_tier)
 
 
 def _stash(s: Services) -> StashClient:
@@ -69,6 +70,22 @@ def _stash(s: Services) -> StashClient:
 
 @router.get("/health", response_model=HealthOut)
 def health(request: Request) -> dict[str, Any]:
+    """What a health check needs and no more (no key is asked for it): no paths, no URLs."""
+    s = services(request)
+    return {
+        "status": "ok" if s.holder.current is not None else "degraded",
+        "version": __version__,
+        "database": {"loaded": s.holder.current is not None},
+        "feedback": not isinstance(s.feedback, FeedbackOff),
+        # a newer database release exists (None: no release index, or not checked yet); the
+        # check runs at most daily, in the background; the details are in /status
+        "database_update_available": updates_of(request).status().get("available"),
+    }
+
+
+@router.get("/status", response_model=StatusOut)
+def status(request: Request) -> dict[str, Any]:
+    """The details (key needed): database path and counts, models, Stash URL, job counters."""
     s = services(request)
     rec = s.holder.current
     database: dict[str, Any] = {"loaded": rec is not None, "path": str(s.holder.path)}
@@ -85,6 +102,8 @@ def health(request: Request) -> dict[str, Any]:
         "stash": s.config.stash_url,
         "jobs": s.gate.stats(),
         "database_update": updates_of(request).status(),
+        "feedback": {"path": str(s.feedback.path)}
+        | ({"off": s.feedback.reason} if isinstance(s.feedback, FeedbackOff) else {}),
     }
 
 
