@@ -68,19 +68,22 @@ def _stash(s: Services) -> StashClient:
     return s.stash
 
 
-@router.get("/health", response_model=HealthOut)
+@router.get("/health", response_model=HealthOut, response_model_exclude_unset=True)
 def health(request: Request) -> dict[str, Any]:
     """What a health check needs and no more (no key is asked for it): no paths, no URLs."""
     s = services(request)
-    return {
+    answer: dict[str, Any] = {
         "status": "ok" if s.holder.current is not None else "degraded",
         "version": __version__,
         "database": {"loaded": s.holder.current is not None},
         "feedback": not isinstance(s.feedback, FeedbackOff),
-        # a newer database release exists (None: no release index, or not checked yet); the
-        # check runs at most daily, in the background; the details are in /status
-        "database_update_available": updates_of(request).status().get("available"),
     }
+    updates = updates_of(request)
+    if updates.configured:
+        # whether a newer database release exists (None until the first check); checked at most
+        # daily, in the background; the details are in /status
+        answer["database_update_available"] = updates.status().get("available")
+    return answer
 
 
 @router.get("/status", response_model=StatusOut)
