@@ -61,7 +61,7 @@ say "first start without a database or release index"
 docker run -d --name stash-sense-smoke-empty --network host -e STASH_SENSE_PORT="$((PORT + 1))" \
     -v stash-sense-smoke-empty:/data "$IMAGE" >/dev/null
 for _ in $(seq 120); do curl -sf "http://127.0.0.1:$((PORT + 1))/health" >/dev/null && break; sleep 1; done
-docker logs stash-sense-smoke-empty 2>&1 | grep -E "database|stash-sense:" | head -5
+docker logs stash-sense-smoke-empty 2>&1 | grep -E "database|stash-sense:" | head -5 || true
 curl -s "http://127.0.0.1:$((PORT + 1))/health" | "$PY" -c 'import json,sys; h=json.load(sys.stdin); print("health:", h["status"], h["database"])'
 docker rm -f stash-sense-smoke-empty >/dev/null
 
@@ -72,7 +72,7 @@ docker run -d --name stash-sense-smoke --network host \
     -e STASH_SENSE_RELEASE_KEYS=/keys/keys.json -v "$WORK/release/keys.json:/keys/keys.json:ro" \
     -v stash-sense-smoke:/data "$IMAGE" >/dev/null
 for _ in $(seq 180); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 1; done
-docker logs stash-sense-smoke 2>&1 | grep -E "stash-sense|installed|complete|database" | head -5
+docker logs stash-sense-smoke 2>&1 | grep -E "stash-sense|installed|complete|database" | head -5 || true
 curl -s "http://127.0.0.1:$PORT/health" | "$PY" -c 'import json,sys; h=json.load(sys.stdin); print("health:", h["status"], h["database"], "newer database:", h.get("database_update_available"))'
 curl -s -H "X-API-Key: smoke-key" "http://127.0.0.1:$PORT/status" | "$PY" -c 'import json,sys; h=json.load(sys.stdin); print("status: performers", h["database"].get("performers"), "update", h.get("database_update"))'
 picture=src/stash_sense/demo_data/queries/photo-richard-gere.jpg
