@@ -162,6 +162,14 @@ class FaceDatabase:
         )
         return sorted(int(r[0]) for r in rows)
 
+    def performer_by_stash_id(self, endpoint: str, stash_id: str) -> int | None:
+        """The performer holding this stash id; an id merged away upstream finds the survivor."""
+        row = self._conn.execute(
+            "SELECT performer_id FROM stash_ids WHERE endpoint = ? AND stash_id = ?",
+            (endpoint, stash_id),
+        ).fetchone()
+        return None if row is None else int(row[0])
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run a read-only SQL query (for `db info` and merging)."""
         return list(self._conn.execute(sql, params))
