@@ -28,7 +28,7 @@ class StandIn:
 
     def configure(self, **faults: Any) -> None:
         """Change fault options (latency_ms, fail_rate, rate_limit, api_key, malformed_pages,
-        hang_graphql, outage_s + outage_kind, storm_s, graphql_error_rate, redirect_host +
+        hang_graphql, outage_s + outage_kind + outage_paths, storm_s, graphql_error_rate, redirect_host +
         redirect_paths)."""
         self._post("/_dev/config", faults)
 
@@ -43,6 +43,7 @@ class StandIn:
             hang_graphql=False,
             outage_s=0,
             outage_kind="503",
+            outage_paths=[],
             storm_s=0,
             graphql_error_rate=0.0,
             redirect_host=None,

@@ -41,6 +41,7 @@ class FaultOptions:
     auth_in_graphql: bool = False  # stash-box: HTTP 200 + "not authorized"; else HTTP 401
     outage_kind: str = "503"  # what an outage does: "503", "reset" (drop the connection), "hang"
     outage_until: float = 0.0  # monotonic time the outage ends (set through `outage_s`)
+    outage_paths: list[str] = field(default_factory=list)  # only these path prefixes (else all)
     storm_until: float = 0.0  # every request answered 429 until then (set through `storm_s`)
     graphql_error_rate: float = 0.0  # fraction of GraphQL requests answered with a GraphQL error
     redirect_host: str | None = None  # answer 307 to this host (same port) for `redirect_paths`
@@ -126,7 +127,8 @@ def fault_middleware(
             target = request.url.replace(hostname=options.redirect_host)
             return Response(status_code=307, headers={"Location": str(target)})
         now = time.monotonic()
-        if now < options.outage_until:
+        hit = not options.outage_paths or any(path.startswith(p) for p in options.outage_paths)
+        if now < options.outage_until and hit:
             counters.add("outage")
             return await outage_response(options.outage_kind, options.outage_until - now)
         if now < options.storm_until:
@@ -176,7 +178,7 @@ async def outage_response(kind: str, left_s: float) -> Response:
     if kind == "hang":
         await asyncio.sleep(left_s)
     if kind == "reset":  # the body breaks off: the client sees the connection drop
-        return StreamingResponse(_reset_body(), media_type="application/json")
+        return StreamingResponse(_reset_body())
     return PlainTextResponse("Service Unavailable", status_code=503)
 
 
