@@ -3,6 +3,9 @@ deletions marked, merges followed, new performers added."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from buildkit import stashbox
@@ -59,6 +62,17 @@ def test_update_follows_edits_and_fetches_only_changes(
     target_faces = {f[1] for f in contents.faces if f[0] in (merge_target, merged_away)}
     assert len(target_faces) == 2
     assert (source["deleted"], source["merged"], source["performers_seen"]) == (1, 1, 7)
+    # `db info`'s table shows them too, with faces per performer
+    env = {**os.environ, "COLUMNS": "200"}
+    cmd = [sys.executable, "-m", "stash_sense.cli.app", "db", "info", "--db", str(db)]
+    text = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
+    header = next(line for line in text.splitlines() if "faces/performer" in line)
+    row = next(line for line in text.splitlines() if line.strip("│ ").startswith("box "))
+    cells = [c.strip() for c in row.strip("│ ").split("│")]
+    names = [c.strip() for c in header.strip("┃ ").split("┃")]
+    shown = dict(zip(names, cells, strict=False))
+    assert shown["deleted"] == "1" and shown["merged ids"] == "1" and shown["performers"] == "7"
+    assert float(shown["faces/performer"]) == source["faces_per_performer"]
 
 
 def test_resume_realigns_after_upstream_deletions(
