@@ -8,10 +8,12 @@ APT_PACKAGES := ffmpeg chromium fonts-dejavu-core
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# The devkit (stand-ins, synthetic scenes; devkit/) is a separate package that the wheel never ships;
+# an extra cannot name a path, so it is installed here, editable, beside the main package.
+$(VENV)/.installed: pyproject.toml devkit/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' -e devkit
 	touch $@
 
 # ffmpeg (scene frames) and chromium (plugin tests) come from Debian.
@@ -33,8 +35,9 @@ demo: setup system-deps
 	$(BIN)/python -m stash_sense.demo
 
 lint: setup
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src devkit tests bench
+	$(BIN)/ruff format --check src devkit tests bench
+	$(BIN)/lint-imports
 
 typecheck: setup
 	$(BIN)/mypy

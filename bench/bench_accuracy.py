@@ -35,6 +35,7 @@ import cv2
 import numpy as np
 
 from bench.bench_embedders import Item, Sets, collect, detect_all, distances, embed_items, scores
+from bench.evaldata import require_eval
 from stash_sense.database import DatabaseWriter, EmbedderInfo, FaceDatabase, PerformerRecord, Tiers
 from stash_sense.faces import FaceEngine
 from stash_sense.faces.embedders import EMBEDDERS, Embedder
@@ -168,7 +169,7 @@ def identify_path(
                 others = [m for m in top if m.name != item.identity]
                 if others:
                     strangers.append((item.identity, others[0].name, others[0].distance))
-                # the cascade of cli/identify.py: the first embedder alone when it is decisive
+                # the cascade of app/identify.py: the first embedder alone when it is decisive
                 alone = (
                     first_matcher.match_face(analysed(item, {first: vecs[first][part][i]}), top=3)
                     if first_matcher is not None and len(names) > 1
@@ -358,6 +359,7 @@ def peer(sets: Sets) -> dict[str, Any]:
 
 
 def main() -> int:
+    require_eval()
     started = time.perf_counter()
     sets = collect(15 if QUICK else None)
     if QUICK:

@@ -37,12 +37,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from stash_sense.builder.compare import committed_performers, read_contents
-from stash_sense.devservers.control import StandIn, make_faces_dir
-from stash_sense.devservers.launch import serve_in_subprocess
+from bench.evaldata import FACES, require_eval
+from stash_sense_devkit.compare import committed_performers, read_contents
+from stash_sense_devkit.standins.control import StandIn, make_faces_dir
+from stash_sense_devkit.standins.launch import serve_in_subprocess
 
 ROOT = Path(__file__).resolve().parents[1]
-LFW_DEV = ROOT.parent / "shared" / "eval" / "faces" / "lfw-dev"
+LFW_DEV = FACES / "lfw-dev"
 WORK = ROOT / "bench" / "work" / "build"
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 RESULTS = ROOT / "bench" / "results" / ("build-quick.json" if QUICK else "build.json")
@@ -349,6 +350,7 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"unknown part(s) {unknown}; choose from {PARTS}", file=sys.stderr)
         return 2
+    require_eval()
     if not LFW_DEV.is_dir():
         print(f"evaluation faces missing: {LFW_DEV}", file=sys.stderr)
         return 2

@@ -3,7 +3,9 @@
 A small database (10 LFW identities) is enrolled once with the real command; then the installed
 `stash-sense` entry point is run several times on one photo, each a fresh process (Python start,
 imports, model loading and sha256 checks, database open, detection, embedding, matching, JSON out).
-Also: the same with `python -X importtime` summed per top-level package, to show where time goes.
+Also: the CPU time (user + system) of each run, which a busy shared machine disturbs far less
+than the wall time, and the same with `python -X importtime` summed per top-level package, to show
+where time goes.
 
     python -m bench.bench_cli_startup         # BENCH_QUICK=1: 3 runs
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -23,8 +26,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.evaldata import FACES, require_eval
+
 ROOT = Path(__file__).resolve().parents[1]
-EVAL = ROOT.parent / "shared" / "eval" / "faces"
+EVAL = FACES
 RESULTS = ROOT / "bench" / "results" / "cli_startup.json"
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 TARGET_S = 2.0
@@ -46,7 +51,14 @@ def enrol(base: Path) -> Path:
     return db
 
 
-def run_once(db: Path, image: Path) -> tuple[float, dict[str, Any]]:
+def _children_cpu_s() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def run_once(db: Path, image: Path) -> tuple[float, float, dict[str, Any]]:
+    """(wall seconds, CPU seconds, the JSON record) of one `identify` process."""
+    cpu_before = _children_cpu_s()
     started = time.perf_counter()
     proc = subprocess.run(
         [*command(), "identify", "--db", str(db), "--json", str(image)],
@@ -55,8 +67,9 @@ def run_once(db: Path, image: Path) -> tuple[float, dict[str, Any]]:
         check=True,
     )
     elapsed = time.perf_counter() - started
+    cpu = _children_cpu_s() - cpu_before
     record: dict[str, Any] = json.loads(proc.stdout.splitlines()[0])
-    return elapsed, record
+    return elapsed, cpu, record
 
 
 def import_times(db: Path, image: Path) -> dict[str, float]:
@@ -94,17 +107,19 @@ def import_times(db: Path, image: Path) -> dict[str, float]:
 
 
 def main() -> int:
+    require_eval()
     runs = 3 if QUICK else 9
     load = os.getloadavg()[0]  # the machine may be shared: say how busy it was
     image = EVAL / "lfw-dev" / sorted(p.name for p in (EVAL / "lfw-dev").iterdir())[0] / "1.jpg"
     with tempfile.TemporaryDirectory(prefix="bench-cli-") as tmp:
         db = enrol(Path(tmp))
         run_once(db, image)  # the first run warms the file cache, as any real second use would
-        times = []
+        times, cpu_times = [], []
         record: dict[str, Any] = {}
         for _ in range(runs):
-            elapsed, record = run_once(db, image)
+            elapsed, cpu, record = run_once(db, image)
             times.append(elapsed)
+            cpu_times.append(cpu)
         imports = import_times(db, image)
     top = record["faces"][0]["matches"][0] if record.get("faces") else None
     results = {
@@ -116,6 +131,7 @@ def main() -> int:
         "median_s": round(statistics.median(times), 3),
         "min_s": round(min(times), 3),
         "max_s": round(max(times), 3),
+        "cpu_median_s": round(statistics.median(cpu_times), 3),
         "target_s": TARGET_S,
         "answer": {"name": top["name"], "tier": top["tier"]} if top else None,
         "import_ms_top_level": imports,

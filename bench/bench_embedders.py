@@ -32,13 +32,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bench.evaldata import FACES, require_eval
 from stash_sense.faces import FaceEngine, ImageError, load_image
 from stash_sense.faces.embedders import EMBEDDERS, ArcFaceEmbedder, Embedder, FaceNetEmbedder
 from stash_sense.faces.embedders.base import l2_normalise
 from stash_sense.faces.types import DetectedFace
 
 ROOT = Path(__file__).resolve().parents[1]
-EVAL = ROOT.parent / "shared" / "eval" / "faces"
+EVAL = FACES
 RESULTS = ROOT / "bench" / "results" / "embedders.json"
 FAR = 1e-3
 
@@ -199,6 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--alignment-study", action="store_true", help="also compare FaceNet crops")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    require_eval()
 
     cv2.setNumThreads(max(1, cv2.getNumberOfCPUs()))
     engine = FaceEngine.create(("sface",)).load()

@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 import psutil
 
+from bench.evaldata import require_eval
 from bench.sidecar_world import (
     API_KEY,
     ROOT,
@@ -120,6 +121,7 @@ def run_mode(
 
 
 def main() -> int:
+    require_eval()
     cpus = pin_cores(2)
     db = enrolled_db(QUICK)
     folder, truth = scenes_dir(QUICK, LONG_MINUTES)

@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 import psutil
 
+from bench.evaldata import require_eval
 from bench.sidecar_world import (
     API_KEY,
     FACES,
@@ -130,6 +131,7 @@ def summary(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main() -> int:
+    require_eval()
     cpus = pin_cores(2)
     db = enrolled_db(QUICK)
     folder, _ = scenes_dir(QUICK, 2.0 if QUICK else 20.0)

@@ -31,6 +31,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from bench.evaldata import FACES, require_eval
 from stash_sense.database import DatabaseWriter, EmbedderInfo, FaceDatabase, PerformerRecord
 from stash_sense.faces import FaceEngine, load_image
 from stash_sense.faces.types import ImageArray
@@ -38,7 +39,7 @@ from stash_sense.matching import Matcher
 from stash_sense.matching.cascade import DEFAULT_CASCADE, Cascade, CascadeIdentifier
 
 ROOT = Path(__file__).resolve().parents[1]
-EVAL = ROOT.parent / "shared" / "eval" / "faces"
+EVAL = FACES
 RESULTS = ROOT / "bench" / "results" / "speed.json"
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 CORES = 2
@@ -113,7 +114,7 @@ def ours(
     cascade: Cascade | None = DEFAULT_CASCADE,
     decided: list[bool] | None = None,
 ) -> list[float]:
-    """Per-image time of the identify path (cli/identify.py; no cascade if `cascade` is None)."""
+    """Per-image time of the identify path (app/identify.py; no cascade if `cascade` is None)."""
     times: list[float] = []
     for path in paths:
         started = time.perf_counter()
@@ -151,6 +152,7 @@ def peer(known: np.ndarray, paths: list[Path]) -> list[float]:
 
 
 def main() -> int:
+    require_eval()
     cpus = pin_cores(CORES)
     paths = sample(10 if QUICK else 120)
     people = gallery(40 if QUICK else None)

@@ -19,13 +19,12 @@ from pathlib import Path
 
 import httpx
 
-from stash_sense.devservers.launch import free_port, serve_in_subprocess
-from stash_sense.scenes.synth import compose_video, make_sprite
+from bench.evaldata import FACES, SCENES
+from stash_sense_devkit.standins.launch import free_port, serve_in_subprocess
+from stash_sense_devkit.synth import compose_video, make_sprite
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-FACES = SHARED / "eval" / "faces"
-EVAL_SCENES = SHARED / "eval" / "scenes"
+EVAL_SCENES = SCENES
 WORK = ROOT / "bench" / "work"
 API_KEY = "bench-key"
 

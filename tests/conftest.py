@@ -1,5 +1,5 @@
-"""Fixtures shared by every test area: where the repository and ../shared live, and the small
-enrolled face database that the scene, sidecar and plugin tests share."""
+"""Fixtures shared by every test area: where the repository and its test data (tests/data) live,
+and the small enrolled face database that the scene, sidecar and plugin tests share."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DIR = (REPO_ROOT / ".." / "shared").resolve()
+DATA_DIR = REPO_ROOT / "tests" / "data"
 
 
 @pytest.fixture(scope="session")
@@ -21,10 +21,9 @@ def repo_root() -> Path:
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    if not SHARED_DIR.is_dir():
-        pytest.fail(f"../shared is missing beside the repository (looked in {SHARED_DIR})")
-    return SHARED_DIR
+def data_dir() -> Path:
+    """tests/data: a few LFW identities and one evaluation scene (see its README)."""
+    return DATA_DIR
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,10 @@
-"""The offline demo: a local stash-box over bundled LFW faces, a real build, then identification.
+"""The offline demo: enrol bundled LFW faces into a new face database, then identify pictures.
 
-`python -m stash_sense.demo` (or `make demo`) starts the stash-box stand-in (uvicorn, in a thread)
-over `demo_data/faces/`, builds a face database into `demo-output/db` through the real builder
-(GraphQL paging, image downloads, detection, embedding, publish), then identifies the bundled
-query pictures (`demo_data/queries/`, people enrolled from other photos) and prints who they are.
-Needs nothing but the installed package: no network, no ../shared.
+`python -m stash_sense.demo` (or `make demo`) enrols `demo_data/faces/<name>/` into
+`demo-output/db` through the application layer (detection, quality, embedding, publish: what
+`stash-sense db enroll` does), then identifies the bundled query pictures (`demo_data/queries/`,
+people enrolled from other photos) and prints who they are. Needs nothing but the installed
+wheel: no network, no development tools, no ../shared.
 """
 
 from __future__ import annotations
@@ -52,40 +52,30 @@ def load_queries(data: Path) -> dict[str, str]:
 
 def run_demo(output: Path, data: Path = DEMO_DATA, console: Console | None = None) -> int:
     """Run the whole demo; return the exit status (0 when every query was recognised)."""
-    from stash_sense.builder import BuildOptions, build
+    from stash_sense.app.enroll import enroll_folder
     from stash_sense.database import FaceDatabase
-    from stash_sense.devservers.launch import serve_in_thread
-    from stash_sense.devservers.stashbox import StashBoxOptions, stashbox_app
     from stash_sense.faces import FaceEngine, load_image
     from stash_sense.matching import Matcher
-    from stash_sense.sources.endpoints import EndpointConfig
 
     console = console or Console()
     faces_dir, queries_dir = data / "faces", data / "queries"
     people = sorted(p.name for p in faces_dir.iterdir() if p.is_dir())
     console.print(
-        f"[bold]Stash Sense demo[/]: {len(people)} people served by a local stash-box stand-in, "
+        f"[bold]Stash Sense demo[/]: {len(people)} people enrolled from two photos each, "
         f"then {len(load_queries(data))} pictures of some of them that were not enrolled."
     )
     db = output / "db"
     if db.exists():
-        shutil.rmtree(db)  # the stand-in's port (in every image URL) changes between runs
+        shutil.rmtree(db)  # a fresh database each run
     output.mkdir(parents=True, exist_ok=True)
 
     engine = FaceEngine.default().load()
-    app = stashbox_app(StashBoxOptions(faces_dir=faces_dir))
-    with serve_in_thread(app) as base:
-        console.print(f"stash-box stand-in: {base}/graphql (the real stash-box schema)")
-        endpoint = EndpointConfig(
-            name="demo-stashbox", url=f"{base}/graphql", rate_limit=50.0, burst=5.0
-        )
-        started = time.monotonic()
-        result = build(BuildOptions(db=db, endpoint=endpoint, progress=False), engine)
-    s = result.stats
+    started = time.monotonic()
+    enrolled = enroll_folder(faces_dir, db, engine)
+    skips = ", ".join(f"{n} {reason}" for reason, n in sorted(enrolled.skipped.items()))
     console.print(
-        f"built {db} in {time.monotonic() - started:.1f}s: {s['performers_seen']} performers, "
-        f"{s['faces']} faces, {result.requests} HTTP requests"
-        + (f", skipped {s['skipped']}" if s["skipped"] else "")
+        f"enrolled {db} in {time.monotonic() - started:.1f}s: {enrolled.folders} performers, "
+        f"{enrolled.added} faces" + (f" (photos skipped: {skips})" if skips else "")
     )
 
     results: list[QueryResult] = []

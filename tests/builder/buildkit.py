@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from stash_sense.devservers.control import StandIn
-from stash_sense.devservers.launch import serve_in_subprocess
+from stash_sense_devkit.standins.control import StandIn
+from stash_sense_devkit.standins.launch import serve_in_subprocess
 
 NAMES = [
     "Adam_Sandler",
@@ -27,7 +27,7 @@ NAMES = [
 
 @contextmanager
 def stashbox(faces: Path, *args: str) -> Iterator[StandIn]:
-    """A fresh stash-box stand-in: `stash-sense dev stashbox --faces FACES ARGS`."""
+    """A fresh stash-box stand-in: `stash-sense-dev stashbox --faces FACES ARGS`."""
     with serve_in_subprocess("stashbox", ["--faces", str(faces), *args]) as base:
         yield StandIn(base)
 

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from buildkit import NAMES
 
-from stash_sense.devservers.control import make_faces_dir
 from stash_sense.faces import FaceEngine
+from stash_sense_devkit.standins.control import make_faces_dir
 
 
 @pytest.fixture(scope="session")
-def lfw_dev(shared_dir: Path) -> Path:
-    return shared_dir / "eval" / "faces" / "lfw-dev"
+def lfw_dev(data_dir: Path) -> Path:
+    return data_dir / "faces" / "lfw-dev"
 
 
 @pytest.fixture(scope="session")

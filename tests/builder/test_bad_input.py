@@ -13,9 +13,9 @@ import pytest
 from buildkit import stashbox
 
 from stash_sense.builder import BuildIncomplete, BuildOptions, build
-from stash_sense.builder.compare import read_contents
 from stash_sense.faces import FaceEngine
 from stash_sense.sources.endpoints import EndpointConfig
+from stash_sense_devkit.compare import read_contents
 
 
 def test_bad_input_is_recorded_and_skipped(

@@ -1,4 +1,4 @@
-"""`stash-sense dev stashbox` + `stash-sense build` end to end, as a user runs them."""
+"""`stash-sense-dev stashbox` + `stash-sense build` end to end, as a user runs them."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from buildkit import NAMES, manifest, run_build, stashbox, write_config
 
-from stash_sense.builder.compare import committed_performers
+from stash_sense_devkit.compare import committed_performers
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -87,6 +87,7 @@ def test_wrong_or_missing_api_key_stops_cleanly(faces_dir: Path, tmp_path: Path)
 
 
 def test_dev_stashbox_refuses_a_missing_faces_folder(tmp_path: Path) -> None:
-    proc = cli("dev", "stashbox", "--faces", str(tmp_path / "nope"))
+    cmd = [sys.executable, "-m", "stash_sense_devkit.cli", "stashbox", "--faces"]
+    proc = subprocess.run([*cmd, str(tmp_path / "nope")], capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"error: faces folder not found: {tmp_path / 'nope'}"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from buildkit import build_cmd, manifest, run_build, stashbox, write_config
 
-from stash_sense.builder.compare import committed_performers, read_contents
+from stash_sense_devkit.compare import committed_performers, read_contents
 
 
 def wait_for(db: Path, proc: subprocess.Popen[str], goal: int) -> None:

@@ -11,10 +11,10 @@ from pathlib import Path
 from buildkit import stashbox
 
 from stash_sense.builder import BuildOptions, build
-from stash_sense.builder.compare import read_contents
 from stash_sense.database import FaceDatabase
 from stash_sense.faces import FaceEngine
 from stash_sense.sources.endpoints import EndpointConfig
+from stash_sense_devkit.compare import read_contents
 
 
 def test_update_follows_edits_and_fetches_only_changes(

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from stash_sense.builder import BuildOptions, build
-from stash_sense.builder.compare import read_contents
-from stash_sense.devservers.launch import serve_in_subprocess
 from stash_sense.faces import FaceEngine
 from stash_sense.sources.endpoints import EndpointConfig
+from stash_sense_devkit.compare import read_contents
+from stash_sense_devkit.standins.launch import serve_in_subprocess
 
 
 def test_tpdb_build(faces_dir: Path, engine: FaceEngine, tmp_path: Path) -> None:

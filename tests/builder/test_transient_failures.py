@@ -12,10 +12,10 @@ import pytest
 from buildkit import stashbox
 
 from stash_sense.builder import BuildOptions, build
-from stash_sense.builder.compare import DatabaseContents, read_contents
-from stash_sense.devservers.control import StandIn
 from stash_sense.faces import FaceEngine
 from stash_sense.sources.endpoints import EndpointConfig
+from stash_sense_devkit.compare import DatabaseContents, read_contents
+from stash_sense_devkit.standins.control import StandIn
 
 
 @pytest.fixture(scope="module")

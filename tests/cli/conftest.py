@@ -10,8 +10,8 @@ from clikit import DISTRACTORS, PEOPLE, run_cli
 
 
 @pytest.fixture(scope="session")
-def lfw(shared_dir: Path) -> Path:
-    return shared_dir / "eval" / "faces"
+def lfw(data_dir: Path) -> Path:
+    return data_dir / "faces"
 
 
 @pytest.fixture(scope="session")

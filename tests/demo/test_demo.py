@@ -28,7 +28,7 @@ def test_demo_builds_and_recognises_every_query(tmp_path: Path) -> None:
     env = {**os.environ, "COLUMNS": "200"}
     proc = subprocess.run(
         [sys.executable, "-m", "stash_sense.demo", "--output", str(out)],
-        cwd=tmp_path,  # nothing of the repository or ../shared is at hand
+        cwd=tmp_path,  # nothing of the repository is at hand
         capture_output=True,
         text=True,
         timeout=180,
@@ -41,5 +41,6 @@ def test_demo_builds_and_recognises_every_query(tmp_path: Path) -> None:
     with FaceDatabase.open(out / "db") as fdb:
         manifest = json.loads((fdb.path / "manifest.json").read_text())
     assert manifest["counts"]["performers"] == 12
-    assert manifest["counts"]["faces"] == 24
-    assert manifest["sources"]["demo-stashbox"]["with_faces"] == 12
+    assert manifest["sources"]["enroll"]["with_faces"] == 12
+    # two photos each; enrolment keeps only faces of usable quality (21 of 24 when measured)
+    assert 20 <= manifest["counts"]["faces"] <= 24

@@ -8,7 +8,7 @@ import pytest
 
 from stash_sense.faces import FaceEngine
 
-EVAL = Path(__file__).resolve().parents[2].parent / "shared" / "eval" / "faces"
+EVAL = Path(__file__).resolve().parents[1] / "data" / "faces"
 
 
 def eval_dir(name: str) -> Path:

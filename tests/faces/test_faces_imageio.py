@@ -118,16 +118,16 @@ def test_pixel_limit_is_configurable(face_rgb: Image.Image) -> None:
         load_image(_encode(face_rgb, "PNG"), max_pixels=100 * 100)
 
 
-def test_byte_limit(face_rgb: Image.Image, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_byte_limit(face_rgb: Image.Image, tmp_path: Path) -> None:
     data = _encode(face_rgb, "PNG")
     with pytest.raises(ImageError, match="too large"):
         load_image(data, max_bytes=1000)
     path = tmp_path / "big.png"
     path.write_bytes(data)
-    monkeypatch.setenv("STASH_SENSE_MAX_IMAGE_BYTES", "1000")
     with pytest.raises(ImageError, match="too large") as err:
-        load_image(path)
+        load_image(path, max_bytes=1000)
     _assert_one_line(err)
+    assert load_image(path).shape == (250, 250, 3)  # the default limit is far larger
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -57,23 +57,21 @@ def test_mismatching_file_is_refused(tmp_path: Path) -> None:
         verify_file(spec, fake)
 
 
-def test_cache_dir_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STASH_SENSE_MODELS", str(tmp_path))
-    assert model_location(get_spec("arcface")) == tmp_path / "w600k_r50.onnx"
+def test_cache_dir_is_a_parameter(tmp_path: Path) -> None:
+    assert model_location(get_spec("arcface"), tmp_path) == tmp_path / "w600k_r50.onnx"
     with pytest.raises(ModelError, match="models fetch arcface"):
-        resolve_model_path("arcface")
+        resolve_model_path("arcface", folder=tmp_path)
 
 
 def test_fetched_model_is_verified_at_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STASH_SENSE_MODELS", str(tmp_path))
     data = b"not the real arcface"
     spec = replace(get_spec("arcface"), sha256=hashlib.sha256(data).hexdigest(), size=len(data))
     monkeypatch.setitem(REGISTRY, "arcface", spec)
     (tmp_path / spec.filename).write_bytes(data)
-    assert resolve_model_path("arcface") == tmp_path / spec.filename
+    assert resolve_model_path("arcface", folder=tmp_path) == tmp_path / spec.filename
     (tmp_path / spec.filename).write_bytes(b"tampered with, same len")
     with pytest.raises(ModelError):
-        resolve_model_path("arcface")
+        resolve_model_path("arcface", folder=tmp_path)
 
 
 def test_missing_wheel_package(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -92,6 +90,21 @@ def test_cli_models_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         assert name in result.output
     assert "verified" in result.output
     assert "not fetched" in result.output
+
+
+def test_cli_models_list_reads_the_cache_folder_from_the_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = b"a fetched arcface"
+    spec = replace(get_spec("arcface"), sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+    monkeypatch.setitem(REGISTRY, "arcface", spec)
+    (tmp_path / spec.filename).write_bytes(data)
+    monkeypatch.setenv("STASH_SENSE_MODELS", str(tmp_path))
+    monkeypatch.setenv("COLUMNS", "160")
+    result = CliRunner().invoke(app, ["models", "list"])
+    assert result.exit_code == 0, result.output
+    arcface = next(line for line in result.output.splitlines() if "arcface" in line)
+    assert "verified" in arcface
 
 
 def test_cli_models_fetch_unknown() -> None:

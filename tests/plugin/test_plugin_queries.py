@@ -10,7 +10,9 @@ import re
 from pathlib import Path
 
 import pytest
-from graphql import GraphQLSchema, OperationDefinitionNode, build_schema, parse, validate
+from graphql import GraphQLSchema, OperationDefinitionNode, parse, validate
+
+from stash_sense_devkit.standins.stash import load_stash_schema
 
 PLUGIN_DIR = Path(__file__).resolve().parents[2] / "plugin" / "stash-sense"
 TEMPLATE = re.compile(r"`([^`]*)`")
@@ -18,10 +20,8 @@ QUERY_KEY = re.compile(r"^\s{4}(\w+): `", re.MULTILINE)
 
 
 @pytest.fixture(scope="module")
-def stash_schema(shared_dir: Path) -> GraphQLSchema:
-    folder = shared_dir / "schemas" / "stash"
-    parts = [folder / "schema.graphql", *sorted((folder / "types").glob("*.graphql"))]
-    return build_schema("\n".join(p.read_text(encoding="utf-8") for p in parts))
+def stash_schema() -> GraphQLSchema:
+    return load_stash_schema()  # the devkit's bundled copy of the real schema
 
 
 def operations() -> dict[str, str]:

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from stash_sense.scenes.synth import compose_video
+from stash_sense_devkit.synth import compose_video
 
 
 @pytest.fixture(scope="session")
-def lfw_dev(shared_dir: Path) -> Path:
-    return shared_dir / "eval" / "faces" / "lfw-dev"
+def lfw_dev(data_dir: Path) -> Path:
+    return data_dir / "faces" / "lfw-dev"
 
 
 @pytest.fixture(scope="session")

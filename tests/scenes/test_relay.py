@@ -10,19 +10,19 @@ from pathlib import Path
 import httpx
 import pytest
 
-from stash_sense.devservers.launch import serve_in_subprocess
 from stash_sense.scenes import video
 from stash_sense.scenes.relay import HeaderRelay, without_secret_headers
 from stash_sense.scenes.video import frames_at, probe_duration
+from stash_sense_devkit.standins.launch import serve_in_subprocess
 
 KEY = "relay-test-secret-key"
 
 
 @pytest.fixture(scope="module")
-def stash(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path) -> Iterator[str]:
+def stash(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Iterator[str]:
     """The Stash stand-in (a uvicorn child process) serving eval scene-1, API key required."""
     scenes = tmp_path_factory.mktemp("relay-scenes")
-    (scenes / "scene-1").symlink_to(shared_dir / "eval" / "scenes" / "scene-1")
+    (scenes / "scene-1").symlink_to(data_dir / "scenes" / "scene-1")
     with serve_in_subprocess("stash", ["--scenes", str(scenes), "--api-key", KEY]) as url:
         yield url
 
@@ -32,8 +32,8 @@ def test_the_stream_needs_the_key(stash: str) -> None:
     assert httpx.get(f"{stash}/scene/1/stream", headers={"ApiKey": KEY}).status_code == 200
 
 
-def test_relay_adds_the_key_and_passes_ranges(stash: str, shared_dir: Path) -> None:
-    whole = (shared_dir / "eval" / "scenes" / "scene-1" / "scene.mp4").read_bytes()
+def test_relay_adds_the_key_and_passes_ranges(stash: str, data_dir: Path) -> None:
+    whole = (data_dir / "scenes" / "scene-1" / "scene.mp4").read_bytes()
     relay = HeaderRelay()
     try:
         url = relay.url_for(f"{stash}/scene/1/stream", {"ApiKey": KEY})

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from stash_sense.scenes.synth import compose_video
+from stash_sense_devkit.synth import compose_video
 
 
 def run_scene(*args: str | Path) -> subprocess.CompletedProcess[str]:

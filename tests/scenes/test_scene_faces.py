@@ -59,8 +59,8 @@ def test_a_static_shot_is_embedded_once(engine: FaceEngine, lfw_dev: Path,
     assert embedded == Counter({"sface": 2})  # the first picture and the moved one
 
 
-def _scene_frames(shared_dir: Path) -> Iterator[Frame]:
-    folder = shared_dir / "eval" / "scenes" / "scene-1" / "frames"
+def _scene_frames(data_dir: Path) -> Iterator[Frame]:
+    folder = data_dir / "scenes" / "scene-1" / "frames"
     for i, path in enumerate(sorted(folder.glob("*.jpg"))):
         image = cv2.imread(str(path))
         assert image is not None, path
@@ -68,9 +68,9 @@ def _scene_frames(shared_dir: Path) -> Iterator[Frame]:
 
 
 def test_every_embedder_runs_only_on_each_persons_best_faces(
-    engine: FaceEngine, shared_dir: Path, test_db: dict[str, Any], embedded: Counter[str]
+    engine: FaceEngine, data_dir: Path, test_db: dict[str, Any], embedded: Counter[str]
 ) -> None:
-    frames = list(_scene_frames(shared_dir))
+    frames = list(_scene_frames(data_dir))
     infos = [EmbedderInfo.from_embedder(e) for e in engine.embedders]
     db = FaceDatabase.open(Path(test_db["db"]), infos)
     try:

@@ -54,8 +54,8 @@ def test_spread_keeps_order_and_count() -> None:
     assert spread([1.0, 2.0], 5) == [1.0, 2.0]
 
 
-def test_face_times_on_a_whole_eval_sheet(shared_dir: Path) -> None:
-    folder = shared_dir / "eval" / "scenes" / "scene-1"
+def test_face_times_on_a_whole_eval_sheet(data_dir: Path) -> None:
+    folder = data_dir / "scenes" / "scene-1"
     sheet = cv2.imread(str(folder / "scene_sprite.jpg"))
     frames = sprite_frames(sheet, (folder / "scene_thumbs.vtt").read_text())
     times, widest = face_times(sheet, frames)

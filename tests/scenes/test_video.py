@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stash_sense.scenes.synth import compose_video, make_sprite
 from stash_sense.scenes.video import (
     FrameError,
     frames_at,
@@ -15,6 +14,7 @@ from stash_sense.scenes.video import (
     sample_times,
     video_frames,
 )
+from stash_sense_devkit.synth import compose_video, make_sprite
 
 
 def test_evenly_spaced_frames(two_people_video: Path) -> None:

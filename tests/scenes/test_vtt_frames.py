@@ -12,8 +12,8 @@ from stash_sense.scenes.frames import FrameError, sprite_frames, upscale_small
 from stash_sense.scenes.vtt import VttError, parse_sprite_vtt
 
 
-def test_eval_sprite_has_81_thumbnails_in_time_order(shared_dir: Path) -> None:
-    folder = shared_dir / "eval" / "scenes" / "scene-1"
+def test_eval_sprite_has_81_thumbnails_in_time_order(data_dir: Path) -> None:
+    folder = data_dir / "scenes" / "scene-1"
     sprite = cv2.imread(str(folder / "scene_sprite.jpg"))
     frames = sprite_frames(sprite, (folder / "scene_thumbs.vtt").read_text())
     assert len(frames) == 81

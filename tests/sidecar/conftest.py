@@ -10,18 +10,18 @@ from typing import Any
 import pytest
 from sidecarproc import Sidecar, start_sidecar
 
-from stash_sense.devservers.launch import serve_in_subprocess
-from stash_sense.scenes.synth import compose_video, make_sprite
+from stash_sense_devkit.standins.launch import serve_in_subprocess
+from stash_sense_devkit.synth import compose_video, make_sprite
 
 
 @pytest.fixture(scope="session")
-def scenes(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path) -> Path:
+def scenes(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
     """scene-1: eval scene-1 (sprite); scene-2: composed video, no sprite; scene-3: composed
     video with a broken VTT; scene-4: a video with nobody in it; scene-5: composed video with a
     sprite sheet made by ffmpeg."""
     base = tmp_path_factory.mktemp("scenes")
-    (base / "scene-1").symlink_to(shared_dir / "eval" / "scenes" / "scene-1")
-    lfw = shared_dir / "eval" / "faces" / "lfw-dev"
+    (base / "scene-1").symlink_to(data_dir / "scenes" / "scene-1")
+    lfw = data_dir / "faces" / "lfw-dev"
     # pictures that match their person within the open-set "possible" tier even when shrunk
     # into a video frame (Monica_Seles/2.jpg, at 0.56 as a photo, falls to "unlikely" there)
     monica, tommy, ali = (

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from stash_sense.devservers.launch import free_port
+from stash_sense_devkit.standins.launch import free_port
 
 API_KEY = "test-key-123"
 

@@ -8,14 +8,15 @@ from typing import Any
 
 import pytest
 
-from stash_sense.cli.identify import identify_image
+from stash_sense.app.errors import Unusable
+from stash_sense.app.identify import identify_image
 from stash_sense.database import EmbedderInfo, FaceDatabase
 from stash_sense.faces import FaceEngine
 from stash_sense.matching import Matcher
 
 
 def test_an_upload_is_identified_from_memory_without_a_temporary_file(
-    shared_dir: Path,
+    data_dir: Path,
     test_db: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -26,12 +27,12 @@ def test_an_upload_is_identified_from_memory_without_a_temporary_file(
 
     for name in ("mkstemp", "mkdtemp", "NamedTemporaryFile", "TemporaryDirectory"):
         monkeypatch.setattr(tempfile, name, no_disk)
-    data = (shared_dir / "eval" / "faces" / "lfw-dev" / "Monica_Seles" / "4.jpg").read_bytes()
+    data = (data_dir / "faces" / "lfw-dev" / "Monica_Seles" / "4.jpg").read_bytes()
     engine = FaceEngine.create().load()
     infos = [EmbedderInfo.from_embedder(e) for e in engine.embedders]
     with FaceDatabase.open(Path(test_db["db"]), infos) as db:
-        record = identify_image(engine, Matcher(db), data, 3, name="upload.jpg")
-        broken = identify_image(engine, Matcher(db), data[:200], 3, name="cut.jpg")
-    assert record["image"] == "upload.jpg"
-    assert record["faces"][0]["matches"][0]["name"] == "Monica Seles"
-    assert broken["image"] == "cut.jpg" and "error" in broken
+        record = identify_image(engine, Matcher(db), data, top=3, name="upload.jpg")
+        with pytest.raises(Unusable):
+            identify_image(engine, Matcher(db), data[:200], top=3, name="cut.jpg")
+    assert record.image == "upload.jpg"
+    assert record.faces[0].matches[0].name == "Monica Seles"

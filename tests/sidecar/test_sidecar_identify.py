@@ -36,8 +36,8 @@ def _top_names(record: dict[str, Any]) -> list[str]:
     return [face["matches"][0]["name"] for face in record["faces"] if face["matches"]]
 
 
-def test_identify_multipart_base64_and_raw(sidecar: Sidecar, shared_dir: Path) -> None:
-    photo = shared_dir / "eval" / "faces" / "lfw-dev" / "Monica_Seles" / "4.jpg"
+def test_identify_multipart_base64_and_raw(sidecar: Sidecar, data_dir: Path) -> None:
+    photo = data_dir / "faces" / "lfw-dev" / "Monica_Seles" / "4.jpg"
     data = photo.read_bytes()
     with sidecar.client() as c:
         multipart = c.post("/identify", files={"image": ("monica.jpg", data, "image/jpeg")})
@@ -80,9 +80,9 @@ def _stand_in_gql(stash_url: str, query: str, variables: dict[str, Any]) -> dict
 
 
 def test_identify_performer_and_url_read_the_image_from_stash(
-    sidecar: Sidecar, stash_url: str, shared_dir: Path
+    sidecar: Sidecar, stash_url: str, data_dir: Path
 ) -> None:
-    photo = shared_dir / "eval" / "faces" / "lfw-dev" / "Tommy_Thompson" / "3.jpg"
+    photo = data_dir / "faces" / "lfw-dev" / "Tommy_Thompson" / "3.jpg"
     image = "data:image/jpeg;base64," + base64.b64encode(photo.read_bytes()).decode()
     created = _stand_in_gql(
         stash_url,

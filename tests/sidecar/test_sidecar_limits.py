@@ -15,7 +15,7 @@ import psutil
 import pytest
 from sidecarproc import API_KEY, Sidecar, start_sidecar
 
-from stash_sense.devservers.launch import free_port
+from stash_sense_devkit.standins.launch import free_port
 
 TWO_GB = 2 * 1024**3
 
@@ -203,12 +203,12 @@ def lonely_sidecar(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sidecar
 
 
 def test_missing_database_then_unreachable_stash(
-    lonely_sidecar: Sidecar, test_db: dict[str, Any], shared_dir: Path
+    lonely_sidecar: Sidecar, test_db: dict[str, Any], data_dir: Path
 ) -> None:
     health = httpx.get(lonely_sidecar.url + "/health").json()
     assert health["status"] == "degraded" and health["database"]["loaded"] is False
     assert "no-db" in health["database"]["error"]
-    photo = shared_dir / "eval" / "faces" / "lfw-dev" / "Monica_Seles" / "1.jpg"
+    photo = data_dir / "faces" / "lfw-dev" / "Monica_Seles" / "1.jpg"
     with lonely_sidecar.client() as c:
         r = c.post("/identify", content=photo.read_bytes(), headers={"Content-Type": "image/jpeg"})
         assert r.status_code == 503 and "database" in r.json()["error"]

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from sidecarproc import Sidecar, start_sidecar
 
-from stash_sense.devservers.launch import serve_in_subprocess
+from stash_sense_devkit.standins.launch import serve_in_subprocess
 
 STASHDB = "https://stashdb.org/graphql"
 MONICA = "5b1f0a4e-0000-4000-8000-00000000a001"

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from stash_sense.devservers.control import StandIn, make_faces_dir
-from stash_sense.devservers.launch import serve_in_subprocess
+from stash_sense_devkit.standins.control import StandIn, make_faces_dir
+from stash_sense_devkit.standins.launch import serve_in_subprocess
 
 NAMES = ["Adam_Sandler", "Celine_Dion", "Kevin_Spacey", "Michelle_Yeoh", "Yao_Ming"]
 
 
 @pytest.fixture(scope="session")
-def faces_dir(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def faces_dir(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     dest = tmp_path_factory.mktemp("source-faces")
-    return make_faces_dir(shared_dir / "eval" / "faces" / "lfw-dev", dest, NAMES, images=2)
+    return make_faces_dir(data_dir / "faces" / "lfw-dev", dest, NAMES, images=2)
 
 
 @pytest.fixture(scope="session")

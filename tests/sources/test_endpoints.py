@@ -26,10 +26,7 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_presets_exist_with_the_default_rate(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setenv("STASH_SENSE_CONFIG", str(tmp_path / "absent.toml"))
+def test_presets_exist_with_the_default_rate() -> None:
     endpoints = load_endpoints(None, environ={})
     for name in ("stashdb", "fansdb", "pmvstash", "javstash", "tpdb"):
         assert name in endpoints and name in PRESETS
@@ -97,12 +94,13 @@ def test_bad_config_is_one_clear_line(tmp_path: Path, text: str, message: str) -
     assert "\n" not in str(err.value)
 
 
-def test_unknown_endpoint_and_missing_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("STASH_SENSE_CONFIG", str(tmp_path / "absent.toml"))
+def test_unknown_endpoint_and_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown endpoint 'nope'"):
         get_endpoint("nope", environ={})
     with pytest.raises(ConfigError, match="config file not found"):
         load_endpoints(tmp_path / "missing.toml", environ={})
+    # the default location need not exist
+    assert "stashdb" in load_endpoints(tmp_path / "missing.toml", environ={}, must_exist=False)
 
 
 def test_build_command_reports_config_errors_cleanly(tmp_path: Path) -> None:

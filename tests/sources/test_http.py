@@ -12,12 +12,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from stash_sense.devservers.control import StandIn
-from stash_sense.devservers.launch import serve_in_thread
 from stash_sense.sources.endpoints import EndpointConfig
 from stash_sense.sources.http import AuthError, FetchError, HttpSession, RetryPolicy
 from stash_sense.sources.ratelimit import HostRateLimiter
 from stash_sense.sources.stashbox import StashBoxClient
+from stash_sense_devkit.standins.control import StandIn
+from stash_sense_devkit.standins.launch import serve_in_thread
 
 FAST_RETRY = RetryPolicy(attempts=4, base_delay_s=0.05, max_delay_s=0.2)
 

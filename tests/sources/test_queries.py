@@ -1,16 +1,14 @@
 """Every GraphQL operation the stash-box client sends, with the variables it sends, validates
-against the real stash-box schema (../shared/schemas/stash-box) with graphql-core."""
+against the real stash-box schema (the devkit's bundled copy) with graphql-core."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 from graphql import GraphQLSchema, OperationDefinitionNode, parse, validate
 from graphql.execution.values import get_variable_values
 
-from stash_sense.devservers.schemas import SCHEMAS_DIR, load_schema_dir, schema_sdl
 from stash_sense.sources.stashbox import (
     ALL_QUERIES,
     FIND_PERFORMER_QUERY,
@@ -18,11 +16,12 @@ from stash_sense.sources.stashbox import (
     PERFORMER_PAGE_QUERY,
     performer_page_variables,
 )
+from stash_sense_devkit.standins.schemas import load_schema
 
 
 @pytest.fixture(scope="module")
-def schema(shared_dir: Path) -> GraphQLSchema:
-    return load_schema_dir(shared_dir / "schemas" / "stash-box")
+def schema() -> GraphQLSchema:
+    return load_schema("stash-box")  # the devkit's bundled copy of the real schema
 
 
 def check_variables(schema: GraphQLSchema, query: str, variables: dict[str, Any]) -> None:
@@ -56,9 +55,3 @@ def test_bad_variables_are_caught(schema: GraphQLSchema) -> None:
     op = next(d for d in doc.definitions if isinstance(d, OperationDefinitionNode))
     bad = {"input": {"page": 1, "per_page": 10, "sort": "NEWEST", "direction": "ASC"}}
     assert isinstance(get_variable_values(schema, op.variable_definitions or [], bad), list)
-
-
-def test_bundled_schema_copy_matches_the_real_one(shared_dir: Path) -> None:
-    """The stand-in (and the demo) serve the bundled copy: it must be the real schema."""
-    real = schema_sdl(shared_dir / "schemas" / "stash-box")
-    assert schema_sdl(SCHEMAS_DIR / "stash-box") == real

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from stash_sense.devservers.control import StandIn
-from stash_sense.devservers.launch import serve_in_subprocess
 from stash_sense.sources.endpoints import EndpointConfig
 from stash_sense.sources.http import AuthError, FetchError
 from stash_sense.sources.stashbox import StashBoxClient, parse_performer
+from stash_sense_devkit.standins.control import StandIn
+from stash_sense_devkit.standins.launch import serve_in_subprocess
 
 
 def client_for(standin: StandIn, page_size: int = 5, api_key: str | None = None) -> StashBoxClient:

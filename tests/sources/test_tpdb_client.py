@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from stash_sense.devservers.control import StandIn
 from stash_sense.sources.endpoints import EndpointConfig
 from stash_sense.sources.http import AuthError, FetchError
 from stash_sense.sources.tpdb import TpdbClient, parse_tpdb_performer, stash_ids_from_links
+from stash_sense_devkit.standins.control import StandIn
 
 
 def client_for(standin: StandIn, api_key: str | None = None) -> TpdbClient:

@@ -1,4 +1,4 @@
-"""Helpers for tests that run the Stash stand-in (`stash-sense dev stash`) as a subprocess."""
+"""Helpers for tests that run the Stash stand-in (`stash-sense-dev stash`) as a subprocess."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from typing import Any
 
 import httpx
 
-from stash_sense.devservers.launch import free_port, wait_ready
+from stash_sense_devkit.standins.launch import free_port, wait_ready
 
 
 def start_stand_in(scenes: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    cmd = [sys.executable, "-m", "stash_sense.cli.app", "dev", "stash", "--scenes", str(scenes)]
+    cmd = [sys.executable, "-m", "stash_sense_devkit.cli", "stash", "--scenes", str(scenes)]
     proc = subprocess.Popen(
         [*cmd, *extra, "--port", str(port)],
         stdout=subprocess.DEVNULL,

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from standin import gql, start_stand_in, stop
 
-from stash_sense.devservers.launch import free_port
 from stash_sense.sources.stash import OffHostError, StashClient, StashError
+from stash_sense_devkit.standins.launch import free_port
 
 CREATE = """
 mutation C($input: PerformerCreateInput!) { performerCreate(input: $input) { id } }
@@ -127,7 +127,7 @@ def test_dev_stash_command_rejects_a_missing_folder(tmp_path: Path) -> None:
     import sys
 
     done = subprocess.run(
-        [sys.executable, "-m", "stash_sense.cli.app", "dev", "stash", "--scenes",
+        [sys.executable, "-m", "stash_sense_devkit.cli", "stash", "--scenes",
          str(tmp_path / "nope")],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip

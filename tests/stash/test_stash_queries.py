@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from graphql import GraphQLSchema, OperationDefinitionNode, parse, validate
 from graphql.execution.values import get_variable_values
 
-from stash_sense.devservers.stash import load_stash_schema
 from stash_sense.sources.stash import QUERIES
+from stash_sense_devkit.standins.stash import load_stash_schema
 
 
 @pytest.fixture(scope="module")
-def schema(shared_dir: Path) -> GraphQLSchema:
-    return load_stash_schema(shared_dir / "schemas" / "stash")
+def schema() -> GraphQLSchema:
+    return load_stash_schema()  # the devkit's bundled copy of the real schema
 
 
 VARIABLES = {

@@ -18,8 +18,7 @@ from pathlib import Path
 
 from stash_sense.database import DatabaseWriter, EmbedderInfo, PerformerRecord
 
-SHARED = Path(__file__).resolve().parents[3] / ".." / "shared"
-FACES = SHARED / "eval" / "faces"
+FACES = Path(__file__).resolve().parents[3] / "tests" / "data" / "faces"
 STASHDB = "https://stashdb.org/graphql"
 FANSDB = "https://fansdb.cc/graphql"
 

@@ -8,10 +8,11 @@ import { promisify } from "node:util";
 import { TESTS_DIR } from "./harness-server.mjs";
 
 export const REPO = path.resolve(TESTS_DIR, "..", "..");
-export const SHARED = path.resolve(REPO, "..", "shared");
+export const TEST_DATA = path.resolve(REPO, "tests", "data"); // LFW photos, one scene (README there)
 const BIN = path.join(REPO, ".venv", "bin");
 export const PYTHON = existsSync(path.join(BIN, "python")) ? path.join(BIN, "python") : "python3";
 export const CLI = path.join(BIN, "stash-sense");
+export const DEV_CLI = path.join(BIN, "stash-sense-dev");
 
 /** A TCP port free right now on 127.0.0.1. */
 export function freePort() {
@@ -94,9 +95,9 @@ export async function waitForHttp(proc, url, timeoutMs = 60000) {
   throw new Error(`${proc.name} did not answer ${url} within ${timeoutMs} ms:\n${proc.log()}`);
 }
 
-/** The Stash stand-in (stash-sense dev stash) over a folder of scene folders. */
+/** The Stash stand-in (stash-sense-dev stash, from devkit/) over a folder of scene folders. */
 export async function startStandIn(port, scenes) {
-  const proc = startProcess("stash stand-in", CLI, ["dev", "stash", "--scenes", scenes, "--port", String(port)]);
+  const proc = startProcess("stash stand-in", DEV_CLI, ["stash", "--scenes", scenes, "--port", String(port)]);
   await waitForHttp(proc, `http://127.0.0.1:${port}/__mutations`);
   return proc;
 }

@@ -11,7 +11,7 @@ import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { chromium } from "playwright-core";
 import { startHarness, TESTS_DIR } from "../lib/harness-server.mjs";
-import { freePort, installFromSource, makeTestDb, SHARED, startSidecar, startStandIn } from "../lib/services.mjs";
+import { freePort, installFromSource, makeTestDb, startSidecar, startStandIn, TEST_DATA } from "../lib/services.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const ARTIFACTS = path.join(TESTS_DIR, "artifacts");
@@ -111,7 +111,7 @@ before(async () => {
   // Scenes: eval scene-1 (three people, sprite + VTT) and scene-9, a video with nobody in it.
   const scenes = path.join(tmp, "scenes");
   await mkdir(path.join(scenes, "scene-9"), { recursive: true });
-  await symlink(path.join(SHARED, "eval", "scenes", "scene-1"), path.join(scenes, "scene-1"));
+  await symlink(path.join(TEST_DATA, "scenes", "scene-1"), path.join(scenes, "scene-1"));
   await promisify(execFile)("ffmpeg", [
     "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x180:rate=5:duration=4",
     "-pix_fmt", "yuv420p", path.join(scenes, "scene-9", "scene.mp4"),
@@ -466,7 +466,7 @@ describe("performer page", () => {
   test("Find on stash-box shows candidates; Link adds the stash id, keeping existing ones", async () => {
     await configure({});
     const other = { endpoint: "https://pmvstash.org/graphql", stash_id: "0f0f0f0f-0000-4000-8000-00000000c003" };
-    const photo = path.join(SHARED, "eval", "faces", "lfw-dev", "Monica_Seles", "4.jpg");
+    const photo = path.join(TEST_DATA, "faces", "lfw-dev", "Monica_Seles", "4.jpg");
     const id = await createPerformer({ name: "Unlinked M.", image: await imageDataUrl(photo), stash_ids: [other] });
     const page = await openPage(`performers/${id}`);
     await page.locator(".stash-sense-find").click();

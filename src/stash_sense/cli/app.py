@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from stash_sense.cli import build, db, dev, dev_stash, identify, models, scene, serve
+from stash_sense.cli import build, db, identify, models, scene, serve
 
 app = typer.Typer(
     name="stash-sense",
@@ -19,8 +19,6 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db", help="Create, inspect and combine face databases.")
 app.add_typer(models.app, name="models", help="List and fetch face models.")
-dev.app.command("stash")(dev_stash.stash_command)
-app.add_typer(dev.app, name="dev", help="Local stand-in servers for tests and the demo.")
 app.command("identify")(identify.identify_command)
 app.command("build")(build.build_command)
 app.command("serve")(serve.serve_command)

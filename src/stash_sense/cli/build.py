@@ -42,14 +42,18 @@ def build_command(
     them; 3 not complete: images or pages failed for now (server errors, timeouts), run again."""
     from stash_sense.builder import BuildError, BuildIncomplete, BuildOptions, build
     from stash_sense.builder.progress import CONSOLE
+    from stash_sense.cli.db import settings
     from stash_sense.database import DatabaseError
-    from stash_sense.sources.endpoints import ConfigError, get_endpoint
+    from stash_sense.errors import ConfigError
+    from stash_sense.sources.endpoints import get_endpoint
 
     _log_to(CONSOLE, logging.DEBUG if verbose else logging.INFO)
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
-        ep = get_endpoint(endpoint, config)
+        given = settings(config=config)
+        config_file, must_exist = given.endpoints_file()
+        ep = get_endpoint(endpoint, config_file, given.endpoint_environ(), must_exist=must_exist)
         result = build(
             BuildOptions(
                 db=db,

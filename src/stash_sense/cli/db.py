@@ -5,7 +5,6 @@ Heavy modules (OpenCV, Voyager, the face engine) are imported inside the command
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -18,11 +17,10 @@ if TYPE_CHECKING:
 
     from stash_sense.database import EmbedderInfo, FaceDatabase
     from stash_sense.faces import FaceEngine
+    from stash_sense.settings import Settings
 
 app = typer.Typer(no_args_is_help=True)
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
-ENROLL_SOURCE = "enroll"
 
 DbOption = Annotated[Path, typer.Option("--db", help="The database folder.")]
 
@@ -31,6 +29,18 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """One clear line on stderr and an exit code; never a traceback."""
     print(f"error: {message}", file=sys.stderr)
     raise typer.Exit(code)
+
+
+def settings(**given: Any) -> Settings:
+    """The settings (stash_sense.settings): the options given over STASH_SENSE_* variables;
+    a malformed value ends the command with one line and exit status 2."""
+    from stash_sense.errors import ConfigError
+    from stash_sense.settings import load_settings
+
+    try:
+        return load_settings(**given)
+    except ConfigError as err:
+        fail(str(err), 2)
 
 
 def engine_and_infos() -> tuple[FaceEngine, list[EmbedderInfo]]:
@@ -64,84 +74,33 @@ def progress_bar() -> Progress:
     )
 
 
-def file_key(path: Path) -> str:
-    """How an enrolled image is remembered: by content, so re-runs and moved folders add nothing."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return f"sha256:{digest.hexdigest()}"
-
-
-def performer_folders(src: Path) -> list[tuple[Path, list[Path]]]:
-    folders = []
-    for folder in sorted(p for p in src.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        images = sorted(
-            p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-        )
-        folders.append((folder, images))
-    return folders
-
-
 @app.command("enroll")
 def enroll_command(
     src: Annotated[Path, typer.Argument(help="One folder per performer (named after them).")],
     db: DbOption,
 ) -> None:
     """Add the performers in SRC (one folder each, holding photos) to the database and publish."""
-    from stash_sense.database import DatabaseError, DatabaseWriter, PerformerRecord
-    from stash_sense.faces import ImageError, load_image
+    from stash_sense.app.enroll import enroll_folder
+    from stash_sense.app.errors import AppError
+    from stash_sense.database import DatabaseError
 
-    if not src.is_dir():
-        fail(f"{src} is not a folder")
-    folders = performer_folders(src)
-    if not folders:
-        fail(f"{src} holds no performer folders (expected SRC/<performer name>/<images>)")
-    engine, infos = engine_and_infos()
+    max_bytes = settings().max_image_bytes
     try:
-        writer = DatabaseWriter.open(db, infos)
-    except DatabaseError as err:
+        with progress_bar() as bar:
+            task = bar.add_task("enrolling", total=None)
+            result = enroll_folder(
+                src,
+                db,
+                on_image=lambda n, total: bar.update(task, completed=n, total=total),
+                max_image_bytes=max_bytes,
+            )
+    except (AppError, DatabaseError) as err:
         fail(str(err))
-    added = present = 0
-    skipped: dict[str, int] = {}
-    total = sum(len(images) for _, images in folders)
-    try:
-        with writer, progress_bar() as bar:
-            task = bar.add_task("enrolling", total=total)
-            for folder, images in folders:
-                with writer.transaction():
-                    pid = writer.upsert_performer(PerformerRecord(name=folder.name), ENROLL_SOURCE)
-                    for image in images:
-                        bar.advance(task)
-                        key = file_key(image)
-                        if writer.has_image(key):
-                            present += 1
-                            continue
-                        try:
-                            faces = engine.analyze(load_image(image))
-                        except ImageError:
-                            faces, reason = [], "unreadable"
-                        else:
-                            reason = "no_face" if not faces else "no_usable_face"
-                        usable = [f for f in faces if f.quality.usable]
-                        if not usable:
-                            writer.record_skip(ENROLL_SOURCE, key, pid, reason)
-                            skipped[reason] = skipped.get(reason, 0) + 1
-                            continue
-                        if writer.add_face(pid, ENROLL_SOURCE, key, usable[0]) is not None:
-                            added += 1
-            published = None
-            from stash_sense.database.layout import current_generation
-
-            if added or current_generation(db) is None:
-                published = writer.publish()
-    except DatabaseError as err:
-        fail(str(err))
-    skips = ", ".join(f"{n} {r}" for r, n in sorted(skipped.items())) or "none"
-    where = f"published {published}" if published else "nothing new to publish"
+    skips = ", ".join(f"{n} {r}" for r, n in sorted(result.skipped.items())) or "none"
+    where = f"published {result.published}" if result.published else "nothing new to publish"
     print(
-        f"{added} faces added from {len(folders)} performer folders "
-        f"({present} images already enrolled; skipped: {skips}); {where}"
+        f"{result.added} faces added from {result.folders} performer folders "
+        f"({result.present} images already enrolled; skipped: {skips}); {where}"
     )
 
 
@@ -151,18 +110,20 @@ def info_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Counts, models, files, tiers and per-source statistics of a database."""
+    from stash_sense.app.info import database_info
     from stash_sense.database import DatabaseError, FaceDatabase
 
     try:
         with FaceDatabase.open(db) as fdb:
-            info: dict[str, Any] = {
-                "path": str(db),
-                "generation": str(fdb.path),
-                "file_sizes": fdb.file_sizes(),
-                "manifest": fdb.manifest.as_dict(),
-            }
+            found = database_info(fdb, db)
     except DatabaseError as err:
         fail(str(err))
+    info: dict[str, Any] = {
+        "path": str(found.root),
+        "generation": str(found.generation),
+        "file_sizes": found.file_sizes,
+        "manifest": found.manifest,
+    }
     if as_json:
         print(json.dumps(info, indent=2))
         return

@@ -1,6 +1,7 @@
 """`stash-sense identify`: who is in these photos? One JSON line or a table per image.
 
-Starts fast: typer is the only import at module level; the engine and database load on use.
+Starts fast: typer is the only import at module level; the engine and database load on use. The
+work is stash_sense.app.identify's; this module reads the arguments and prints the results.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from stash_sense.cli.db import IMAGE_SUFFIXES, engine_and_infos, fail, open_for_matching
+from stash_sense.app.enroll import IMAGE_SUFFIXES
+from stash_sense.cli.db import engine_and_infos, fail, open_for_matching, settings
 from stash_sense.cli.render import tier_style
 
 if TYPE_CHECKING:
@@ -37,35 +39,18 @@ def expand(paths: list[Path]) -> Iterator[Path]:
             yield path
 
 
-def identify_image(
-    engine: FaceEngine, matcher: Matcher, image: Path | bytes, top: int, name: str | None = None
+def identify_record(
+    engine: FaceEngine, matcher: Matcher, image: Path, top: int, max_bytes: int | None
 ) -> dict[str, Any]:
-    """The JSON record of one image (a file, or its bytes in memory, called `name`): every face
-    (largest first) with its matches, or an error.
+    """The JSON record of one image: every face with its matches, or the error that stopped it
+    (`{"image": ..., "error": ...}`, so one bad file in a folder does not stop the others)."""
+    from stash_sense.app.errors import Unusable
+    from stash_sense.app.identify import identify_image
 
-    Faces go through the cascade (stash_sense.matching.cascade): SFace first, FaceNet only when
-    SFace alone is not decisive.
-    """
-    from stash_sense.faces import ImageError, load_image
-    from stash_sense.matching.cascade import CascadeIdentifier
-
-    label = name if name is not None else str(image)
     try:
-        pixels = load_image(image)
-    except ImageError as err:
-        return {"image": label, "error": str(err)}
-    return {
-        "image": label,
-        "faces": [
-            {
-                "box": face.box.as_list(),
-                "score": round(float(face.score), 4),
-                "quality": face.quality.as_dict(),
-                "matches": [m.as_dict() for m in matches],
-            }
-            for face, matches in CascadeIdentifier(engine, matcher).identify(pixels, top)
-        ],
-    }
+        return identify_image(engine, matcher, image, top=top, max_bytes=max_bytes).as_dict()
+    except Unusable as err:
+        return {"image": str(image), "error": str(err)}
 
 
 def identify_command(
@@ -83,13 +68,14 @@ def identify_command(
     images = list(expand(paths))
     if not images:
         fail("no images found in " + ", ".join(str(p) for p in paths))
+    max_bytes = settings().max_image_bytes
     engine, infos = engine_and_infos()
     fdb = open_for_matching(db, infos)
     # Voyager loads without the GIL: read the indices while the first image is analysed
     threading.Thread(target=_preload, args=(fdb,), daemon=True).start()
     try:
         matcher = Matcher(fdb)
-        records = _run(engine, matcher, images, top, as_json)
+        records = _run(engine, matcher, images, top, as_json, max_bytes)
     except DatabaseError as err:
         fail(str(err))
     failed = sum(1 for r in records if "error" in r)
@@ -104,12 +90,17 @@ def _preload(fdb: FaceDatabase) -> None:
 
 
 def _run(
-    engine: FaceEngine, matcher: Matcher, images: list[Path], top: int, as_json: bool
+    engine: FaceEngine,
+    matcher: Matcher,
+    images: list[Path],
+    top: int,
+    as_json: bool,
+    max_bytes: int | None,
 ) -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = []
     if as_json:
         for image in images:
-            record = identify_image(engine, matcher, image, top)
+            record = identify_record(engine, matcher, image, top, max_bytes)
             print(json.dumps(record), flush=True)
             records.append(record)
         return records
@@ -119,11 +110,11 @@ def _run(
 
     console = Console()
     if len(images) == 1:
-        records.append(identify_image(engine, matcher, images[0], top))
+        records.append(identify_record(engine, matcher, images[0], top, max_bytes))
     else:
         with progress_bar() as bar:
             for image in bar.track(images, description="identifying"):
-                records.append(identify_image(engine, matcher, image, top))
+                records.append(identify_record(engine, matcher, image, top, max_bytes))
     for record in records:
         _print_record(console, record)
     return records

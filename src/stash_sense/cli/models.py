@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from stash_sense.cli.db import settings
+
 app = typer.Typer(no_args_is_help=True)
 
 
@@ -21,12 +23,14 @@ def list_command(
 
     from stash_sense.models import REGISTRY, ModelError, model_location, verify_file
 
+    folder = settings().models
+
     table = Table(title="Face models")
     for column in ("name", "kind", "dim", "version", "size", "origin", "state"):
         table.add_column(column, overflow="fold", justify="right" if column == "size" else "left")
     for spec in REGISTRY.values():
         try:
-            path = model_location(spec)
+            path = model_location(spec, folder)
             present = path.is_file()
         except ModelError:
             path, present = None, False
@@ -71,7 +75,7 @@ def fetch_command(
         typer.Option(help="Fetch from this URL instead (a mirror); the checksum still applies."),
     ] = None,
 ) -> None:
-    """Download a model into the cache (STASH_SENSE_MODELS), resuming and verifying it."""
+    """Download a model into the cache ($STASH_SENSE_MODELS), resuming and verifying it."""
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -89,6 +93,7 @@ def fetch_command(
     except ModelError as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
+    folder = settings().models
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -104,7 +109,7 @@ def fetch_command(
             progress.update(task, completed=done, total=total)
 
         try:
-            path = fetch_model(spec, url=url, on_progress=on_progress)
+            path = fetch_model(spec, url=url, folder=folder, on_progress=on_progress)
         except ModelError as exc:
             console.print(f"[red]error:[/] {exc}")
             raise typer.Exit(1) from None

@@ -22,22 +22,18 @@ def scene_command(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
     """Identify every person in a video: one entry per person with their best matches."""
+    from stash_sense.app.errors import AppError
+    from stash_sense.app.scene import identify_video
     from stash_sense.database import DatabaseError
     from stash_sense.matching import Matcher
-    from stash_sense.scenes.frames import FrameError
-    from stash_sense.scenes.identify import identify_scene
-    from stash_sense.scenes.video import video_frames
 
     if not video.is_file():
         fail(f"no such video file: {video}")
     engine, infos = engine_and_infos()
     fdb = open_for_matching(db, infos)
     try:
-        sampled = video_frames(str(video.resolve()), frames)
-        result = identify_scene(sampled, engine, Matcher(fdb), source="video", top=top)
-    except FrameError as err:
-        fail(str(err))
-    except DatabaseError as err:
+        result = identify_video(video, engine, Matcher(fdb), frames=frames, top=top)
+    except (AppError, DatabaseError) as err:
         fail(str(err))
     finally:
         fdb.close()

@@ -170,8 +170,15 @@ class FaceDatabase:
         ).fetchone()
         return None if row is None else int(row[0])
 
+    def stash_ids_per_endpoint(self) -> dict[str, int]:
+        """How many stash ids the database holds for each endpoint."""
+        rows = self._conn.execute(
+            "SELECT endpoint, COUNT(*) FROM stash_ids GROUP BY endpoint ORDER BY endpoint"
+        )
+        return {str(endpoint): int(n) for endpoint, n in rows}
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Run a read-only SQL query (for `db info` and merging)."""
+        """Run a read-only SQL query (for merging, inside the database package)."""
         return list(self._conn.execute(sql, params))
 
     def file_sizes(self) -> dict[str, int]:

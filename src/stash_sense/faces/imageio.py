@@ -9,7 +9,6 @@ pixel is decoded.
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ from stash_sense.faces.types import ImageArray
 
 #: Images with more pixels than this are refused (a 100 MP photo is far beyond any real need).
 MAX_PIXELS = 100_000_000
-#: Files larger than this are refused before being read; override with STASH_SENSE_MAX_IMAGE_BYTES.
+#: Files larger than this are refused before being read (callers pass their own as `max_bytes`).
 MAX_BYTES = 64 * 1024 * 1024
 
 # alpha is composited on mid grey: neither black nor white invents a face edge
@@ -28,16 +27,6 @@ _BACKGROUND = (128, 128, 128)
 
 class ImageError(ValueError):
     """The input is not a usable image; the message says why in one line."""
-
-
-def _max_bytes_default() -> int:
-    env = os.environ.get("STASH_SENSE_MAX_IMAGE_BYTES")
-    if env:
-        try:
-            return int(env)
-        except ValueError:
-            pass
-    return MAX_BYTES
 
 
 def _read_source(src: Path | str | bytes | bytearray | memoryview, max_bytes: int) -> bytes:
@@ -114,7 +103,7 @@ def load_image(
 
     Raises ImageError with a one-line message for anything that is not a usable image.
     """
-    limit = _max_bytes_default() if max_bytes is None else max_bytes
+    limit = MAX_BYTES if max_bytes is None else max_bytes
     data = _read_source(src, limit)
     where = f": {src}" if isinstance(src, str | Path) else ""
     try:

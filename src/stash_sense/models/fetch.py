@@ -145,7 +145,7 @@ def fetch_model(
     source = url or spec.url
     if not source:
         raise ModelError(f"model {spec.name}: no URL to fetch it from")
-    folder = folder or models_dir()
+    folder = models_dir(folder)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / spec.filename
     if target.is_file():

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,11 +138,11 @@ REGISTRY: dict[str, ModelSpec] = {
 }
 
 
-def models_dir() -> Path:
-    """The cache folder for fetched models: $STASH_SENSE_MODELS or ~/.cache/stash-sense/models."""
-    env = os.environ.get("STASH_SENSE_MODELS")
-    if env:
-        return Path(env).expanduser()
+def models_dir(folder: Path | None = None) -> Path:
+    """The cache folder for fetched models: `folder` (the CLI passes STASH_SENSE_MODELS) or
+    ~/.cache/stash-sense/models."""
+    if folder is not None:
+        return folder.expanduser()
     return Path.home() / ".cache" / "stash-sense" / "models"
 
 
@@ -155,7 +154,7 @@ def get_spec(name: str) -> ModelSpec:
         raise ModelError(f"unknown model {name!r} (known: {known})") from None
 
 
-def model_location(spec: ModelSpec) -> Path:
+def model_location(spec: ModelSpec, folder: Path | None = None) -> Path:
     """Where the model's file is or would be, without checking that it is there."""
     if spec.package is not None:
         found = importlib.util.find_spec(spec.package)
@@ -166,7 +165,7 @@ def model_location(spec: ModelSpec) -> Path:
             )
         root = Path(next(iter(found.submodule_search_locations)))
         return root / (spec.package_path or spec.filename)
-    return models_dir() / spec.filename
+    return models_dir(folder) / spec.filename
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -206,21 +205,21 @@ def verify_file(spec: ModelSpec, path: Path) -> None:
         _verified[key] = spec.sha256
 
 
-def is_present(name: str) -> bool:
+def is_present(name: str, folder: Path | None = None) -> bool:
     """Whether the model's file exists (not whether it is verified)."""
     try:
-        return model_location(get_spec(name)).is_file()
+        return model_location(get_spec(name), folder).is_file()
     except ModelError:
         return False
 
 
-def resolve_model_path(name: str, *, verify: bool = True) -> Path:
+def resolve_model_path(name: str, *, verify: bool = True, folder: Path | None = None) -> Path:
     """The path of a model's file, verified against its SHA-256 unless `verify` is False.
 
     Raises ModelError with a one-line reason when the file is missing or wrong.
     """
     spec = get_spec(name)
-    path = model_location(spec)
+    path = model_location(spec, folder)
     if not path.is_file():
         hint = (
             f"re-install the {spec.package} package"

@@ -33,9 +33,9 @@ def create_app(config: SidecarConfig, engine: FaceEngine | None = None) -> FastA
         title="Stash Sense sidecar",
         version=__version__,
         lifespan=lifespan,
-        docs_url=None,
+        docs_url="/docs",  # the answers' shapes (sidecar/responses.py), behind the API key
         redoc_url=None,
-        openapi_url=None,
+        openapi_url="/openapi.json",
     )
     errors.install(app)
     app.include_router(router)

@@ -11,6 +11,7 @@ from typing import Any
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
+from stash_sense.app.performer import fetch_from_stash
 from stash_sense.sidecar.errors import ApiError
 from stash_sense.sources.stash import StashClient
 
@@ -81,9 +82,7 @@ def fetch_image(stash: StashClient | None, url: str, max_bytes: int) -> bytes:
     """An image from the configured Stash host only (anything else is refused)."""
     if stash is None:
         raise ApiError(400, "no Stash URL is configured, so images cannot be fetched by URL")
-    if not stash.is_on_host(stash.absolute(url)):
-        raise ApiError(400, f"refusing to fetch {url}: only the Stash host {stash.url} is allowed")
-    return stash.fetch(url, max_bytes=max_bytes)
+    return fetch_from_stash(stash, url, max_bytes)
 
 
 def int_option(options: dict[str, Any], name: str, default: int, low: int, high: int) -> int:

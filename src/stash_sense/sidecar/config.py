@@ -1,4 +1,5 @@
-"""The sidecar's settings, from `serve` options or STASH_SENSE_* environment variables."""
+"""What the sidecar needs to run, and its defaults; `stash-sense serve` fills it from the settings
+(stash_sense.settings: options over STASH_SENSE_* variables)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from stash_sense.errors import ConfigError
+
+DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5000
 DEFAULT_MAX_UPLOAD_MB = 32
 DEFAULT_WORKERS = 1
 DEFAULT_QUEUE = 8
 DEFAULT_FRAMES = 40
 MAX_FRAMES = 400
-
-
-class ConfigError(ValueError):
-    """A setting is missing or malformed (one line, for the user)."""
 
 
 def origin_of(url: str) -> str:

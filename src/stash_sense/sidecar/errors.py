@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from stash_sense.app.errors import InvalidInput, NotFound, Unusable
 from stash_sense.database import DatabaseError
 from stash_sense.faces import ImageError
 from stash_sense.scenes.faces import SceneCancelled
@@ -48,6 +49,9 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 
 STATUS: list[tuple[type[Exception], int, str]] = [
+    (InvalidInput, 400, ""),  # the use cases' messages stand alone
+    (NotFound, 404, ""),
+    (Unusable, 422, ""),
     (NoDatabase, 503, "no face database is loaded"),
     (StashError, 502, "Stash"),
     (FrameError, 422, "cannot read the scene's frames"),

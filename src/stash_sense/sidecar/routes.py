@@ -1,4 +1,9 @@
-"""The sidecar's endpoints; see docs/sidecar.md for each one with examples."""
+"""The sidecar's endpoints; see docs/sidecar.md for each one with examples.
+
+Each route adapts HTTP to a use case of stash_sense.app (read and check the request, run the job
+under the gate, filter by the lowest tier asked for) and answers the use case's result; the
+shapes are declared in sidecar/responses.py, so /docs shows them.
+"""
 
 from __future__ import annotations
 
@@ -11,16 +16,42 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
 from stash_sense import __version__
-from stash_sense.cli.identify import identify_image
+from stash_sense.app.identify import identify_image
+from stash_sense.app.info import database_info
+from stash_sense.app.performer import identify_performer
+from stash_sense.app.scene import identify_stash_scene
 from stash_sense.database import DatabaseError
-from stash_sense.scenes.identify import identify_scene
-from stash_sense.scenes.stash import SOURCES, mark_on_scene, stash_scene_frames
+from stash_sense.scenes.stash import SOURCES
 from stash_sense.sidecar.bodies import fetch_image, image_input, int_option, json_object
 from stash_sense.sidecar.config import MAX_FRAMES
 from stash_sense.sidecar.errors import ApiError
+from stash_sense.sidecar.responses import (
+    DatabaseInfoOut,
+    ErrorOut,
+    FeedbackListOut,
+    FeedbackSavedOut,
+    HealthOut,
+    IdentifyOut,
+    PerformerOut,
+    SceneOut,
+)
 from stash_sense.sidecar.services import Services
+from stash_sense.sources.stash import StashClient
 
-router = APIRouter()
+router = APIRouter(
+    responses={
+        status: {"model": ErrorOut, "description": text}
+        for status, text in (
+            (400, "the request is wrong"),
+            (401, "missing or wrong API key"),
+            (404, "Stash has no such scene or performer"),
+            (413, "the request body is too large"),
+            (422, "the image or the scene's frames cannot be used"),
+            (502, "Stash failed"),
+            (503, "busy (Retry-After), or no face database is loaded"),
+        )
+    }
+)
 TIERS = ("high", "likely", "possible", "unlikely")
 MAX_TOP = 50
 
@@ -42,17 +73,13 @@ def _keep(matches: list[dict[str, Any]], min_tier: str) -> list[dict[str, Any]]:
     return [m for m in matches if TIERS.index(m.get("tier", "unlikely")) <= limit]
 
 
-def _identify_bytes(s: Services, data: bytes, name: str, top: int) -> dict[str, Any]:
-    """`stash-sense identify --json`'s record for one image (same code), named `name`; the bytes
-    are decoded in memory, never written to disk."""
-    with s.holder.use() as rec:
-        record = identify_image(s.engine, rec.matcher, data, top, name=name)
-    if "error" in record:
-        raise ApiError(422, str(record["error"]))
-    return record
+def _stash(s: Services) -> StashClient:
+    if s.stash is None:
+        raise ApiError(400, "no Stash URL is configured (STASH_SENSE_STASH_URL)")
+    return s.stash
 
 
-@router.get("/health")
+@router.get("/health", response_model=HealthOut)
 def health(request: Request) -> dict[str, Any]:
     s = services(request)
     rec = s.holder.current
@@ -74,25 +101,23 @@ def health(request: Request) -> dict[str, Any]:
 
 def _database_info(s: Services) -> dict[str, Any]:
     with s.holder.use() as rec:
-        per_endpoint = rec.db.query(
-            "SELECT endpoint, COUNT(*) FROM stash_ids GROUP BY endpoint ORDER BY endpoint"
-        )
-        return {
-            "path": str(rec.path),
-            "generation": rec.db.path.name,
-            "manifest": rec.db.manifest.as_dict(),
-            "counts": dict(rec.db.manifest.counts),
-            "sources": rec.db.manifest.sources,
-            "stash_ids_per_endpoint": {str(e): int(n) for e, n in per_endpoint},
-        }
+        info = database_info(rec.db, rec.path)
+    return {
+        "path": str(info.root),
+        "generation": info.generation.name,
+        "manifest": info.manifest,
+        "counts": info.counts,
+        "sources": info.sources,
+        "stash_ids_per_endpoint": info.stash_ids_per_endpoint,
+    }
 
 
-@router.get("/database/info")
-async def database_info(request: Request) -> dict[str, Any]:
+@router.get("/database/info", response_model=DatabaseInfoOut)
+async def database_info_route(request: Request) -> dict[str, Any]:
     return await run_in_threadpool(_database_info, services(request))
 
 
-@router.post("/database/reload")
+@router.post("/database/reload", response_model=DatabaseInfoOut)
 async def database_reload(request: Request) -> dict[str, Any]:
     s = services(request)
     body = await json_object(request)
@@ -109,7 +134,7 @@ async def database_reload(request: Request) -> dict[str, Any]:
     return await run_in_threadpool(_database_info, s)
 
 
-@router.post("/identify")
+@router.post("/identify", response_model=IdentifyOut)
 async def identify(request: Request) -> dict[str, Any]:
     s = services(request)
     given = await image_input(request)
@@ -120,7 +145,9 @@ async def identify(request: Request) -> dict[str, Any]:
         data = given.data
         if data is None:
             data = fetch_image(s.stash, given.url or "", s.config.max_upload_bytes)
-        return _identify_bytes(s, data, given.name, top)
+        # the bytes are decoded in memory, never written to disk
+        with s.holder.use() as rec:
+            return identify_image(s.engine, rec.matcher, data, top=top, name=given.name).as_dict()
 
     record = await s.gate.run(request, job)
     for face in record["faces"]:
@@ -128,8 +155,8 @@ async def identify(request: Request) -> dict[str, Any]:
     return record
 
 
-@router.post("/identify/performer")
-async def identify_performer(request: Request) -> dict[str, Any]:
+@router.post("/identify/performer", response_model=PerformerOut)
+async def identify_performer_route(request: Request) -> dict[str, Any]:
     s = services(request)
     body = await json_object(request)
     performer_id = str(body.get("performer_id") or "").strip()
@@ -137,20 +164,15 @@ async def identify_performer(request: Request) -> dict[str, Any]:
         raise ApiError(400, "performer_id is required")
     top = int_option(body, "top", 5, 1, MAX_TOP)
     min_tier = _min_tier(body)
-    stash = s.stash
-    if stash is None:
-        raise ApiError(400, "no Stash URL is configured (STASH_SENSE_STASH_URL)")
+    stash = _stash(s)
 
     def job(_should_stop: Callable[[], bool]) -> dict[str, Any]:
-        performer = stash.find_performer(performer_id)
-        if performer is None:
-            raise ApiError(404, f"Stash has no performer {performer_id}")
-        if not performer.image_path:
-            raise ApiError(422, f"performer {performer_id} has no image in Stash")
-        data = fetch_image(stash, performer.image_path, s.config.max_upload_bytes)
-        record = _identify_bytes(s, data, f"performer {performer_id}", top)
-        record.update(performer_id=performer.id, name=performer.name)
-        return record
+        with s.holder.use() as rec:
+            found = identify_performer(
+                stash, s.engine, rec.matcher, performer_id, top=top,
+                max_bytes=s.config.max_upload_bytes,
+            )  # fmt: skip
+        return found.as_dict()
 
     record = await s.gate.run(request, job)
     for face in record["faces"]:
@@ -159,7 +181,7 @@ async def identify_performer(request: Request) -> dict[str, Any]:
     return record
 
 
-@router.post("/identify/scene")
+@router.post("/identify/scene", response_model=SceneOut)
 async def identify_scene_route(request: Request) -> dict[str, Any]:
     s = services(request)
     body = await json_object(request)
@@ -175,28 +197,15 @@ async def identify_scene_route(request: Request) -> dict[str, Any]:
     source = str(options.get("source") or "auto").lower()
     if source not in SOURCES:
         raise ApiError(400, f"source must be one of {', '.join(SOURCES)}")
-    stash = s.stash
-    if stash is None:
-        raise ApiError(400, "no Stash URL is configured (STASH_SENSE_STASH_URL)")
+    stash = _stash(s)
 
     def job(should_stop: Callable[[], bool]) -> dict[str, Any]:
-        started = time.perf_counter()
         with s.holder.use() as rec:
-            scene = stash.find_scene(scene_id)
-            if scene is None:
-                raise ApiError(404, f"Stash has no scene {scene_id}")
-            picked, used, notes = stash_scene_frames(
-                stash, scene, frames, source=source, should_stop=should_stop
-            )
-            result = identify_scene(
-                picked, s.engine, rec.matcher, source=used, scene_id=scene.id, top=top,
+            found = identify_stash_scene(
+                stash, s.engine, rec.matcher, scene_id, frames=frames, source=source, top=top,
                 should_stop=should_stop,
             )  # fmt: skip
-        mark_on_scene(result, scene)
-        out = result.as_dict()
-        out["elapsed_s"] = round(time.perf_counter() - started, 3)
-        out["notes"] = notes
-        return out
+        return found.as_dict()
 
     result = await s.gate.run(request, job)
     for person in result["persons"]:
@@ -204,7 +213,7 @@ async def identify_scene_route(request: Request) -> dict[str, Any]:
     return result
 
 
-@router.post("/feedback")
+@router.post("/feedback", response_model=FeedbackSavedOut)
 async def add_feedback(request: Request) -> dict[str, Any]:
     s = services(request)
     body = await json_object(request)
@@ -237,7 +246,7 @@ async def add_feedback(request: Request) -> dict[str, Any]:
     return {"saved": row}
 
 
-@router.get("/feedback")
+@router.get("/feedback", response_model=FeedbackListOut)
 async def list_feedback(request: Request) -> dict[str, Any]:
     rows = await run_in_threadpool(services(request).feedback.recent)
     return {"feedback": rows}

@@ -1,7 +1,7 @@
 """Endpoints as configuration: presets for the public sources, a TOML file, environment variables.
 
-A config file (default `$STASH_SENSE_CONFIG` or `~/.config/stash-sense/endpoints.toml`) holds one
-table per endpoint:
+A config file (the CLI passes `$STASH_SENSE_CONFIG` or `~/.config/stash-sense/endpoints.toml`, see
+stash_sense.settings) holds one table per endpoint:
 
     [endpoints.stashdb]
     api_key = "..."            # better: STASH_SENSE_STASHDB_API_KEY
@@ -13,18 +13,21 @@ table per endpoint:
     kind = "stash-box"
 
 Environment variables override the file: `STASH_SENSE_<NAME>_API_KEY`, `..._URL`, `..._RATE_LIMIT`
-(NAME upper-cased, `-` as `_`). API keys are `SecretStr`: never printed, logged or put in a repr.
+(NAME upper-cased, `-` as `_`); the caller passes them as `environ` (this module never reads the
+environment). API keys are `SecretStr`: never printed, logged or put in a repr.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from stash_sense.errors import ConfigError
 
 Kind = Literal["stash-box", "tpdb"]
 
@@ -94,23 +97,11 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-class ConfigError(Exception):
-    """The endpoint configuration is unusable; `str()` is one clear line."""
-
-
-def default_config_path() -> Path:
-    env = os.environ.get("STASH_SENSE_CONFIG")
-    if env:
-        return Path(env)
-    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return base / "stash-sense" / "endpoints.toml"
-
-
 def _env_prefix(name: str) -> str:
     return "STASH_SENSE_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper() + "_"
 
 
-def _from_env(name: str, environ: dict[str, str]) -> dict[str, Any]:
+def _from_env(name: str, environ: Mapping[str, str]) -> dict[str, Any]:
     prefix = _env_prefix(name)
     found: dict[str, Any] = {}
     for field in ("api_key", "url", "rate_limit", "concurrency", "kind"):
@@ -121,15 +112,21 @@ def _from_env(name: str, environ: dict[str, str]) -> dict[str, Any]:
 
 
 def load_endpoints(
-    config_file: Path | None = None, environ: dict[str, str] | None = None
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    must_exist: bool = True,
 ) -> dict[str, EndpointConfig]:
-    """Presets, then the config file's tables, then environment variables, by endpoint name."""
-    environ = dict(os.environ if environ is None else environ)
+    """Presets, then the config file's tables, then the `environ` overrides, by endpoint name.
+
+    A missing `config_file` is an error unless `must_exist` is False (the default location).
+    """
+    environ = environ or {}
     tables: dict[str, dict[str, Any]] = {name: dict(v) for name, v in PRESETS.items()}
-    path = config_file or default_config_path()
-    if config_file is not None and not path.is_file():
+    path = config_file
+    if path is not None and must_exist and not path.is_file():
         raise ConfigError(f"config file not found: {path}")
-    if path.is_file():
+    if path is not None and path.is_file():
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -156,9 +153,14 @@ def load_endpoints(
 
 
 def get_endpoint(
-    name: str, config_file: Path | None = None, environ: dict[str, str] | None = None
+    name: str,
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    must_exist: bool = True,
 ) -> EndpointConfig:
-    endpoints = load_endpoints(config_file, environ)
+    """One endpoint by name (see load_endpoints); ConfigError when unknown."""
+    endpoints = load_endpoints(config_file, environ, must_exist=must_exist)
     if name not in endpoints:
         known = ", ".join(sorted(endpoints))
         raise ConfigError(f"unknown endpoint {name!r} (known: {known})")

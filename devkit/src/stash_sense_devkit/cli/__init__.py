@@ -1,0 +1,1 @@
+"""The `stash-sense-dev` command."""

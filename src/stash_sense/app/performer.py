@@ -1,0 +1,57 @@
+"""Identify a Stash performer: who, in the face database, their Stash image shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from stash_sense.app.errors import InvalidInput, NotFound, Unusable
+from stash_sense.app.identify import ImageResult, identify_image
+
+if TYPE_CHECKING:
+    from stash_sense.faces import FaceEngine
+    from stash_sense.matching import Matcher
+    from stash_sense.sources.stash import StashClient
+
+
+@dataclass(frozen=True)
+class PerformerResult:
+    """A Stash performer and what their image's faces matched (the largest face first)."""
+
+    performer_id: str
+    name: str
+    image: ImageResult
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.image.as_dict(), "performer_id": self.performer_id, "name": self.name}
+
+
+def fetch_from_stash(stash: StashClient, url: str, max_bytes: int) -> bytes:
+    """A file from the configured Stash host only; InvalidInput for any other host."""
+    if not stash.is_on_host(stash.absolute(url)):
+        raise InvalidInput(f"refusing to fetch {url}: only the Stash host {stash.url} is allowed")
+    return stash.fetch(url, max_bytes=max_bytes)
+
+
+def identify_performer(
+    stash: StashClient,
+    engine: FaceEngine,
+    matcher: Matcher,
+    performer_id: str,
+    *,
+    top: int = 5,
+    max_bytes: int,
+) -> PerformerResult:
+    """Read the performer from Stash, fetch their image (at most `max_bytes`) and identify it.
+
+    Raises NotFound (no such performer), Unusable (no image, or an unreadable one),
+    InvalidInput (an image off the Stash host) and StashError (Stash failed).
+    """
+    performer = stash.find_performer(performer_id)
+    if performer is None:
+        raise NotFound(f"Stash has no performer {performer_id}")
+    if not performer.image_path:
+        raise Unusable(f"performer {performer_id} has no image in Stash")
+    data = fetch_from_stash(stash, performer.image_path, max_bytes)
+    found = identify_image(engine, matcher, data, top=top, name=f"performer {performer_id}")
+    return PerformerResult(performer.id, performer.name, found)

@@ -1,0 +1,130 @@
+"""The shapes of the sidecar's answers, as pydantic models, so that /docs shows them.
+
+The routes return the use cases' `as_dict()`; FastAPI checks it against these models. Every model
+allows extra keys, so a field added to a result is passed on before it is described here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Open(BaseModel):
+    """A JSON object with the fields below, and possibly more."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class StashIdOut(Open):
+    endpoint: str
+    stash_id: str
+
+
+class MatchOut(Open):
+    """A performer a face (or a person of a scene) may be; `distance` is cosine, lower is nearer."""
+
+    performer_id: int
+    name: str
+    disambiguation: str | None
+    distance: float
+    tier: str
+    stash_ids: list[StashIdOut]
+    aliases: list[str]
+    image_url: str | None
+    country: str | None
+    gender: str | None
+    faces_matched: int
+    distances: dict[str, float]
+    decided_by: list[str]
+
+
+class SceneMatchOut(MatchOut):
+    already_on_scene: bool
+    stash_performer_id: str | None
+
+
+class QualityOut(Open):
+    detection_score: float
+    size: float
+    blur: float
+    yaw: float
+    pitch: float
+    roll: float
+    usable: bool
+    reasons: list[str]
+
+
+class FaceOut(Open):
+    box: list[float]
+    score: float
+    quality: QualityOut
+    matches: list[MatchOut]
+
+
+class IdentifyOut(Open):
+    """Every face of the image, largest first."""
+
+    image: str
+    faces: list[FaceOut]
+
+
+class PerformerOut(IdentifyOut):
+    """The Stash performer's image: its faces, and the largest face's matches as `matches`."""
+
+    performer_id: str
+    name: str
+    matches: list[MatchOut]
+
+
+class PersonOut(Open):
+    person_id: int
+    frames: int
+    times: list[float]
+    faces: int
+    face_jpeg: str
+    matches: list[SceneMatchOut]
+
+
+class SceneOut(Open):
+    scene_id: str | None
+    source: str
+    frames_sampled: int
+    faces_detected: int
+    elapsed_s: float
+    persons: list[PersonOut]
+    notes: list[str]
+
+
+class HealthOut(Open):
+    status: str
+    version: str
+    uptime_s: float
+    database: dict[str, Any]
+    models: dict[str, str]
+    stash: str | None
+    jobs: dict[str, int]
+
+
+class DatabaseInfoOut(Open):
+    path: str
+    generation: str
+    manifest: dict[str, Any]
+    counts: dict[str, int]
+    sources: dict[str, Any]
+    stash_ids_per_endpoint: dict[str, int]
+
+
+class FeedbackSavedOut(Open):
+    saved: dict[str, Any]
+
+
+class FeedbackListOut(Open):
+    feedback: list[dict[str, Any]]
+
+
+class ErrorOut(BaseModel):
+    """Every refusal and failure: one line."""
+
+    error: str
