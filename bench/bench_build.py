@@ -295,6 +295,7 @@ def disturbed(faces: Path, performers: int, seed: int) -> dict[str, Any]:
                     status = reap(keyless, peak)
                     timeline.append({"resume_without_key_exit": status, "at": at})
                 proc = start(cmd, keyed, log_file)
+                time.sleep(rng.uniform(2.0, 8.0))  # the next event is not the restart's moment
             elif action == "outage":
                 si.configure(outage_s=n, outage_kind=rng.choice(["503", "reset"]))
                 timeline.append({"outage_s": n, "at": at})
