@@ -139,7 +139,7 @@ class Builder:
         )
         self.written = 0
         self.pending = 0
-        self.total: int | None = None  # performers the bar counts towards
+        self.pass_total: int | None = None  # the full pass's performers (from its first page)
         self._stop = threading.Event()
 
     # -- the passes ---------------------------------------------------------------------------
@@ -202,7 +202,8 @@ class Builder:
         return True
 
     def _limited(self) -> bool:
-        return self.opt.limit is not None and (self.total is None or self.total >= self.opt.limit)
+        limit = self.opt.limit
+        return limit is not None and (self.pass_total is None or self.pass_total >= limit)
 
     def _save_state(self) -> None:
         with self.writer.transaction():
@@ -222,7 +223,7 @@ class Builder:
         st, ps = self.state, self.client.page_size
         start_page = (st.offset - 1) // ps + 1 if st.offset else 1
         pages = prefetch(self._fetch_page, start_page, ps, self._stop, self.opt.limit)
-        return self._drive(self._page_jobs(pages), f"{self.ep.name}")
+        return self._drive(self._page_jobs(pages), self.ep.name, None, st.offset)
 
     def _page_jobs(self, pages: Iterator[PerformerPage | int]) -> Iterator[_Job]:
         st, ps, limit = self.state, self.client.page_size, self.opt.limit
@@ -231,7 +232,7 @@ class Builder:
             if isinstance(item, int):  # a page that stayed malformed: the sweep fills it in
                 first = False
                 continue
-            self.total = min(item.count, limit) if limit is not None else item.count
+            self.pass_total = min(item.count, limit) if limit is not None else item.count
             skip_to = self._realign(item) if first and st.offset else 0
             first = False
             for i, performer in enumerate(item.performers):
@@ -256,8 +257,7 @@ class Builder:
         """Performers changed since `since` (edits, merges, new ones) during or after the pass."""
         changed = self._patiently("changes", lambda: list(self.client.changed_since(since)))
         log.info("%s: %d performers changed since %s", self.ep.name, len(changed), since)
-        self.total = len(changed)
-        self._drive((self._start(p) for p in changed), f"{self.ep.name} changes")
+        self._drive((self._start(p) for p in changed), f"{self.ep.name} changes", len(changed))
 
     def _sweep(self) -> None:
         """Reconcile the ids the source lists with those stored: fetch the missing ones, ask
@@ -274,8 +274,8 @@ class Builder:
             len(missing),
             len(gone),
         )
-        self.total = len(missing) + len(gone)
-        self._drive((self._look_up(sid) for sid in missing + gone), f"{self.ep.name} sweep")
+        todo = missing + gone
+        self._drive((self._look_up(sid) for sid in todo), f"{self.ep.name} sweep", len(todo))
 
     def _look_up(self, stash_id: str) -> _Job:
         found = self._patiently(
@@ -296,9 +296,8 @@ class Builder:
                 self.opt.retry_wait_s,
             )
             time.sleep(self.opt.retry_wait_s)
-            self.total = len(todo)
             jobs = (_Job(None, pid, None, [self.workers.submit(url)]) for url, pid in todo)
-            self._drive(jobs, f"{self.ep.name} retries")
+            self._drive(jobs, f"{self.ep.name} retries", len(todo))
         return len(self.writer.pending_images(self.ep.name))
 
     def _fetch_page(self, page: int) -> PerformerPage | int:
@@ -351,8 +350,11 @@ class Builder:
                 job.futures.append(self.workers.submit(image.url))
         return job
 
-    def _drive(self, jobs: Iterable[_Job], label: str) -> bool:
-        """Run jobs through the pools and write them in order; True when `jobs` ran out."""
+    def _drive(
+        self, jobs: Iterable[_Job], label: str, total: int | None, done_before: int = 0
+    ) -> bool:
+        """Run jobs through the pools and write them in order; True when `jobs` ran out. The bar
+        counts towards `total` (None: the full pass's, known after its first page)."""
         jobs = iter(jobs)
         window_size = self.opt.window or max(4 * self.client.page_size, 8 * self.ep.concurrency)
         window: deque[_Job] = deque()
@@ -366,10 +368,9 @@ class Builder:
                         window.append(next(jobs))
                     except StopIteration:
                         exhausted = True
-                if bar.total is None and self.total is not None:
-                    bar.set_total(
-                        max(0, self.total - (self.state.offset if label == self.ep.name else 0))
-                    )
+                known = total if total is not None else self.pass_total
+                if bar.total is None and known is not None:
+                    bar.set_total(max(0, known - done_before))
                 if not window and not batch:
                     break
                 while window and window[0].done():
