@@ -18,11 +18,12 @@ def prefetch(
     page_size: int,
     stop: threading.Event,
     limit: int | None = None,
+    on_end: Callable[[], None] | None = None,
     ahead: int = 2,
 ) -> Iterator[PerformerPage | int]:
     """`fetch(page)` from `start_page` on until a page comes back empty or the count (or
     `limit` performers) is reached; an int is a page that could not be read (a hole). An
-    exception in the thread is raised here."""
+    exception in the thread is raised here. `on_end()` runs in the thread after the last page."""
     q: queue.Queue[object] = queue.Queue(maxsize=ahead)
 
     def put(item: object) -> bool:
@@ -51,6 +52,8 @@ def prefetch(
                 return
             last = isinstance(result, PerformerPage) and not result.performers
             if last or (count is not None and page * page_size >= count):
+                if on_end is not None:
+                    on_end()
                 put(_END)
                 return
             page += 1

@@ -21,11 +21,11 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from stash_sense.builder.images import ImageOutcome, ImageWorkers
 from stash_sense.builder.paging import prefetch
@@ -39,7 +39,13 @@ from stash_sense.faces import FaceEngine
 from stash_sense.faces.cores import worker_threads
 from stash_sense.sources.endpoints import EndpointConfig
 from stash_sense.sources.http import AuthError, FetchError
-from stash_sense.sources.types import PerformerPage, SourceClient, SourcePerformer, parse_time
+from stash_sense.sources.types import (
+    LiveIds,
+    PerformerPage,
+    SourceClient,
+    SourcePerformer,
+    parse_time,
+)
 
 log = logging.getLogger("stash_sense.builder")
 
@@ -102,6 +108,12 @@ class _Job:
         return [f for f in self.futures if not f.done()]
 
 
+class _FinishingReads(NamedTuple):
+    began: datetime  # when they began: the next watermark
+    changed: list[SourcePerformer]
+    live: LiveIds
+
+
 def default_embed_threads() -> int:
     """One embedding thread a core, at most 4: the face engine lends at most 4 copies of each
     network (each copy costs ~300 MB while it runs), so more threads would only wait."""
@@ -141,6 +153,10 @@ class Builder:
         self.pending = 0
         self.pass_total: int | None = None  # the full pass's performers (from its first page)
         self._stop = threading.Event()
+        # the finishing reads (changes, ids) start as soon as the last page is read, while the
+        # last images still embed: the source sees no idle gap at the end of a pass
+        self._reads = ThreadPoolExecutor(1, thread_name_prefix="finishing")
+        self._finishing: Future[_FinishingReads] | None = None
 
     # -- the passes ---------------------------------------------------------------------------
 
@@ -153,6 +169,7 @@ class Builder:
             return "incremental"
         finally:
             self._stop.set()
+            self._reads.shutdown(wait=False, cancel_futures=True)
             self.workers.close()
 
     def full_pass(self) -> None:
@@ -166,11 +183,11 @@ class Builder:
         self._choose_page_size()
         if st.offset:
             log.info("%s: resuming after %d performers", self.ep.name, st.offset)
-        if not self._page_through() or self._limited():
+        since = parse_time(st.pass_started)
+        if not self._page_through(lambda: self._read_ahead(since)) or self._limited():
             log.info("%s: stopped at --limit %s; run again to go on", self.ep.name, self.opt.limit)
             return
-        began = parse_time(st.pass_started)
-        if self._finish(began):
+        if self._finish(since):
             st.complete = True
             log.info("%s: full pass complete", self.ep.name)
 
@@ -179,14 +196,29 @@ class Builder:
         self._choose_page_size()
         self._finish(parse_time(self.state.watermark))
 
-    def _finish(self, since: datetime | None) -> bool:
-        """Changes since `since`, the id sweep, the retries; True (and a new watermark) when
-        nothing is left to retry."""
+    def _read_ahead(self, since: datetime | None) -> None:
+        """Start the finishing reads (the changes since `since`, the ids listed) in the
+        background, once."""
+        if self._finishing is None and not self._limited():
+            self._finishing = self._reads.submit(self._finishing_reads, since)
+
+    def _finishing_reads(self, since: datetime | None) -> _FinishingReads:
         began = _now()
         if since is not None:
             since -= timedelta(seconds=self.opt.overlap_s)
-        self._catch_up(since)
-        self._sweep()
+        changed = self._patiently("changes", lambda: list(self.client.changed_since(since)))
+        log.info("%s: %d performers changed since %s", self.ep.name, len(changed), since)
+        live = self._patiently("performer ids", self.client.live_ids)
+        return _FinishingReads(began, changed, live)
+
+    def _finish(self, since: datetime | None) -> bool:
+        """Changes since `since`, the id sweep, the retries; True (and a new watermark) when
+        nothing is left to retry."""
+        self._read_ahead(since)
+        assert self._finishing is not None
+        began, changed, live = self._finishing.result()
+        self._drive((self._start(p) for p in changed), f"{self.ep.name} changes", len(changed))
+        self._sweep(live)
         self.pending = self._retry_pending()
         if self.pending:
             log.warning(
@@ -218,11 +250,12 @@ class Builder:
 
     # -- the steps ----------------------------------------------------------------------------
 
-    def _page_through(self) -> bool:
-        """The full pass's pages from the resume position; True when the source ran out."""
+    def _page_through(self, on_end: Callable[[], None]) -> bool:
+        """The full pass's pages from the resume position; True when the source ran out.
+        `on_end` runs when the last page has been read."""
         st, ps = self.state, self.client.page_size
         start_page = (st.offset - 1) // ps + 1 if st.offset else 1
-        pages = prefetch(self._fetch_page, start_page, ps, self._stop, self.opt.limit)
+        pages = prefetch(self._fetch_page, start_page, ps, self._stop, self.opt.limit, on_end)
         return self._drive(self._page_jobs(pages), self.ep.name, None, st.offset)
 
     def _page_jobs(self, pages: Iterator[PerformerPage | int]) -> Iterator[_Job]:
@@ -253,16 +286,9 @@ class Builder:
             skip_to += 1
         return skip_to
 
-    def _catch_up(self, since: datetime | None) -> None:
-        """Performers changed since `since` (edits, merges, new ones) during or after the pass."""
-        changed = self._patiently("changes", lambda: list(self.client.changed_since(since)))
-        log.info("%s: %d performers changed since %s", self.ep.name, len(changed), since)
-        self._drive((self._start(p) for p in changed), f"{self.ep.name} changes", len(changed))
-
-    def _sweep(self) -> None:
+    def _sweep(self, live: LiveIds) -> None:
         """Reconcile the ids the source lists with those stored: fetch the missing ones, ask
         about those no longer listed (deleted, merged, or skipped by the listing)."""
-        live = self._patiently("performer ids", self.client.live_ids)
         stored = self.writer.stored_stash_ids(self.ep.stash_id_endpoint)
         missing, gone = sorted(live.ids - stored), sorted(stored - live.ids)
         log.info(
