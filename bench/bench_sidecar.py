@@ -4,9 +4,12 @@
 once. Round "queued": the queue holds them all: none may be lost, every answer must be right;
 p50/p95/max latency and the sidecar's peak RSS are reported. Round "default": the default queue
 (8): the rest are turned away at once with 503 + Retry-After, and still none is lost (every
-request gets an answer).
+request gets an answer). Round "flood" (issue 12): 20 uploads of a 30 MB photo and 100 /identify
+of LFW photos, all at the same moment, default queue: the sidecar's RSS must stay under 1.5 GB
+and none may be lost (a 503 with Retry-After is an answer); how many got which status is counted
+per kind.
 
-    python -m bench.bench_sidecar        # BENCH_QUICK=1: 12 requests
+    python -m bench.bench_sidecar        # BENCH_QUICK=1: 12 requests (flood: 4 + 20)
 
 Writes bench/results/sidecar.json (sidecar-quick.json in quick mode).
 """
@@ -32,6 +35,7 @@ from bench.sidecar_world import (
     API_KEY,
     FACES,
     ROOT,
+    WORK,
     enrolled_db,
     pin_cores,
     scenes_dir,
@@ -42,6 +46,32 @@ from bench.sidecar_world import (
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 RESULTS = ROOT / "bench" / "results" / ("sidecar-quick.json" if QUICK else "sidecar.json")
 REQUESTS = 12 if QUICK else 50
+FLOOD_UPLOADS, FLOOD_IDENTIFY = (4, 20) if QUICK else (20, 100)
+BIG_UPLOAD_MB = 30
+RSS_LIMIT_MB = 1536
+
+
+def big_photo() -> Path:
+    """A ~30 MB JPEG photo-sized image (cached): 20 MP of coarse noise at high quality."""
+    path = WORK / "big-upload.jpg"
+    if path.is_file():
+        return path
+    import cv2
+    import numpy as np
+
+    rng = np.random.default_rng(12)
+    side = (4000, 5000)
+    img = rng.integers(0, 255, (*side, 3), np.uint8)
+    quality = 100
+    while True:
+        ok, data = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        assert ok
+        if data.size <= BIG_UPLOAD_MB * 1024 * 1024 or quality <= 50:
+            break
+        quality -= 5
+    WORK.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.tobytes())
+    return path
 
 
 def photos(n: int, enrolled: set[str]) -> list[tuple[str, Path]]:
@@ -78,17 +108,30 @@ class PeakRss:
         self._thread.join()
 
 
+def flood(url: str, photos_batch: list[tuple[str, Path]], big: Path) -> dict[str, Any]:
+    """FLOOD_UPLOADS big uploads and the photos, all at once; statuses counted per kind."""
+    batch = [("big", big)] * FLOOD_UPLOADS + photos_batch
+    records = burst(url, batch)
+    kinds: dict[str, dict[str, int]] = {"big_upload": {}, "identify": {}}
+    for (name, _), record in zip(batch, records, strict=True):
+        kind = kinds["big_upload" if name == "big" else "identify"]
+        status = str(record["status"] or "lost")
+        kind[status] = kind.get(status, 0) + 1
+    return summary(records) | {"statuses": kinds}
+
+
 def burst(url: str, batch: list[tuple[str, Path]]) -> list[dict[str, Any]]:
     """Send every request at the same moment; one record per request."""
     start = threading.Barrier(len(batch))
 
     def one(item: tuple[str, Path]) -> dict[str, Any]:
         name, path = item
+        data = path.read_bytes()
         with httpx.Client(base_url=url, headers={"X-API-Key": API_KEY}, timeout=600) as c:
             start.wait()
             t0 = time.perf_counter()
             try:
-                r = c.post("/identify", files={"image": (path.name, path.read_bytes())})
+                r = c.post("/identify", files={"image": (path.name, data)})
             except httpx.HTTPError as err:
                 return {"status": None, "error": str(err), "latency_s": None}
             latency = time.perf_counter() - t0
@@ -152,6 +195,21 @@ def main() -> int:
                     "throughput_per_s": round(len(records) / wall, 2),
                     "rss_mb": mb,
                 }
+        big = big_photo()
+        many = photos(FLOOD_IDENTIFY, enrolled)
+        with sidecar(db, stash, "--workers", "2", "--max-upload-mb", "32") as (url, pid):
+            burst(url, batch[:2])
+            with PeakRss(pid) as rss:
+                t0 = time.perf_counter()
+                result = flood(url, many, big)
+                wall = time.perf_counter() - t0
+            mb = {"idle": round(rss.start / 2**20, 1), "peak": round(rss.peak / 2**20, 1)}
+            rounds["flood"] = result | {
+                "wall_s": round(wall, 3),
+                "rss_mb": mb,
+                "rss_under_limit": mb["peak"] < RSS_LIMIT_MB,
+                "big_upload_mb": round(big.stat().st_size / 2**20, 1),
+            }
     results = {
         "quick": QUICK,
         "setup": {
@@ -168,7 +226,8 @@ def main() -> int:
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
     print(f"wrote {RESULTS}")
-    return 0 if all(r["lost"] == 0 for r in rounds.values()) else 1
+    ok = all(r["lost"] == 0 for r in rounds.values()) and rounds["flood"]["rss_under_limit"]
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

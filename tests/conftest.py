@@ -3,9 +3,13 @@ and the small enrolled face database that the scene, sidecar and plugin tests sh
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +28,38 @@ def repo_root() -> Path:
 def data_dir() -> Path:
     """tests/data: a few LFW identities and one evaluation scene (see its README)."""
     return DATA_DIR
+
+
+def _record_command_lines(stop: threading.Event, seen: list[str], names: tuple[str, ...]) -> None:
+    while not stop.is_set():
+        for proc in Path("/proc").iterdir():
+            try:
+                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if any(name in cmdline for name in names):
+                seen.append(cmdline)
+        time.sleep(0.005)
+
+
+@contextlib.contextmanager
+def _watching(*names: str) -> Iterator[list[str]]:
+    seen: list[str] = []
+    stop = threading.Event()
+    watcher = threading.Thread(target=_record_command_lines, args=(stop, seen, names), daemon=True)
+    watcher.start()
+    try:
+        yield seen
+    finally:
+        stop.set()
+        watcher.join()
+
+
+@pytest.fixture
+def command_lines() -> Callable[..., contextlib.AbstractContextManager[list[str]]]:
+    """`with command_lines("ffmpeg", "ffprobe") as seen:` collects every command line on this
+    machine that names one of them while the block runs (to check that no secret is on one)."""
+    return _watching
 
 
 @pytest.fixture(scope="session")

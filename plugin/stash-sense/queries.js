@@ -12,6 +12,12 @@
   }
 }`,
 
+    version: `query StashSenseVersion {
+  version {
+    version
+  }
+}`,
+
     scenePerformers: `query StashSenseScenePerformers($id: ID!) {
   findScene(id: $id) {
     id
@@ -57,6 +63,7 @@
     stash_ids {
       endpoint
       stash_id
+      updated_at
     }
   }
 }`,
@@ -74,6 +81,7 @@
     stash_ids {
       endpoint
       stash_id
+      updated_at
     }
   }
 }`,

@@ -5,13 +5,13 @@
   "use strict";
   const api = window.PluginApi;
   const ns = window.StashSense;
-  if (!api || !ns || !ns.queries) {
+  if (!api || !ns || !ns.queries || !ns.ui) {
     console.error("Stash Sense: PluginApi or the plugin's own scripts are missing; not loaded.");
     return;
   }
   const React = api.React;
   const h = React.createElement;
-  const { useState, useCallback } = React;
+  const { useState, useCallback, useRef } = React;
 
   // ---- small helpers -------------------------------------------------------------------------
 
@@ -33,110 +33,11 @@
     return `Unexpected error: ${err && err.message ? err.message : String(err)}`;
   }
 
-  /** The stash-box site page of a performer: the endpoint's origin + /performers/<id>. */
-  function stashBoxLink(stashId) {
-    try {
-      const url = new URL(stashId.endpoint);
-      return { host: url.host, href: `${url.origin}/performers/${encodeURIComponent(stashId.stash_id)}` };
-    } catch (_err) {
-      return null;
-    }
-  }
+  const { Modal, ErrorBox, TierLegend, CandidateCard, Times } = ns.ui;
 
-  function tierRank(tier) {
-    const i = ns.TIERS.indexOf(tier);
-    return i < 0 ? ns.TIERS.length : i;
-  }
-
-  function visibleMatches(matches, minTier) {
-    const limit = tierRank(minTier);
-    return (matches || []).filter((m) => tierRank(m.tier) <= limit);
-  }
-
-  function Modal(props) {
-    const body = h(
-      "div",
-      { className: "stash-sense-backdrop", onClick: props.onClose },
-      h(
-        "div",
-        {
-          className: "stash-sense-modal",
-          role: "dialog",
-          "aria-label": props.title,
-          onClick: (e) => e.stopPropagation(),
-        },
-        h(
-          "div",
-          { className: "stash-sense-modal-header" },
-          h("h5", null, props.title),
-          h(
-            "button",
-            { type: "button", className: "close stash-sense-close", "aria-label": "Close", onClick: props.onClose },
-            "\u00d7"
-          )
-        ),
-        h("div", { className: "stash-sense-modal-body" }, props.children)
-      )
-    );
-    const portal = api.ReactDOM && api.ReactDOM.createPortal;
-    return portal ? portal(body, document.body) : body;
-  }
-
-  function ErrorBox(props) {
-    return h("div", { className: "stash-sense-error alert alert-danger", role: "alert" }, props.message);
-  }
-
-  function TierBadge(props) {
-    const tier = props.tier || "unlikely";
-    return h("span", { className: `stash-sense-tier stash-sense-tier-${tier}` }, tier);
-  }
-
-  function StashBoxLinks(props) {
-    const links = (props.stashIds || []).map(stashBoxLink).filter(Boolean);
-    if (!links.length) return null;
-    return h(
-      "span",
-      { className: "stash-sense-links" },
-      links.map((l) =>
-        h("a", { key: l.href, href: l.href, target: "_blank", rel: "noopener noreferrer" }, l.host)
-      )
-    );
-  }
-
-  function CandidateImage(props) {
-    const url = props.url;
-    const ok = typeof url === "string" && /^(https?:|data:image\/|\/)/.test(url);
-    if (!ok) return h("div", { className: "stash-sense-candidate-img stash-sense-noimg" }, "?");
-    return h("img", { className: "stash-sense-candidate-img", src: url, alt: props.name, loading: "lazy" });
-  }
-
-  /** One candidate: image, name, disambiguation, tier, distance and stash-box links; then the
-   * row's own actions (its children). Shared by the scene modal and the performer page. */
-  function CandidateCard(props) {
-    const { match, children } = props;
-    return h(
-      "div",
-      { className: `stash-sense-candidate stash-sense-candidate-${match.tier || "unlikely"}`, "data-performer": match.name },
-      h(CandidateImage, { url: match.image_url, name: match.name }),
-      h(
-        "div",
-        { className: "stash-sense-candidate-info" },
-        h(
-          "div",
-          { className: "stash-sense-candidate-name" },
-          h("strong", null, match.name),
-          match.disambiguation ? h("span", { className: "stash-sense-disambiguation" }, ` (${match.disambiguation})`) : null
-        ),
-        h(
-          "div",
-          { className: "stash-sense-candidate-meta" },
-          h(TierBadge, { tier: match.tier }),
-          h("span", { className: "stash-sense-distance" }, `distance ${Number(match.distance).toFixed(2)}`),
-          h(StashBoxLinks, { stashIds: match.stash_ids })
-        ),
-        ...[].concat(children)
-      )
-    );
+  /** Stash's performer page, under the page's base path. */
+  function performerHref(id) {
+    return new URL(`performers/${encodeURIComponent(id)}`, document.baseURI).href;
   }
 
   // ---- Stash operations ----------------------------------------------------------------------
@@ -144,10 +45,7 @@
   /** The local performer for a match: by any of its stash ids. */
   async function findByStashIds(match) {
     for (const sid of match.stash_ids || []) {
-      const data = await ns.gql(ns.queries.performerByStashId, {
-        endpoint: sid.endpoint,
-        stash_id: sid.stash_id,
-      });
+      const data = await ns.gql(ns.queries.performerByStashId, { endpoint: sid.endpoint, stash_id: sid.stash_id });
       const found = data.findPerformers.performers[0];
       if (found) return found;
     }
@@ -169,24 +67,31 @@
   async function createPerformer(match) {
     const input = { name: match.name };
     if (match.disambiguation) input.disambiguation = match.disambiguation;
-    // Stash takes a URL (it downloads the image) or a base64 data URL.
+    // Stash takes a URL (the Stash server downloads the image) or a base64 data URL.
     if (typeof match.image_url === "string" && /^(https?:\/\/|data:image\/)/.test(match.image_url)) {
       input.image = match.image_url;
     }
     input.stash_ids = (match.stash_ids || []).map((s) => ({ endpoint: s.endpoint, stash_id: s.stash_id }));
-    const data = await ns.gql(ns.queries.performerCreate, { input });
-    return data.performerCreate;
+    const done = await ns.write(ns.queries.performerCreate, { input }, {});
+    return done.data.performerCreate;
   }
 
-  /** Adds a performer to a scene, keeping every performer already there (read fresh first). */
+  /**
+   * Adds a performer to a scene, keeping every performer already there (read fresh first); the
+   * scene is then dropped from Stash's cache so its page and edit form show the new list.
+   * Resolves with {changed, stale}.
+   */
   async function addToScene(sceneId, performerId) {
     const data = await ns.gql(ns.queries.scenePerformers, { id: sceneId });
     if (!data.findScene) throw new ns.UserError(`Stash has no scene ${sceneId}.`, "stash");
     const ids = data.findScene.performers.map((p) => String(p.id));
-    if (ids.includes(String(performerId))) return false;
-    await ns.gql(ns.queries.sceneUpdate, { input: { id: sceneId, performer_ids: ids.concat([String(performerId)]) } });
-    return true;
+    if (ids.includes(String(performerId))) return { changed: false, stale: false };
+    const input = { id: sceneId, performer_ids: ids.concat([String(performerId)]) };
+    const done = await ns.write(ns.queries.sceneUpdate, { input }, { scenes: [sceneId], performers: [performerId] });
+    return { changed: true, stale: done.stale };
   }
+
+  const RELOAD = " (reload the page to see it: this Stash offers the plugin no way to refresh it)";
 
   // ---- scene page ----------------------------------------------------------------------------
 
@@ -202,18 +107,26 @@
     };
   }
 
+  function AddedBadge(props) {
+    const { performer, label } = props;
+    return h(
+      "a",
+      { className: "stash-sense-added badge badge-success", href: performerHref(performer.id), title: `Open ${performer.name} in Stash` },
+      `${label} ${performer.name} (#${performer.id})`
+    );
+  }
+
   function Candidate(props) {
     const { match, person, sceneId, settings, toast, added, onAdded } = props;
     const [state, setState] = useState(match.already_on_scene ? { status: "on-scene" } : { status: "idle" });
 
     const finish = useCallback(
       async (performer, created) => {
-        const changed = await addToScene(sceneId, performer.id);
+        const { changed, stale } = await addToScene(sceneId, performer.id);
         setState({ status: "added", performer, created });
         onAdded(match.performer_id, performer);
-        toast.success(
-          changed ? `Added ${performer.name} to the scene` : `${performer.name} is already on the scene`
-        );
+        const said = changed ? `Added ${performer.name} to the scene` : `${performer.name} is already on the scene`;
+        toast.success(said + (stale ? RELOAD : ""));
         try {
           await ns.sidecar(settings, "POST", "/feedback", feedbackBody(sceneId, person, match, "accepted"));
         } catch (err) {
@@ -223,17 +136,14 @@
       [sceneId, person, match, settings, toast, onAdded]
     );
 
-    const run = useCallback(
-      async (step) => {
-        setState({ status: "busy" });
-        try {
-          await step();
-        } catch (err) {
-          setState({ status: "error", message: messageOf(err) });
-        }
-      },
-      []
-    );
+    const run = useCallback(async (step) => {
+      setState({ status: "busy" });
+      try {
+        await step();
+      } catch (err) {
+        setState({ status: "error", message: messageOf(err) });
+      }
+    }, []);
 
     const onAdd = () =>
       run(async () => {
@@ -258,23 +168,20 @@
     const elsewhere = added[match.performer_id];
     let actions;
     if (state.status === "idle" && elsewhere) {
-      actions = h("span", { className: "stash-sense-on-scene badge badge-success" }, `On this scene (#${elsewhere.id})`);
+      actions = h(AddedBadge, { performer: elsewhere, label: "On this scene:" });
     } else if (state.status === "on-scene") {
-      actions = h("span", { className: "stash-sense-on-scene badge badge-success" }, "On this scene");
+      const local = match.stash_performer_id ? { id: match.stash_performer_id, name: match.name } : null;
+      actions = local
+        ? h(AddedBadge, { performer: local, label: "On this scene:" })
+        : h("span", { className: "stash-sense-on-scene badge badge-success" }, "On this scene");
     } else if (state.status === "added") {
-      actions = h(
-        "span",
-        { className: "stash-sense-added badge badge-success" },
-        state.created ? `Created and added (#${state.performer.id})` : `Added (#${state.performer.id})`
-      );
+      actions = h(AddedBadge, { performer: state.performer, label: state.created ? "Created and added" : "Added" });
     } else if (state.status === "rejected") {
       actions = h("span", { className: "stash-sense-rejected badge badge-secondary" }, "Marked: not this person");
     } else if (state.status === "confirm") {
       const local = state.local;
       const who = `"${local.name}"${local.disambiguation ? ` (${local.disambiguation})` : ""}`;
-      const how = sameName(local.name, match.name)
-        ? `a performer named ${who}`
-        : `${who}, also known as "${match.name}"`;
+      const how = sameName(local.name, match.name) ? `a performer named ${who}` : `${who}, also known as "${match.name}"`;
       const unlinked = (match.stash_ids || []).length ? " It is not linked to this stash-box entry." : "";
       actions = h(
         "div",
@@ -303,7 +210,7 @@
 
     return h(
       CandidateCard,
-      { match },
+      { match, settings },
       actions,
       state.status === "error" ? h(ErrorBox, { message: state.message }) : null,
       state.note ? h("div", { className: "stash-sense-note" }, state.note) : null
@@ -311,9 +218,8 @@
   }
 
   function PersonRow(props) {
-    const { person, settings } = props;
-    const matches = visibleMatches(person.matches, settings.minTier).slice(0, 3);
-    const times = (person.times || []).map((t) => `${Math.round(t)}s`).join(", ");
+    const { person, onSeek } = props;
+    const matches = (person.matches || []).slice(0, 3);
     return h(
       "div",
       { className: "stash-sense-person", "data-person": person.person_id },
@@ -324,20 +230,14 @@
           ? h("img", { src: `data:image/jpeg;base64,${person.face_jpeg}`, alt: `person ${person.person_id + 1}` })
           : h("div", { className: "stash-sense-noimg" }, "?"),
         h("div", { className: "stash-sense-face-meta" }, `${person.frames} frame${person.frames === 1 ? "" : "s"}`),
-        times ? h("div", { className: "stash-sense-face-meta" }, times) : null
+        h(Times, { times: person.times, onSeek })
       ),
       h(
         "div",
         { className: "stash-sense-candidates" },
         matches.length
-          ? matches.map((m) =>
-              h(Candidate, Object.assign({ key: `${m.performer_id}` }, props, { match: m }))
-            )
-          : h(
-              "div",
-              { className: "stash-sense-nomatch" },
-              `No candidate at tier "${settings.minTier}" or better.`
-            )
+          ? matches.map((m) => h(Candidate, Object.assign({ key: `${m.performer_id}` }, props, { match: m })))
+          : h("div", { className: "stash-sense-nomatch" }, `No candidate at tier "${props.settings.minTier}" or better.`)
       )
     );
   }
@@ -358,6 +258,7 @@
           `${result.source ? ` from the ${result.source}` : ""}).`,
       });
     }
+    const all = [].concat(...persons.map((p) => (p.matches || []).slice(0, 3)));
     return h(
       "div",
       null,
@@ -365,15 +266,28 @@
         "div",
         { className: "stash-sense-summary" },
         `${persons.length} ${persons.length === 1 ? "person" : "people"} found in ` +
-          `${result.frames_sampled} frames (${result.source}, ${Number(result.elapsed_s || 0).toFixed(1)} s)`
+          `${result.frames_sampled} frames (${result.source}, ${Number(result.elapsed_s || 0).toFixed(1)} s). ` +
+          "Click a time to play the scene from there."
       ),
+      h(TierLegend, { matches: all }),
       persons.map((p) => h(PersonRow, Object.assign({ key: p.person_id }, props, { person: p, added, onAdded })))
     );
   }
 
+  /** Seeks Stash's player: the page's setTimestamp when the patch point passes it, else the video. */
+  function seeker(setTimestamp) {
+    return (seconds) => {
+      if (typeof setTimestamp === "function") return setTimestamp(seconds);
+      const video = document.querySelector("video");
+      if (video) video.currentTime = seconds;
+      return undefined;
+    };
+  }
+
   function IdentifyButton(props) {
-    const scene = props.scene;
+    const { scene, setTimestamp, note, className } = props;
     const toast = useToastSafe();
+    const opener = useRef(null);
     const [state, setState] = useState({ status: "idle" });
     const onClick = async () => {
       setState({ status: "busy" });
@@ -382,39 +296,61 @@
         const result = await ns.sidecar(settings, "POST", "/identify/scene", {
           scene_id: String(scene.id),
           frames: settings.frames,
+          min_tier: settings.minTier,
         });
-        setState({ status: "done", settings, result });
+        setState({ status: "done", open: true, settings, result });
       } catch (err) {
-        setState({ status: "error", message: messageOf(err) });
+        setState({ status: "error", open: true, message: messageOf(err), kind: err.kind });
       }
     };
-    const close = () => setState({ status: "idle" });
+    const close = useCallback(() => setState((s) => Object.assign({}, s, { open: false })), []);
+    const seek = seeker(setTimestamp);
+    const onSeek = (seconds) => {
+      seek(seconds);
+      close();
+    };
     const busy = state.status === "busy";
     let modal = null;
-    if (state.status === "done" || state.status === "error") {
+    if (state.open) {
       modal = h(
         Modal,
-        { title: "Stash Sense: who is in this scene?", onClose: close },
+        { title: "Stash Sense: who is in this scene?", onClose: close, returnTo: opener },
+        note ? h("div", { className: "stash-sense-fallback-note alert alert-info" }, note) : null,
         state.status === "error"
-          ? h(ErrorBox, { message: state.message })
-          : h(SceneResult, { result: state.result, settings: state.settings, sceneId: String(scene.id), toast })
+          ? h(ErrorBox, { message: state.message, kind: state.kind })
+          : h(SceneResult, { result: state.result, settings: state.settings, sceneId: String(scene.id), toast, onSeek })
       );
     }
+    const reopen =
+      state.status === "done" && !state.open
+        ? h(
+            "button",
+            {
+              type: "button",
+              className: "btn btn-link stash-sense-reopen",
+              onClick: () => setState((s) => Object.assign({}, s, { open: true })),
+            },
+            "Results"
+          )
+        : null;
     return h(
       "div",
-      { className: "nav-item stash-sense-scene-tools" },
+      { className: `nav-item stash-sense-scene-tools ${className || ""}` },
       h(
         "button",
         {
+          ref: opener,
           type: "button",
-          className: "btn btn-secondary stash-sense-identify",
+          className: "btn btn-secondary btn-sm stash-sense-identify",
           disabled: busy,
           "aria-busy": busy ? "true" : "false",
+          title: "Stash Sense: find who is in this scene by their faces",
           onClick,
         },
         busy ? h("span", { className: "stash-sense-spinner", "aria-hidden": "true" }) : null,
         busy ? "Identifying\u2026" : "Identify Performers"
       ),
+      reopen,
       modal
     );
   }
@@ -422,44 +358,50 @@
   // ---- performer page ------------------------------------------------------------------------
 
   function LinkCandidate(props) {
-    const { match, performerId, toast } = props;
+    const { match, performerId, settings, toast } = props;
     const [state, setState] = useState({ status: "idle" });
     const onLink = async () => {
       setState({ status: "busy" });
       try {
         const data = await ns.gql(ns.queries.performerStashIds, { id: performerId });
         if (!data.findPerformer) throw new ns.UserError(`Stash has no performer ${performerId}.`, "stash");
-        const existing = data.findPerformer.stash_ids.map((s) => ({ endpoint: s.endpoint, stash_id: s.stash_id }));
+        // Sent back as read, updated_at included: without it Stash stamps them with the time now.
+        const existing = data.findPerformer.stash_ids.map((s) => ({
+          endpoint: s.endpoint,
+          stash_id: s.stash_id,
+          updated_at: s.updated_at,
+        }));
         const key = (s) => `${s.endpoint}\n${s.stash_id}`;
         const have = new Set(existing.map(key));
         const added = (match.stash_ids || []).filter((s) => !have.has(key(s)));
+        let stale = false;
         if (added.length) {
           const stashIds = existing.concat(added.map((s) => ({ endpoint: s.endpoint, stash_id: s.stash_id })));
-          await ns.gql(ns.queries.performerUpdate, { input: { id: performerId, stash_ids: stashIds } });
+          const input = { id: performerId, stash_ids: stashIds };
+          stale = (await ns.write(ns.queries.performerUpdate, { input }, { performers: [performerId] })).stale;
         }
         setState({ status: "linked", count: added.length });
-        toast.success(added.length ? `Linked ${match.name}'s stash-box entry` : "Already linked");
+        toast.success((added.length ? `Linked ${match.name}'s stash-box entry` : "Already linked") + (stale ? RELOAD : ""));
       } catch (err) {
         setState({ status: "error", message: messageOf(err) });
       }
     };
+    let action;
+    if (state.status === "linked") {
+      action = h("span", { className: "stash-sense-added badge badge-success" }, state.count ? "Linked" : "Already linked");
+    } else if (!(match.stash_ids || []).length) {
+      action = h("span", { className: "stash-sense-nolink" }, "No stash-box id to link");
+    } else {
+      action = h(
+        "button",
+        { type: "button", className: "btn btn-sm btn-primary stash-sense-link", disabled: state.status === "busy", onClick: onLink },
+        state.status === "busy" ? "Linking\u2026" : "Link"
+      );
+    }
     return h(
       CandidateCard,
-      { match },
-      state.status === "linked"
-        ? h("span", { className: "stash-sense-added badge badge-success" }, state.count ? "Linked" : "Already linked")
-        : !(match.stash_ids || []).length
-        ? h("span", { className: "stash-sense-nolink" }, "No stash-box id to link")
-        : h(
-            "button",
-            {
-              type: "button",
-              className: "btn btn-sm btn-primary stash-sense-link",
-              disabled: state.status === "busy",
-              onClick: onLink,
-            },
-            state.status === "busy" ? "Linking\u2026" : "Link"
-          ),
+      { match, settings },
+      action,
       state.status === "error" ? h(ErrorBox, { message: state.message }) : null
     );
   }
@@ -474,6 +416,7 @@
   function FindOnStashBox(props) {
     const performer = props.performer;
     const toast = useToastSafe();
+    const opener = useRef(null);
     const [state, setState] = useState({ status: "idle" });
     const onClick = async () => {
       setState({ status: "busy" });
@@ -481,37 +424,51 @@
         const settings = await ns.loadSettings();
         const result = await ns.sidecar(settings, "POST", "/identify/performer", {
           performer_id: String(performer.id),
+          min_tier: settings.minTier,
         });
         const faces = Array.isArray(result.faces) ? result.faces.length : null;
         if (faces === 0) throw new ns.UserError("No face found in this performer's image.", "noface");
-        setState({ status: "done", matches: visibleMatches(performerMatches(result), settings.minTier) });
+        setState({ status: "done", settings, matches: performerMatches(result) });
       } catch (err) {
-        setState({ status: "error", message: messageOf(err) });
+        setState({ status: "error", message: messageOf(err), kind: err.kind });
       }
     };
-    const close = () => setState({ status: "idle" });
+    const close = useCallback(() => setState({ status: "idle" }), []);
     let modal = null;
     if (state.status === "done" || state.status === "error") {
       let content;
-      if (state.status === "error") content = h(ErrorBox, { message: state.message });
+      if (state.status === "error") content = h(ErrorBox, { message: state.message, kind: state.kind });
       else if (!state.matches.length) content = h("div", { className: "stash-sense-nomatch" }, "No candidate found.");
       else
-        content = state.matches.map((m) =>
-          h(LinkCandidate, { key: m.performer_id, match: m, performerId: String(performer.id), toast })
+        content = h(
+          "div",
+          null,
+          h(TierLegend, { matches: state.matches }),
+          state.matches.map((m) =>
+            h(LinkCandidate, { key: m.performer_id, match: m, performerId: String(performer.id), settings: state.settings, toast })
+          )
         );
-      modal = h(Modal, { title: `Stash Sense: who is ${performer.name}?`, onClose: close }, content);
+      // The performer's own picture (from Stash, same origin) beside the candidates.
+      const own = performer.image_path
+        ? h("img", { className: "stash-sense-own-img", src: performer.image_path, alt: performer.name })
+        : h("div", { className: "stash-sense-own-img stash-sense-noimg" }, "?");
+      modal = h(
+        Modal,
+        { title: `Stash Sense: who is ${performer.name}?`, onClose: close, returnTo: opener },
+        h(
+          "div",
+          { className: "stash-sense-performer-result" },
+          h("div", { className: "stash-sense-own" }, own, h("div", { className: "stash-sense-face-meta" }, performer.name)),
+          h("div", { className: "stash-sense-candidates" }, content)
+        )
+      );
     }
     return h(
       "div",
       { className: "stash-sense-performer-tools" },
       h(
         "button",
-        {
-          type: "button",
-          className: "btn btn-secondary stash-sense-find",
-          disabled: state.status === "busy",
-          onClick,
-        },
+        { ref: opener, type: "button", className: "btn btn-secondary stash-sense-find", disabled: state.status === "busy", onClick },
         state.status === "busy" ? "Searching\u2026" : "Find on stash-box"
       ),
       modal
@@ -522,19 +479,83 @@
 
   // An after-patch gets the component's call arguments, then its result: React calls function
   // components with (props, secondArg), so the result is the last argument, props the first.
-  api.patch.after("ScenePage.Tabs", function (...args) {
+  // ScenePage.Tabs gets the scene page's props (stashapp/stash ui/v2.5/src/components/Scenes/
+  // SceneDetails/Scene.tsx), setTimestamp among them.
+  const patch = (api.patch && api.patch.after) || (() => undefined); // no patching before Stash v0.25
+  patch("ScenePage.Tabs", function (...args) {
     const props = args[0];
     const result = args[args.length - 1];
     if (!props || !props.scene) return result;
-    return h(React.Fragment, null, result, h(IdentifyButton, { key: "stash-sense", scene: props.scene }));
+    return h(
+      React.Fragment,
+      null,
+      result,
+      h(IdentifyButton, { key: "stash-sense", scene: props.scene, setTimestamp: props.setTimestamp })
+    );
   });
 
-  api.patch.after("PerformerDetailsPanel", function (...args) {
+  patch("PerformerDetailsPanel", function (...args) {
     const props = args[0];
     const result = args[args.length - 1];
     if (!props || !props.performer) return result;
     return h(React.Fragment, null, result, h(FindOnStashBox, { key: "stash-sense", performer: props.performer }));
   });
+
+  // ---- where the scene page cannot be patched --------------------------------------------------
+
+  // Stash before v0.28.0 has no ScenePage.Tabs to patch (and a later Stash might rename it): when a
+  // scene page shows no Identify button, a floating one appears in the corner instead, saying why.
+  const SCENE_PATH = /\/scenes\/(\d+)\/?$/;
+  let fallback = null; // {sceneId, node}
+
+  function removeFallback() {
+    if (!fallback) return;
+    api.ReactDOM.unmountComponentAtNode(fallback.node);
+    fallback.node.remove();
+    fallback = null;
+  }
+
+  async function fallbackNote() {
+    const version = await ns.stashVersion();
+    if (version && ns.versionBelow(version, ns.MIN_STASH)) {
+      return `This Stash (${version}) is older than ${ns.MIN_STASH}, the first release whose scene page the plugin ` +
+        "can add its button to, so the button is in the corner instead. Update Stash to have it beside the scene tabs.";
+    }
+    return "The plugin could not add its button beside the scene tabs on this Stash" +
+      `${version ? ` (${version})` : ""}, so it is in the corner instead.`;
+  }
+
+  let waitingSince = null;
+  async function watchScenePage() {
+    const m = window.location.pathname.match(SCENE_PATH);
+    const patched = document.querySelector(".stash-sense-scene-tools:not(.stash-sense-fallback)");
+    if (!m || patched) {
+      waitingSince = null;
+      removeFallback();
+      return;
+    }
+    if (fallback && fallback.sceneId === m[1]) return;
+    removeFallback();
+    waitingSince = waitingSince || Date.now();
+    const version = await ns.stashVersion();
+    const old = version && ns.versionBelow(version, ns.MIN_STASH);
+    // A new enough Stash gets time to render its page before the plugin gives up on the patch.
+    if (!old && Date.now() - waitingSince < 4000) return;
+    if (!window.location.pathname.match(SCENE_PATH) || fallback) return;
+    const note = await fallbackNote();
+    const node = document.createElement("div");
+    node.className = "stash-sense-fallback-root";
+    document.body.appendChild(node);
+    fallback = { sceneId: m[1], node };
+    api.ReactDOM.render(
+      h(IdentifyButton, { scene: { id: m[1] }, note, className: "stash-sense-fallback" }),
+      node
+    );
+  }
+
+  setInterval(() => {
+    watchScenePage().catch((err) => console.error("Stash Sense:", err));
+  }, 1000);
 
   ns.components = { IdentifyButton, FindOnStashBox };
 })();

@@ -12,6 +12,10 @@ size limit, `models.registry`'s cache folder, `sidecar.config`'s worker count). 
 | STASH_SENSE_HOST, STASH_SENSE_PORT | where the sidecar listens |
 | STASH_SENSE_STASH_URL, STASH_SENSE_STASH_API_KEY | the user's Stash |
 | STASH_SENSE_API_KEY | the key the sidecar requires (X-API-Key) |
+| STASH_SENSE_API_KEY_FILE, STASH_SENSE_STASH_API_KEY_FILE | files holding those keys |
+| STASH_SENSE_ALLOWED_HOSTS | other names (comma-separated) the sidecar is reached by |
+| STASH_SENSE_HEADER_TIMEOUT, STASH_SENSE_BODY_TIMEOUT | seconds a client has for headers, body |
+| STASH_SENSE_FEEDBACK_MAX_MB | the largest feedback file |
 | STASH_SENSE_DATA_DIR, STASH_SENSE_FEEDBACK_DB | the sidecar's files |
 | STASH_SENSE_MAX_UPLOAD_MB, STASH_SENSE_WORKERS, STASH_SENSE_QUEUE | the sidecar's limits |
 | STASH_SENSE_MAX_IMAGE_BYTES | the largest image file read |
@@ -45,6 +49,12 @@ class Settings(BaseSettings):
     stash_url: str | None = None
     stash_api_key: SecretStr | None = None
     api_key: SecretStr | None = None
+    api_key_file: Path | None = None
+    stash_api_key_file: Path | None = None
+    allowed_hosts: str | None = None
+    header_timeout: float | None = None
+    body_timeout: float | None = None
+    feedback_max_mb: float | None = None
     data_dir: Path | None = None
     feedback_db: Path | None = None
     max_upload_mb: int | None = None

@@ -17,7 +17,7 @@ import pytest
 
 TESTS_DIR = Path(__file__).resolve().parents[2] / "plugin" / "tests"
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-EXPECTED_TESTS = 13
+EXPECTED_TESTS = 19
 
 
 @pytest.mark.timeout(420)

@@ -43,7 +43,7 @@ def test_index_lists_the_plugin_with_the_zip_sha256(tmp_path: Path) -> None:
     (entry,) = parse_index((tmp_path / "index.yml").read_text())
     assert entry["id"] == "stash-sense"
     assert entry["name"] == "Stash Sense"
-    assert entry["version"] == "0.1.0"
+    assert entry["version"] == "0.2.0"
     assert entry["date"] == "2025-11-24 16:00:00"
     assert entry["path"] == "stash-sense.zip"
     assert entry["requires"] == []
@@ -57,10 +57,11 @@ def test_zip_holds_the_plugin_files_at_its_root(tmp_path: Path) -> None:
     with zipfile.ZipFile(tmp_path / "stash-sense.zip") as archive:
         names = archive.namelist()
         assert names == sorted(names)
-        assert {"stash-sense.yml", "queries.js", "sidecar.js", "stash-sense.js"} <= set(names)
+        scripts = {"queries.js", "stash.js", "sidecar.js", "modal.js", "stash-sense.js"}
+        assert {"stash-sense.yml", *scripts} <= set(names)
         assert {"stash-sense.css", "sidecar_proxy.py"} <= set(names)
         yml = archive.read("stash-sense.yml").decode()
-    for listed in ("queries.js", "sidecar.js", "stash-sense.js", "stash-sense.css"):
+    for listed in (*scripts, "stash-sense.css"):
         assert f"- {listed}" in yml, "every file the yml names is shipped"
 
 

@@ -1,7 +1,9 @@
 """The plugin's server-side task (sidecar_proxy.py), run the way Stash runs a raw plugin task.
 
-Its happy path (forwarding /identify/scene to the real sidecar) runs in the browser tests
-(plugin/tests, "through Stash"); here: what it refuses and how it reports failures.
+It reads the plugin's settings from Stash (here the Stash stand-in, real schema) with the session
+cookie Stash hands it. Its happy path (forwarding /identify/scene and the "Check sidecar" task
+against the real sidecar) runs in the browser tests (plugin/tests); here: what it refuses and
+how it reports failures.
 """
 
 from __future__ import annotations
@@ -10,19 +12,17 @@ import json
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
+from stash_sense_devkit.standins.launch import serve_in_subprocess
+
 TASK = Path(__file__).resolve().parents[2] / "plugin" / "stash-sense" / "sidecar_proxy.py"
-
-
-def run_task(stdin: str) -> tuple[int, dict[str, Any], str]:
-    done = subprocess.run(
-        [sys.executable, str(TASK)], input=stdin, capture_output=True, text=True, timeout=30
-    )
-    return done.returncode, json.loads(done.stdout), done.stderr
 
 
 def closed_port() -> int:
@@ -31,48 +31,93 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def stash_input(**args: Any) -> str:
-    connection = {"Scheme": "http", "Host": "127.0.0.1", "Port": 9999, "Dir": str(TASK.parent)}
-    return json.dumps({"server_connection": connection, "args": args})
+@pytest.fixture(scope="module")
+def stash(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    scenes = tmp_path_factory.mktemp("scenes")
+    with serve_in_subprocess("stash", ["--scenes", str(scenes)]) as url:
+        yield url
+
+
+def configure(stash: str, **settings: Any) -> None:
+    mutation = 'mutation C($i: Map!) { configurePlugin(plugin_id: "stash-sense", input: $i) }'
+    answer = httpx.post(f"{stash}/graphql", json={"query": mutation, "variables": {"i": settings}})
+    assert answer.status_code == 200 and "errors" not in answer.json(), answer.text
+
+
+def run_task(stash: str, stdin: str | None = None, **args: Any) -> tuple[int, dict[str, Any], str]:
+    """The task with Stash's input: server_connection (as pkg/plugin/plugins.go makes it) + args."""
+    if stdin is None:
+        parts = urlsplit(stash)
+        connection = {
+            "Scheme": "http", "Host": parts.hostname, "Port": parts.port, "Dir": str(TASK.parent),
+            "PluginDir": str(TASK.parent), "SessionCookie": {"Name": "session", "Value": "x"},
+        }  # fmt: skip
+        stdin = json.dumps({"server_connection": connection, "args": args})
+    done = subprocess.run(
+        [sys.executable, str(TASK)], input=stdin, capture_output=True, text=True, timeout=60
+    )
+    return done.returncode, json.loads(done.stdout), done.stderr
 
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/admin"), ("POST", "/database/reload"), ("DELETE", "/feedback"), ("GET", "/../x")],
+    [
+        ("GET", "/admin"),
+        ("POST", "/database/reload"),
+        ("DELETE", "/feedback"),
+        ("GET", "/../x"),
+        ("GET", "/images/1/../../admin"),
+        ("GET", "/images/abc"),
+    ],
 )
-def test_only_the_plugins_sidecar_calls_are_forwarded(method: str, path: str) -> None:
-    url = f"http://127.0.0.1:{closed_port()}"
-    code, out, _ = run_task(stash_input(mode="proxy", url=url, method=method, path=path))
+def test_only_the_plugins_sidecar_calls_are_forwarded(stash: str, method: str, path: str) -> None:
+    configure(stash, sidecarUrl=f"http://127.0.0.1:{closed_port()}")
+    code, out, _ = run_task(stash, mode="proxy", method=method, path=path)
     assert code == 0
     assert out["output"]["status"] == 400
     assert out["output"]["body"]["error"] == f"{method} {path} is not a sidecar call"
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://127.0.0.1/", "not a url"])
-def test_non_http_sidecar_url_is_refused(url: str) -> None:
-    code, out, _ = run_task(stash_input(mode="proxy", url=url, method="GET", path="/health"))
+def test_non_http_sidecar_url_is_refused(stash: str, url: str) -> None:
+    configure(stash, sidecarUrl=url)
+    code, out, _ = run_task(stash, mode="proxy", method="GET", path="/health")
     assert code == 0
     assert out["output"]["status"] == 400
     assert "is not an http(s) URL" in out["output"]["body"]["error"]
 
 
-def test_unreachable_sidecar_is_reported_not_raised() -> None:
-    url = f"http://127.0.0.1:{closed_port()}"
-    body = json.dumps({"scene_id": "1"})
-    stdin = stash_input(mode="proxy", url=url, method="POST", path="/identify/scene", body=body)
-    code, out, _ = run_task(stdin)
+def test_the_url_comes_from_the_settings_not_from_the_page(stash: str) -> None:
+    dead = f"http://127.0.0.1:{closed_port()}"
+    configure(stash, sidecarUrl=dead)
+    code, out, _ = run_task(
+        stash, mode="proxy", method="GET", path="/health", url="http://169.254.169.254"
+    )
     assert code == 0
+    assert out["output"]["url"] == dead
     assert "refused" in out["output"]["unreachable"].lower()
 
 
-def test_health_task_logs_for_stash() -> None:
-    url = f"http://127.0.0.1:{closed_port()}"
-    code, out, stderr = run_task(stash_input(mode="health", url=url))
-    assert code == 0 and "unreachable" in out["output"]
-    assert stderr.startswith("\x01i\x02stash-sense sidecar health: ")
+def test_check_task_logs_an_unreachable_sidecar(stash: str) -> None:
+    dead = f"http://127.0.0.1:{closed_port()}"
+    configure(stash, sidecarUrl=dead, apiKey="secret-key")
+    code, out, stderr = run_task(stash, mode="health")
+    assert code == 0 and out["output"]["url"] == dead and "unreachable" in out["output"]["health"]
+    assert stderr.startswith(f"\x01e\x02stash-sense: cannot reach the sidecar at {dead}: ")
+    assert "secret-key" not in stderr + json.dumps(out)
+
+
+def test_stash_unreachable_is_the_tasks_error() -> None:
+    connection = {"Scheme": "http", "Host": "0.0.0.0", "Port": closed_port()}
+    stdin = json.dumps({"server_connection": connection, "args": {"mode": "health"}})
+    code, out, stderr = run_task("", stdin=stdin)
+    assert code == 1
+    assert out["error"].startswith("stash-sense: cannot read the plugin's settings from Stash at ")
+    assert "http://127.0.0.1:" in out["error"], "Stash on 0.0.0.0 is reached on 127.0.0.1"
+    assert stderr.startswith("\x01e\x02")
 
 
 def test_bad_input_from_stash_is_one_error() -> None:
-    code, out, _ = run_task("{not json")
+    code, out, _ = run_task("", stdin="{not json")
     assert code == 1
     assert out["error"].startswith("stash-sense: bad input from Stash: ")

@@ -35,6 +35,7 @@ def operations() -> dict[str, str]:
 def test_queries_file_holds_the_expected_operations() -> None:
     assert set(operations()) == {
         "configuration",
+        "version",
         "scenePerformers",
         "performerByStashId",
         "performersByName",
@@ -58,7 +59,9 @@ def test_operation_validates_against_stash_schema(key: str, stash_schema: GraphQ
 
 def test_other_scripts_use_queries_by_name_only() -> None:
     used: set[str] = set()
-    for script in ("sidecar.js", "stash-sense.js"):
+    scripts = sorted(p.name for p in PLUGIN_DIR.glob("*.js") if p.name != "queries.js")
+    assert {"stash.js", "sidecar.js", "modal.js", "stash-sense.js"} <= set(scripts)
+    for script in scripts:
         text = (PLUGIN_DIR / script).read_text(encoding="utf-8")
         for literal in TEMPLATE.findall(text):
             assert not re.match(r"\s*(query|mutation|fragment)\b", literal), (script, literal)
@@ -75,11 +78,25 @@ def test_plugin_id_matches_yml_and_operations() -> None:
         assert re.search(rf"^  {setting}:\n", yml, re.MULTILINE), setting
 
 
-def test_declared_csp_origins_match_the_script() -> None:
+def test_every_script_is_listed_in_the_yml_in_load_order() -> None:
+    """Stash concatenates the yml's scripts in order: each file's namespace before its users."""
+    yml = (PLUGIN_DIR / "stash-sense.yml").read_text(encoding="utf-8")
+    block = yml.split("javascript:", 1)[1].split("css:", 1)[0]
+    listed = re.findall(r"^\s+- (\S+\.js)$", block, re.MULTILINE)
+    assert listed == ["queries.js", "stash.js", "sidecar.js", "modal.js", "stash-sense.js"]
+    assert set(listed) == {p.name for p in PLUGIN_DIR.glob("*.js")}
+
+
+def test_declared_csp_origins_are_named_in_the_csp_message() -> None:
     yml = (PLUGIN_DIR / "stash-sense.yml").read_text(encoding="utf-8")
     block = yml.split("connect-src:", 1)[1]
     declared = re.findall(r"^\s+- (http\S+)$", block.split("\n#", 1)[0], re.MULTILINE)
+    assert declared == ["http://127.0.0.1:5000", "http://localhost:5000"]
     script = (PLUGIN_DIR / "sidecar.js").read_text(encoding="utf-8")
-    listed = re.search(r"DIRECT_ORIGINS = \[([^\]]*)\]", script)
-    assert listed is not None
-    assert declared == re.findall(r'"([^"]+)"', listed.group(1))
+    assert f"this plugin declares {declared[0]} and {declared[1]}" in script
+
+
+def test_minimum_stash_version_is_stated() -> None:
+    yml = (PLUGIN_DIR / "stash-sense.yml").read_text(encoding="utf-8")
+    assert "Needs Stash v0.28.0 or newer" in yml
+    assert 'MIN_STASH = "v0.28.0"' in (PLUGIN_DIR / "stash.js").read_text(encoding="utf-8")

@@ -36,23 +36,30 @@ class Sidecar:
 
 
 def start_sidecar(
-    db: Path, stash_url: str, data_dir: Path, *extra: str, api_key: str = API_KEY
+    db: Path,
+    stash_url: str,
+    data_dir: Path,
+    *extra: str,
+    api_key: str | None = API_KEY,
+    env: dict[str, str] | None = None,
 ) -> Sidecar:
     """`stash-sense serve` configured through the environment, as the plugin tests do."""
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    env = os.environ.copy()
-    env.update(
+    environ = os.environ.copy()
+    environ.update(
         STASH_SENSE_STASH_URL=stash_url,
-        STASH_SENSE_API_KEY=api_key,
         STASH_SENSE_DATA_DIR=str(data_dir),
         STASH_SENSE_FEEDBACK_DB=str(data_dir / "feedback.sqlite"),
     )
+    if api_key:
+        environ["STASH_SENSE_API_KEY"] = api_key
+    environ.update(env or {})
     log = data_dir / f"sidecar-{port}.log"
     cmd = [sys.executable, "-m", "stash_sense.cli.app", "serve", "--db", str(db)]
     cmd += ["--host", "127.0.0.1", "--port", str(port), *extra]
     with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=environ)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

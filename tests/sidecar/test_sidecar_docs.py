@@ -18,6 +18,7 @@ def test_openapi_declares_the_answers(sidecar: Sidecar) -> None:
         ("/identify/scene", "post"): "SceneOut",
         ("/database/info", "get"): "DatabaseInfoOut",
         ("/health", "get"): "HealthOut",
+        ("/images/{performer_id}", "get"): "ImageOut",
     }
     for (path, method), model in answers.items():
         ok = spec["paths"][path][method]["responses"]["200"]["content"]["application/json"]

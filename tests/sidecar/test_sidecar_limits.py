@@ -46,7 +46,7 @@ def test_a_declared_2gb_upload_is_refused_before_reading(sidecar: Sidecar) -> No
     started = time.monotonic()
     sock = _raw_request(
         sidecar,
-        f"POST /identify HTTP/1.1\r\nHost: x\r\nX-API-Key: {API_KEY}\r\n"
+        f"POST /identify HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {API_KEY}\r\n"
         f"Content-Type: application/octet-stream\r\nContent-Length: {TWO_GB}\r\n\r\n",
     )
     try:
@@ -65,7 +65,7 @@ def test_a_streamed_chunked_upload_is_cut_off_at_the_limit(sidecar: Sidecar) -> 
     rss_before = psutil.Process(sidecar.proc.pid).memory_info().rss
     sock = _raw_request(
         sidecar,
-        f"POST /identify HTTP/1.1\r\nHost: x\r\nX-API-Key: {API_KEY}\r\n"
+        f"POST /identify HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {API_KEY}\r\n"
         "Content-Type: image/jpeg\r\nTransfer-Encoding: chunked\r\n\r\n",
     )
     chunk = b"\0" * (1024 * 1024)
@@ -123,7 +123,8 @@ def test_a_full_queue_answers_503_with_retry_after(sidecar: Sidecar) -> None:
 
 
 def _jobs(sidecar: Sidecar) -> dict[str, int]:
-    stats: dict[str, int] = httpx.get(sidecar.url + "/health").json()["jobs"]
+    with sidecar.client() as c:
+        stats: dict[str, int] = c.get("/status").json()["jobs"]
     return stats
 
 
@@ -132,7 +133,7 @@ def test_a_client_that_hangs_up_cancels_its_job(sidecar: Sidecar) -> None:
     body = b'{"scene_id": "2", "frames": 60, "source": "video"}'
     sock = _raw_request(
         sidecar,
-        f"POST /identify/scene HTTP/1.1\r\nHost: x\r\nX-API-Key: {API_KEY}\r\n"
+        f"POST /identify/scene HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {API_KEY}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n",
     )
     sock.sendall(body)
@@ -207,7 +208,8 @@ def test_missing_database_then_unreachable_stash(
 ) -> None:
     health = httpx.get(lonely_sidecar.url + "/health").json()
     assert health["status"] == "degraded" and health["database"]["loaded"] is False
-    assert "no-db" in health["database"]["error"]
+    with lonely_sidecar.client() as c:
+        assert "no-db" in c.get("/status").json()["database"]["error"]
     photo = data_dir / "faces" / "lfw-dev" / "Monica_Seles" / "1.jpg"
     with lonely_sidecar.client() as c:
         r = c.post("/identify", content=photo.read_bytes(), headers={"Content-Type": "image/jpeg"})

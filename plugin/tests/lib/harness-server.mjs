@@ -1,27 +1,48 @@
-// The harness web server: plays the user's Stash in front of the Stash stand-in.
-// It serves the harness page (real React + PluginApi + the plugin's scripts, in the order its yml
-// lists them, under a Content-Security-Policy built the way Stash builds it from the plugin's
-// ui.csp), the plugin's files, and forwards everything else (/graphql, /scene/..., /performer/...)
-// to the stand-in with the Host header kept, so the URLs the stand-in writes point back here, as
-// Stash's own do. runPluginOperation for "stash-sense" is run the way Stash runs a raw plugin task:
-// the plugin's exec command with Stash's JSON on stdin, its {"output"} returned as the result.
+// The harness web server: plays the user's Stash server in front of the Stash stand-in.
+// It serves the UI page (harness/stash-ui.jsx, bundled by esbuild with the libraries Stash uses)
+// under the Content-Security-Policy Stash sends (internal/api/server.go setPageSecurityHeaders:
+// connect-src is "data: 'self' ws: wss:" plus every enabled plugin's ui.csp.connect-src, nothing
+// else), the plugin's scripts concatenated in the yml's order at /plugin/<id>/javascript and its
+// CSS at /plugin/<id>/css (internal/api/routes_plugin.go), and forwards everything else (/graphql,
+// /scene/..., /performer/...) to the stand-in with the Host header kept, so the URLs the stand-in
+// writes point back here, as Stash's own do. runPluginOperation and plugin tasks run the way Stash
+// runs a raw plugin (pkg/plugin/raw.go, plugins.go): the yml's exec with {pluginDir} substituted,
+// {"server_connection", "args"} on stdin (args = the task's defaultArgs plus the call's), and
+// {"output"} or {"error"} read from stdout. It also answers `version` as the Stash it plays.
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const TESTS_DIR = path.resolve(HERE, "..");
 /** The plugin's source folder (the tests install it from its published zip instead; see pluginDir). */
 export const PLUGIN_DIR = path.resolve(TESTS_DIR, "..", "stash-sense");
-const VENDOR = {
-  "/vendor/react.js": path.join(TESTS_DIR, "node_modules/react/umd/react.development.js"),
-  "/vendor/react-dom.js": path.join(TESTS_DIR, "node_modules/react-dom/umd/react-dom.development.js"),
-};
-const TYPES = { ".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".py": "text/plain" };
+export const PLUGIN_ID = "stash-sense";
+const BOOTSTRAP_CSS = path.join(TESTS_DIR, "node_modules/bootstrap/dist/css/bootstrap.min.css");
 
-/** The yml's list under `key:` inside `ui:` (javascript, css) or under csp's `connect-src:`. */
+let bundled = null;
+/** The harness UI, bundled once per process (React in production mode, as Stash ships it). */
+function uiBundle() {
+  bundled =
+    bundled ||
+    build({
+      entryPoints: [path.join(TESTS_DIR, "harness", "stash-ui.jsx")],
+      bundle: true,
+      write: false,
+      format: "iife",
+      jsx: "transform",
+      define: { "process.env.NODE_ENV": '"production"', global: "window" },
+      logLevel: "error",
+    }).then((out) => out.outputFiles[0].contents);
+  return bundled;
+}
+
+const TYPES = { ".js": "text/javascript", ".css": "text/css", ".html": "text/html" };
+
+/** The yml's list under `key:` (javascript, css, connect-src, exec). */
 export function ymlList(yml, key) {
   const lines = yml.split("\n");
   const start = lines.findIndex((l) => l.trim() === `${key}:`);
@@ -31,9 +52,27 @@ export function ymlList(yml, key) {
   for (const line of lines.slice(start + 1)) {
     const m = line.match(/^(\s*)- (.+)$/);
     if (!m || m[1].length < indent) break;
-    out.push(m[2].trim());
+    out.push(m[2].trim().replace(/^"(.*)"$/, "$1"));
   }
   return out;
+}
+
+/** A task's defaultArgs (flat `key: value` lines) from the yml's tasks list, by task name. */
+export function taskDefaultArgs(yml, taskName) {
+  const lines = yml.split("\n");
+  const at = lines.findIndex((l) => l.trim() === `- name: ${taskName}`);
+  if (at < 0) throw new Error(`the plugin has no task named ${taskName}`);
+  const args = {};
+  let inArgs = false;
+  for (const line of lines.slice(at + 1)) {
+    if (/^\s*- name: /.test(line) || /^\S/.test(line)) break;
+    if (line.trim() === "defaultArgs:") inArgs = true;
+    else if (inArgs) {
+      const m = line.match(/^\s+(\w+): (.+)$/);
+      if (m) args[m[1]] = m[2].trim();
+    }
+  }
+  return args;
 }
 
 function send(res, status, type, body, headers = {}) {
@@ -50,12 +89,11 @@ function readBody(req) {
   });
 }
 
-/** Runs the plugin's raw task as Stash does; resolves with its `output`. */
-function runPluginTask(pluginDir, args, serverConnection) {
+/** Runs the plugin's raw exec as Stash does; resolves with {output, error, log} (log: stderr). */
+function runRaw(exec, pluginDir, input) {
+  const [command, ...args] = exec.map((part) => part.replaceAll("{pluginDir}", pluginDir));
   return new Promise((resolve, reject) => {
-    const child = spawn("python3", [path.join(pluginDir, "sidecar_proxy.py")], {
-      stdio: ["pipe", "pipe", "pipe"],
-    });
+    const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -64,51 +102,74 @@ function runPluginTask(pluginDir, args, serverConnection) {
     child.on("close", (code) => {
       try {
         const parsed = JSON.parse(stdout.trim().split("\n").pop());
-        if (parsed.error) reject(new Error(parsed.error));
-        else resolve(parsed.output);
+        resolve({ output: parsed.output, error: parsed.error, log: stderr });
       } catch (err) {
-        reject(new Error(`plugin task exited ${code}: ${stderr || stdout || err.message}`));
+        reject(new Error(`plugin exited ${code}: ${stderr || stdout || err.message}`));
       }
     });
-    child.stdin.end(JSON.stringify({ server_connection: serverConnection, args: args || {} }));
+    child.stdin.end(JSON.stringify(input));
   });
+}
+
+/** Stash's page Content-Security-Policy for these declared connect-src origins. */
+export function stashCsp(declared) {
+  const connect = ["data:", "'self'", "ws:", "wss:", ...declared];
+  const script = ["'self'", "http://www.gstatic.com", "https://www.gstatic.com", "'unsafe-inline'", "'unsafe-eval'"];
+  return (
+    `default-src data: 'self' 'unsafe-inline'; connect-src ${connect.join(" ")}; img-src data: *; ` +
+    `script-src ${script.join(" ")}; style-src 'self' 'unsafe-inline'; media-src blob: 'self'; ` +
+    "worker-src blob:; child-src 'none'; object-src 'none'; form-action 'self';"
+  );
 }
 
 /**
  * Starts the harness on 127.0.0.1 (free port).
- * @param {{stashUrl: string, extraConnectSrc?: string[], pluginDir?: string}} options
- *   pluginDir: the installed plugin folder Stash would load (default: the source folder).
+ * @param {{stashUrl: string, pluginDir?: string, stashVersion?: string}} options
+ *   pluginDir: the installed plugin folder Stash loads (default: the source folder);
+ *   stashVersion: the Stash release the harness plays (default v0.28.1).
  */
-export async function startHarness({ stashUrl, extraConnectSrc = [], pluginDir = PLUGIN_DIR }) {
+export async function startHarness({ stashUrl, pluginDir = PLUGIN_DIR, stashVersion = "v0.28.1" }) {
   const upstream = new URL(stashUrl);
-  const yml = await readFile(path.join(pluginDir, "stash-sense.yml"), "utf8");
+  const ymlPath = path.join(pluginDir, `${PLUGIN_ID}.yml`);
+  const yml = await readFile(ymlPath, "utf8");
   const scripts = ymlList(yml, "javascript");
   const styles = ymlList(yml, "css");
   const declared = ymlList(yml, "connect-src");
+  const exec = ymlList(yml, "exec");
   const taskCalls = [];
+  const graphqlCalls = [];
   const refusals = new Map(); // operationName -> message: answered as Stash answers a refused call
-  let connectSrc = ["'self'", ...declared, ...extraConnectSrc];
+  let version = stashVersion;
+  let server;
 
   const page = () => `<!doctype html>
-<html lang="en"><head><base href="/"><meta charset="utf-8"><title>Stash (harness)</title>
+<html lang="en" data-stash-version="${version}"><head><base href="/"><meta charset="utf-8">
+<title>Stash (harness)</title>
+<link rel="stylesheet" href="/vendor/bootstrap.css">
 <link rel="stylesheet" href="/harness/harness.css">
-${styles.map((s) => `<link rel="stylesheet" href="/plugin/${s}">`).join("\n")}
+<link rel="stylesheet" href="/plugin/${PLUGIN_ID}/css">
 </head><body>
 <div id="root"></div><div id="toasts"></div>
-<script src="/vendor/react.js"></script>
-<script src="/vendor/react-dom.js"></script>
-<script src="/harness/plugin-api.js"></script>
-${scripts.map((s) => `<script src="/plugin/${s}"></script>`).join("\n")}
-<script src="/harness/app.js"></script>
+<script src="/harness/stash-ui.js"></script>
 </body></html>`;
 
-  async function serveFile(res, file) {
-    try {
-      const body = await readFile(file);
-      send(res, 200, TYPES[path.extname(file)] || "application/octet-stream", body);
-    } catch {
-      send(res, 404, "text/plain", "not found");
-    }
+  /** The files the yml lists, concatenated in its order (routes_plugin.go serveFiles). */
+  async function concatenated(files) {
+    const parts = await Promise.all(files.map((f) => readFile(path.join(pluginDir, f))));
+    return Buffer.concat(parts.flatMap((b) => [b, Buffer.from("\n")]));
+  }
+
+  function serverConnection() {
+    // pkg/plugin/plugins.go makeServerConnection; the cookie is the session Stash makes for plugins.
+    const { port } = server.address();
+    return {
+      Scheme: "http",
+      Host: "127.0.0.1",
+      Port: port,
+      SessionCookie: { Name: "session", Value: "harness-plugin-session", Path: "/", HttpOnly: true },
+      Dir: pluginDir,
+      PluginDir: pluginDir,
+    };
   }
 
   function forward(req, res, body) {
@@ -127,28 +188,47 @@ ${scripts.map((s) => `<script src="/plugin/${s}"></script>`).join("\n")}
     out.end(body);
   }
 
-  const server = http.createServer(async (req, res) => {
+  async function answerGraphql(parsed, res) {
+    const json = (payload) => send(res, 200, "application/json", JSON.stringify(payload));
+    if (refusals.has(parsed.operationName)) {
+      return json({ data: null, errors: [{ message: refusals.get(parsed.operationName) }] });
+    }
+    const query = parsed.query || "";
+    if (/^\s*query\s*\w*\s*(\([^)]*\))?\s*\{\s*version\s*\{[^{}]*\}\s*\}\s*$/.test(query)) {
+      return json({ data: { version: { version, hash: "harness", build_time: "" } } });
+    }
+    if (/\brunPluginOperation\b/.test(query)) {
+      const args = (parsed.variables || {}).args || {};
+      taskCalls.push({ args });
+      try {
+        const done = await runRaw(exec, pluginDir, { server_connection: serverConnection(), args });
+        if (done.error) throw new Error(done.error);
+        return json({ data: { runPluginOperation: done.output } });
+      } catch (err) {
+        return json({ data: null, errors: [{ message: err.message, path: ["runPluginOperation"] }] });
+      }
+    }
+    return null;
+  }
+
+  server = http.createServer(async (req, res) => {
     const url = new URL(req.url, "http://harness");
     try {
       if (url.pathname === "/favicon.ico") return send(res, 204, "image/x-icon", "");
       // The UI's pages, at the paths Stash uses (/scenes/12, /performers/3).
       if (/^\/((scenes|performers)\/\d+)?$/.test(url.pathname) && req.method === "GET") {
-        const csp = [
-          "default-src 'self'",
-          "script-src 'self'",
-          "style-src 'self' 'unsafe-inline'",
-          "img-src 'self' data: blob: http: https:",
-          `connect-src ${connectSrc.join(" ")}`,
-        ].join("; ");
-        return send(res, 200, "text/html", page(), { "Content-Security-Policy": csp });
+        return send(res, 200, "text/html", page(), {
+          "Content-Security-Policy": stashCsp(declared),
+          "Referrer-Policy": "same-origin",
+        });
       }
-      if (VENDOR[url.pathname]) return serveFile(res, VENDOR[url.pathname]);
-      if (url.pathname.startsWith("/harness/") || url.pathname.startsWith("/plugin/")) {
-        const base = url.pathname.startsWith("/harness/") ? path.join(TESTS_DIR, "harness") : pluginDir;
-        const rel = path.normalize(decodeURIComponent(url.pathname.replace(/^\/(harness|plugin)\//, "")));
-        if (rel.startsWith("..") || path.isAbsolute(rel)) return send(res, 400, "text/plain", "bad path");
-        return serveFile(res, path.join(base, rel));
+      if (url.pathname === "/harness/stash-ui.js") return send(res, 200, TYPES[".js"], await uiBundle());
+      if (url.pathname === "/harness/harness.css") {
+        return send(res, 200, TYPES[".css"], await readFile(path.join(TESTS_DIR, "harness", "harness.css")));
       }
+      if (url.pathname === "/vendor/bootstrap.css") return send(res, 200, TYPES[".css"], await readFile(BOOTSTRAP_CSS));
+      if (url.pathname === `/plugin/${PLUGIN_ID}/javascript`) return send(res, 200, TYPES[".js"], await concatenated(scripts));
+      if (url.pathname === `/plugin/${PLUGIN_ID}/css`) return send(res, 200, TYPES[".css"], await concatenated(styles));
       const body = await readBody(req);
       if (url.pathname === "/graphql" && req.method === "POST") {
         let parsed = null;
@@ -157,21 +237,10 @@ ${scripts.map((s) => `<script src="/plugin/${s}"></script>`).join("\n")}
         } catch {
           parsed = null;
         }
-        if (parsed && refusals.has(parsed.operationName)) {
-          const errors = [{ message: refusals.get(parsed.operationName) }];
-          return send(res, 200, "application/json", JSON.stringify({ data: null, errors }));
-        }
-        if (parsed && /\brunPluginOperation\b/.test(parsed.query || "")) {
-          taskCalls.push(parsed.variables);
-          const address = server.address();
-          const connection = { Scheme: "http", Host: "127.0.0.1", Port: address.port, Dir: pluginDir };
-          try {
-            const output = await runPluginTask(pluginDir, (parsed.variables || {}).args, connection);
-            return send(res, 200, "application/json", JSON.stringify({ data: { runPluginOperation: output } }));
-          } catch (err) {
-            const errors = [{ message: err.message, path: ["runPluginOperation"] }];
-            return send(res, 200, "application/json", JSON.stringify({ data: null, errors }));
-          }
+        if (parsed) {
+          graphqlCalls.push({ operationName: parsed.operationName, cookie: req.headers.cookie || null });
+          const answered = await answerGraphql(parsed, res);
+          if (answered !== null) return answered;
         }
       }
       return forward(req, res, body);
@@ -179,19 +248,28 @@ ${scripts.map((s) => `<script src="/plugin/${s}"></script>`).join("\n")}
       return send(res, 500, "text/plain", String(err && err.stack ? err.stack : err));
     }
   });
+  await uiBundle();
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address();
   return {
     url: `http://127.0.0.1:${port}`,
+    port,
     taskCalls,
+    graphqlCalls,
     declared,
     /** Refuse an operation (by name) the way Stash refuses one, until cleared with null. */
     refuse(operationName, message) {
       if (message === null) refusals.delete(operationName);
       else refusals.set(operationName, message);
     },
-    setExtraConnectSrc(list) {
-      connectSrc = ["'self'", ...declared, ...list];
+    /** Plays another Stash release from the next page load on. */
+    setStashVersion(v) {
+      version = v;
+    },
+    /** Runs a task of the plugin as Stash's Tasks page does: its defaultArgs, Stash's connection. */
+    runTask(taskName) {
+      const args = taskDefaultArgs(yml, taskName);
+      return runRaw(exec, pluginDir, { server_connection: serverConnection(), args });
     },
     close: () => new Promise((resolve) => server.close(resolve)),
   };

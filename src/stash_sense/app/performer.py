@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from stash_sense.app.errors import InvalidInput, NotFound, Unusable
 from stash_sense.app.identify import ImageResult, identify_image
+from stash_sense.sources.redact import redact_url
+from stash_sense.sources.stash import StashError
 
 if TYPE_CHECKING:
     from stash_sense.faces import FaceEngine
@@ -27,9 +29,15 @@ class PerformerResult:
 
 
 def fetch_from_stash(stash: StashClient, url: str, max_bytes: int) -> bytes:
-    """A file from the configured Stash host only; InvalidInput for any other host."""
-    if not stash.is_on_host(stash.absolute(url)):
-        raise InvalidInput(f"refusing to fetch {url}: only the Stash host {stash.url} is allowed")
+    """A file from the configured Stash host only; InvalidInput for any other host or a
+    malformed URL (e.g. port 99999), named without its secrets."""
+    try:
+        on_host = stash.is_on_host(stash.absolute(url))
+    except StashError:
+        on_host = False
+    if not on_host:
+        shown = redact_url(url)
+        raise InvalidInput(f"refusing to fetch {shown}: only the Stash host {stash.url} is allowed")
     return stash.fetch(url, max_bytes=max_bytes)
 
 

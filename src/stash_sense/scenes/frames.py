@@ -35,6 +35,11 @@ def sprite_frames(sprite: Image, vtt_text: str) -> list[Frame]:
     except VttError as exc:
         raise FrameError(str(exc)) from exc
     height, width = sprite.shape[:2]
+    covered = sum(cue.w * cue.h for cue in cues)
+    if covered > 2 * width * height:
+        raise FrameError(
+            f"the VTT's {len(cues)} regions cover the {width}x{height} sprite sheet more than twice"
+        )
     frames: list[Frame] = []
     for cue in cues:
         if cue.x + cue.w > width or cue.y + cue.h > height:

@@ -1,12 +1,17 @@
-"""A loopback relay that adds a secret header, so ffmpeg and OpenCV never see the Stash API key.
+"""The loopback relay every remote stream is read through, so decoders reach nothing but it.
 
-Reading a scene's stream from a Stash that needs an API key means sending `ApiKey: ...` with
-every request. Handed to ffmpeg (`-headers`) the key would sit on its command line, readable by
-every local user in the process list; OpenCV cannot send headers at all. Instead the sidecar
-starts this relay on 127.0.0.1 at a random port: it serves one unguessable path per registered
-stream and forwards each GET/HEAD (with its Range header, for seeking) to that one upstream URL
-with the secret headers added. The decoders get `http://127.0.0.1:PORT/<token>`, which reaches
-nothing but that stream, and only while the relay runs.
+Two jobs. Keys: reading a scene's stream from a Stash that needs an API key means sending
+`ApiKey: ...` with every request; handed to ffmpeg (`-headers`) the key would sit on its command
+line, readable by every local user in the process list, and OpenCV cannot send headers at all.
+Reach: ffmpeg and OpenCV follow redirects and open whatever a playlist names (an HLS playlist's
+segments may live on any host, or be `file:` paths). So the sidecar starts this relay on 127.0.0.1
+at a random port: it serves one unguessable path per registered stream and forwards each GET/HEAD
+(with its Range header, for seeking) to that one upstream URL with the secret headers added. It
+never follows a redirect and refuses any answer that is a playlist or manifest (HLS `#EXTM3U`,
+DASH `<MPD`, ffconcat, SDP, or such a content type; real Stash serves `/stream` as the file itself
+with ranges, and HLS/DASH only at `/stream.m3u8` and `/stream.mpd`: stashapp/stash,
+internal/api/routes_scene.go). The decoders get `http://127.0.0.1:PORT/<token>` with a protocol
+whitelist of `http,tcp`, so every byte they read is the registered stream's, from its host.
 """
 
 from __future__ import annotations
@@ -24,6 +29,22 @@ FORWARDED_REQUEST = ("range", "user-agent", "icy-metadata")
 #: Response headers passed back to the decoder.
 FORWARDED_RESPONSE = ("content-type", "content-length", "content-range", "accept-ranges")
 CHUNK = 256 * 1024
+#: Content types of playlists and manifests (HLS, DASH, SDP) and of text, which no video is.
+PLAYLIST_TYPES = ("mpegurl", "dash+xml", "xml", "sdp", "text/", "smil")
+#: How a playlist or manifest begins (after a BOM and blanks); ffmpeg probes these by content.
+PLAYLIST_MAGIC = (b"#EXTM3U", b"<?xml", b"<MPD", b"<mpd", b"ffconcat", b"v=0", b"<smil")
+SNIFF_BYTES = 64
+
+
+def looks_like_playlist(content_type: str, head: bytes) -> bool:
+    """True when an answer is a playlist/manifest that would make a decoder fetch elsewhere."""
+    kind = content_type.lower()
+    if any(marker in kind for marker in PLAYLIST_TYPES):
+        return True
+    start = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    return start.startswith(PLAYLIST_MAGIC)
+
+
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
@@ -52,6 +73,16 @@ class _Handler(BaseHTTPRequestHandler):
                     # the relay reaches only the registered URL; a redirect is not followed
                     self._fail(502, "the upstream server answered with a redirect")
                     return
+                chunks = upstream.iter_raw(CHUNK)
+                head = b""
+                if body:
+                    for chunk in chunks:
+                        head += chunk
+                        if len(head) >= SNIFF_BYTES:
+                            break
+                if looks_like_playlist(upstream.headers.get("content-type", ""), head):
+                    self._fail(502, "the upstream answer is a playlist or manifest, not a video")
+                    return
                 self.send_response(upstream.status_code)
                 for name in FORWARDED_RESPONSE:
                     if name in upstream.headers:
@@ -62,7 +93,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 self.end_headers()
                 if body:
-                    for chunk in upstream.iter_raw(CHUNK):
+                    self.wfile.write(head)
+                    for chunk in chunks:
                         self.wfile.write(chunk)
         except httpx.HTTPError as exc:
             self._fail(502, f"upstream: {type(exc).__name__}")
@@ -119,15 +151,19 @@ class HeaderRelay:
         self._thread.join(timeout=5)
 
 
+def is_remote(source: str) -> bool:
+    return source.lower().startswith(("http://", "https://"))
+
+
 @contextlib.contextmanager
-def without_secret_headers(source: str, headers: dict[str, str] | None) -> Iterator[str]:
-    """What a decoder should open: `source` itself, or, when there are headers to send with an
-    http(s) URL, a relayed loopback URL that adds them (the decoder then needs no headers)."""
-    if not headers or not source.startswith(("http://", "https://")):
+def decoder_source(source: str, headers: dict[str, str] | None) -> Iterator[str]:
+    """What a decoder should open: a local file path itself, or for an http(s) URL (keyed or
+    not) a relayed loopback URL that adds the headers and reaches nothing but that URL."""
+    if not is_remote(source):
         yield source
         return
     relay = HeaderRelay()
     try:
-        yield relay.url_for(source, headers)
+        yield relay.url_for(source, headers or {})
     finally:
         relay.close()

@@ -17,14 +17,18 @@ import cv2
 import numpy as np
 
 from stash_sense.faces.detection import DetectorSettings, YuNetDetector
+from stash_sense.faces.imageio import ImageError, load_image
 from stash_sense.models import resolve_model_path
 from stash_sense.scenes.frames import Frame, FrameError, Image, sprite_frames
 from stash_sense.scenes.identify import SceneResult
 from stash_sense.scenes.video import frames_at, sample_times
 from stash_sense.sources.stash import StashClient, StashError, StashScene
 
-MAX_SPRITE_BYTES = 64 * 1024 * 1024
-MAX_VTT_BYTES = 4 * 1024 * 1024
+MAX_SPRITE_BYTES = 16 * 1024 * 1024
+MAX_VTT_BYTES = 1024 * 1024
+#: Stash's sheet is 9 x 9 thumbnails 160 px wide (1440 x 810 for 16:9); five times that area is
+#: the most accepted, checked from the header before decoding (the presence pass enlarges it 2.5x).
+MAX_SPRITE_PIXELS = 2560 * 2560
 #: In "auto", sprite faces narrower than this (thumbnail pixels) are re-read from the video.
 MIN_SPRITE_FACE_PX = 48
 SOURCES = ("auto", "sprite", "video")
@@ -43,10 +47,12 @@ def sprite_from_stash(client: StashClient, scene: StashScene) -> tuple[Image, li
         data = client.fetch(scene.sprite, max_bytes=MAX_SPRITE_BYTES)
     except StashError as exc:
         raise FrameError(f"sprite of scene {scene.id}: {exc}") from exc
-    sprite = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if sprite is None:
-        raise FrameError(f"the sprite sheet of scene {scene.id} is not an image")
-    sheet = np.ascontiguousarray(sprite, dtype=np.uint8)
+    try:
+        sheet = load_image(
+            data, max_pixels=MAX_SPRITE_PIXELS, max_bytes=MAX_SPRITE_BYTES, reduce=False
+        )
+    except ImageError as exc:
+        raise FrameError(f"the sprite sheet of scene {scene.id}: {exc}") from exc
     return sheet, sprite_frames(sheet, vtt)
 
 
@@ -134,6 +140,8 @@ def stash_scene_frames(
         try:
             sheet, sprite = sprite_from_stash(client, scene)
         except FrameError as exc:
+            if source == "sprite":  # asked for the sprite only: say why it cannot be had
+                raise
             notes.append(f"{exc}; sampled the video instead")
     if sprite and source == "sprite":
         return sprite, "sprite", notes

@@ -3,8 +3,9 @@
 Ways offered: `opencv` decodes in-process with OpenCV's FFmpeg backend (one open, a seek per frame:
 no process start per frame, about 2.5 times less CPU on a 1080p video); `seek` runs one short
 ffmpeg per frame (several at once). `auto` (the default) uses `opencv`, and `seek` when OpenCV
-fails. Headers that must be sent (a Stash API key) never reach either decoder: the stream is read
-through a loopback relay that adds them (scenes/relay.py), so the key is on no command line.
+fails. A remote stream is always read through a loopback relay (scenes/relay.py): the decoders never
+see a Stash API key (it is on no command line), never follow a redirect or a playlist off the
+host, and ffmpeg may only use `http,tcp` for URLs and only `file` for local files.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import cv2
 import numpy as np
 
 from stash_sense.scenes.frames import Frame, FrameError, Image
-from stash_sense.scenes.relay import without_secret_headers
+from stash_sense.scenes.relay import decoder_source, is_remote
+from stash_sense.sources.redact import redact_url
 
 Method = Literal["auto", "opencv", "seek"]
 MAX_WIDTH = (
@@ -37,27 +39,32 @@ def _tool(name: str) -> str:
     return path
 
 
-INPUT_ARGS = ["-protocol_whitelist", "file,http,https,tcp,tls,crypto"]
+def input_args(source: str) -> list[str]:
+    """ffmpeg's input options: remote sources are the loopback relay (plain http); local ones are
+    files, and neither may open anything else (no `file` for a URL, no network for a file)."""
+    return ["-protocol_whitelist", "http,tcp" if is_remote(source) else "file"]
 
 
 def probe_duration(source: str, headers: dict[str, str] | None = None) -> float:
     """Duration of a video in seconds, from ffprobe."""
-    with without_secret_headers(source, headers) as readable:
-        cmd = [_tool("ffprobe"), "-v", "error", *INPUT_ARGS]
+    shown = redact_url(source)
+    with decoder_source(source, headers) as readable:
+        cmd = [_tool("ffprobe"), "-v", "error", *input_args(readable)]
         cmd += ["-show_entries", "format=duration", "-of", "json", readable]
         try:
             out = subprocess.run(cmd, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False)
         except subprocess.TimeoutExpired as exc:
-            raise FrameError(f"ffprobe timed out reading {source}") from exc
+            raise FrameError(f"ffprobe timed out reading {shown}") from exc
     if out.returncode != 0:
         msg = out.stderr.decode(errors="replace").strip().splitlines()
-        raise FrameError(f"cannot read video {source}: {msg[-1] if msg else 'ffprobe failed'}")
+        why = msg[-1].replace(readable, "the stream") if msg else "ffprobe failed"
+        raise FrameError(f"cannot read video {shown}: {why}")
     try:
         duration = float(json.loads(out.stdout)["format"]["duration"])
     except (KeyError, ValueError, TypeError) as exc:
-        raise FrameError(f"video {source} has no duration") from exc
+        raise FrameError(f"video {shown} has no duration") from exc
     if not duration > 0:
-        raise FrameError(f"video {source} has no duration")
+        raise FrameError(f"video {shown} has no duration")
     return duration
 
 
@@ -79,7 +86,7 @@ _SCALE = f"scale='min({MAX_WIDTH},iw)':-2"
 
 
 def _grab_one(source: str, at: float) -> Image | None:
-    cmd = [_tool("ffmpeg"), "-nostdin", "-v", "error", *INPUT_ARGS]
+    cmd = [_tool("ffmpeg"), "-nostdin", "-v", "error", *input_args(source)]
     cmd += ["-ss", f"{at:.3f}", "-i", source, "-frames:v", "1", "-vf", _SCALE]
     cmd += ["-c:v", "bmp", "-f", "image2pipe", "-"]
     try:
@@ -175,7 +182,7 @@ def frames_at(
     if not times:
         raise FrameError("no times to sample")
     images: list[Image | None] | None = None
-    with without_secret_headers(source, headers) as readable:
+    with decoder_source(source, headers) as readable:
         if method in ("opencv", "auto"):
             images = _grab_opencv(readable, times, should_stop)
             if images is not None and not any(img is not None for img in images):
@@ -188,5 +195,5 @@ def frames_at(
         if img is not None
     ]
     if not frames:
-        raise FrameError(f"could not read any frame of {source}")
+        raise FrameError(f"could not read any frame of {redact_url(source)}")
     return frames

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 _TIME = r"(?:(\d+):)?(\d{1,2}):(\d{2})(?:[.,](\d{1,3}))?"
 _CUE_RE = re.compile(rf"^\s*{_TIME}\s*-->\s*{_TIME}")
+#: Stash's sprite VTT has 81 cues (a 9 x 9 sheet); far more is not a sprite VTT but a CPU sink.
+MAX_CUES = 1000
 _XYWH_RE = re.compile(r"#xywh=(\d+),(\d+),(\d+),(\d+)\s*$")
 
 
@@ -56,6 +58,8 @@ def parse_sprite_vtt(text: str) -> list[SpriteCue]:
         x, y, w, h = (int(v) for v in region.groups())
         if w <= 0 or h <= 0 or end < start:
             raise VttError(f"cue at line {i + 1} is empty or runs backwards")
+        if len(cues) >= MAX_CUES:
+            raise VttError(f"sprite VTT has more than {MAX_CUES} cues")
         cues.append(SpriteCue(start, end, x, y, w, h))
         i += 2
     if not cues:

@@ -11,9 +11,10 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from stash_sense import __version__
 from stash_sense.faces import FaceEngine
-from stash_sense.sidecar import errors
+from stash_sense.sidecar import errors, images
 from stash_sense.sidecar.config import SidecarConfig
 from stash_sense.sidecar.guard import API_KEY_HEADER, Guard
+from stash_sense.sidecar.limits import Limits
 from stash_sense.sidecar.routes import router
 from stash_sense.sidecar.services import Services
 
@@ -37,10 +38,25 @@ def create_app(config: SidecarConfig, engine: FaceEngine | None = None) -> FastA
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    errors.install(app)
+    errors.install(app, config.secrets)
     app.include_router(router)
-    # Starlette runs the last added middleware first: CORS wraps Guard, so 401/413 carry CORS.
-    app.add_middleware(Guard, api_key=config.api_key, max_body=config.max_upload_bytes)
+    app.include_router(images.router)
+    # Starlette runs the last added middleware first: CORS, then Guard (Host, Origin, key: who
+    # may call), then Limits (size, admission, time: what a call may cost), then the routes;
+    # so 401/413/503 answers carry CORS headers, and nothing reads a body before both checks.
+    app.add_middleware(
+        Limits,
+        max_body=config.max_upload_bytes,
+        max_json=config.max_json_bytes,
+        capacity=config.workers + config.queue,
+        body_timeout_s=config.body_timeout_s,
+    )
+    app.add_middleware(
+        Guard,
+        api_key=config.api_key,
+        host_names=config.host_names,
+        origins=config.cors_origins,
+    )
     app.add_middleware(
         CORSMiddleware,
         allow_origins=config.cors_origins,

@@ -5,28 +5,58 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
 from stash_sense.app.performer import fetch_from_stash
 from stash_sense.sidecar.errors import ApiError
+from stash_sense.sidecar.multipart import read_multipart
 from stash_sense.sources.stash import StashClient
 
 IMAGE_FIELDS = ("image", "file")
+#: Bodies a web page may send without a CORS preflight are text/plain, form-urlencoded and
+#: multipart: JSON routes take only a JSON content type, so no other origin can drive them.
+JSON_TYPES = ("application/json",)
+
+
+def content_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number out of range: {text[:40]}")
+    return value
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def parse_json(raw: bytes) -> Any:
+    """json.loads that refuses NaN/Infinity and 1e999 and reports nesting too deep, as 400."""
+    try:
+        return json.loads(raw, parse_float=_finite, parse_constant=_no_constants)
+    except RecursionError:
+        raise ApiError(400, "malformed JSON: nested too deeply") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"malformed JSON: {str(exc)[:200]}") from None
 
 
 async def json_object(request: Request) -> dict[str, Any]:
-    """The body as a JSON object, or ApiError 400 with what is wrong with it."""
+    """The body as a JSON object, or ApiError 400/415 with what is wrong with it."""
     raw = await request.body()
     if not raw.strip():
         return {}
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, f"malformed JSON: {exc}") from None
+    kind = content_type(request)
+    if kind not in JSON_TYPES and not kind.endswith("+json"):
+        got = kind or "none"
+        raise ApiError(415, f"send JSON with Content-Type: application/json (got {got!r})")
+    body = parse_json(raw)
     if not isinstance(body, dict):
         raise ApiError(400, "the JSON body must be an object")
     return body
@@ -44,20 +74,16 @@ class ImageInput:
 
 async def image_input(request: Request) -> ImageInput:
     """Take the image from a multipart upload, a raw image body, or JSON {image: base64 | url}."""
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    kind = content_type(request)
     if kind == "multipart/form-data":
-        form = await request.form()
-        try:
-            files = [v for v in form.values() if isinstance(v, UploadFile)]
-            named = [form[f] for f in IMAGE_FIELDS if isinstance(form.get(f), UploadFile)]
-            upload = next((u for u in [*named, *files] if isinstance(u, UploadFile)), None)
-            if upload is None:
-                raise ApiError(400, "the multipart body has no file (send it as field 'image')")
-            data = await upload.read()
-            options = {k: v for k, v in form.items() if isinstance(v, str)}
-            return ImageInput(upload.filename or "upload", data, None, options)
-        finally:
-            await form.close()
+        parts = await read_multipart(request.headers["content-type"], request.stream())
+        files = [p for p in parts if p.filename is not None]
+        named = [p for f in IMAGE_FIELDS for p in files if p.name == f]
+        upload = next(iter([*named, *files]), None)
+        if upload is None:
+            raise ApiError(400, "the multipart body has no file (send it as field 'image')")
+        options = {p.name: p.take().decode("utf-8", "replace") for p in parts if p.filename is None}
+        return ImageInput(upload.filename or "upload", upload.take(), None, options)
     if kind.startswith("image/") or kind == "application/octet-stream":
         return ImageInput("upload", await request.body(), None, dict(request.query_params))
     body = await json_object(request)
@@ -92,7 +118,7 @@ def int_option(options: dict[str, Any], name: str, default: int, low: int, high:
         return default
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ApiError(400, f"{name} must be an integer, got {value!r}") from None
     if isinstance(value, float | bool) or not low <= number <= high:
         raise ApiError(400, f"{name} must be an integer from {low} to {high}, got {value!r}")

@@ -9,14 +9,17 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from stash_sense.app.errors import InvalidInput, NotFound, Unusable
 from stash_sense.database import DatabaseError
 from stash_sense.faces import ImageError
 from stash_sense.scenes.faces import SceneCancelled
 from stash_sense.scenes.frames import FrameError
+from stash_sense.sidecar.feedback import FeedbackUnavailable, StorageFull
 from stash_sense.sidecar.jobs import Busy, ClientGone
 from stash_sense.sidecar.recognizer import NoDatabase
+from stash_sense.sources.redact import Redactor
 from stash_sense.sources.stash import StashError
 
 log = logging.getLogger("stash_sense.sidecar")
@@ -32,12 +35,6 @@ class ApiError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-
-
-def error_response(
-    status: int, message: str, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -57,11 +54,20 @@ STATUS: list[tuple[type[Exception], int, str]] = [
     (FrameError, 422, "cannot read the scene's frames"),
     (ImageError, 422, "cannot use the image"),
     (DatabaseError, 503, "face database"),
+    (FeedbackUnavailable, 503, "feedback"),
+    (StorageFull, 507, "disk full"),
 ]
 
 
-def install(app: FastAPI) -> None:
-    """Register handlers so that every error is JSON {"error": message}, never a stack trace."""
+def install(app: FastAPI, secrets: list[str] | None = None) -> None:
+    """Register handlers so that every error is JSON {"error": message}, never a stack trace,
+    and never shows one of `secrets`."""
+    redact = Redactor(secrets or [])
+
+    def error_response(
+        status: int, message: str, headers: dict[str, str] | None = None
+    ) -> JSONResponse:
+        return JSONResponse({"error": redact(message)}, status_code=status, headers=headers)
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -76,8 +82,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ClientGone)
     @app.exception_handler(SceneCancelled)
+    @app.exception_handler(ClientDisconnect)
     async def gone(_: Request, exc: Exception) -> JSONResponse:
-        return error_response(CLIENT_GONE, f"cancelled: {exc}")
+        return error_response(CLIENT_GONE, f"cancelled: {exc or 'the client hung up'}")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -17,6 +17,8 @@ from typing import TypeVar
 
 from starlette.requests import Request
 
+from stash_sense.sidecar.memory import trim_heap
+
 T = TypeVar("T")
 POLL_S = 0.2
 
@@ -27,6 +29,14 @@ class Busy(RuntimeError):
 
 class ClientGone(RuntimeError):
     """The client disconnected before its job could finish."""
+
+
+def _run_and_trim(job: Callable[[Callable[[], bool]], T], should_stop: Callable[[], bool]) -> T:
+    """Run the job; then hand the memory it freed (decoded images, frames) back to the system."""
+    try:
+        return job(should_stop)
+    finally:
+        trim_heap()
 
 
 class JobGate:
@@ -99,7 +109,9 @@ class JobGate:
                 self.cancelled += 1
                 raise ClientGone("the client went away while the job was queued")
             self.running += 1
-            future = asyncio.get_running_loop().run_in_executor(self._pool, job, stop.is_set)
+            future = asyncio.get_running_loop().run_in_executor(
+                self._pool, _run_and_trim, job, stop.is_set
+            )
             future.add_done_callback(self._finished)
             try:
                 result = await asyncio.shield(future)

@@ -33,6 +33,7 @@ class RecognizerHolder:
 
     def __init__(self, engine: FaceEngine, path: Path) -> None:
         self.engine = engine
+        self.configured = path
         self.path = path
         self.error: str | None = None
         self._current: Recognizer | None = None
@@ -60,9 +61,10 @@ class RecognizerHolder:
             self.error = str(err)
 
     def reload(self, path: Path | None = None) -> Recognizer:
-        """Open `path` (default: the configured one again) and make it current."""
+        """Open `path` (default: the configured `--db` again, following its `current`, even
+        after a reload switched to another path) and make it current."""
         with self._reload_lock:
-            new = self._open(Path(path or self.path))
+            new = self._open(Path(path or self.configured))
             with self._lock:
                 old, self._current = self._current, new
                 self.path, self.error = new.path, None

@@ -98,6 +98,17 @@ class SceneOut(Open):
 
 
 class HealthOut(Open):
+    """What a health check needs (no key asked): nothing private."""
+
+    status: str
+    version: str
+    database: dict[str, bool]
+    feedback: bool
+
+
+class StatusOut(Open):
+    """The details behind the key: database path and counts, models, Stash URL, jobs."""
+
     status: str
     version: str
     uptime_s: float
@@ -105,6 +116,7 @@ class HealthOut(Open):
     models: dict[str, str]
     stash: str | None
     jobs: dict[str, int]
+    feedback: dict[str, str]
 
 
 class DatabaseInfoOut(Open):
@@ -124,7 +136,29 @@ class FeedbackListOut(Open):
     feedback: list[dict[str, Any]]
 
 
+class ImageOut(Open):
+    """A database performer's picture, as a data URL."""
+
+    performer_id: int
+    data_url: str
+
+
 class ErrorOut(BaseModel):
     """Every refusal and failure: one line."""
 
     error: str
+
+
+#: What every route may answer instead (each with ErrorOut), for the routers' `responses`.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": text}
+    for status, text in (
+        (400, "the request is wrong"),
+        (401, "missing or wrong API key"),
+        (404, "Stash or the database has no such scene or performer"),
+        (413, "the request body is too large"),
+        (422, "the input cannot be used (an image, the scene's frames, a parameter)"),
+        (502, "Stash or an image host failed"),
+        (503, "busy (Retry-After), or no face database is loaded"),
+    )
+}

@@ -25,33 +25,22 @@ from stash_sense.scenes.stash import SOURCES
 from stash_sense.sidecar.bodies import fetch_image, image_input, int_option, json_object
 from stash_sense.sidecar.config import MAX_FRAMES
 from stash_sense.sidecar.errors import ApiError
+from stash_sense.sidecar.feedback import FeedbackOff
 from stash_sense.sidecar.responses import (
+    ERRORS,
     DatabaseInfoOut,
-    ErrorOut,
     FeedbackListOut,
     FeedbackSavedOut,
     HealthOut,
     IdentifyOut,
     PerformerOut,
     SceneOut,
+    StatusOut,
 )
 from stash_sense.sidecar.services import Services
 from stash_sense.sources.stash import StashClient
 
-router = APIRouter(
-    responses={
-        status: {"model": ErrorOut, "description": text}
-        for status, text in (
-            (400, "the request is wrong"),
-            (401, "missing or wrong API key"),
-            (404, "Stash has no such scene or performer"),
-            (413, "the request body is too large"),
-            (422, "the image or the scene's frames cannot be used"),
-            (502, "Stash failed"),
-            (503, "busy (Retry-After), or no face database is loaded"),
-        )
-    }
-)
+router = APIRouter(responses=ERRORS)
 TIERS = ("high", "likely", "possible", "unlikely")
 MAX_TOP = 50
 
@@ -81,6 +70,19 @@ def _stash(s: Services) -> StashClient:
 
 @router.get("/health", response_model=HealthOut)
 def health(request: Request) -> dict[str, Any]:
+    """What a health check needs and no more (no key is asked for it): no paths, no URLs."""
+    s = services(request)
+    return {
+        "status": "ok" if s.holder.current is not None else "degraded",
+        "version": __version__,
+        "database": {"loaded": s.holder.current is not None},
+        "feedback": not isinstance(s.feedback, FeedbackOff),
+    }
+
+
+@router.get("/status", response_model=StatusOut)
+def status(request: Request) -> dict[str, Any]:
+    """The details (key needed): database path and counts, models, Stash URL, job counters."""
     s = services(request)
     rec = s.holder.current
     database: dict[str, Any] = {"loaded": rec is not None, "path": str(s.holder.path)}
@@ -96,6 +98,8 @@ def health(request: Request) -> dict[str, Any]:
         "models": {e.name: e.version for e in s.engine.embedders},
         "stash": s.config.stash_url,
         "jobs": s.gate.stats(),
+        "feedback": {"path": str(s.feedback.path)}
+        | ({"off": s.feedback.reason} if isinstance(s.feedback, FeedbackOff) else {}),
     }
 
 

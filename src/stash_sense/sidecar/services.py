@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 
 from stash_sense.faces import FaceEngine
 from stash_sense.sidecar.config import SidecarConfig
-from stash_sense.sidecar.feedback import FeedbackStore
+from stash_sense.sidecar.feedback import FeedbackOff, FeedbackStore, open_feedback
 from stash_sense.sidecar.jobs import JobGate
 from stash_sense.sidecar.recognizer import RecognizerHolder
 from stash_sense.sources.stash import StashClient
+
+log = logging.getLogger("stash_sense.sidecar")
 
 
 @dataclass
@@ -19,7 +22,7 @@ class Services:
     engine: FaceEngine
     holder: RecognizerHolder
     gate: JobGate
-    feedback: FeedbackStore
+    feedback: FeedbackStore | FeedbackOff
     stash: StashClient | None
     started: float = field(default_factory=time.monotonic)
 
@@ -30,12 +33,15 @@ class Services:
         holder = RecognizerHolder(engine, config.db)
         holder.load()
         stash = StashClient(config.stash_url, config.stash_api_key) if config.stash_url else None
+        feedback = open_feedback(config.feedback_path, config.feedback_max_bytes)
+        if isinstance(feedback, FeedbackOff):
+            log.warning("starting without feedback: %s", feedback.reason)
         return cls(
             config=config,
             engine=engine,
             holder=holder,
             gate=JobGate(config.workers, config.queue),
-            feedback=FeedbackStore(config.feedback_path),
+            feedback=feedback,
             stash=stash,
         )
 

@@ -14,6 +14,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from stash_sense.sources.redact import redact_url
+
 FIND_SCENE = """
 query FindScene($id: ID!) {
   findScene(id: $id) {
@@ -111,11 +113,16 @@ class StashScene:
     performers: list[StashPerformer]
 
 
-def _origin(url: str) -> tuple[str, str, int]:
-    parts = urlsplit(url)
+def _origin(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of a URL, or None when it has no valid one (e.g. port 99999)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
     scheme = parts.scheme.lower()
     default = 443 if scheme == "https" else 80
-    return scheme, (parts.hostname or "").lower(), parts.port or default
+    return scheme, (parts.hostname or "").lower(), port or default
 
 
 def _stash_ids(raw: list[dict[str, Any]] | None) -> list[StashId]:
@@ -160,11 +167,18 @@ class StashClient:
 
     def is_on_host(self, url: str) -> bool:
         """True when `url` is an http(s) URL on the configured Stash origin."""
-        return urlsplit(url).scheme in ("http", "https") and _origin(url) == _origin(self.url)
+        try:
+            scheme = urlsplit(url).scheme
+        except ValueError:
+            return False
+        return scheme in ("http", "https") and _origin(url) == _origin(self.url)
 
     def absolute(self, url: str) -> str:
-        """Resolve a path Stash returned against the Stash URL."""
-        return urljoin(self.url + "/", url)
+        """Resolve a path Stash returned against the Stash URL (OffHostError if malformed)."""
+        try:
+            return urljoin(self.url + "/", url)
+        except ValueError:
+            raise OffHostError(f"malformed URL {redact_url(url)!r}") from None
 
     def query(self, document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """Run one GraphQL operation; return `data` or raise StashError."""
@@ -173,7 +187,7 @@ class StashClient:
                 self.graphql_url, json={"query": document, "variables": variables or {}}
             )
         except httpx.HTTPError as exc:
-            raise StashError(f"cannot reach Stash at {self.url}: {exc}") from exc
+            raise StashError(f"cannot reach Stash at {redact_url(self.url)}: {exc}") from exc
         if resp.status_code in (401, 403):
             raise StashError(f"Stash refused the API key (HTTP {resp.status_code})")
         if resp.status_code != 200:
@@ -240,6 +254,12 @@ class StashClient:
         p = performers[0]
         return StashPerformer(str(p["id"]), str(p["name"]), [StashId(endpoint, stash_id)])
 
+    def _next(self, target: str, location: str) -> str:
+        try:
+            return urljoin(target, location)
+        except ValueError:
+            raise OffHostError(f"malformed redirect from {redact_url(target)}") from None
+
     def resolve(self, url: str) -> str:
         """The URL a Stash file finally lives at, following redirects only while on the host.
 
@@ -248,40 +268,56 @@ class StashClient:
         target = self.absolute(url)
         for _ in range(MAX_REDIRECTS + 1):
             if not self.is_on_host(target):
-                raise OffHostError(f"refusing to fetch {target}: not on the Stash host {self.url}")
+                raise OffHostError(
+                    f"refusing to fetch {redact_url(target)}: not on the Stash host"
+                    f" {redact_url(self.url)}"
+                )
             try:
                 with self._http.stream("GET", target, headers={"Range": "bytes=0-0"}) as resp:
                     if resp.is_redirect:
-                        target = urljoin(target, resp.headers.get("location", ""))
+                        target = self._next(target, resp.headers.get("location", ""))
                         continue
                     if resp.status_code not in (200, 206):
-                        raise StashError(f"Stash answered HTTP {resp.status_code} for {target}")
+                        raise StashError(
+                            f"Stash answered HTTP {resp.status_code} for {redact_url(target)}"
+                        )
                     return target
             except httpx.HTTPError as exc:
-                raise StashError(f"cannot fetch {target} from Stash: {exc}") from exc
-        raise StashError(f"too many redirects fetching {url}")
+                raise StashError(
+                    f"cannot fetch {redact_url(target)} from Stash: {type(exc).__name__}"
+                ) from exc
+        raise StashError(f"too many redirects fetching {redact_url(url)}")
 
     def fetch(self, url: str, *, max_bytes: int = 64 * 1024 * 1024) -> bytes:
         """GET a file from the Stash server (sprite, VTT, image); refuse any other host."""
         target = self.absolute(url)
         for _ in range(MAX_REDIRECTS + 1):
             if not self.is_on_host(target):
-                raise OffHostError(f"refusing to fetch {target}: not on the Stash host {self.url}")
+                raise OffHostError(
+                    f"refusing to fetch {redact_url(target)}: not on the Stash host"
+                    f" {redact_url(self.url)}"
+                )
             try:
                 with self._http.stream("GET", target) as resp:
                     if resp.is_redirect:
-                        target = urljoin(target, resp.headers.get("location", ""))
+                        target = self._next(target, resp.headers.get("location", ""))
                         continue
                     if resp.status_code != 200:
-                        raise StashError(f"Stash answered HTTP {resp.status_code} for {target}")
+                        raise StashError(
+                            f"Stash answered HTTP {resp.status_code} for {redact_url(target)}"
+                        )
                     chunks: list[bytes] = []
                     size = 0
                     for chunk in resp.iter_bytes():
                         size += len(chunk)
                         if size > max_bytes:
-                            raise StashError(f"{target} is larger than {max_bytes} bytes")
+                            raise StashError(
+                                f"{redact_url(target)} is larger than {max_bytes} bytes"
+                            )
                         chunks.append(chunk)
                     return b"".join(chunks)
             except httpx.HTTPError as exc:
-                raise StashError(f"cannot fetch {target} from Stash: {exc}") from exc
-        raise StashError(f"too many redirects fetching {url}")
+                raise StashError(
+                    f"cannot fetch {redact_url(target)} from Stash: {type(exc).__name__}"
+                ) from exc
+        raise StashError(f"too many redirects fetching {redact_url(url)}")

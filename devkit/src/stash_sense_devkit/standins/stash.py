@@ -4,10 +4,14 @@ It executes the real Stash GraphQL schema (the bundled copy in `schemas/stash/`,
 given) with graphql-core and serves scenes from a folder: every subfolder whose name ends in digits
 is one scene with that id (`scene-3/` is scene "3"), holding a video (`*.mp4`), and optionally a
 sprite sheet (`*_sprite.jpg`) with its VTT (`*.vtt`) and `frames/*.jpg` (the first is the
-screenshot). Files are served under /scene/{id}/... like Stash serves them. Performers live in
-memory: created with performerCreate, changed with performerUpdate, put on scenes with sceneUpdate.
-Every mutation received is recorded and listed at GET /__mutations so tests can assert what a
-client sent.
+screenshot). Files are served under /scene/{id}/... like Stash serves them. With an API key set, it
+behaves as Stash does (stashapp/stash internal/api/authentication.go, pkg/session/session.go): the
+key is read from the `ApiKey` header or the `apikey` query parameter; without it /graphql and paths
+with an extension answer 401 with an empty body and other paths redirect (302) to
+/login?returnURL=...; and `paths.stream` carries the key as `?apikey=`
+(internal/api/urlbuilders/scene.go, GetStreamURL). Performers live in memory: created with
+performerCreate, changed with performerUpdate, put on scenes with sceneUpdate. Every mutation
+received is recorded and listed at GET /__mutations so tests can assert what a client sent.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -121,6 +126,7 @@ class StashState:
 
     scenes_dir: Path
     stash_boxes: list[dict[str, Any]]
+    api_key: str | None = None
     performers: dict[str, dict[str, Any]] = field(default_factory=dict)
     images: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     scene_performers: dict[str, list[str]] = field(default_factory=dict)
@@ -196,7 +202,7 @@ class StashRoot:
             "urls": [],
             "files": video_files,
             "paths": {
-                "stream": f"{base}/stream" if files.video else None,
+                "stream": self._stream_url(base) if files.video else None,
                 "sprite": f"{base}/vtt/sprite" if files.sprite and files.vtt else None,
                 "vtt": f"{base}/vtt/thumbs" if files.sprite and files.vtt else None,
                 "screenshot": f"{base}/screenshot" if files.screenshot else None,
@@ -204,6 +210,11 @@ class StashRoot:
             "performers": [p for p in performers if p is not None],
             "stash_ids": [],
         }
+
+    def _stream_url(self, base: str) -> str:
+        """Stash's GetStreamURL: the key, when one is set, rides in the query."""
+        key = self.s.api_key
+        return f"{base}/stream?{urlencode({'apikey': key})}" if key else f"{base}/stream"
 
     def _record(self, name: str, args: dict[str, Any]) -> None:
         self.s.mutations.append(
@@ -322,7 +333,7 @@ def stash_app(
 ) -> FastAPI:
     """The stand-in as an ASGI app; run it with uvicorn (see `stash-sense-dev stash`)."""
     schema = load_stash_schema(schema_dir)
-    state = StashState(Path(scenes_dir).resolve(), list(stash_boxes or []))
+    state = StashState(Path(scenes_dir).resolve(), list(stash_boxes or []), api_key)
     app = FastAPI(title="Stash stand-in", docs_url=None, redoc_url=None)
     app.add_middleware(
         CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"]
@@ -338,7 +349,12 @@ def stash_app(
         ):
             given = request.headers.get("ApiKey") or request.query_params.get("apikey")
             if given != api_key:
-                return JSONResponse({"error": "unauthorized"}, status_code=401)
+                path = request.url.path
+                if path == "/graphql" or Path(path).suffix not in ("", ".html"):
+                    return Response(status_code=401, headers={"WWW-Authenticate": "FormBased"})
+                back = path + (f"?{request.url.query}" if request.url.query else "")
+                login = "/login?" + urlencode({"returnURL": back})
+                return Response(status_code=302, headers={"Location": login})
         response: Response = await call_next(request)
         return response
 
@@ -366,8 +382,8 @@ def stash_app(
     def scene_file(scene_id: str, attr: str, media_type: str) -> Response:
         files = state.scene_files(scene_id)
         path = getattr(files, attr) if files is not None else None
-        if path is None:
-            return JSONResponse({"error": "not found"}, status_code=404)
+        if path is None:  # Go's http.NotFound, as Stash answers a missing file
+            return Response("404 page not found\n", 404, media_type="text/plain; charset=utf-8")
         return FileResponse(path, media_type=media_type)
 
     @app.get("/scene/{scene_id}/stream")

@@ -1,0 +1,203 @@
+"""The sidecar against a hostile Stash (stash_sense_devkit.standins.hostile_stash): playlists
+that lead to other hosts or to local files, a stream that redirects once checked, a huge sprite, a
+VTT with thousands of cues, and a Stash that puts its API key in the stream URL. Every byte the
+decoders read must come from the Stash host, and no key may show in an answer, a log line or a
+command line."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sidecarproc import Sidecar, start_sidecar
+
+from stash_sense.scenes.video import _tool
+from stash_sense_devkit.standins.hostile_stash import hostile_stash_app
+from stash_sense_devkit.standins.launch import serve_in_thread
+
+STASH_KEY = "stash-secret-key-4242"
+
+
+class Canary:
+    """Another host: serves a video segment with a face to anyone, and counts who asked."""
+
+    def __init__(self, payload: bytes) -> None:
+        self.hits: list[str] = []
+        canary = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # http.server calls do_<METHOD>
+                canary.hits.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", "video/mp2t")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: object) -> None:
+                """Quiet."""
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def segment(scenes: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Scene 2's video (Monica Seles, Tommy Thompson) as one MPEG-TS segment, a local file."""
+    out = tmp_path_factory.mktemp("segment") / "private.ts"
+    subprocess.run(
+        [_tool("ffmpeg"), "-v", "error", "-i", str(scenes / "scene-2" / "scene.mp4"),
+         "-c", "copy", "-f", "mpegts", str(out)],
+        check=True, timeout=60,
+    )  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="module")
+def canary(segment: Path) -> Iterator[Canary]:
+    running = Canary(segment.read_bytes())
+    try:
+        yield running
+    finally:
+        running.close()
+
+
+@pytest.fixture(scope="module")
+def hostile_scenes(scenes: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Scene folders 2 and 11-17, each with scene 2's video; 15 and 16 with a sprite and VTT."""
+    base = tmp_path_factory.mktemp("hostile-scenes")
+    for scene_id in (2, *range(11, 18)):
+        folder = base / f"scene-{scene_id}"
+        folder.mkdir()
+        (folder / "scene.mp4").symlink_to(scenes / "scene-2" / "scene.mp4")
+    for scene_id in (15, 16):
+        folder = base / f"scene-{scene_id}"
+        (folder / "scene_sprite.jpg").symlink_to(scenes / "scene-5" / "scene_sprite.jpg")
+        (folder / "scene_thumbs.vtt").symlink_to(next((scenes / "scene-5").glob("*.vtt")))
+    return base
+
+
+def _hostile(hostile_scenes: Path, canary: Canary, segment: Path, key: str | None) -> Iterator[str]:
+    app = hostile_stash_app(hostile_scenes, elsewhere=canary.url, local_file=segment, api_key=key)
+    with serve_in_thread(app) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def open_stash(hostile_scenes: Path, canary: Canary, segment: Path) -> Iterator[str]:
+    """The hostile Stash without an API key."""
+    yield from _hostile(hostile_scenes, canary, segment, None)
+
+
+@pytest.fixture(scope="module")
+def keyed_stash(hostile_scenes: Path, canary: Canary, segment: Path) -> Iterator[str]:
+    """The hostile Stash with an API key (which it puts into `paths.stream`, as Stash does)."""
+    yield from _hostile(hostile_scenes, canary, segment, STASH_KEY)
+
+
+def _sidecar(db: str, stash: str, data: Path, key: str | None = None) -> Iterator[Sidecar]:
+    env = {"STASH_SENSE_STASH_API_KEY": key} if key else {}
+    running = start_sidecar(Path(db), stash, data, "--workers", "1", env=env)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def open_sidecar(
+    test_db: dict[str, str], open_stash: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Sidecar]:
+    yield from _sidecar(test_db["db"], open_stash, tmp_path_factory.mktemp("hostile-open"))
+
+
+@pytest.fixture(scope="module")
+def keyed_sidecar(
+    test_db: dict[str, str], keyed_stash: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Sidecar]:
+    data = tmp_path_factory.mktemp("hostile-keyed")
+    yield from _sidecar(test_db["db"], keyed_stash, data, STASH_KEY)
+
+
+def _scene(sidecar: Sidecar, scene_id: str, **options: object) -> httpx.Response:
+    with sidecar.client(timeout=180) as c:
+        return c.post("/identify/scene", json={"scene_id": scene_id, **options})
+
+
+@pytest.mark.parametrize("scene_id", ["11", "13"], ids=["hls-playlist", "hls-as-video-mp4"])
+def test_a_playlist_to_another_host_is_not_followed(
+    open_sidecar: Sidecar, canary: Canary, scene_id: str
+) -> None:
+    before = len(canary.hits)
+    r = _scene(open_sidecar, scene_id, source="video", frames=4)
+    assert r.status_code == 422, r.text
+    assert "could not read any frame" in r.json()["error"]
+    assert canary.hits[before:] == []
+
+
+def test_a_playlist_to_a_local_file_is_not_followed(open_sidecar: Sidecar) -> None:
+    r = _scene(open_sidecar, "12", source="video", frames=4)
+    assert r.status_code == 422, r.text
+    assert "persons" not in r.json()
+
+
+def test_a_redirect_on_a_later_request_is_not_followed(
+    open_sidecar: Sidecar, open_stash: str, canary: Canary
+) -> None:
+    before = len(canary.hits)
+    r = _scene(open_sidecar, "14", source="video", frames=4)
+    assert httpx.get(open_stash + "/__asked").json()["14"] >= 2, "the stream was read again"
+    assert r.status_code == 422, r.text
+    assert canary.hits[before:] == []
+
+
+def test_a_huge_sprite_is_refused_before_decoding(open_sidecar: Sidecar) -> None:
+    started = time.monotonic()
+    r = _scene(open_sidecar, "15", source="sprite")
+    assert r.status_code == 422, r.text
+    assert "too many pixels" in r.json()["error"]
+    assert time.monotonic() - started < 10
+    fallback = _scene(open_sidecar, "15", frames=4)
+    assert fallback.status_code == 200, fallback.text
+    assert fallback.json()["source"] == "video" and "too many pixels" in fallback.json()["notes"][0]
+
+
+def test_a_vtt_with_thousands_of_cues_is_refused(open_sidecar: Sidecar) -> None:
+    r = _scene(open_sidecar, "16", source="sprite")
+    assert r.status_code == 422, r.text
+    assert "more than 1000 cues" in r.json()["error"]
+
+
+def test_the_stash_key_shows_in_no_answer_log_or_command_line(
+    keyed_sidecar: Sidecar, keyed_stash: str, command_lines: Any
+) -> None:
+    found = httpx.post(
+        keyed_stash + "/graphql",
+        json={"query": '{ findScene(id: "17") { paths { stream } } }'},
+        headers={"ApiKey": STASH_KEY},
+    ).json()
+    assert found["data"]["findScene"]["paths"]["stream"].endswith(f"?apikey={STASH_KEY}")
+    missing = _scene(keyed_sidecar, "17", source="video", frames=2)
+    assert missing.status_code in (422, 502), missing.text
+    assert "HTTP 404" in missing.text and "apikey=***" in missing.text
+    with command_lines("ffmpeg", "ffprobe", "stash-sense") as seen:
+        ok = _scene(keyed_sidecar, "2", source="video", frames=4)
+        seek = _scene(keyed_sidecar, "11", source="video", frames=2)
+    assert ok.status_code == 200 and ok.json()["persons"], ok.text
+    assert seek.status_code == 422
+    for answer in (missing, ok, seek):
+        assert STASH_KEY not in answer.text
+    assert seen and not [c for c in seen if STASH_KEY in c]
+    assert STASH_KEY not in keyed_sidecar.log.read_text()
