@@ -22,7 +22,9 @@ def wait_for(db: Path, proc: subprocess.Popen[str], goal: int) -> None:
 
 
 def test_changes_during_a_pass_end_equal_to_a_clean_build(faces_dir: Path, tmp_path: Path) -> None:
-    args = ("--performers", "24", "--equal-created", "4", "--latency-ms", "40")
+    # 64 performers: the pager (a window of 32 performers and 3 pages ahead of the writer) is
+    # still reading pages when the changes land
+    args = ("--performers", "64", "--images-per-performer", "1", "--equal-created", "4")
     with stashbox(faces_dir, *args) as standin:
         config = write_config(
             tmp_path / "ep.toml", "box", standin.graphql_url, rate_limit=15, page_size=4
@@ -34,10 +36,10 @@ def test_changes_during_a_pass_end_equal_to_a_clean_build(faces_dir: Path, tmp_p
         )
         wait_for(db, proc, 8)
         standin.edit("destroy", id=ids[1])  # written already: later pages shift by one
-        standin.edit("merge", sources=[ids[2]], target=ids[20])  # written, into one to come
-        standin.edit("merge", sources=[ids[22]], target=ids[3])  # to come, into one written
+        standin.edit("merge", sources=[ids[2]], target=ids[60])  # written, into one to come
+        standin.edit("merge", sources=[ids[62]], target=ids[3])  # to come, into one written
         standin.edit("update", id=ids[0], set={"name": "Renamed While Building"})
-        standin.edit("update", id=ids[23], set={"name": "Renamed Before Its Turn"})
+        standin.edit("update", id=ids[63], set={"name": "Renamed Before Its Turn"})
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
         clean = run_build(tmp_path / "clean", config, "box")
@@ -45,14 +47,15 @@ def test_changes_during_a_pass_end_equal_to_a_clean_build(faces_dir: Path, tmp_p
     diff = read_contents(db).differences(read_contents(tmp_path / "clean"))
     assert diff == []
     stats = manifest(db)["sources"]["box"]
-    assert (stats["performers_seen"], stats["deleted"], stats["merged"]) == (21, 1, 2)
+    assert (stats["performers_seen"], stats["deleted"], stats["merged"]) == (61, 1, 2)
     assert manifest(tmp_path / "clean")["sources"]["box"]["merged"] == 2
 
 
 def test_a_key_removed_mid_build_stops_with_exit_2_and_resumes(
     faces_dir: Path, tmp_path: Path
 ) -> None:
-    with stashbox(faces_dir, "--performers", "16", "--latency-ms", "40") as standin:
+    args = ("--performers", "64", "--images-per-performer", "1")  # still paging at the change
+    with stashbox(faces_dir, *args) as standin:
         standin.configure(api_key="key-one")
         config = write_config(
             tmp_path / "ep.toml", "box", standin.graphql_url, rate_limit=15, page_size=4
