@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from dbsynth import EMBEDDERS, Population, fill
 
-from stash_sense.database import DatabaseError, DatabaseWriter, FaceDatabase, Tiers
+from stash_sense.database import DatabaseError, DatabaseWriter, FaceDatabase
 from stash_sense.database.publish import sha256_file
 
 
@@ -83,7 +83,12 @@ def test_crash_between_steps_leaves_current_valid(
 
 def test_tiers_and_source_stats_persist_across_publishes(published: Callable[[], Path]) -> None:
     root = published()
-    tiers = Tiers(0.3, 0.5, 0.7, {"high": {"precision": 1.0}})
+    tiers = {
+        "high": 0.3,
+        "likely": 0.5,
+        "possible": 0.7,
+        "calibration": {"high": {"precision": 1.0}},
+    }
     with DatabaseWriter.open(root, EMBEDDERS) as w:
         w.publish(source_stats={"stashdb": {"performers_seen": 40}}, tiers=tiers)
         gen = w.publish()

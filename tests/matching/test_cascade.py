@@ -10,7 +10,7 @@ from matchsynth import World
 
 from stash_sense.database import FaceDatabase
 from stash_sense.faces.types import AnalyzedFace, DetectedFace
-from stash_sense.matching import Matcher
+from stash_sense.matching import Matcher, Tiers
 from stash_sense.matching.cascade import Cascade, CascadeIdentifier
 
 
@@ -58,12 +58,18 @@ def db(world: World, tmp_path_factory: pytest.TempPathFactory) -> FaceDatabase:
 
 
 IMAGE = np.zeros((8, 8, 3), np.uint8)
+FIRST = Cascade(first="alpha")
+
+
+def _matcher(db: FaceDatabase, max_distance: float) -> Matcher:
+    """The fused matcher, with the first embedder deciding at most this far (margin 0.2)."""
+    tiers = Tiers(first_embedder="alpha", first_max_distance=max_distance, first_min_margin=0.2)
+    return Matcher(db, tiers=tiers)
 
 
 def test_decisive_face_skips_the_other_embedders(world: World, db: FaceDatabase) -> None:
     engine = FakeEngine([world.face(5, noise=0.05)])
-    cascade = Cascade(first="alpha", max_distance=0.3, min_margin=0.2)
-    [(face, matches)] = CascadeIdentifier(engine, Matcher(db), cascade).identify(IMAGE, top=3)  # type: ignore[arg-type]
+    [(face, matches)] = CascadeIdentifier(engine, _matcher(db, 0.3), FIRST).identify(IMAGE, top=3)  # type: ignore[arg-type]
     assert engine.calls == [("embed", ["alpha"])]
     assert list(face.embeddings) == ["alpha"]
     assert matches[0].name == "P5" and matches[0].tier == "high"
@@ -76,11 +82,10 @@ def test_uncertain_face_is_fused(world: World, db: FaceDatabase) -> None:
     faces = [world.face(7, noise=0.05), world.face(8, noise=0.05)]
     # nothing is decisive at distance <= 0: every face gets the full ensemble
     engine = FakeEngine(faces)
-    cascade = Cascade(first="alpha", max_distance=0.0, min_margin=0.2)
-    out = CascadeIdentifier(engine, Matcher(db), cascade).identify(IMAGE, top=2)  # type: ignore[arg-type]
+    out = CascadeIdentifier(engine, _matcher(db, 0.0), FIRST).identify(IMAGE, top=2)  # type: ignore[arg-type]
     assert engine.calls == [("embed", ["alpha"]), ("complete", ["alpha", "beta"])]
     assert [m[0].name for _, m in out] == ["P7", "P8"]
-    fused = Matcher(db).match_face(faces[0], top=2)
+    fused = _matcher(db, 0.0).match_face(faces[0], top=2)
     assert [(m.name, m.distance, m.tier) for m in out[0][1]] == [
         (m.name, m.distance, m.tier) for m in fused
     ]
@@ -90,8 +95,7 @@ def test_uncertain_face_is_fused(world: World, db: FaceDatabase) -> None:
 
 def test_mixed_faces_keep_their_order(world: World, db: FaceDatabase) -> None:
     engine = FakeEngine([world.face(1, noise=1.5), world.face(2, noise=0.02)])
-    cascade = Cascade(first="alpha", max_distance=0.3, min_margin=0.2)
-    out = CascadeIdentifier(engine, Matcher(db), cascade).identify(IMAGE, top=1)  # type: ignore[arg-type]
+    out = CascadeIdentifier(engine, _matcher(db, 0.3), FIRST).identify(IMAGE, top=1)  # type: ignore[arg-type]
     assert [m[0].decided_by for _, m in out] == [["alpha", "beta"], ["alpha"]]
     assert out[1][1][0].name == "P2"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from matchsynth import ENDPOINT, World
 
-from stash_sense.database import DatabaseError, FaceDatabase, Tiers
-from stash_sense.matching import Matcher
+from stash_sense.database import DatabaseError, FaceDatabase
+from stash_sense.matching import Matcher, Tiers
 
 
 @pytest.fixture(scope="module")

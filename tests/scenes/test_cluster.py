@@ -1,4 +1,4 @@
-"""Clustering faces by person (threshold, cannot-link, fused distances); the open-set guard."""
+"""Clustering faces by person (threshold, cannot-link, fused distances)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from stash_sense.matching import Match
+from stash_sense.scenes.assign import best_assignment, exclusive
 from stash_sense.scenes.cluster import cluster, fused_distances
-from stash_sense.scenes.identify import open_set_guard
+from stash_sense.scenes.identify import same_person
 
 
 def _unit(rows: list[list[float]]) -> np.ndarray:
@@ -45,18 +46,34 @@ def test_fused_distance_weights() -> None:
         fused_distances({})
 
 
-def _m(name: str, distance: float, tier: str) -> Match:
-    return Match(0, name, None, distance, tier)
+def _m(pid: int, distance: float, tier: str = "possible") -> Match:
+    return Match(pid, f"P{pid}", None, distance, tier)
 
 
-def test_open_set_guard_demotes_a_likely_match_that_does_not_stand_out() -> None:
-    close = [_m("A", 0.70, "likely"), _m("B", 0.72, "likely"), _m("C", 0.79, "possible")]
-    open_set_guard(close)
-    assert [m.tier for m in close] == ["possible", "possible", "possible"]
-    clear = [_m("A", 0.62, "likely"), _m("B", 0.75, "likely")]
-    open_set_guard(clear)
-    assert [m.tier for m in clear] == ["likely", "likely"]
-    high = [_m("A", 0.50, "high"), _m("B", 0.52, "likely")]
-    open_set_guard(high)
-    assert [m.tier for m in high] == ["high", "likely"]
-    open_set_guard([_m("A", 0.7, "likely")])
+def test_one_performer_is_one_person_by_the_best_overall_assignment() -> None:
+    """Person 0 is closest to performer 1, but person 1 has nobody else: the best assignment
+    gives 1 to person 1 and 2 to person 0, and no performer is offered to two persons."""
+    rankings = [[_m(1, 0.40), _m(2, 0.45)], [_m(1, 0.42), _m(3, 0.95)], [_m(1, 0.74), _m(4, 0.8)]]
+    assert best_assignment(rankings) == [2, 1, 4]
+    shown = exclusive(rankings, top=5)
+    assert [[m.performer_id for m in r] for r in shown] == [[2], [1, 3], [4]]
+    ids = [m.performer_id for r in shown for m in r]
+    assert len(ids) == len(set(ids))
+    # a match keeps the tier its own evidence earned
+    assert shown[1][0].tier == "possible"
+
+
+def test_many_persons_fall_back_to_greedy() -> None:
+    rankings = [[_m(i, 0.3), _m(i + 1, 0.5)] for i in range(12)]
+    assert best_assignment(rankings) == list(range(12))
+    assert best_assignment([[], [_m(5, 0.2)]]) == [None, 5]
+
+
+def test_clusters_that_the_matches_say_are_one_person_merge() -> None:
+    """0 and 2 both match performer 7 at "likely" or better and never share a frame: one person.
+    1 matches 7 too but shares a frame with 0: another person. 3's match is only "possible"."""
+    frames = [{0, 1}, {1}, {5, 6}, {8}]
+    rankings = [[_m(7, 0.3, "high")], [_m(7, 0.5, "likely")], [_m(7, 0.45, "likely")],
+                [_m(7, 0.6, "possible")]]  # fmt: skip
+    assert same_person(frames, rankings) == [[0, 2], [1], [3]]
+    assert same_person([{0}, {1}], [[], [_m(2, 0.3, "high")]]) == [[0], [1]]

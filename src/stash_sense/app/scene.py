@@ -61,7 +61,7 @@ def identify_stash_scene(
     if scene is None:
         raise NotFound(f"Stash has no scene {scene_id}")
     picked, used, notes = stash_scene_frames(
-        stash, scene, frames, source=source, should_stop=should_stop
+        stash, scene, frames, source=source, should_stop=should_stop, engine=engine
     )
     result = identify_scene(
         picked, engine, matcher, source=used, scene_id=scene.id, top=top, should_stop=should_stop

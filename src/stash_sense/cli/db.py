@@ -146,18 +146,7 @@ def _print_info(info: dict[str, Any]) -> None:
         weight = m["fusion"]["embedders"].get(name, "")
         t.add_row(name, spec["version"], str(spec["dim"]), spec["sha256"][:16], str(weight))
     console.print(t)
-    tiers = m["tiers"]
-    calibration = tiers.get("calibration") or {}
-    console.print(f"tiers ({'calibrated' if calibration else 'uncalibrated defaults'}):")
-    for tier in ("high", "likely", "possible"):
-        measured = calibration.get(tier, {})
-        notes = []
-        if "precision" in measured:
-            notes.append(f"precision {measured['precision']:.1%}")
-        if "stranger_rate" in measured:
-            notes.append(f"strangers let in {measured['stranger_rate']:.1%}")
-        extra = f" ({', '.join(notes)} on the dev set)" if notes else ""
-        console.print(f"  {tier:>8} <= {float(tiers[tier]):.4f}{extra}")
+    _print_tiers(console, m["tiers"])
     t = Table(
         "source",
         "performers",
@@ -188,6 +177,34 @@ def _print_info(info: dict[str, Any]) -> None:
     t = Table("file", "bytes", title="files")
     for name, size in info["file_sizes"].items():
         t.add_row(name, f"{size:,}")
+    console.print(t)
+
+
+def _print_tiers(console: Any, tiers: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    from stash_sense.matching.tiers import GRADED, Tiers
+
+    rule = Tiers.from_dict(tiers)
+    calibration = tiers.get("calibration") or {}
+    size = calibration.get("performers")
+    where = f", held out at {size:,} performers" if size else ""
+    title = f"tiers ({'calibrated' + where if calibration else 'uncalibrated defaults'})"
+    t = Table("tier", "max distance", "precision", "queries", "strangers", title=title)
+    for tier in GRADED:
+        measured = calibration.get(tier, {})
+        if rule.fused is not None:
+            limit = f"{rule.fused.max_distance(tier, 0.1, int(size or 2)):.4f} (margin 0.1)"
+        else:
+            limit = f"{float(tiers[tier]):.4f}"
+        t.add_row(
+            tier,
+            limit,
+            *(
+                f"{measured[k]:.1%}" if measured.get(k) is not None else "-"
+                for k in ("precision", "share", "stranger_share")
+            ),
+        )
     console.print(t)
 
 
@@ -234,11 +251,24 @@ def calibrate_command(
     ],
     top_k: Annotated[int, typer.Option("--k", help="Candidates per embedder.")] = 50,
 ) -> None:
-    """Choose tier thresholds on a labelled dev set and publish them in a new generation."""
+    """Fit the tier rule on a labelled dev set and publish it in a new generation.
+
+    The method of docs/matching.md: every image is matched as itself and as a stranger (its own
+    identity left out); the rule is fitted on all of them, and the precision each tier reports is
+    measured held out (5 folds by identity).
+    """
     from stash_sense.database import DatabaseError, DatabaseWriter
     from stash_sense.faces import load_image
-    from stash_sense.matching import Matcher, calibrate
+    from stash_sense.matching import Matcher
+    from stash_sense.matching.calibrate import (
+        Outcomes,
+        band_report,
+        cross_validate,
+        fit_rule,
+        measured,
+    )
     from stash_sense.matching.devset import evaluate
+    from stash_sense.matching.tiers import GRADED, Tiers
 
     if not dev.is_dir():
         fail(f"{dev} is not a folder")
@@ -255,22 +285,46 @@ def calibrate_command(
                 lambda n, total: bar.update(task, completed=n, total=total),
             )
             models = list(fdb.manifest.models.values())
-        genuine = [o.distance for o in outcomes if o.correct and o.distance is not None]
-        impostor = [o.distance for o in outcomes if not o.correct and o.distance is not None]
-        if not genuine:
+            performers = matcher.performers
+            current = matcher.tiers
+        rows = [(o.identity, o.distance, o.margin, o.correct, False) for o in outcomes
+                if o.distance is not None] + [
+               (o.identity, o.stranger_distance, o.stranger_margin, False, True)
+               for o in outcomes if o.stranger_distance is not None]  # fmt: skip
+        if not any(r[3] for r in rows):
             fail(f"no image of {dev} matched its own identity: nothing to calibrate on")
-        strangers = [o.stranger_distance for o in outcomes if o.stranger_distance is not None]
-        tiers = calibrate(genuine, impostor, strangers=strangers)
+        identities = [r[0] for r in rows]
+        data = Outcomes.of(
+            [r[1] for r in rows],
+            [r[2] for r in rows],
+            performers,
+            [r[3] for r in rows],
+            [r[4] for r in rows],
+        )
+        slopes = {t: c.per_decade for t, c in current.fused.cuts.items()} if current.fused else {}
+        try:
+            folds = min(5, len(set(identities)))
+            report = band_report(cross_validate(data, identities, folds, per_decade=slopes), data)
+            rule = fit_rule(data, per_decade=slopes)
+        except ValueError as err:
+            fail(f"cannot calibrate on {dev}: {err}")
+        method = f"stash-sense db calibrate --dev {dev.name} ({folds}-fold by identity)"
+        tiers = Tiers(
+            fused=rule,
+            first=current.first,
+            first_embedder=current.first_embedder,
+            calibration=measured(report, performers, method),
+        )
         with DatabaseWriter.open(db, models) as writer:
-            published = writer.publish(tiers=tiers)
+            published = writer.publish(tiers=tiers.as_dict())
     except DatabaseError as err:
         fail(str(err))
-    print(f"{len(genuine)} right and {len(impostor)} wrong top-1 matches on {dev}")
-    for tier in ("high", "likely", "possible"):
-        c = tiers.calibration[tier]
-        print(
-            f"{tier:>8} <= {getattr(tiers, tier):.4f}: precision {c['precision']:.3f} "
-            f"(target {c['target_precision']}), {c['share_of_queries']:.1%} of queries, "
-            f"{c.get('stranger_rate', 0.0):.1%} of strangers"
-        )
+    right = sum(o.correct for o in outcomes)
+    print(f"{right} right and {len(outcomes) - right} wrong top-1 matches on {dev}, "
+          f"{performers} performers; held out:")  # fmt: skip
+    for tier in GRADED:
+        c = report[tier]
+        precision = f"{c['precision']:.1%}" if c["precision"] is not None else "-"
+        print(f"{tier:>8}: precision {precision} on {c['share']:.1%} of queries, "
+              f"{c['stranger_share']:.1%} of strangers")  # fmt: skip
     print(f"published {published}")

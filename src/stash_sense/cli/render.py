@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-TIER_STYLE = {"high": "bold green", "likely": "green", "possible": "yellow", "unlikely": "dim"}
+from stash_sense.matching.tiers import TIER_NAMES, Tier
+
+TIER_STYLE: dict[Tier, str] = dict(
+    zip(TIER_NAMES, ("bold green", "green", "yellow", "dim"), strict=True)
+)
 
 
 def tier_style(tier: str | None) -> str:
     """The rich style for a tier; plain for anything unknown."""
-    return TIER_STYLE.get(tier or "unlikely", "")
+    return {str(k): v for k, v in TIER_STYLE.items()}.get(tier or "unlikely", "")

@@ -5,7 +5,7 @@
 """
 
 from stash_sense.database.errors import DatabaseError
-from stash_sense.database.manifest import SCHEMA_VERSION, Manifest, Tiers
+from stash_sense.database.manifest import SCHEMA_VERSION, Manifest
 from stash_sense.database.reader import FaceDatabase, PerformerInfo
 from stash_sense.database.records import EmbedderInfo, PerformerRecord
 from stash_sense.database.writer import DatabaseWriter
@@ -19,5 +19,4 @@ __all__ = [
     "Manifest",
     "PerformerInfo",
     "PerformerRecord",
-    "Tiers",
 ]

@@ -15,56 +15,14 @@ FORMAT = "stash-sense-db"
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 
-TIER_NAMES = ("high", "likely", "possible")
-
-
-@dataclass(frozen=True)
-class Tiers:
-    """Fused-distance thresholds: at or below `high` is "high", and so on; above is "unlikely".
-
-    `calibration` holds what was measured when the thresholds were chosen (empty when they are the
-    uncalibrated defaults).
-    """
-
-    high: float = 0.4
-    likely: float = 0.6
-    possible: float = 0.8
-    calibration: dict[str, Any] = field(default_factory=dict)
-
-    def tier_for(self, distance: float) -> str:
-        if distance <= self.high:
-            return "high"
-        if distance <= self.likely:
-            return "likely"
-        if distance <= self.possible:
-            return "possible"
-        return "unlikely"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "high": self.high,
-            "likely": self.likely,
-            "possible": self.possible,
-            "calibration": dict(self.calibration),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Tiers:
-        try:
-            tiers = cls(
-                high=float(data["high"]),
-                likely=float(data["likely"]),
-                possible=float(data["possible"]),
-                calibration=dict(data.get("calibration") or {}),
-            )
-        except (KeyError, TypeError, ValueError) as err:
-            raise DatabaseError(f"invalid tiers {dict(data)!r}: {err}") from None
-        if not tiers.high <= tiers.likely <= tiers.possible:
-            raise DatabaseError(
-                f"tier thresholds must rise: high {tiers.high} <= likely {tiers.likely} "
-                f"<= possible {tiers.possible}"
-            )
-        return tiers
+#: the tiers of a database that has no calibration: plain fused-distance thresholds (what the
+#: numbers mean, and the calibrated rule that replaces them, belong to stash_sense.matching.tiers)
+UNCALIBRATED_TIERS: dict[str, Any] = {
+    "high": 0.4,
+    "likely": 0.6,
+    "possible": 0.8,
+    "calibration": {},
+}
 
 
 def default_fusion(embedders: Sequence[EmbedderInfo]) -> dict[str, float]:
@@ -78,7 +36,8 @@ class Manifest:
 
     models: dict[str, EmbedderInfo]
     fusion: dict[str, float]
-    tiers: Tiers
+    #: how matches get their tier (read by stash_sense.matching.tiers.Tiers.from_dict)
+    tiers: dict[str, Any]
     counts: dict[str, int] = field(default_factory=dict)
     sources: dict[str, Any] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
@@ -94,7 +53,7 @@ class Manifest:
             "build_seconds": round(self.build_seconds, 3),
             "models": {name: info.as_manifest() for name, info in self.models.items()},
             "fusion": {"embedders": dict(self.fusion)},
-            "tiers": self.tiers.as_dict(),
+            "tiers": dict(self.tiers),
             "counts": dict(self.counts),
             "sources": self.sources,
             "files": dict(self.files),
@@ -129,9 +88,7 @@ class Manifest:
                 for name, entry in dict(data["models"]).items()
             }
             fusion = {k: float(v) for k, v in dict(data["fusion"]["embedders"]).items()}
-            tiers = Tiers.from_dict(data["tiers"])
-        except DatabaseError as err:
-            raise DatabaseError(f"corrupt manifest {path}: {err}") from None
+            tiers = dict(data["tiers"])
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise DatabaseError(f"corrupt manifest {path}: missing or bad {err}") from None
         if not models:

@@ -31,7 +31,7 @@ from stash_sense.database.layout import (
     generations,
     index_name,
 )
-from stash_sense.database.manifest import Manifest, Tiers
+from stash_sense.database.manifest import Manifest
 from stash_sense.database.records import EmbedderInfo
 
 _BATCH = 50_000
@@ -44,7 +44,7 @@ def publish_generation(
     conn: sqlite3.Connection,
     embedders: Sequence[EmbedderInfo],
     fusion: dict[str, float],
-    tiers: Tiers,
+    tiers: dict[str, Any],
     sources: dict[str, Any],
 ) -> Path:
     """Publish the state of `conn` as the next generation under `root`; returns its folder."""

@@ -11,7 +11,7 @@ import fcntl
 import json
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -20,7 +20,7 @@ import numpy as np
 from stash_sense.database.calibrated import initial_fusion, initial_tiers
 from stash_sense.database.errors import DatabaseError
 from stash_sense.database.layout import SQLITE_NAME, STAGING, current_generation
-from stash_sense.database.manifest import Manifest, Tiers, check_models
+from stash_sense.database.manifest import Manifest, check_models
 from stash_sense.database.records import EmbedderInfo, PerformerRecord
 from stash_sense.database.schema import connect_readonly, connect_writable, get_meta, set_meta
 from stash_sense.faces.types import AnalyzedFace
@@ -475,7 +475,7 @@ class DatabaseWriter:
     # --- publishing --------------------------------------------------------------------------
 
     def publish(
-        self, source_stats: dict[str, Any] | None = None, tiers: Tiers | None = None
+        self, source_stats: dict[str, Any] | None = None, tiers: Mapping[str, Any] | None = None
     ) -> Path:
         """Publish staging as a new generation and point `current` at it; returns its folder.
 
@@ -487,16 +487,13 @@ class DatabaseWriter:
         if self._conn.in_transaction:
             raise DatabaseError("publish() inside a transaction: commit first")
         if tiers is not None:
-            set_meta(self._conn, "tiers", json.dumps(tiers.as_dict()))
+            set_meta(self._conn, "tiers", json.dumps(dict(tiers)))
         stored = json.loads(get_meta(self._conn, "source_stats") or "{}")
         for source, stats in (source_stats or {}).items():
             stored.setdefault(source, {}).update(stats)
         set_meta(self._conn, "source_stats", json.dumps(stored))
         tiers_json = get_meta(self._conn, "tiers")
-        if tiers_json:
-            use_tiers = Tiers.from_dict(json.loads(tiers_json))
-        else:
-            use_tiers = initial_tiers(self.embedders)
+        use_tiers = json.loads(tiers_json) if tiers_json else initial_tiers(self.embedders)
         fusion_json = get_meta(self._conn, "fusion")
         fusion = json.loads(fusion_json) if fusion_json else initial_fusion(self.embedders)
         sources = source_summary(self._conn, stored)
@@ -520,7 +517,7 @@ def _seed_from_current(root: Path, path: Path, embedders: Sequence[EmbedderInfo]
         set_meta(
             dst, "models", json.dumps({k: v.as_manifest() for k, v in manifest.models.items()})
         )
-        set_meta(dst, "tiers", json.dumps(manifest.tiers.as_dict()))
+        set_meta(dst, "tiers", json.dumps(manifest.tiers))
         set_meta(dst, "fusion", json.dumps(manifest.fusion))
         set_meta(dst, "source_stats", json.dumps(manifest.sources))
         dst.commit()

@@ -1,9 +1,16 @@
-"""FaceEngine: detect, align, embed and judge every face of an image with one call."""
+"""FaceEngine: detect, align, embed and judge every face of an image with one call.
+
+The steps are also open one by one for callers that schedule them themselves (a scene: detect
+every frame without refinement, embed with SFace first in batches across frames, refine and
+complete only each person's best faces): `detect`, `refine`, `align`, `embed_aligned`.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 import cv2
@@ -19,6 +26,22 @@ from stash_sense.models import resolve_model_path
 #: The default ensemble, chosen by measurement (docs/models.md, bench/bench_embedders.py).
 DEFAULT_EMBEDDERS: tuple[str, ...] = ("sface", "facenet")
 DEFAULT_FLIP = False
+#: Faces per embedder call when `embed_aligned` batches many faces.
+EMBED_BATCH = 32
+#: The key of the 112-pixel crop that every embedder taking 112 pixels as they are shares.
+SHARED_CROP = "aligned112"
+#: The full-size detector (`detect(full_size=True)`): no size cap, no landmark refinement.
+FULL_SIZE = DetectorSettings(max_side=16384, refine_below=0.0)
+
+
+@dataclass
+class AlignedFace:
+    """A face on its way through the engine: the image it is in, what is known of it so far,
+    and the aligned crops made for it (by embedder name), kept so each is made once."""
+
+    image: ImageArray
+    face: AnalyzedFace
+    crops: dict[str, ImageArray] = field(default_factory=dict)
 
 
 class FaceEngine:
@@ -47,6 +70,7 @@ class FaceEngine:
         self._detector_settings = detector_settings or DetectorSettings()
         self.quality_policy = quality_policy or QualityPolicy()
         self._detector: YuNetDetector | None = None
+        self._full_size: YuNetDetector | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -90,19 +114,66 @@ class FaceEngine:
         return self
 
     # -- pipeline ---------------------------------------------------------------------------
-    def _get_detector(self) -> YuNetDetector:
+    def _get_detector(self, full_size: bool = False) -> YuNetDetector:
         with self._lock:
+            if full_size:
+                if self._full_size is None:
+                    self._full_size = YuNetDetector(resolve_model_path("yunet"), FULL_SIZE)
+                return self._full_size
             if self._detector is None:
                 self._detector = YuNetDetector(resolve_model_path("yunet"), self._detector_settings)
             return self._detector
 
-    def detect(self, image: ImageArray, *, refine: bool = True) -> list[DetectedFace]:
-        """Every face in a BGR image, largest first (`refine`: see YuNetDetector.detect)."""
-        return self._get_detector().detect(_check_image(image), refine=refine)
+    def detect(
+        self, image: ImageArray, *, refine: bool = True, full_size: bool = False
+    ) -> list[DetectedFace]:
+        """Every face in a BGR image, largest first (`refine`: see YuNetDetector.detect).
+
+        `full_size`: detect on the image as it is, however large (no downscaling, no landmark
+        refinement): for "is anyone there" over a large mosaic such as a sprite sheet.
+        """
+        return self._get_detector(full_size).detect(_check_image(image), refine=refine)
 
     def refine(self, image: ImageArray, face: DetectedFace) -> DetectedFace:
         """A face found with `refine=False`, with the landmarks `detect` would have given it."""
         return self._get_detector().refine(_check_image(image), face)
+
+    def align(
+        self, image: ImageArray, detected: Sequence[DetectedFace], first: str | None = None
+    ) -> list[AlignedFace]:
+        """Each face with its quality and one aligned crop: `first`'s (default: the 112-pixel
+        crop most embedders share). Quality is judged on that crop when it is 112 pixels."""
+        image = _check_image(image)
+        out: list[AlignedFace] = []
+        for face in detected:
+            if first is None:
+                name, crop = SHARED_CROP, align(image, face.landmarks, 112)
+            else:
+                name, crop = first, self._embedder(first).align(image, face.landmarks)
+            crop112 = crop if crop.shape[:2] == (112, 112) else None
+            quality = assess(image, face, crop112, self.quality_policy)
+            crops = {name: crop}
+            out.append(AlignedFace(image, AnalyzedFace(face, quality), crops))
+        return out
+
+    def embed_aligned(
+        self,
+        faces: Sequence[AlignedFace],
+        names: Sequence[str] | None = None,
+        *,
+        pool: Executor | None = None,
+    ) -> None:
+        """Give each face the vectors of the named (default: every) embedders it lacks, in
+        batches of EMBED_BATCH (spread over `pool` when given); crops are made once and kept."""
+        for embedder in self._named(names):
+            todo = [f for f in faces if embedder.name not in f.face.embeddings]
+            batches = [todo[i : i + EMBED_BATCH] for i in range(0, len(todo), EMBED_BATCH)]
+            if pool is None or len(batches) < 2:
+                for batch in batches:
+                    _embed_batch(batch, embedder)
+            else:
+                for done in [pool.submit(_embed_batch, b, embedder) for b in batches]:
+                    done.result()
 
     def embed(
         self,
@@ -111,65 +182,30 @@ class FaceEngine:
         names: Sequence[str] | None = None,
     ) -> list[AnalyzedFace]:
         """Quality and every embedder's vector (or only the named ones') for each detected face."""
-        image = _check_image(image)
-        if not detected:
-            return []
-        crops112 = [align(image, face.landmarks, 112) for face in detected]
-        vectors = self._vectors(image, detected, crops112, names)
-        results: list[AnalyzedFace] = []
-        for i, face in enumerate(detected):
-            quality = assess(image, face, crops112[i], self.quality_policy)
-            results.append(
-                AnalyzedFace(
-                    detected=face,
-                    quality=quality,
-                    embeddings={name: vecs[i].copy() for name, vecs in vectors.items()},
-                )
-            )
-        return results
+        aligned = self.align(image, detected)
+        self.embed_aligned(aligned, names)
+        return [a.face for a in aligned]
 
     def complete(
         self, image: ImageArray, faces: Sequence[AnalyzedFace], names: Sequence[str] | None = None
     ) -> list[AnalyzedFace]:
         """The faces with the named (default: every) embedders' vectors they lack added."""
         image = _check_image(image)
-        wanted = list(names) if names is not None else self.embedder_names
-        missing = [n for n in wanted if any(n not in f.embeddings for f in faces)]
-        if not faces or not missing:
-            return list(faces)
-        detected = [f.detected for f in faces]
-        crops112 = [align(image, face.landmarks, 112) for face in detected]
-        vectors = self._vectors(image, detected, crops112, missing)
-        return [
-            AnalyzedFace(
-                detected=f.detected,
-                quality=f.quality,
-                embeddings={**f.embeddings, **{n: v[i].copy() for n, v in vectors.items()}},
-            )
-            for i, f in enumerate(faces)
-        ]
+        aligned = [AlignedFace(image, replace(f, embeddings=dict(f.embeddings))) for f in faces]
+        self.embed_aligned(aligned, names)
+        return [a.face for a in aligned]
 
-    def _vectors(
-        self,
-        image: ImageArray,
-        detected: Sequence[DetectedFace],
-        crops112: list[np.ndarray],
-        names: Sequence[str] | None,
-    ) -> dict[str, np.ndarray]:
-        if names is not None:
-            unknown = [n for n in names if n not in self.embedder_names]
-            if unknown:
-                raise ValueError(f"the engine has no embedder {', '.join(unknown)}")
-        vectors: dict[str, np.ndarray] = {}
+    def _embedder(self, name: str) -> Embedder:
         for embedder in self._embedders:
-            if names is not None and embedder.name not in names:
-                continue
-            if embedder.input_size == 112 and embedder.zoom == 1.0:
-                crops = crops112
-            else:
-                crops = [embedder.align(image, face.landmarks) for face in detected]
-            vectors[embedder.name] = embedder.embed(crops)
-        return vectors
+            if embedder.name == name:
+                return embedder
+        raise ValueError(f"the engine has no embedder {name}")
+
+    def _named(self, names: Sequence[str] | None) -> list[Embedder]:
+        if names is None:
+            return list(self._embedders)
+        wanted = [self._embedder(n) for n in names]  # raises on an unknown name
+        return [e for e in self._embedders if e in wanted]
 
     def analyze(self, image: ImageArray, *, max_faces: int | None = None) -> list[AnalyzedFace]:
         """Detect and embed every face (or the `max_faces` largest), largest first."""
@@ -205,6 +241,23 @@ class FaceEngine:
         if not ok:
             raise RuntimeError("JPEG encoding failed")
         return buf.tobytes()
+
+
+def _embed_batch(faces: Sequence[AlignedFace], embedder: Embedder) -> None:
+    """One embedder call over these faces' crops (the 112-pixel crop serves every embedder that
+    takes it as it is)."""
+    crops = []
+    for f in faces:
+        crop = f.crops.get(embedder.name)
+        if crop is None and embedder.input_size == 112 and embedder.zoom == 1.0:
+            crop = f.crops.get(SHARED_CROP)
+        if crop is None:
+            crop = embedder.align(f.image, f.face.detected.landmarks)
+            f.crops[embedder.name] = crop
+        crops.append(crop)
+    vectors = embedder.embed(crops)
+    for f, vec in zip(faces, vectors, strict=True):
+        f.face.embeddings[embedder.name] = np.asarray(vec, dtype=np.float32)
 
 
 def _check_image(image: ImageArray) -> ImageArray:

@@ -1,12 +1,12 @@
 """Matching faces against a face database: per-embedder top-k, fusion, per-performer ranking, tiers.
 
-`Matcher` ranks performers for one face or several faces of one person; `calibrate` chooses the
-tier thresholds from a labelled development set.
+`Matcher` ranks performers for one face or several faces of one person; `tiers` decides how sure a
+match is; `calibrate` fits that decision on labelled outcomes.
 """
 
-from stash_sense.database.manifest import Tiers
-from stash_sense.matching.calibrate import calibrate, tier_report
+from stash_sense.matching.calibrate import Outcomes, fit_rule, tier_report
 from stash_sense.matching.match import Match
 from stash_sense.matching.matcher import Matcher
+from stash_sense.matching.tiers import Evidence, Tier, Tiers
 
-__all__ = ["Match", "Matcher", "Tiers", "calibrate", "tier_report"]
+__all__ = ["Evidence", "Match", "Matcher", "Outcomes", "Tier", "Tiers", "fit_rule", "tier_report"]

@@ -1,21 +1,20 @@
 """The identify cascade: SFace first; FaceNet only for the faces SFace alone cannot settle.
 
-A face is *decisive* when its SFace top-1 distance is at most `max_distance` and the runner-up
-performer is at least `min_margin` further away. Both thresholds were chosen on the development
-set so that decisive top-1 matches are right at least as often as the "high" tier requires
-(docs/matching.md); such a face keeps its SFace ranking, its top match is "high" and the others
+Whether the first embedder's ranking settles a face is the tiers' call (`Tiers.decisive`,
+matching/tiers.py): its evidence must reach "high" under the rule calibrated on that embedder's
+distances alone. A decided face keeps its SFace ranking, its top match is "high" and the others
 "unlikely", and every match says `decided_by: ["sface"]`. Any other face is embedded by the rest
-of the ensemble and ranked by the fused distance as before.
+of the ensemble and ranked by the fused distance.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from stash_sense.matching.match import Match
 from stash_sense.matching.matcher import Matcher
+from stash_sense.matching.tiers import evidence_for
 
 if TYPE_CHECKING:
     from stash_sense.faces import FaceEngine
@@ -24,22 +23,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Cascade:
-    """When the first embedder alone decides a face (distances are its cosine distances)."""
+    """Which embedder runs first (its own fast ranking may settle a face)."""
 
     first: str = "sface"
-    max_distance: float = 0.0
-    min_margin: float = 0.0
-    tier: str = "high"
-
-    def decisive(self, matches: Sequence[Match]) -> bool:
-        if not matches or matches[0].distance > self.max_distance:
-            return False
-        runner_up = matches[1].distance if len(matches) > 1 else 2.0
-        return runner_up - matches[0].distance >= self.min_margin
 
 
-#: Chosen on the lfw-dev queries (docs/matching.md, section 5).
-DEFAULT_CASCADE = Cascade(first="sface", max_distance=0.55, min_margin=0.10)
+DEFAULT_CASCADE = Cascade(first="sface")
 
 
 class CascadeIdentifier:
@@ -70,6 +59,14 @@ class CascadeIdentifier:
     def enabled(self) -> bool:
         return self._first is not None
 
+    def decisive(self, first: list[Match]) -> bool:
+        """Whether the first embedder's ranking alone settles the face (see the tiers)."""
+        if not first:
+            return False
+        size = self._first.performers if self._first is not None else 0
+        evidence = evidence_for([m.distance for m in first[:2]], max(size, len(first)))[0]
+        return self.matcher.tiers.decisive(evidence)
+
     def identify(
         self, image: ImageArray, top: int = 5, max_faces: int | None = None
     ) -> list[tuple[AnalyzedFace, list[Match]]]:
@@ -86,8 +83,8 @@ class CascadeIdentifier:
         undecided: list[int] = []
         for i, face in enumerate(faces):
             first = self._first.match_face(face, max(top, 2))
-            if cascade.decisive(first):
-                results.append((face, _decided(first[:top], cascade.tier)))
+            if self.decisive(first):
+                results.append((face, _decided(first[:top])))
             else:
                 results.append(None)
                 undecided.append(i)
@@ -99,5 +96,5 @@ class CascadeIdentifier:
         return [r for r in results if r is not None]
 
 
-def _decided(matches: list[Match], tier: str) -> list[Match]:
-    return [replace(m, tier=tier if j == 0 else "unlikely") for j, m in enumerate(matches)]
+def _decided(matches: list[Match]) -> list[Match]:
+    return [replace(m, tier="high" if j == 0 else "unlikely") for j, m in enumerate(matches)]

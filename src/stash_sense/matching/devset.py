@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from stash_sense.matching.match import Match
 from stash_sense.matching.matcher import Matcher
+from stash_sense.matching.tiers import MARGIN_CAP
 
 if TYPE_CHECKING:
     from stash_sense.faces.types import AnalyzedFace
@@ -25,6 +26,9 @@ class DevOutcome:
     correct: bool
     #: the best match that is not this identity: the distance a stranger would get
     stranger_distance: float | None = None
+    #: the runner-up's distance minus the top match's (as the query, and as a stranger)
+    margin: float = MARGIN_CAP
+    stranger_margin: float = MARGIN_CAP
 
 
 def labelled_images(root: Path) -> Iterator[tuple[str, Path]]:
@@ -33,6 +37,10 @@ def labelled_images(root: Path) -> Iterator[tuple[str, Path]]:
         for image in sorted(folder.iterdir()):
             if image.suffix.lower() in IMAGE_SUFFIXES and image.is_file():
                 yield folder.name, image
+
+
+def _margin(distances: list[float]) -> float:
+    return distances[1] - distances[0] if len(distances) > 1 else MARGIN_CAP
 
 
 def _is(identity: str, match: Match) -> bool:
@@ -64,8 +72,12 @@ def evaluate(
                 m = matches[0]
                 others = [o for o in matches if not _is(identity, o)]
                 out.append(
-                    DevOutcome(image, identity, m.name, m.distance, _is(identity, m),
-                               others[0].distance if others else None)
+                    DevOutcome(
+                        image, identity, m.name, m.distance, _is(identity, m),
+                        others[0].distance if others else None,
+                        _margin([x.distance for x in matches]),
+                        _margin([x.distance for x in others]),
+                    )
                 )  # fmt: skip
         if on_progress:
             on_progress(n, len(items))

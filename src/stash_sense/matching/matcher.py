@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from stash_sense.database import DatabaseError, FaceDatabase, Tiers
+from stash_sense.database import DatabaseError, FaceDatabase
 from stash_sense.faces.types import AnalyzedFace
 from stash_sense.matching.fusion import (
     aggregate,
@@ -17,6 +17,7 @@ from stash_sense.matching.fusion import (
     normalise,
 )
 from stash_sense.matching.match import Match
+from stash_sense.matching.tiers import Tiers, evidence_for
 
 DEFAULT_K = 50
 
@@ -44,8 +45,10 @@ class Matcher:
         self.db = db
         self.embedder_names = names
         self.k = k
-        self.tiers = tiers or db.manifest.tiers
+        self.tiers = tiers or Tiers.from_dict(db.manifest.tiers)
         self.weights = weights or db.manifest.fusion
+        #: the database size the tiers are decided at
+        self.performers = int(db.manifest.counts.get("performers") or 0)
 
     def match_face(self, face: AnalyzedFace, top: int = 5) -> list[Match]:
         """The `top` performers closest to one face, closest first."""
@@ -82,11 +85,15 @@ class Matcher:
         order = np.argsort(score, kind="stable")
         chosen = [int(j) for j in order if np.isfinite(score[j])]
         details = self.db.performers(performers[j] for j in chosen[: top * 2])
+        live = [
+            j for j in chosen if (i := details.get(performers[j])) is not None and not i.deleted
+        ]
+        evidence = evidence_for([float(score[j]) for j in live[: top + 1]], self._size(len(chosen)))
+        # a performer's faces agree with a query face when it is that face's nearest performer
+        nearest = np.argmin(best, axis=1)
         matches: list[Match] = []
-        for j in chosen:
-            info = details.get(performers[j])
-            if info is None or info.deleted:
-                continue
+        for rank, j in enumerate(live):
+            info = details[performers[j]]
             q_best = int(np.argmin(best[:, j]))
             i_best = int(best_face[q_best, j])
             distance = float(score[j])
@@ -96,13 +103,13 @@ class Matcher:
                     name=info.name,
                     disambiguation=info.disambiguation,
                     distance=distance,
-                    tier=self.tiers.tier_for(distance),
+                    tier=self.tiers.tier(evidence[rank]),
                     stash_ids=info.stash_ids,
                     aliases=info.aliases,
                     image_url=info.image_url,
                     gender=info.gender,
                     country=info.country,
-                    faces_matched=int((best[:, j] <= self.tiers.possible).sum()),
+                    faces_matched=int((nearest == j).sum()),
                     distances={n: float(d[q_best, i_best]) for n, d in per_embedder.items()},
                     decided_by=list(self.embedder_names),
                 )
@@ -110,3 +117,7 @@ class Matcher:
             if len(matches) >= top:
                 break
         return matches
+
+    def _size(self, candidates: int) -> int:
+        """The database size for tiers: the manifest's count (at least the performers seen)."""
+        return max(self.performers, candidates)

@@ -11,21 +11,22 @@ batches, also in parallel.
 
 Detection here skips the landmark refinement of small faces (a second YuNet call per face): the
 faces are only clustered on those vectors. The few faces that go on to the matcher, each person's
-best, are refined and embedded again by `prepare_for_matching`.
+best, are refined and embedded again by `prepare_for_matching`. Every step is the FaceEngine's
+(detect, refine, align, embed_aligned); this module only schedules them over a scene's frames.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from stash_sense.faces import Embedder, FaceEngine
+from stash_sense.faces import FaceEngine
 from stash_sense.faces.cores import worker_threads
-from stash_sense.faces.quality import assess
-from stash_sense.faces.types import AnalyzedFace, Box, DetectedFace, FloatArray
+from stash_sense.faces.engine import AlignedFace
+from stash_sense.faces.types import AnalyzedFace, Box
 from stash_sense.scenes.frames import Frame, Image, upscale_small
 
 #: Frames whose shorter side is below this are enlarged to it before detection.
@@ -34,8 +35,6 @@ MIN_DETECTION_SIDE = 360
 SAME_BOX_IOU = 0.8
 #: ... and their aligned crops differ by less than this mean absolute pixel value (0-255).
 SAME_PIXELS_MAD = 3.0
-#: Faces per embedder call when embedding a scene's faces.
-EMBED_BATCH = 32
 
 
 class SceneCancelled(RuntimeError):
@@ -47,11 +46,21 @@ class SceneFace:
     """One face in one frame; `face.embeddings` fills in as embedders run on it."""
 
     frame: Frame
-    image: Image  # the (possibly enlarged) frame the face's coordinates refer to
-    face: AnalyzedFace
-    crops: dict[str, Image] = field(default_factory=dict)
+    aligned: AlignedFace  # its image is the (possibly enlarged) frame the face's coordinates use
     #: the same picture one frame earlier (a static shot): this face takes its vectors
     crops_from: SceneFace | None = None
+
+    @property
+    def image(self) -> Image:
+        return self.aligned.image
+
+    @property
+    def face(self) -> AnalyzedFace:
+        return self.aligned.face
+
+    @property
+    def crops(self) -> dict[str, Image]:
+        return self.aligned.crops
 
     @property
     def rank(self) -> float:
@@ -78,16 +87,6 @@ def _same_picture(a: SceneFace, b: SceneFace, crop_name: str) -> bool:
     return mad < SAME_PIXELS_MAD
 
 
-def _analysed(
-    engine: FaceEngine, first: Embedder, image: Image, detected: DetectedFace
-) -> tuple[AnalyzedFace, Image]:
-    """The face with its quality (judged on the first embedder's crop when that is 112 px, the
-    size quality expects) and that crop, which also serves the first embedder."""
-    crop = first.align(image, detected.landmarks)
-    aligned112 = crop if crop.shape[:2] == (112, 112) else None
-    return AnalyzedFace(detected, assess(image, detected, aligned112, engine.quality_policy)), crop
-
-
 def detect_scene_faces(
     engine: FaceEngine,
     frames: Sequence[Frame],
@@ -97,19 +96,14 @@ def detect_scene_faces(
     threads: int | None = None,
 ) -> list[SceneFace]:
     """Detect every face of every frame and run the named embedders on each (reusing repeats)."""
-    embedders = {e.name: e for e in engine.embedders}
-    chosen = [embedders[n] for n in embedder_names]
-    first = chosen[0]
+    first = embedder_names[0]
 
     def faces_of(frame: Frame) -> list[SceneFace]:
         if should_stop is not None and should_stop():
             raise SceneCancelled("stopped")
         image, _ = upscale_small(frame.image, MIN_DETECTION_SIDE)
-        found: list[SceneFace] = []
-        for det in engine.detect(image, refine=False):
-            face, crop = _analysed(engine, first, image, det)
-            found.append(SceneFace(frame, image, face, {first.name: crop}))
-        return found
+        detected = engine.detect(image, refine=False)
+        return [SceneFace(frame, a) for a in engine.align(image, detected, first)]
 
     workers = threads or worker_threads()
     out: list[SceneFace] = []
@@ -117,12 +111,13 @@ def detect_scene_faces(
         previous: list[SceneFace] = []
         for current in pool.map(faces_of, frames):  # in frame order
             for sf in current:
-                twin = next((p for p in previous if _same_picture(sf, p, first.name)), None)
+                twin = next((p for p in previous if _same_picture(sf, p, first)), None)
                 if twin is not None:
                     sf.crops_from = twin
             out.extend(current)
             previous = current
-        embed_missing([f for f in out if f.crops_from is None], chosen, pool)
+        new = [f.aligned for f in out if f.crops_from is None]
+        engine.embed_aligned(new, embedder_names, pool=pool)
     for sf in out:
         if sf.crops_from is not None:
             sf.face.embeddings.update(sf.crops_from.face.embeddings)
@@ -139,52 +134,17 @@ def original(face: SceneFace) -> SceneFace:
 def prepare_for_matching(
     engine: FaceEngine,
     faces: Sequence[SceneFace],
-    embedders: Sequence[Embedder],
+    embedder_names: Sequence[str],
     threads: int | None = None,
 ) -> None:
     """Refine the faces' landmarks, then give them fresh crops, quality and every vector."""
-    first = embedders[0]
+    first = embedder_names[0]
 
     def refine(f: SceneFace) -> None:
         refined = engine.refine(f.image, f.face.detected)
-        if refined is f.face.detected:
-            return
-        f.face, crop = _analysed(engine, first, f.image, refined)
-        f.crops = {first.name: crop}
+        if refined is not f.face.detected:
+            f.aligned = engine.align(f.image, [refined], first)[0]
 
     with ThreadPoolExecutor(threads or worker_threads(), thread_name_prefix="scene-faces") as pool:
         list(pool.map(refine, faces))
-        embed_missing(faces, embedders, pool)
-
-
-def embed_missing(
-    faces: Sequence[SceneFace],
-    embedders: Sequence[Embedder],
-    pool: ThreadPoolExecutor | None = None,
-) -> None:
-    """Run each embedder on the faces that have no vector of it yet (batches across `pool`)."""
-    for embedder in embedders:
-        name = embedder.name
-        todo = [f for f in faces if name not in f.face.embeddings]
-        if not todo:
-            continue
-        batches = [todo[i : i + EMBED_BATCH] for i in range(0, len(todo), EMBED_BATCH)]
-        if pool is None or len(batches) == 1:
-            for batch in batches:
-                _embed_batch(batch, embedder)
-        else:
-            for done in [pool.submit(_embed_batch, b, embedder) for b in batches]:
-                done.result()
-
-
-def _embed_batch(faces: Sequence[SceneFace], embedder: Embedder) -> None:
-    crops = []
-    for f in faces:
-        crop = f.crops.get(embedder.name)
-        if crop is None:
-            crop = embedder.align(f.image, f.face.detected.landmarks)
-            f.crops[embedder.name] = crop
-        crops.append(crop)
-    vectors: FloatArray = embedder.embed(crops)
-    for f, vec in zip(faces, vectors, strict=True):
-        f.face.embeddings[embedder.name] = np.asarray(vec, dtype=np.float32)
+        engine.embed_aligned([f.aligned for f in faces], embedder_names, pool=pool)

@@ -11,14 +11,12 @@ Every file is fetched from the Stash host only.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
 
 import cv2
 import numpy as np
 
-from stash_sense.faces.detection import DetectorSettings, YuNetDetector
+from stash_sense.faces import FaceEngine
 from stash_sense.faces.imageio import ImageError, load_image
-from stash_sense.models import resolve_model_path
 from stash_sense.scenes.frames import Frame, FrameError, Image, sprite_frames
 from stash_sense.scenes.identify import SceneResult
 from stash_sense.scenes.video import frames_at, sample_times
@@ -72,14 +70,9 @@ def _duration(client: StashClient, scene: StashScene, url: str) -> float:
     return known if known > 0 else probe_duration(url, client.auth_headers)
 
 
-@cache
-def _presence_detector() -> YuNetDetector:
-    """YuNet for "is anyone on screen": no size cap (the sheet is large), no landmark refinement."""
-    settings = DetectorSettings(max_side=16384, refine_below=0.0)
-    return YuNetDetector(resolve_model_path("yunet"), settings)
-
-
-def face_times(sheet: Image, frames: list[Frame]) -> tuple[list[float], float]:
+def face_times(
+    sheet: Image, frames: list[Frame], engine: FaceEngine | None = None
+) -> tuple[list[float], float]:
     """Times of the thumbnails that show a face, and the widest face in thumbnail pixels.
 
     One detector pass over the whole sheet enlarged SHEET_SCALE times, instead of one per
@@ -88,7 +81,8 @@ def face_times(sheet: Image, frames: list[Frame]) -> tuple[list[float], float]:
     big = cv2.resize(sheet, None, fx=SHEET_SCALE, fy=SHEET_SCALE, interpolation=cv2.INTER_LINEAR)
     seen: set[int] = set()
     widest = 0.0
-    for face in _presence_detector().detect(big):
+    # "is anyone on screen": the engine's full-size pass (the sheet is large; no refinement)
+    for face in (engine or FaceEngine.default()).detect(big, refine=False, full_size=True):
         cx = (face.box.x + face.box.w / 2) / SHEET_SCALE
         cy = (face.box.y + face.box.h / 2) / SHEET_SCALE
         for frame in frames:
@@ -129,6 +123,7 @@ def stash_scene_frames(
     *,
     source: str = "auto",
     should_stop: Callable[[], bool] | None = None,
+    engine: FaceEngine | None = None,
 ) -> tuple[list[Frame], str, list[str]]:
     """Frames of the scene, where they came from, and notes on fallbacks (see the docstring)."""
     if source not in SOURCES:
@@ -147,7 +142,7 @@ def stash_scene_frames(
         return sprite, "sprite", notes
     headers = client.auth_headers
     if sprite:
-        face_at, widest = face_times(sheet, sprite)
+        face_at, widest = face_times(sheet, sprite, engine)
         if face_at and widest >= MIN_SPRITE_FACE_PX:
             return sprite, "sprite", notes
         if not scene.stream:

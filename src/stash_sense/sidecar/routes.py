@@ -21,6 +21,7 @@ from stash_sense.app.info import database_info
 from stash_sense.app.performer import identify_performer
 from stash_sense.app.scene import identify_stash_scene
 from stash_sense.database import DatabaseError
+from stash_sense.matching.tiers import keep_at_least, parse_tier
 from stash_sense.scenes.stash import SOURCES
 from stash_sense.sidecar.bodies import fetch_image, image_input, int_option, json_object
 from stash_sense.sidecar.config import MAX_FRAMES
@@ -41,7 +42,6 @@ from stash_sense.sidecar.services import Services
 from stash_sense.sources.stash import StashClient
 
 router = APIRouter(responses=ERRORS)
-TIERS = ("high", "likely", "possible", "unlikely")
 MAX_TOP = 50
 
 
@@ -51,15 +51,14 @@ def services(request: Request) -> Services:
 
 
 def _min_tier(options: dict[str, Any]) -> str:
-    tier = str(options.get("min_tier") or "unlikely").strip().lower()
-    if tier not in TIERS:
-        raise ApiError(400, f"min_tier must be one of {', '.join(TIERS)}, got {tier!r}")
-    return tier
+    try:
+        return parse_tier(options.get("min_tier") or "unlikely")
+    except ValueError as err:
+        raise ApiError(400, f"min_tier: {err}") from None
 
 
 def _keep(matches: list[dict[str, Any]], min_tier: str) -> list[dict[str, Any]]:
-    limit = TIERS.index(min_tier)
-    return [m for m in matches if TIERS.index(m.get("tier", "unlikely")) <= limit]
+    return keep_at_least(matches, min_tier)
 
 
 def _stash(s: Services) -> StashClient:
