@@ -8,9 +8,17 @@
 3. Resume: kill -9 the build at 10 random moments, resume each time, and compare the final
    database with a clean build of the same stand-in: performers, faces (vector digests),
    skips, and the manifest's per-source counts must be exactly equal.
+4. Disturbed (issue 11): a build of N performers (BENCH_PERFORMERS, default 10,000; equal
+   creation times in groups of 5, as the real server has them without a tie-breaker) during which
+   the stand-in has a 60 s outage (503s and connection resets), 20 deletions, 10 merges and 50
+   edits upstream, and the build is killed (kill -9) at 5 random moments; then one resume without
+   the key (must stop with exit 2), then one more run with the key. The database must equal a clean
+   build of the final upstream state, performer for performer and face for face; the comparison
+   is printed. Peak RSS over all those runs is reported too.
 
     python -m bench.bench_build          # full (the 10,000 performers take a while)
     BENCH_QUICK=1 python -m bench.bench_build
+    BENCH_PERFORMERS=1000 python -m bench.bench_build disturbed
 
 Writes bench/results/build.json (build-quick.json in quick mode) and prints it.
 """
@@ -61,11 +69,13 @@ def build_cmd(db: Path, config: Path) -> list[str]:
 LAST_CPU_S = [0.0]  # CPU seconds (user + system) of the last measured run
 
 
-def run_measured(cmd: list[str], log_file: Path) -> tuple[int, float, int]:
+def run_measured(
+    cmd: list[str], log_file: Path, env: dict[str, str] | None = None
+) -> tuple[int, float, int]:
     """Run `cmd` to the end; (exit status, seconds, peak RSS in bytes) from wait4."""
     with log_file.open("wb") as out:
         started = time.monotonic()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         elapsed = time.monotonic() - started
@@ -203,7 +213,136 @@ def resume(faces: Path, performers: int, kills: int, seed: int) -> dict[str, Any
     }
 
 
-PARTS = ("throughput", "memory", "resume")
+def start(cmd: list[str], env: dict[str, str], log_file: Path) -> subprocess.Popen[bytes]:
+    out = log_file.open("ab")
+    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+    out.close()
+    return proc
+
+
+def reap(proc: subprocess.Popen[bytes], peak: list[int]) -> int:
+    """Wait for `proc`; its exit status; keeps the largest peak RSS seen in `peak[0]`."""
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    peak[0] = max(peak[0], int(usage.ru_maxrss) * 1024)
+    return proc.returncode
+
+
+def upstream_edits(si: StandIn, rng: random.Random, kind: str, n: int) -> list[str]:
+    """`n` deletions, merges or renames of random live performers, as stash-box edits."""
+    done = []
+    for _ in range(n):
+        live = si.stats()["ids"]
+        if kind == "destroy":
+            pid = rng.choice(live)
+            si.edit("destroy", id=pid)
+        elif kind == "merge":
+            source, target = rng.sample(live, 2)
+            si.edit("merge", sources=[source], target=target)
+            pid = f"{source}>{target}"
+        else:
+            pid = rng.choice(live)
+            si.edit("update", id=pid, set={"name": f"Edited {rng.randrange(10**6)}"})
+        done.append(pid)
+    return done
+
+
+def disturbed(faces: Path, performers: int, seed: int) -> dict[str, Any]:
+    """The disturbed build of issue 11 (see the module docstring) against a clean build."""
+    rng = random.Random(seed)
+    key = "bench-key-5d1c"
+    db, clean_db = WORK / "disturbed", WORK / "disturbed-clean"
+    for d in (db, clean_db):
+        shutil.rmtree(d, ignore_errors=True)
+    log_file = WORK / "disturbed.log"
+    log_file.unlink(missing_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STASH_SENSE_")}
+    keyed = {**env, "STASH_SENSE_BENCH_API_KEY": key}
+    args = ["--performers", str(performers), "--images-per-performer", "1", "--equal-created", "5"]
+    peak = [0]
+    timeline: list[dict[str, Any]] = []
+    started = time.monotonic()
+    with standin(faces, *args, "--api-key", key) as base:
+        si = StandIn(base)
+        config = write_config(WORK / "disturbed.toml", si.graphql_url, rate_limit=40)
+        cmd = build_cmd(db, config)
+        # what happens, at which number of committed performers (all in the first 3/4)
+        events: list[tuple[int, str, int]] = [
+            (g, "kill", 0) for g in rng.sample(range(performers // 20, performers * 3 // 4), 5)
+        ]
+        events.append((rng.randrange(performers // 10, performers // 2), "outage", 60))
+        for kind, total in (("destroy", 20), ("merge", 10), ("update", 50)):
+            for part in range(5):
+                goal = rng.randrange(performers // 20, performers * 3 // 4)
+                events.append((goal, kind, total // 5 + (part < total % 5)))
+        events.sort()
+        proc = start(cmd, keyed, log_file)
+        kills = 0
+        for goal, action, n in events:
+            while proc.poll() is None and committed_performers(db) < goal:
+                time.sleep(0.1)
+            if proc.poll() is not None:  # it finished (or stopped): go on from where it is
+                timeline.append({"run_ended": reap(proc, peak), "at": committed_performers(db)})
+                proc = start(cmd, keyed, log_file)
+            at = committed_performers(db)
+            if action == "kill":
+                os.kill(proc.pid, signal.SIGKILL)
+                reap(proc, peak)
+                kills += 1
+                timeline.append({"kill_9_at": at})
+                if kills == 5:  # a new shell on day 2, without the key
+                    keyless = start(cmd, env, log_file)
+                    status = reap(keyless, peak)
+                    timeline.append({"resume_without_key_exit": status, "at": at})
+                proc = start(cmd, keyed, log_file)
+                time.sleep(rng.uniform(2.0, 8.0))  # the next event is not the restart's moment
+            elif action == "outage":
+                si.configure(outage_s=n, outage_kind=rng.choice(["503", "reset"]))
+                timeline.append({"outage_s": n, "at": at})
+            else:
+                timeline.append({action: len(upstream_edits(si, rng, action, n)), "at": at})
+        final = reap(proc, peak)
+        timeline.append({"run_ended": final, "at": committed_performers(db)})
+        last = start(cmd, keyed, log_file)  # "then one more run with the key"
+        last_status = reap(last, peak)
+        disturbed_s = time.monotonic() - started
+        clean_status, clean_s, clean_peak = run_measured(
+            build_cmd(clean_db, config), WORK / "disturbed-clean.log", keyed
+        )
+        upstream = si.stats()
+    if clean_status != 0:
+        raise RuntimeError(f"clean build failed ({clean_status}); see {WORK}/disturbed-clean.log")
+    mine, theirs = read_contents(db), read_contents(clean_db)
+    stats = json.loads((db / "current" / "manifest.json").read_text())["sources"]["bench"]
+    keyless_exits = [
+        t["resume_without_key_exit"] for t in timeline if "resume_without_key_exit" in t
+    ]
+    return {
+        "performers": performers,
+        "seed": seed,
+        "timeline": timeline,
+        "resume_without_key_exit": keyless_exits,
+        "last_run_exit": last_status,
+        "disturbed_wall_s": round(disturbed_s, 1),
+        "clean_build_s": round(clean_s, 1),
+        "peak_rss_mib": round(max(peak[0], clean_peak) / 2**20, 1),
+        "upstream_live_performers": upstream["performers"],
+        "upstream_outage_requests": upstream["counts"].get("outage", 0),
+        "performers_here": len({p[1] for p in mine.performers}),
+        "performers_clean": len({p[1] for p in theirs.performers}),
+        "faces_here": len(mine.faces),
+        "faces_clean": len(theirs.faces),
+        "performers_equal": mine.performers == theirs.performers,
+        "faces_equal": mine.faces == theirs.faces,
+        "skipped_equal": mine.skipped == theirs.skipped,
+        "differences": mine.differences(theirs),
+        "stats": {
+            k: stats[k] for k in ("performers_seen", "faces", "deleted", "merged", "pending")
+        },
+    }
+
+
+PARTS = ("throughput", "memory", "resume", "disturbed")
 
 
 def main(argv: list[str]) -> int:
@@ -247,6 +386,21 @@ def main(argv: list[str]) -> int:
         log("kill -9 and resume")
         results["resume"] = resume(faces, 30 if QUICK else 80, 3 if QUICK else 10, seed)
         log(json.dumps({k: v for k, v in results["resume"].items() if k != "kills"}))
+    if "disturbed" in parts:
+        performers = int(os.environ.get("BENCH_PERFORMERS", 300 if QUICK else 10_000))
+        commands["disturbed"] = (
+            f"BENCH_PERFORMERS={performers} python -m bench.bench_build disturbed"
+        )
+        log(f"disturbed build over {performers} performers")
+        results["disturbed"] = d = disturbed(faces, performers, seed)
+        log(json.dumps({k: v for k, v in d.items() if k != "timeline"}))
+        print(
+            f"disturbed build vs clean build of the final upstream state: performers "
+            f"{d['performers_here']} vs {d['performers_clean']} (equal: {d['performers_equal']}), "
+            f"faces {d['faces_here']} vs {d['faces_clean']} (equal: {d['faces_equal']}), "
+            f"differences {d['differences'] or 'none'}",
+            flush=True,
+        )
     if RESULTS.exists():  # parts run separately (the long memory run) share one file
         earlier = json.loads(RESULTS.read_text())
         commands = {**earlier.get("commands", {}), **commands}
@@ -269,6 +423,11 @@ def targets(results: dict[str, Any]) -> dict[str, Any]:
     if "resume" in results:
         r = results["resume"]
         out["resume_equals_clean"] = not r["differences"] and r["source_stats_equal"]
+    if "disturbed" in results:
+        d = results["disturbed"]
+        out["disturbed_equals_clean"] = not d["differences"] and d["last_run_exit"] == 0
+        out["resume_without_key_exits_2"] = d["resume_without_key_exit"] == [2]
+        out["disturbed_peak_rss_<1GiB"] = d["peak_rss_mib"] < 1024
     return out
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from buildkit import NAMES, manifest, run_build, stashbox, write_config
 
+from stash_sense_devkit.compare import committed_performers
+
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -65,11 +67,19 @@ def test_wrong_or_missing_api_key_stops_cleanly(faces_dir: Path, tmp_path: Path)
         refused = run_build(db, config, "keyed", env=env)
         assert refused.returncode == 2
         errors = [ln for ln in refused.stderr.splitlines() if ln.startswith("error:")]
-        assert len(errors) == 1 and "401" in errors[0] and "API key" in errors[0]
+        assert len(errors) == 1 and "not authorized" in errors[0] and "API key" in errors[0]
+        assert "STASH_SENSE_KEYED_API_KEY" in errors[0]
         assert "Traceback" not in refused.stderr
 
-        env["STASH_SENSE_KEYED_API_KEY"] = key
-        ok = run_build(db, config, "keyed", env=env)
+        keyed = {**env, "STASH_SENSE_KEYED_API_KEY": key}
+        trial = run_build(db, config, "keyed", "--limit", "3", env=keyed)
+        assert trial.returncode == 0, trial.stderr
+        # day 2, a new shell without the key: every resume stops, nothing is skipped
+        for _ in range(2):
+            resumed = run_build(db, config, "keyed", env=env)
+            assert resumed.returncode == 2, resumed.stderr
+            assert "not authorized" in resumed.stderr and committed_performers(db) == 3
+        ok = run_build(db, config, "keyed", env=keyed)
         assert ok.returncode == 0, ok.stderr
         assert key not in ok.stdout + ok.stderr + refused.stdout + refused.stderr
         assert "API key set" in ok.stderr

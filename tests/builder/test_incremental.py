@@ -3,6 +3,9 @@ deletions marked, merges followed, new performers added."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from buildkit import stashbox
@@ -40,22 +43,36 @@ def test_update_follows_edits_and_fetches_only_changes(
         assert written <= 4
         assert standin.stats()["counts"]["other"] - images_before == 2  # only Newcomer's images
 
-        assert run() == ("incremental", 1)  # nothing changed: only the one at the watermark
+        # nothing changed: the watermark is when the last pass began reading changes
+        assert run() == ("incremental", 0)
 
     contents = read_contents(db)
-    by_id = {sid: (name, deleted) for _, sid, name, deleted in contents.performers}
+    by_id = {sid: (name, merged) for _, sid, name, merged in contents.performers}
     assert by_id[renamed] == ("Adam Sandler (renamed)", False)
-    assert by_id[destroyed][1] is True
+    assert destroyed not in by_id  # kept, marked deleted, out of the live contents
     assert by_id[created] == ("Newcomer", False)
-    assert merged_away not in by_id  # its stash id was folded into the target's performer
-    target_faces = [f for f in contents.faces if f[0] == merge_target]
-    assert len(target_faces) >= 3  # its own faces and those of the merged performer
+    # the merged-away id stays searchable, mapped to the survivor
+    assert by_id[merged_away] == (by_id[merge_target][0], True)
     with FaceDatabase.open(db) as fdb:
-        source = fdb.manifest.sources["box"]
         assert fdb.manifest.counts["performers"] == 7  # 8 - destroyed - merged + new
-    assert source["deleted"] == 1
-    assert source["merged"] == 1
-    assert source["performers_seen"] == 8  # 8 first seen + newcomer - the merged duplicate
+        source = fdb.manifest.sources["box"]
+        survivor = fdb.performer_by_stash_id(endpoint.url, merged_away)
+        assert survivor == fdb.performer_by_stash_id(endpoint.url, merge_target) is not None
+    # stash-box drops a merged performer's images: only the survivor's own faces remain
+    target_faces = {f[1] for f in contents.faces if f[0] in (merge_target, merged_away)}
+    assert len(target_faces) == 2
+    assert (source["deleted"], source["merged"], source["performers_seen"]) == (1, 1, 7)
+    # `db info`'s table shows them too, with faces per performer
+    env = {**os.environ, "COLUMNS": "200"}
+    cmd = [sys.executable, "-m", "stash_sense.cli.app", "db", "info", "--db", str(db)]
+    text = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
+    header = next(line for line in text.splitlines() if "faces/performer" in line)
+    row = next(line for line in text.splitlines() if line.strip("│ ").startswith("box "))
+    cells = [c.strip() for c in row.strip("│ ").split("│")]
+    names = [c.strip() for c in header.strip("┃ ").split("┃")]
+    shown = dict(zip(names, cells, strict=False))
+    assert shown["deleted"] == "1" and shown["merged ids"] == "1" and shown["performers"] == "7"
+    assert float(shown["faces/performer"]) == source["faces_per_performer"]
 
 
 def test_resume_realigns_after_upstream_deletions(
@@ -68,9 +85,11 @@ def test_resume_realigns_after_upstream_deletions(
         assert build(BuildOptions(db=db, endpoint=endpoint, limit=5), engine).written == 5
         standin.edit("destroy", id=ids[4])  # the last one written: the position must realign
         result = build(BuildOptions(db=db, endpoint=endpoint), engine)
-        assert (result.mode, result.written, result.complete) == ("full", 3, True)
+        # the 3 left, and ids[4] marked deleted by the pass's sweep
+        assert (result.mode, result.written, result.complete) == ("full", 4, True)
+        assert result.stats["deleted"] == 1
     stored = {sid for _, sid, _, _ in read_contents(db).performers}
-    assert stored == set(ids)  # nothing skipped (ids[4] is marked deleted by the next update)
+    assert stored == set(ids) - {ids[4]}  # nothing skipped
 
 
 def test_a_limited_trial_run_is_continued_by_the_next_run(

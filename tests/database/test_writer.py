@@ -112,18 +112,16 @@ def test_mark_deleted_and_merge_into(tmp_path: Path) -> None:
     with DatabaseWriter.open(tmp_path / "db", EMBEDDERS) as w:
         ids = fill(w, pop, faces_each=2)
         w.upsert_performer(PerformerRecord("Performer 0", aliases=["Zero"]), "x", into=ids[0])
-        w.mark_deleted(ENDPOINT, "s2")
+        assert w.mark_deleted(ENDPOINT, "s2") and not w.mark_deleted(ENDPOINT, "s2")
         assert w.counts()["performers"] == 2
-        w.merge_into(ENDPOINT, "s0", "s1")  # stash-box merged performer 0 into 1
+        # stash-box merged performer 0 into 1: its images went with it, its id stays searchable
+        assert w.merge_into(ENDPOINT, "s0", ids[1])
         counts = w.counts()
         assert counts["performers"] == 1
-        assert counts["faces"] == 4
-        assert w.find_performer(PerformerRecord("?", stash_ids=[(ENDPOINT, "s0")])) is None
+        assert counts["faces"] == 2
+        assert w.find_performer(PerformerRecord("?", stash_ids=[(ENDPOINT, "s0")])) == ids[1]
         assert w.find_performer(PerformerRecord("?", stash_ids=[(ENDPOINT, "s1")])) == ids[1]
-        w.merge_into(ENDPOINT, "s1", "s9")  # the new id is not stored yet: a rename
-        assert w.find_performer(PerformerRecord("?", stash_ids=[(ENDPOINT, "s9")])) == ids[1]
-    conn = sqlite3.connect(tmp_path / "db" / "staging" / "faces.sqlite")
-    aliases = {
-        r[0] for r in conn.execute("SELECT alias FROM aliases WHERE performer_id=?", ids[1:2])
-    }
-    assert aliases == {"Zero", "Performer 0"}
+        assert w.stored_stash_ids(ENDPOINT) == {"s1"}  # merged-away ids are not listed
+        assert not w.merge_into(ENDPOINT, "s7", ids[1])  # never stored: only the mapping
+        assert w.find_performer(PerformerRecord("?", stash_ids=[(ENDPOINT, "s7")])) == ids[1]
+        assert w.source_stats("stashdb", ENDPOINT)["merged"] == 2

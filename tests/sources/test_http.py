@@ -91,7 +91,8 @@ def test_a_hanging_endpoint_times_out(stashbox: StandIn) -> None:
     assert time.monotonic() - start < 4 * 0.3 + 3 * 0.2 + 2
 
 
-def test_401_stops_at_once_with_a_clear_message(stashbox: StandIn) -> None:
+def test_not_authorized_stops_at_once_with_a_clear_message(stashbox: StandIn) -> None:
+    """stash-box answers a wrong key with HTTP 200 and "not authorized" (counted as 401)."""
     stashbox.configure(api_key="right-key-123")
     before = counts(stashbox).get("401", 0)
     wrong = client_for(stashbox, api_key="wrong-key-456")
@@ -99,7 +100,7 @@ def test_401_stops_at_once_with_a_clear_message(stashbox: StandIn) -> None:
         wrong.performer_page(1)
     wrong.close()
     message = str(err.value)
-    assert "401" in message and "API key" in message
+    assert "not authorized" in message and "API key" in message
     assert "wrong-key-456" not in message and "\n" not in message
     assert counts(stashbox).get("401", 0) - before == 1  # not retried
     right = client_for(stashbox, api_key="right-key-123")

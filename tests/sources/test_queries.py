@@ -12,10 +12,9 @@ from graphql.execution.values import get_variable_values
 from stash_sense.sources.stashbox import (
     ALL_QUERIES,
     FIND_PERFORMER_QUERY,
+    PERFORMER_IDS_QUERY,
     PERFORMER_PAGE_QUERY,
-    REMOVED_PERFORMERS_QUERY,
     performer_page_variables,
-    removed_variables,
 )
 from stash_sense_devkit.standins.schemas import load_schema
 
@@ -46,8 +45,8 @@ def test_performer_page_variables_coerce(schema: GraphQLSchema, sort: str, direc
     check_variables(schema, PERFORMER_PAGE_QUERY, performer_page_variables(3, 100, sort, direction))
 
 
-def test_removed_and_find_variables_coerce(schema: GraphQLSchema) -> None:
-    check_variables(schema, REMOVED_PERFORMERS_QUERY, removed_variables(2, 100))
+def test_ids_and_find_variables_coerce(schema: GraphQLSchema) -> None:
+    check_variables(schema, PERFORMER_IDS_QUERY, performer_page_variables(2, 1000))
     check_variables(schema, FIND_PERFORMER_QUERY, {"id": "8e9f2d1c-0000-4000-8000-000000000000"})
 
 

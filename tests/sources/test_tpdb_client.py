@@ -31,12 +31,47 @@ def test_pages_posters_and_stash_ids(tpdb: StandIn) -> None:
     assert [len(p.performers) for p in pages] == [5, 5, 2]
     assert pages[0].count == 12
     assert len({p.id for p in performers}) == 12
-    first = performers[0]
+    first = performers[-1]  # order_by=created: newest first
     assert first.name == "Adam Sandler"
     assert first.images[0].url.startswith(tpdb.base + "/images/")
     assert len(first.images) == 2
     (endpoint, stash_id), *_ = first.other_stash_ids
     assert endpoint == "https://stashdb.org/graphql" and len(stash_id) == 36
+
+
+def test_published_fields_and_parameters(tpdb: StandIn) -> None:
+    """`order_by` takes created/updated/name (not created_at), links sit under `extras.links`."""
+    client = client_for(tpdb)
+    for sort in ("CREATED_AT", "UPDATED_AT", "NAME"):
+        assert len(client.performer_page(1, sort=sort).performers) == 5
+    someone = client.performer_page(1).performers[0]
+    found = client.find_performer(someone.id)
+    assert client.find_performer("00000000-0000-4000-8000-000000000000") is None
+    live = client.live_ids()
+    client.close()
+    assert found is not None and found.other_stash_ids == someone.other_stash_ids
+    assert someone.other_stash_ids[0][0] == "https://stashdb.org/graphql"
+    assert live.consistent and len(live.ids) == 12
+    raw = {
+        "id": "u",
+        "name": "N",
+        "extras": {
+            "links": [
+                {
+                    "url": "https://stashdb.org/performers/"
+                    + "0" * 8
+                    + "-0000-4000-8000-"
+                    + "0" * 12,
+                    "platform": "stashdb",
+                }
+            ]
+        },
+        "links": {
+            "StashDB": "https://fansdb.cc/performers/" + "1" * 8 + "-0000-4000-8000-" + "1" * 12
+        },
+    }
+    parsed = parse_tpdb_performer(raw)
+    assert [e for e, _ in parsed.other_stash_ids] == ["https://stashdb.org/graphql"]
 
 
 def test_bearer_token_required(tpdb: StandIn) -> None:

@@ -79,4 +79,5 @@ def test_tpdb_pages_have_the_documented_meta(faces: Path) -> None:
     }
     assert body["data"][0]["name"] == "Yao Ming"
     assert one["data"]["name"] == "Yao Ming"
-    assert body["data"][0]["links"]["StashDB"].startswith("https://stashdb.org/performers/")
+    links = body["data"][0]["extras"]["links"]
+    assert links[0]["url"].startswith("https://stashdb.org/performers/")

@@ -1,5 +1,7 @@
-"""What a published database holds, in comparable form: to check that a build killed and resumed
-ends exactly where a clean build ends (tests and `bench/bench_build.py`)."""
+"""What a published database holds, in comparable form: to check that a build killed, disturbed and
+resumed ends exactly where a clean build of the final upstream state ends (tests and
+`bench/bench_build.py`). Live performers only: a performer deleted upstream is kept, marked, by
+the build that saw it, and never seen by a clean build."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from stash_sense.database.layout import SQLITE_NAME, resolve_generation
 class DatabaseContents:
     """Performers by stash id, faces by (stash id, image) with a digest of their vectors, skips."""
 
-    performers: frozenset[tuple[str, str, str, bool]]  # (endpoint, stash_id, name, deleted)
+    performers: frozenset[tuple[str, str, str, bool]]  # (endpoint, stash_id, name, merged away)
     faces: frozenset[tuple[str, str, str]]  # (stash_id, source_image, sha1 of the vectors)
     skipped: frozenset[tuple[str, str]]  # (source_image, reason)
 
@@ -38,16 +40,18 @@ def read_contents(db: Path) -> DatabaseContents:
     conn = sqlite3.connect(f"file:{folder / SQLITE_NAME}?mode=ro", uri=True)
     try:
         performers = frozenset(
-            (endpoint, stash_id, name, bool(deleted))
-            for endpoint, stash_id, name, deleted in conn.execute(
-                "SELECT s.endpoint, s.stash_id, p.name, p.deleted FROM performers p "
-                "JOIN stash_ids s ON s.performer_id = p.id"
+            (endpoint, stash_id, name, bool(merged))
+            for endpoint, stash_id, name, merged in conn.execute(
+                "SELECT s.endpoint, s.stash_id, p.name, EXISTS(SELECT 1 FROM merged_stash_ids m "
+                "WHERE m.endpoint = s.endpoint AND m.stash_id = s.stash_id) FROM performers p "
+                "JOIN stash_ids s ON s.performer_id = p.id WHERE p.deleted = 0"
             )
         )
         faces = set()
         for face_id, stash_id, image in conn.execute(
             "SELECT f.id, min(s.stash_id), f.source_image FROM faces f "
-            "JOIN stash_ids s ON s.performer_id = f.performer_id GROUP BY f.id"
+            "JOIN stash_ids s ON s.performer_id = f.performer_id "
+            "JOIN performers p ON p.id = f.performer_id WHERE p.deleted = 0 GROUP BY f.id"
         ):
             digest = hashlib.sha1()
             for (vector,) in conn.execute(
@@ -57,7 +61,10 @@ def read_contents(db: Path) -> DatabaseContents:
             faces.add((stash_id, image, digest.hexdigest()))
         skipped = frozenset(
             (str(image), str(reason))
-            for image, reason in conn.execute("SELECT source_image, reason FROM skipped_images")
+            for image, reason in conn.execute(
+                "SELECT source_image, reason FROM skipped_images k WHERE NOT EXISTS "
+                "(SELECT 1 FROM performers p WHERE p.id = k.performer_id AND p.deleted = 1)"
+            )
         )
     finally:
         conn.close()

@@ -1,8 +1,15 @@
 """Builds a face database from sources: paging, concurrent downloads and embedding, a single
-writer, resume after any interruption, incremental updates. Entry point: `build()`."""
+writer, resume after any interruption, a ledger of what failed for now, incremental updates.
+Entry point: `build()`."""
 
-from stash_sense.builder.run import BuildError, BuildOptions, BuildResult, build
-from stash_sense.builder.stats import SourceStats
+from stash_sense.builder.run import BuildError, BuildIncomplete, BuildOptions, BuildResult, build
 from stash_sense.builder.subject import choose_subject
 
-__all__ = ["BuildError", "BuildOptions", "BuildResult", "SourceStats", "build", "choose_subject"]
+__all__ = [
+    "BuildError",
+    "BuildIncomplete",
+    "BuildOptions",
+    "BuildResult",
+    "build",
+    "choose_subject",
+]

@@ -1,4 +1,7 @@
-"""Build progress: a rich progress bar (rate, ETA) in a terminal, plain log lines otherwise."""
+"""Build progress: a rich progress bar (rate, ETA) in a terminal, plain log lines otherwise.
+
+The bar and the log share one console (`CONSOLE`; the CLI logs through a RichHandler on it), so
+retry and 429 lines print above the live bar instead of being glued onto it."""
 
 from __future__ import annotations
 
@@ -19,6 +22,8 @@ from rich.progress import (
 )
 
 log = logging.getLogger("stash_sense.builder")
+
+CONSOLE = Console(stderr=True)
 
 
 class BuildProgress:
@@ -48,7 +53,7 @@ class BuildProgress:
                 TimeElapsedColumn(),
                 TextColumn("ETA"),
                 TimeRemainingColumn(),
-                console=Console(stderr=True),
+                console=CONSOLE,
                 transient=False,
             )
             self._progress.start()

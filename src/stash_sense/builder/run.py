@@ -1,60 +1,63 @@
 """`build()`: read a source, turn its performers' images into faces, write them into a database.
 
-One thread pages the source (a bounded queue of pages ahead); image downloads and face embedding
-run in pools (`images.py`); this thread is the only writer. Performers are written strictly in
-the source's stable order, in transactions of at most `batch_size`, each carrying the resume
-state; so after a kill -9 the next run starts right after the last committed performer and
-nothing is lost or stored twice. A finished full pass records a watermark; later runs fetch only
-what changed since (UPDATED_AT, newest first), follow merges and mark deletions.
+A pass reads the source, then finishes: it reads what changed since the pass began (a full pass)
+or since the watermark (an update), reconciles the ids the source lists with those stored
+(`live_ids`: performers a page skipped, deleted or merged meanwhile), and retries the images that
+failed for now (the ledger, `pending_images`). It is complete only when no such image is left;
+the watermark is then the time the finishing began. A pass that is not complete says how many
+images wait, and the next run goes on where it stopped.
+
+One thread pages the source (`paging.py`); image downloads and face embedding run in pools
+(`images.py`); this thread is the only writer (`store.py`). Performers are written strictly in the
+order they were read, in transactions of at most `batch_size`, each carrying the resume state; so
+after a kill -9 the next run starts right after the last committed performer.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
+import uuid
 from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, TypeVar
 
 from stash_sense.builder.images import ImageOutcome, ImageWorkers
+from stash_sense.builder.paging import prefetch
 from stash_sense.builder.progress import BuildProgress
-from stash_sense.builder.state import BuildState, parse_time
-from stash_sense.builder.stats import SourceStats
-from stash_sense.database import DatabaseWriter, EmbedderInfo, PerformerRecord
+from stash_sense.builder.source import make_client
+from stash_sense.builder.state import BuildState
+from stash_sense.builder.stats import source_stats
+from stash_sense.builder.store import PerformerStore
+from stash_sense.database import DatabaseWriter, EmbedderInfo
 from stash_sense.faces import FaceEngine
 from stash_sense.faces.cores import worker_threads
 from stash_sense.sources.endpoints import EndpointConfig
-from stash_sense.sources.http import AuthError, FetchError, HttpSession
-from stash_sense.sources.stashbox import StashBoxClient
-from stash_sense.sources.tpdb import TpdbClient
-from stash_sense.sources.types import PerformerPage, RemovalEvent, SourcePerformer
+from stash_sense.sources.http import AuthError, FetchError
+from stash_sense.sources.types import (
+    LiveIds,
+    PerformerPage,
+    SourceClient,
+    SourcePerformer,
+    parse_time,
+)
 
 log = logging.getLogger("stash_sense.builder")
 
-SKIPPABLE_PAGE_ERRORS = {"malformed", "graphql_error"}
+T = TypeVar("T")
 
 
 class BuildError(Exception):
     """The build stopped; `str()` is one clear line. Committed progress is kept for resuming."""
 
 
-class SourceClient(Protocol):
-    page_size: int
-    session: HttpSession
-
-    def performer_page(
-        self, page: int, *, sort: Any = ..., direction: str = ...
-    ) -> PerformerPage: ...
-
-    def discover_page_size(self) -> int: ...
-
-    def close(self) -> None: ...
+class BuildIncomplete(BuildError):
+    """The source stayed unreachable: the pass stopped with work left for the next run."""
 
 
 @dataclass
@@ -69,8 +72,12 @@ class BuildOptions:
     embed_threads: int | None = None
     window: int | None = None  # performers in flight; default 4 pages' worth
     progress: bool | None = None  # None: a bar on a terminal, log lines otherwise
-    overlap_s: float = 3600.0  # incremental updates look this far behind the watermark
-    page_retries: int = 2  # extra tries for a malformed page before it is skipped
+    overlap_s: float = 3600.0  # changes are read from this far before the pass or watermark
+    page_retries: int = 2  # extra tries for a malformed page before the sweep fills it in
+    patience_s: float = 300.0  # how long a source may fail (5xx, timeouts) before the run stops
+    retry_rounds: int = 2  # rounds of retrying the ledger's images at the end of a pass
+    retry_wait_s: float = 20.0  # pause before each round (lets an outage pass)
+    give_up_runs: int = 3  # an image failing in this many separate runs is skipped for good
 
 
 @dataclass
@@ -78,7 +85,8 @@ class BuildResult:
     generation: Path | None
     mode: str  # "full" | "incremental"
     written: int  # performers written by this run
-    complete: bool
+    complete: bool  # the pass finished with nothing left to retry
+    pending: int  # images that failed for now and wait for the next run
     stats: dict[str, Any]
     requests: int
     elapsed_s: float
@@ -86,22 +94,24 @@ class BuildResult:
 
 @dataclass
 class _Job:
-    """One performer in flight: its images' futures; `performer` None for a skipped page slot."""
+    """One performer in flight (or, with `pid`, a stored performer's images retried)."""
 
-    offset: int
     performer: SourcePerformer | None
-    futures: list[tuple[str, Future[ImageOutcome]]] = field(default_factory=list)
-    capped: int = 0
-    skip_reason: str | None = None
+    pid: int | None = None
+    offset: int | None = None  # its position in the full pass
+    futures: list[Future[ImageOutcome]] = field(default_factory=list)
 
     def done(self) -> bool:
-        return all(f.done() for _, f in self.futures)
+        return all(f.done() for f in self.futures)
 
     def pending(self) -> list[Future[ImageOutcome]]:
-        return [f for _, f in self.futures if not f.done()]
+        return [f for f in self.futures if not f.done()]
 
 
-_END = object()
+class _FinishingReads(NamedTuple):
+    began: datetime  # when they began: the next watermark
+    changed: list[SourcePerformer]
+    live: LiveIds
 
 
 def default_embed_threads() -> int:
@@ -110,27 +120,8 @@ def default_embed_threads() -> int:
     return worker_threads()
 
 
-def make_client(endpoint: EndpointConfig) -> StashBoxClient | TpdbClient:
-    if endpoint.kind == "tpdb":
-        return TpdbClient(endpoint)
-    return StashBoxClient(endpoint)
-
-
-def performer_record(p: SourcePerformer, endpoint: EndpointConfig) -> PerformerRecord:
-    cap = endpoint.max_images_per_performer
-    return PerformerRecord(
-        name=p.name,
-        disambiguation=p.disambiguation,
-        aliases=list(p.aliases),
-        gender=p.gender,
-        country=p.country,
-        birthdate=p.birthdate,
-        image_urls=[i.url for i in p.images[:cap]],
-        stash_ids=[(endpoint.stash_id_endpoint, p.id), *p.other_stash_ids],
-        urls=list(p.urls),
-        primary_source=endpoint.name,
-        deleted=False,
-    )
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 class Builder:
@@ -141,16 +132,14 @@ class Builder:
         options: BuildOptions,
         engine: FaceEngine,
         writer: DatabaseWriter,
-        client: StashBoxClient | TpdbClient,
+        client: SourceClient,
     ) -> None:
         self.opt = options
         self.ep = options.endpoint
-        self.engine = engine
         self.writer = writer
         self.client = client
         self.state = BuildState.load(writer, self.ep.name)
-        self.stats = self.state.stats or SourceStats()
-        self.state.stats = self.stats
+        self.store = PerformerStore(writer, self.ep, uuid.uuid4().hex, options.give_up_runs)
         keep = options.db / "images" / self.ep.name if options.keep_images else None
         self.workers = ImageWorkers(
             session=client.session,
@@ -161,8 +150,13 @@ class Builder:
             keep_images_dir=keep,
         )
         self.written = 0
-        self.source_count: int | None = None  # performers the source reports in the pass
+        self.pending = 0
+        self.pass_total: int | None = None  # the full pass's performers (from its first page)
         self._stop = threading.Event()
+        # the finishing reads (changes, ids) start as soon as the last page is read, while the
+        # last images still embed: the source sees no idle gap at the end of a pass
+        self._reads = ThreadPoolExecutor(1, thread_name_prefix="finishing")
+        self._finishing: Future[_FinishingReads] | None = None
 
     # -- the passes ---------------------------------------------------------------------------
 
@@ -175,209 +169,241 @@ class Builder:
             return "incremental"
         finally:
             self._stop.set()
+            self._reads.shutdown(wait=False, cancel_futures=True)
             self.workers.close()
 
     def full_pass(self) -> None:
         st = self.state
         if self.opt.full and (st.offset or st.complete):
             log.info("%s: starting a new full pass (--full)", self.ep.name)
-            st.offset, st.last_id, st.complete, st.max_updated = 0, None, False, None
-            with self.writer.transaction():
-                st.save(self.writer)
+            st.offset, st.last_id, st.complete, st.pass_started = 0, None, False, None
+        if st.pass_started is None:
+            st.pass_started = _now().isoformat()
+            self._save_state()
+        self._choose_page_size()
+        if st.offset:
+            log.info("%s: resuming after %d performers", self.ep.name, st.offset)
+        since = parse_time(st.pass_started)
+        if not self._page_through(lambda: self._read_ahead(since)) or self._limited():
+            log.info("%s: stopped at --limit %s; run again to go on", self.ep.name, self.opt.limit)
+            return
+        if self._finish(since):
+            st.complete = True
+            log.info("%s: full pass complete", self.ep.name)
+
+    def incremental_pass(self) -> None:
+        log.info("%s: updating changes since %s", self.ep.name, self.state.watermark)
+        self._choose_page_size()
+        self._finish(parse_time(self.state.watermark))
+
+    def _read_ahead(self, since: datetime | None) -> None:
+        """Start the finishing reads (the changes since `since`, the ids listed) in the
+        background, once."""
+        if self._finishing is None and not self._limited():
+            self._finishing = self._reads.submit(self._finishing_reads, since)
+
+    def _finishing_reads(self, since: datetime | None) -> _FinishingReads:
+        began = _now()
+        if since is not None:
+            since -= timedelta(seconds=self.opt.overlap_s)
+        changed = self._patiently("changes", lambda: list(self.client.changed_since(since)))
+        log.info("%s: %d performers changed since %s", self.ep.name, len(changed), since)
+        live = self._patiently("performer ids", self.client.live_ids)
+        return _FinishingReads(began, changed, live)
+
+    def _finish(self, since: datetime | None) -> bool:
+        """Changes since `since`, the id sweep, the retries; True (and a new watermark) when
+        nothing is left to retry."""
+        self._read_ahead(since)
+        assert self._finishing is not None
+        began, changed, live = self._finishing.result()
+        self._drive((self._start(p) for p in changed), f"{self.ep.name} changes", len(changed))
+        self._sweep(live)
+        self.pending = self._retry_pending()
+        if self.pending:
+            log.warning(
+                "%s: %d images failed for now (server errors, timeouts); the pass is not "
+                "complete: run the same command again later",
+                self.ep.name,
+                self.pending,
+            )
+            return False
+        self.state.watermark = began.isoformat()
+        self.state.complete = True
+        self._save_state()
+        return True
+
+    def _limited(self) -> bool:
+        limit = self.opt.limit
+        return limit is not None and (self.pass_total is None or self.pass_total >= limit)
+
+    def _save_state(self) -> None:
+        with self.writer.transaction():
+            self.state.save(self.writer)
+
+    def _choose_page_size(self) -> None:
+        st = self.state
         if st.page_size:
             self.client.page_size = min(st.page_size, self.client.page_size)
         else:
-            st.page_size = self.client.discover_page_size()
-        ps = self.client.page_size
-        if st.offset:
-            log.info("%s: resuming after %d performers", self.ep.name, st.offset)
-        start_page = (st.offset - 1) // ps + 1 if st.offset else 1
-        pages = self._prefetch(start_page, "CREATED_AT", "ASC")
-        jobs = self._full_jobs(pages, start_page)
-        exhausted = self._drive(jobs, ordered_cursor=True)
-        limited = self.opt.limit is not None and (
-            self.source_count is None or self.source_count > self.opt.limit
-        )
-        if exhausted and limited:
-            log.info("%s: stopped at --limit %d; run again to go on", self.ep.name, self.opt.limit)
-        elif exhausted:
-            st.complete = True
-            st.watermark = _later(st.watermark, st.max_updated)
-            with self.writer.transaction():
-                st.save(self.writer)
-            log.info("%s: full pass complete", self.ep.name)
+            st.page_size = self._patiently("first page", self.client.discover_page_size)
 
-    def _full_jobs(self, pages: Iterator[PerformerPage | int], start_page: int) -> Iterator[_Job]:
+    # -- the steps ----------------------------------------------------------------------------
+
+    def _page_through(self, on_end: Callable[[], None]) -> bool:
+        """The full pass's pages from the resume position; True when the source ran out.
+        `on_end` runs when the last page has been read."""
+        st, ps = self.state, self.client.page_size
+        start_page = (st.offset - 1) // ps + 1 if st.offset else 1
+        pages = prefetch(self._fetch_page, start_page, ps, self._stop, self.opt.limit, on_end)
+        return self._drive(self._page_jobs(pages), self.ep.name, None, st.offset)
+
+    def _page_jobs(self, pages: Iterator[PerformerPage | int]) -> Iterator[_Job]:
         st, ps, limit = self.state, self.client.page_size, self.opt.limit
         first = True
-        self.total: int | None = None
         for item in pages:
-            if isinstance(item, int):  # a page that stayed malformed: skip its slots
-                page = item
-                for i in range(ps):
-                    offset = (page - 1) * ps + i
-                    if offset >= st.offset and (limit is None or offset < limit):
-                        yield _Job(offset, None, skip_reason="malformed_page")
+            if isinstance(item, int):  # a page that stayed malformed: the sweep fills it in
                 first = False
                 continue
-            page_no = item.page
-            self.source_count = item.count
-            self.total = min(item.count, limit) if limit is not None else item.count
-            skip_to = 0
-            if first and st.offset:
-                ids = [p.id for p in item.performers]
-                if st.last_id and st.last_id in ids:
-                    skip_to = ids.index(st.last_id) + 1
-                else:  # performers before it were deleted upstream: skip those already stored
-                    endpoint = self.ep.stash_id_endpoint
-                    while skip_to < len(ids) and (
-                        self.writer.find_performer(_probe(endpoint, ids[skip_to])) is not None
-                    ):
-                        skip_to += 1
+            self.pass_total = min(item.count, limit) if limit is not None else item.count
+            skip_to = self._realign(item) if first and st.offset else 0
             first = False
             for i, performer in enumerate(item.performers):
-                offset = (page_no - 1) * ps + i
-                if i < skip_to:
-                    continue
+                offset = (item.page - 1) * ps + i
                 if limit is not None and offset >= limit:
                     return
-                yield self._start(offset, performer)
+                if i >= skip_to:
+                    yield self._start(performer, offset)
 
-    def incremental_pass(self) -> None:
-        st = self.state
-        since = parse_time(st.watermark)
-        if since is not None:
-            since -= timedelta(seconds=self.opt.overlap_s)
-        log.info("%s: updating changes since %s", self.ep.name, st.watermark or "the start")
-        self.client.page_size = st.page_size or self.client.discover_page_size()
-        pages = self._prefetch(1, "UPDATED_AT", "DESC")
+    def _realign(self, page: PerformerPage) -> int:
+        """Where to start in the first page of a resumed pass: after the last one written, or
+        (when it is gone upstream) after those already stored."""
+        ids = [p.id for p in page.performers]
+        if self.state.last_id in ids:
+            return ids.index(self.state.last_id) + 1
+        skip_to = 0
+        while skip_to < len(ids) and self.store.stored(ids[skip_to]) is not None:
+            skip_to += 1
+        return skip_to
 
-        def changed() -> Iterator[_Job]:
-            n = 0
-            for item in pages:
-                if isinstance(item, int):
-                    continue
-                for performer in item.performers:
-                    updated = parse_time(performer.updated)
-                    if since is not None and updated is not None and updated < since:
-                        return
-                    yield self._start(n, performer)
-                    n += 1
+    def _sweep(self, live: LiveIds) -> None:
+        """Reconcile the ids the source lists with those stored: fetch the missing ones, ask
+        about those no longer listed (deleted, merged, or skipped by the listing)."""
+        stored = self.writer.stored_stash_ids(self.ep.stash_id_endpoint)
+        missing, gone = sorted(live.ids - stored), sorted(stored - live.ids)
+        log.info(
+            "%s: the source lists %d performers (count %d%s); %d not stored, %d no longer listed",
+            self.ep.name,
+            len(live.ids),
+            live.count,
+            "" if live.consistent else ", listings disagreed",
+            len(missing),
+            len(gone),
+        )
+        todo = missing + gone
+        self._drive((self._look_up(sid) for sid in todo), f"{self.ep.name} sweep", len(todo))
 
-        self.total = None
-        self._drive(changed(), ordered_cursor=False)
-        if isinstance(self.client, StashBoxClient):
-            removed = list(self.client.removed_since(since.isoformat() if since else None))
-            with self.writer.transaction():
-                for event in removed:
-                    self._mark_deleted(event)
-                st.save(self.writer)
-        st.watermark = _later(st.watermark, st.max_updated)
-        with self.writer.transaction():
-            st.save(self.writer)
+    def _look_up(self, stash_id: str) -> _Job:
+        found = self._patiently(
+            f"performer {stash_id}", lambda: self.client.find_performer(stash_id)
+        )
+        return self._start(found or SourcePerformer(id=stash_id, name="?", deleted=True))
 
-    # -- paging thread ------------------------------------------------------------------------
+    def _retry_pending(self) -> int:
+        """Retry the ledger's images in rounds; return how many still wait."""
+        for _ in range(self.opt.retry_rounds):
+            todo = self.writer.pending_images(self.ep.name)
+            if not todo:
+                return 0
+            log.info(
+                "%s: retrying %d images that failed for now, in %.0fs",
+                self.ep.name,
+                len(todo),
+                self.opt.retry_wait_s,
+            )
+            time.sleep(self.opt.retry_wait_s)
+            jobs = (_Job(None, pid, None, [self.workers.submit(url)]) for url, pid in todo)
+            self._drive(jobs, f"{self.ep.name} retries", len(todo))
+        return len(self.writer.pending_images(self.ep.name))
 
-    def _prefetch(
-        self, start_page: int, sort: str, direction: str
-    ) -> Iterator[PerformerPage | int]:
-        """Pages from a background thread, at most two ahead; an int is a page to skip."""
-        q: queue.Queue[object] = queue.Queue(maxsize=2)
+    def _fetch_page(self, page: int) -> PerformerPage | int:
+        tries = 0
 
-        def put(item: object) -> bool:
-            while not self._stop.is_set():
-                try:
-                    q.put(item, timeout=0.2)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        def produce() -> None:
-            page, count = start_page, None
-            ps = self.client.page_size
-            while not self._stop.is_set():
-                if self.opt.limit is not None and (page - 1) * ps >= self.opt.limit:
-                    put(_END)
-                    return
-                try:
-                    result: PerformerPage | int = self._fetch_page(page, sort, direction)
-                except BaseException as exc:
-                    put(exc)
-                    return
-                if isinstance(result, PerformerPage):
-                    count = result.count
-                if not put(result):
-                    return
-                last = isinstance(result, PerformerPage) and not result.performers
-                if last or (count is not None and page * ps >= count):
-                    put(_END)
-                    return
-                page += 1
-
-        threading.Thread(target=produce, name="pager", daemon=True).start()
-        while True:
-            item = q.get()
-            if item is _END:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            assert isinstance(item, PerformerPage | int)
-            yield item
-
-    def _fetch_page(self, page: int, sort: str, direction: str) -> PerformerPage | int:
-        for attempt in range(self.opt.page_retries + 1):
+        def fetch() -> PerformerPage | int:
+            nonlocal tries
+            tries += 1
             try:
-                return self.client.performer_page(page, sort=sort, direction=direction)  # type: ignore[arg-type]
-            except AuthError:
-                raise
+                return self.client.performer_page(page)
             except FetchError as exc:
-                if exc.reason not in SKIPPABLE_PAGE_ERRORS:
-                    raise BuildError(f"{self.ep.name}: page {page}: {exc}") from None
-                log.warning("%s: page %d: %s (try %d)", self.ep.name, page, exc, attempt + 1)
-        log.warning("%s: page %d skipped: stays malformed", self.ep.name, page)
-        return page
+                if exc.reason == "malformed" and tries > self.opt.page_retries:
+                    log.warning(
+                        "%s: page %d stays malformed: left to the sweep", self.ep.name, page
+                    )
+                    return page
+                raise
+
+        return self._patiently(f"page {page}", fetch)
+
+    def _patiently(self, what: str, call: Callable[[], T]) -> T:
+        """`call()`, tried again while it fails for now, for at most `patience_s`."""
+        deadline = time.monotonic() + self.opt.patience_s
+        attempt = 0
+        while True:
+            try:
+                return call()
+            except FetchError as exc:
+                if not exc.transient:
+                    raise BuildError(f"{self.ep.name}: {what}: {exc}") from None
+                if time.monotonic() >= deadline or self._stop.is_set():
+                    raise BuildIncomplete(
+                        f"{self.ep.name}: {what}: {exc}; still failing after "
+                        f"{self.opt.patience_s:.0f}s: progress is saved, run the same command "
+                        "again later"
+                    ) from None
+                delay = min(30.0, 2.0**attempt, max(0.1, deadline - time.monotonic()))
+                log.warning("%s: %s: %s; trying again in %.0fs", self.ep.name, what, exc, delay)
+                time.sleep(delay)
+                attempt += 1
 
     # -- the pipeline -------------------------------------------------------------------------
 
-    def _start(self, offset: int, performer: SourcePerformer) -> _Job:
-        job = _Job(offset, performer)
-        cap = self.ep.max_images_per_performer
-        job.capped = max(0, len(performer.images) - cap)
+    def _start(self, performer: SourcePerformer, offset: int | None = None) -> _Job:
+        job = _Job(performer, offset=offset)
         if performer.deleted:
             return job
-        for image in performer.images[:cap]:
-            if self.writer.has_image(image.url):
-                continue
-            job.futures.append((image.url, self.workers.submit(image.url)))
+        for image in performer.images[: self.ep.max_images_per_performer]:
+            if not self.writer.has_image(image.url):
+                job.futures.append(self.workers.submit(image.url))
         return job
 
-    def _drive(self, jobs: Iterator[_Job], *, ordered_cursor: bool) -> bool:
-        """Run jobs through the pools and write them in order; True when the source ran out."""
+    def _drive(
+        self, jobs: Iterable[_Job], label: str, total: int | None, done_before: int = 0
+    ) -> bool:
+        """Run jobs through the pools and write them in order; True when `jobs` ran out. The bar
+        counts towards `total` (None: the full pass's, known after its first page)."""
+        jobs = iter(jobs)
         window_size = self.opt.window or max(4 * self.client.page_size, 8 * self.ep.concurrency)
         window: deque[_Job] = deque()
         batch: list[_Job] = []
         exhausted = False
         last_commit = time.monotonic()
-        with BuildProgress(
-            self.ep.name, getattr(self, "total", None), interactive=self.opt.progress
-        ) as bar:
+        with BuildProgress(label, None, interactive=self.opt.progress) as bar:
             while True:
                 while not exhausted and len(window) < window_size:
                     try:
                         window.append(next(jobs))
                     except StopIteration:
                         exhausted = True
-                if bar.total is None and getattr(self, "total", None) is not None:
-                    bar.set_total(max(0, (self.total or 0) - self.state.offset))
+                known = total if total is not None else self.pass_total
+                if bar.total is None and known is not None:
+                    bar.set_total(max(0, known - done_before))
                 if not window and not batch:
                     break
                 while window and window[0].done():
                     batch.append(window.popleft())
                 due = time.monotonic() - last_commit >= self.opt.commit_every_s
                 if batch and (len(batch) >= self.opt.batch_size or due or not window):
-                    faces = self._commit(batch, ordered_cursor)
-                    bar.advance(len(batch), faces)
+                    bar.advance(len(batch), self._commit(batch))
                     batch = []
                     last_commit = time.monotonic()
                     continue
@@ -385,86 +411,31 @@ class Builder:
                     wait(window[0].pending(), timeout=0.5, return_when=FIRST_COMPLETED)
         return exhausted
 
-    def _commit(self, batch: list[_Job], ordered_cursor: bool) -> int:
+    def _commit(self, batch: list[_Job]) -> int:
+        """Write a batch and the resume state in one transaction; return the faces stored."""
         faces = 0
         with self.writer.transaction():
             for job in batch:
                 faces += self._write(job)
-                if ordered_cursor:
+                if job.offset is not None and job.performer is not None:
                     self.state.offset = job.offset + 1
-                    if job.performer is not None:
-                        self.state.last_id = job.performer.id
+                    self.state.last_id = job.performer.id
             self.state.save(self.writer)
-        self.written += len(batch)
+        self.written += sum(job.performer is not None for job in batch)
         return faces
 
     def _write(self, job: _Job) -> int:
-        """Store one performer and its images' outcomes; return faces stored."""
-        stats, w, ep = self.stats, self.writer, self.ep
-        p = job.performer
-        if p is None:
-            stats.skip(job.skip_reason or "skipped")
+        """Store one job: the performer (or its removal), its merges, its images' outcomes."""
+        p, pid = job.performer, job.pid
+        if p is not None and p.deleted:
+            self.store.remove(p)
             return 0
-        self.state.see_updated(p.updated)
-        endpoint = ep.stash_id_endpoint
-        if p.deleted:
-            self._mark_deleted(RemovalEvent(p.id, p.updated))
-            return 0
-        for old in p.merged_ids:
-            old_there = w.find_performer(_probe(endpoint, old)) is not None
-            new_there = w.find_performer(_probe(endpoint, p.id)) is not None
-            w.merge_into(endpoint, old, p.id)
-            if old_there:
-                stats.merged += 1
-                if new_there:
-                    stats.performers_seen -= 1
-        record = performer_record(p, ep)
-        is_new = w.find_performer(record) is None
-        pid = w.upsert_performer(record, source=ep.name)
-        if is_new:
-            stats.performers_seen += 1
-        if job.capped:
-            stats.skip("over_image_cap", job.capped)
-        stored = 0
-        for url, future in job.futures:
-            outcome = future.result()  # AuthError and the unexpected propagate: a clean stop
-            stats.images_seen += 1
-            if outcome.face is not None:
-                if w.add_face(pid, ep.name, url, outcome.face, 0) is not None:
-                    stored += 1
-            else:
-                reason = outcome.skip_reason or "skipped"
-                if outcome.detail:
-                    log.debug("%s: %s", ep.name, outcome.detail)
-                w.record_skip(ep.name, url, pid, reason)
-                stats.skip(reason)
-        if stored:
-            stats.faces += stored
-            earlier = min(len(p.images), ep.max_images_per_performer) - len(job.futures)
-            if is_new or earlier == 0:  # no image of theirs was processed before this run
-                stats.with_faces += 1
-        return stored
-
-    def _mark_deleted(self, event: RemovalEvent) -> None:
-        key = f"builder:{self.ep.name}:deleted:{event.stash_id}"
-        if self.writer.get_state(key):
-            return
-        self.writer.mark_deleted(self.ep.stash_id_endpoint, event.stash_id)
-        self.writer.set_state(key, event.closed or "1")
-        self.stats.deleted += 1
-
-
-def _probe(endpoint: str, stash_id: str) -> PerformerRecord:
-    return PerformerRecord(name="?", stash_ids=[(endpoint, stash_id)])
-
-
-def _later(a: str | None, b: str | None) -> str | None:
-    ta, tb = parse_time(a), parse_time(b)
-    if ta is None:
-        return b
-    if tb is None:
-        return a
-    return b if tb > ta else a
+        if p is not None:
+            pid = self.store.upsert(p)
+            self.store.follow_merges(p, pid)
+        assert pid is not None
+        # AuthError and the unexpected propagate from result(): a clean stop
+        return sum(self.store.outcome(pid, f.result()) for f in job.futures)
 
 
 def build(options: BuildOptions, engine: FaceEngine | None = None) -> BuildResult:
@@ -484,13 +455,14 @@ def build(options: BuildOptions, engine: FaceEngine | None = None) -> BuildResul
             raise BuildError(str(exc)) from None
         except FetchError as exc:
             raise BuildError(f"{options.endpoint.name}: {exc}") from None
-        stats = builder.stats.manifest(options.endpoint.stash_id_endpoint, options.endpoint.kind)
+        stats = source_stats(writer, options.endpoint)
         generation = writer.publish(source_stats={options.endpoint.name: stats})
         return BuildResult(
             generation=generation,
             mode=mode,
             written=builder.written,
-            complete=builder.state.complete,
+            complete=builder.state.complete and not builder.pending and not builder._limited(),
+            pending=builder.pending,
             stats=stats,
             requests=client.session.requests,
             elapsed_s=time.monotonic() - started,

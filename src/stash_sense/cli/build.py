@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def build_command(
@@ -32,17 +36,18 @@ def build_command(
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
     """Build the face database from a stash-box or ThePornDB; resumes where it stopped, and
-    after a finished pass fetches only what changed."""
-    from stash_sense.builder import BuildError, BuildOptions, build
+    after a finished pass fetches only what changed.
+
+    Exit status: 0 done (or stopped at --limit); 2 an error, a missing or wrong API key among
+    them; 3 not complete: images or pages failed for now (server errors, timeouts), run again."""
+    from stash_sense.builder import BuildError, BuildIncomplete, BuildOptions, build
+    from stash_sense.builder.progress import CONSOLE
     from stash_sense.cli.db import settings
     from stash_sense.database import DatabaseError
     from stash_sense.errors import ConfigError
     from stash_sense.sources.endpoints import get_endpoint
 
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(message)s",
-    )
+    _log_to(CONSOLE, logging.DEBUG if verbose else logging.INFO)
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
@@ -59,6 +64,9 @@ def build_command(
                 embed_threads=embed_threads,
             )
         )
+    except BuildIncomplete as exc:
+        typer.echo(f"not complete: {exc}", err=True)
+        raise typer.Exit(3) from None
     except (ConfigError, BuildError, DatabaseError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -68,10 +76,32 @@ def build_command(
         )
         raise typer.Exit(130) from None
     s = result.stats
+    if result.complete:
+        state = "complete"
+    elif result.pending:
+        state = f"not complete: {result.pending} images failed for now, run again later"
+    else:
+        state = "not complete: run again to go on"
     typer.echo(
         f"{ep.name}: {result.mode} pass, {result.written} performers written this run "
-        f"({'complete' if result.complete else 'not complete: run again to go on'}); "
-        f"{s['performers_seen']} performers, {s['with_faces']} with faces, {s['faces']} faces, "
+        f"({state}); {s['performers_seen']} performers, {s['with_faces']} with faces, "
+        f"{s['faces']} faces, {s['deleted']} deleted, {s['merged']} merged ids, "
         f"skipped {s['skipped']}; {result.requests} requests in {result.elapsed_s:.1f}s"
     )
     typer.echo(f"published {result.generation}")
+    if result.pending:
+        raise typer.Exit(3)
+
+
+def _log_to(console: Console, level: int) -> None:
+    """Log lines through the console the progress bar draws on (plain lines off a terminal)."""
+    from rich.logging import RichHandler
+
+    handler: logging.Handler
+    if console.is_terminal:
+        handler = RichHandler(console=console, show_path=False, markup=False)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    else:
+        handler = logging.StreamHandler(console.file)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)

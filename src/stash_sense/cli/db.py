@@ -147,14 +147,30 @@ def _print_info(info: dict[str, Any]) -> None:
         t.add_row(name, spec["version"], str(spec["dim"]), spec["sha256"][:16], str(weight))
     console.print(t)
     _print_tiers(console, m["tiers"])
-    t = Table("source", "performers seen", "with faces", "faces", "skipped", title="sources")
+    t = Table(
+        "source",
+        "performers",
+        "with faces",
+        "faces",
+        "faces/performer",
+        "deleted",
+        "merged ids",
+        "to retry",
+        "skipped",
+        title="sources",
+    )
     for name, s in m["sources"].items():
         skips = ", ".join(f"{r}: {n}" for r, n in s.get("skipped", {}).items())
+        per = s.get("faces_per_performer")
         t.add_row(
             name,
             str(s.get("performers_seen")),
             str(s.get("with_faces")),
             str(s.get("faces")),
+            "" if per is None else f"{float(per):.2f}",
+            str(s.get("deleted", "")),
+            str(s.get("merged", "")),
+            str(s.get("pending", "")),
             skips,
         )
     console.print(t)

@@ -162,6 +162,14 @@ class FaceDatabase:
         )
         return sorted(int(r[0]) for r in rows)
 
+    def performer_by_stash_id(self, endpoint: str, stash_id: str) -> int | None:
+        """The performer holding this stash id; an id merged away upstream finds the survivor."""
+        row = self._conn.execute(
+            "SELECT performer_id FROM stash_ids WHERE endpoint = ? AND stash_id = ?",
+            (endpoint, stash_id),
+        ).fetchone()
+        return None if row is None else int(row[0])
+
     def stash_ids_per_endpoint(self) -> dict[str, int]:
         """How many stash ids the database holds for each endpoint."""
         rows = self._conn.execute(

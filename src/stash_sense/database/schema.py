@@ -80,6 +80,21 @@ CREATE TABLE IF NOT EXISTS skipped_images (
     reason TEXT NOT NULL,
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
 );
+CREATE TABLE IF NOT EXISTS pending_images (
+    source_image TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    performer_id INTEGER REFERENCES performers(id) ON DELETE CASCADE,
+    reason TEXT NOT NULL,
+    tries INTEGER NOT NULL DEFAULT 0,
+    runs INTEGER NOT NULL DEFAULT 0,
+    last_run TEXT
+);
+CREATE TABLE IF NOT EXISTS merged_stash_ids (
+    endpoint TEXT NOT NULL,
+    stash_id TEXT NOT NULL,
+    performer_id INTEGER NOT NULL REFERENCES performers(id) ON DELETE CASCADE,
+    PRIMARY KEY (endpoint, stash_id)
+);
 CREATE TABLE IF NOT EXISTS state (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL

@@ -208,51 +208,62 @@ class DatabaseWriter:
             )
         return pid
 
-    def mark_deleted(self, endpoint: str, stash_id: str) -> None:
-        """The source deleted this performer: keep the row, leave it out of the next indices."""
-        self._conn.execute(
-            f"UPDATE performers SET deleted = 1, updated_at = {_NOW} WHERE id IN "
-            "(SELECT performer_id FROM stash_ids WHERE endpoint = ? AND stash_id = ?)",
-            (endpoint, stash_id),
-        )
+    def mark_deleted(self, endpoint: str, stash_id: str) -> bool:
+        """The source deleted this performer: keep the row, leave it out of the next indices, and
+        forget its images still waiting for a retry. True when a live performer was marked."""
+        pid = self._performer_of(endpoint, stash_id)
+        if pid is None:
+            return False
+        with self.transaction():
+            cur = self._conn.execute(
+                f"UPDATE performers SET deleted = 1, updated_at = {_NOW} "
+                "WHERE id = ? AND deleted = 0",
+                (pid,),
+            )
+            self._conn.execute("DELETE FROM pending_images WHERE performer_id = ?", (pid,))
+        return cur.rowcount > 0
 
-    def merge_into(self, endpoint: str, old_stash_id: str, new_stash_id: str) -> None:
-        """The source merged `old` into `new`: one performer keeps everything, under the new id."""
+    def merge_into(self, endpoint: str, old_stash_id: str, survivor: int) -> bool:
+        """The source merged `old` into the stored performer `survivor`.
+
+        The old id stays searchable, mapped to the survivor (scenes in users' Stash may still
+        carry it). A stored performer under the old id is folded in: its other stash ids move
+        over; its faces, skips and retries go, as stash-box drops a merged performer's images.
+        True when such a performer was folded in.
+        """
         with self.transaction():
             old = self._performer_of(endpoint, old_stash_id)
-            new = self._performer_of(endpoint, new_stash_id)
-            if old is None:
-                return
-            if new is None:
-                self._conn.execute(
-                    "UPDATE stash_ids SET stash_id = ? WHERE endpoint = ? AND stash_id = ?",
-                    (new_stash_id, endpoint, old_stash_id),
-                )
-                return
-            if old == new:
-                return
+            folded = old is not None and old != survivor
+            if folded:
+                for table in ("faces", "skipped_images", "pending_images"):
+                    self._conn.execute(f"DELETE FROM {table} WHERE performer_id = ?", (old,))
+                for table in ("stash_ids", "merged_stash_ids"):
+                    self._conn.execute(
+                        f"UPDATE OR IGNORE {table} SET performer_id = ? WHERE performer_id = ?",
+                        (survivor, old),
+                    )
+                self._conn.execute("DELETE FROM performers WHERE id = ?", (old,))
             self._conn.execute(
-                "DELETE FROM stash_ids WHERE endpoint = ? AND stash_id = ?",
-                (endpoint, old_stash_id),
-            )
-            for table in ("aliases", "stash_ids", "image_urls", "external_urls"):
-                self._conn.execute(
-                    f"UPDATE OR IGNORE {table} SET performer_id = ? WHERE performer_id = ?",
-                    (new, old),
-                )
-            self._conn.execute(
-                "INSERT OR IGNORE INTO aliases(performer_id, alias) "
-                "SELECT ?, name FROM performers WHERE id = ? AND name != "
-                "(SELECT name FROM performers WHERE id = ?)",
-                (new, old, new),
+                "INSERT OR IGNORE INTO stash_ids(performer_id, endpoint, stash_id) "
+                "VALUES (?, ?, ?)",
+                (survivor, endpoint, old_stash_id),
             )
             self._conn.execute(
-                "UPDATE faces SET performer_id = ? WHERE performer_id = ?", (new, old)
+                "INSERT OR REPLACE INTO merged_stash_ids(endpoint, stash_id, performer_id) "
+                "VALUES (?, ?, ?)",
+                (endpoint, old_stash_id, survivor),
             )
-            self._conn.execute(
-                "UPDATE skipped_images SET performer_id = ? WHERE performer_id = ?", (new, old)
-            )
-            self._conn.execute("DELETE FROM performers WHERE id = ?", (old,))
+        return folded
+
+    def stored_stash_ids(self, endpoint: str) -> set[str]:
+        """The endpoint's ids of live performers, merged-away ids left out."""
+        rows = self._conn.execute(
+            "SELECT s.stash_id FROM stash_ids s JOIN performers p ON p.id = s.performer_id "
+            "WHERE s.endpoint = ? AND p.deleted = 0 AND NOT EXISTS (SELECT 1 FROM "
+            "merged_stash_ids m WHERE m.endpoint = s.endpoint AND m.stash_id = s.stash_id)",
+            (endpoint,),
+        )
+        return {str(r[0]) for r in rows}
 
     def performer_of_image(self, source_image: str) -> int | None:
         """The performer owning a stored face of this image, if any."""
@@ -350,21 +361,97 @@ class DatabaseWriter:
     def record_skip(
         self, source: str, source_image: str, performer_id: int | None, reason: str
     ) -> None:
-        """Remember an image that gave no face, so later runs do not fetch it again."""
+        """Remember an image that gave no face for good, so later runs do not fetch it again."""
         self._conn.execute(
             "INSERT OR REPLACE INTO skipped_images(source_image, source, performer_id, reason) "
             "VALUES (?, ?, ?, ?)",
             (source_image, source, performer_id, reason),
         )
+        self.clear_pending(source_image)
 
     def has_image(self, source_image: str) -> bool:
-        """Whether this image was processed already (a face stored or a skip recorded)."""
+        """Whether this image was processed for good (a face stored or a permanent skip); an
+        image waiting for a retry is not."""
         row = self._conn.execute(
             "SELECT EXISTS(SELECT 1 FROM faces WHERE source_image = ?) "
             "OR EXISTS(SELECT 1 FROM skipped_images WHERE source_image = ?)",
             (source_image, source_image),
         ).fetchone()
         return bool(row[0])
+
+    # --- the ledger of images to try again ---------------------------------------------------
+
+    def record_pending(
+        self, source: str, source_image: str, performer_id: int, reason: str, run: str
+    ) -> int:
+        """An image failed for now (5xx, timeout, reset, 429): try it again later. Returns in
+        how many distinct runs it has failed so far."""
+        self._conn.execute(
+            "INSERT INTO pending_images(source_image, source, performer_id, reason, tries, runs, "
+            "last_run) VALUES (?, ?, ?, ?, 1, 1, ?) ON CONFLICT(source_image) DO UPDATE SET "
+            "reason = excluded.reason, performer_id = excluded.performer_id, tries = tries + 1, "
+            "runs = runs + (last_run IS NOT excluded.last_run), last_run = excluded.last_run",
+            (source_image, source, performer_id, reason, run),
+        )
+        row = self._conn.execute(
+            "SELECT runs FROM pending_images WHERE source_image = ?", (source_image,)
+        ).fetchone()
+        return int(row[0])
+
+    def clear_pending(self, source_image: str) -> None:
+        self._conn.execute("DELETE FROM pending_images WHERE source_image = ?", (source_image,))
+
+    def pending_images(self, source: str) -> list[tuple[str, int]]:
+        """(image, performer id) of the source's images waiting for a retry."""
+        rows = self._conn.execute(
+            "SELECT source_image, performer_id FROM pending_images WHERE source = ? "
+            "AND performer_id IS NOT NULL ORDER BY rowid",
+            (source,),
+        )
+        return [(str(url), int(pid)) for url, pid in rows]
+
+    def source_stats(self, source: str, endpoint: str) -> dict[str, Any]:
+        """What the database holds from one source, counted from the rows themselves (so a
+        build killed and resumed reports exactly what a clean build reports)."""
+
+        def one(sql: str, *args: str) -> int:
+            return int(self._conn.execute(sql, args).fetchone()[0])
+
+        live_faces = (
+            "FROM faces f JOIN performers p ON p.id = f.performer_id "
+            "WHERE f.source = ? AND p.deleted = 0"
+        )
+        performers = one(
+            "SELECT count(DISTINCT p.id) FROM performers p JOIN stash_ids s "
+            "ON s.performer_id = p.id WHERE s.endpoint = ? AND p.deleted = 0",
+            endpoint,
+        )
+        with_faces = one(f"SELECT count(DISTINCT f.performer_id) {live_faces}", source)
+        faces = one(f"SELECT count(*) {live_faces}", source)
+        skipped = {
+            str(reason): int(n)
+            for reason, n in self._conn.execute(
+                "SELECT reason, count(*) FROM skipped_images WHERE source = ? GROUP BY reason "
+                "ORDER BY reason",
+                (source,),
+            )
+        }
+        return {
+            "performers_seen": performers,
+            "with_faces": with_faces,
+            "faces": faces,
+            "faces_per_performer": round(faces / with_faces, 3) if with_faces else 0.0,
+            "images_seen": one("SELECT count(*) FROM faces WHERE source = ?", source)
+            + sum(skipped.values()),
+            "deleted": one(
+                "SELECT count(DISTINCT p.id) FROM performers p JOIN stash_ids s "
+                "ON s.performer_id = p.id WHERE s.endpoint = ? AND p.deleted = 1",
+                endpoint,
+            ),
+            "merged": one("SELECT count(*) FROM merged_stash_ids WHERE endpoint = ?", endpoint),
+            "pending": one("SELECT count(*) FROM pending_images WHERE source = ?", source),
+            "skipped": skipped,
+        }
 
     # --- state -------------------------------------------------------------------------------
 

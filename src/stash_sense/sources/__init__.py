@@ -13,7 +13,13 @@ from stash_sense.sources.http import AuthError, FetchError, HttpSession, RetryPo
 from stash_sense.sources.ratelimit import HostRateLimiter, TokenBucket
 from stash_sense.sources.stashbox import StashBoxClient
 from stash_sense.sources.tpdb import TpdbClient
-from stash_sense.sources.types import PerformerPage, RemovalEvent, SourceImage, SourcePerformer
+from stash_sense.sources.types import (
+    LiveIds,
+    PerformerPage,
+    SourceClient,
+    SourceImage,
+    SourcePerformer,
+)
 
 __all__ = [
     "PRESETS",
@@ -23,9 +29,10 @@ __all__ = [
     "FetchError",
     "HostRateLimiter",
     "HttpSession",
+    "LiveIds",
     "PerformerPage",
-    "RemovalEvent",
     "RetryPolicy",
+    "SourceClient",
     "SourceError",
     "SourceImage",
     "SourcePerformer",

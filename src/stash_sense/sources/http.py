@@ -3,7 +3,13 @@
 Retries: timeouts, connection errors and 5xx are retried with exponential backoff and full jitter;
 429 waits for its Retry-After (and pauses the whole host); 401/403 raise `AuthError` at once, which
 the builder turns into a clean stop. Anything that still fails raises `FetchError` with a short
-machine-readable `reason` (recorded as the skip reason) and a one-line message.
+machine-readable `reason` (recorded as the skip reason) and a one-line message; `is_transient()`
+tells the failures worth trying again later (5xx, timeouts, resets, 429s, transient GraphQL errors)
+from the permanent ones (404, not an image, too large).
+
+Redirects are followed here, hop by hop, not by httpx: httpx strips only `Authorization` when a
+redirect leaves the host, and would carry a custom header such as stash-box's `ApiKey` along. Each
+hop is built afresh, and the credentials go only to the API's own host.
 """
 
 from __future__ import annotations
@@ -11,10 +17,11 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -40,12 +47,34 @@ class AuthError(SourceError):
     """401/403: the API key is missing, wrong or lacks rights. The build stops."""
 
 
+TRANSIENT_REASONS = {"timeout", "connection", "rate_limited", "graphql_error", "malformed"}
+MAX_REDIRECTS = 5
+
+
+def auth_message(source: str, what: str) -> str:
+    """The one line a build stops with when the key is missing or wrong (never the key itself)."""
+    env = "STASH_SENSE_" + re.sub(r"[^A-Za-z0-9]", "_", source).upper() + "_API_KEY"
+    return (
+        f"{source}: {what}: the API key is missing, wrong or lacks rights; set {env} "
+        "or api_key in the endpoints file, then run the same command again (progress is kept)"
+    )
+
+
 class FetchError(SourceError):
     """A request failed for good; `reason` is a short tag such as `http_404` or `timeout`."""
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+    @property
+    def transient(self) -> bool:
+        return is_transient(self.reason)
+
+
+def is_transient(reason: str) -> bool:
+    """Whether a failure with this reason may well succeed later (worth a retry, never a skip)."""
+    return reason in TRANSIENT_REASONS or (reason.startswith("http_5") and len(reason) == 8)
 
 
 @dataclass(frozen=True)
@@ -111,7 +140,7 @@ class HttpSession:
             limits=httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=max_connections
             ),
-            follow_redirects=True,
+            follow_redirects=False,  # followed in _send_following, see the module docstring
         )
 
     def close(self) -> None:
@@ -134,10 +163,7 @@ class HttpSession:
             self.limiter.acquire(url)
             self.requests += 1
             try:
-                request = self._client.build_request(method, url, **kwargs)
-                if self._auth_headers and urlsplit(url).netloc == self._auth_host:
-                    request.headers.update(self._auth_headers)
-                response = self._client.send(request, stream=stream)
+                response = self._send_following(method, url, stream, kwargs)
             except httpx.TimeoutException:
                 last, reason = f"timed out after {self._client.timeout.read}s", "timeout"
             except httpx.TransportError as exc:
@@ -146,10 +172,7 @@ class HttpSession:
                 status = response.status_code
                 if status in (401, 403):
                     response.close()
-                    raise AuthError(
-                        f"{self.source}: {url} answered {status}: the API key is missing, "
-                        "wrong or lacks rights (set it in the config file or environment)"
-                    )
+                    raise AuthError(auth_message(self.source, f"{url} answered {status}"))
                 if status == 429:
                     wait = parse_retry_after(response.headers.get("Retry-After"))
                     response.close()
@@ -170,6 +193,28 @@ class HttpSession:
                 log.info("%s: %s: %s; retry in %.1fs", self.source, url, last, delay)
                 time.sleep(delay)
         raise FetchError(reason, f"{url}: {last} (gave up after {self.retry.attempts} attempts)")
+
+    def _send_following(
+        self, method: str, url: str, stream: bool, kwargs: dict[str, Any]
+    ) -> httpx.Response:
+        """One request and its redirects; credentials only on hops to the API's own host."""
+        for _ in range(MAX_REDIRECTS + 1):
+            request = self._client.build_request(method, url, **kwargs)
+            if self._auth_headers and urlsplit(url).netloc == self._auth_host:
+                request.headers.update(self._auth_headers)
+            response = self._client.send(request, stream=stream)
+            location = response.headers.get("Location")
+            if not (response.is_redirect and location):
+                return response
+            response.close()
+            url = urljoin(url, location)
+            if response.status_code == 303 or (
+                response.status_code in (301, 302) and method != "GET"
+            ):
+                method = "GET"
+                kwargs = {k: v for k, v in kwargs.items() if k not in ("json", "content", "data")}
+            self.limiter.acquire(url)
+        raise FetchError("too_many_redirects", f"{url}: more than {MAX_REDIRECTS} redirects")
 
     # -- JSON APIs --------------------------------------------------------------------------
 

@@ -1,25 +1,38 @@
 """The stash-box GraphQL client (StashDB, FansDB, PMVStash, JAVStash): performers page by page.
 
-Queries are plain strings here (`PERFORMER_PAGE_QUERY`, `REMOVED_PERFORMERS_QUERY`); a test
-validates each against the real stash-box schema. A malformed response (not JSON, GraphQL errors,
-missing fields) raises `FetchError("malformed", ...)`.
+Queries are plain strings here (`ALL_QUERIES`); a test validates each against the real stash-box
+schema. How the real server answers, read from stash-box's source (github.com/stashapp/stash-box,
+internal/auth/authorization.go, internal/service/query/helpers.go, internal/service/performer/
+query.go, internal/service/edit/performer.go):
+- a missing or wrong `ApiKey` runs the request as an anonymous user; the `@hasRole(role: READ)`
+  check then fails with HTTP 200 and a GraphQL error "not authorized": `AuthError` here;
+- `ApplyPagination` is LIMIT/OFFSET with no cap on `per_page`; CREATED_AT sorts by `created_at`
+  alone (no tie-breaker), so pages may skip or repeat performers: `live_ids()` lists the ids and
+  checks them against `count`, and `changed_since()` reads the changes in one page;
+- a destroyed or merged performer is soft-deleted (its images and aliases dropped) and left out of
+  `queryPerformers`; `findPerformer` still returns it with `deleted` and `merged_into_id`.
+Other GraphQL errors are transient (`FetchError("graphql_error")`), except a query the schema
+rejects (`graphql_invalid`); a body that is not JSON or lacks fields is `malformed` (transient).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any, Literal
 
 from stash_sense.sources.endpoints import EndpointConfig
-from stash_sense.sources.http import FetchError, HttpSession
+from stash_sense.sources.http import AuthError, FetchError, HttpSession, auth_message
 from stash_sense.sources.session import endpoint_session
 from stash_sense.sources.types import (
+    LiveIds,
     PerformerPage,
-    RemovalEvent,
     SourceImage,
     SourcePerformer,
+    list_live_ids,
     page_through,
+    parse_time,
 )
 
 log = logging.getLogger(__name__)
@@ -30,7 +43,7 @@ fragment SensePerformer on Performer {
   id name disambiguation aliases gender birth_date country
   urls { url site { name } }
   images { ...SenseImage }
-  merged_ids deleted created updated
+  merged_ids merged_into_id deleted created updated
 }
 """
 
@@ -50,20 +63,23 @@ query SenseFindPerformer($id: ID!) { findPerformer(id: $id) { ...SensePerformer 
     + PERFORMER_FIELDS
 )
 
-REMOVED_PERFORMERS_QUERY = """
-query SenseRemovedPerformers($input: EditQueryInput!) {
-  queryEdits(input: $input) {
-    count
-    edits { id operation applied closed target { ... on Performer { id deleted } } }
-  }
+PERFORMER_IDS_QUERY = """
+query SensePerformerIds($input: PerformerQueryInput!) {
+  queryPerformers(input: $input) { count performers { id } }
 }
 """
 
 ALL_QUERIES = {
     "performers": PERFORMER_PAGE_QUERY,
     "find_performer": FIND_PERFORMER_QUERY,
-    "removed": REMOVED_PERFORMERS_QUERY,
+    "ids": PERFORMER_IDS_QUERY,
 }
+# stash-box's words for a failed role check (auth.ErrUnauthorized) and for a missing user
+AUTH_ERRORS = ("not authorized", "unauthorized", "forbidden")
+# gqlgen's codes for a query the schema rejects: our bug, not worth retrying
+INVALID_QUERY_CODES = {"GRAPHQL_VALIDATION_FAILED", "GRAPHQL_PARSE_FAILED"}
+IDS_PER_PAGE = 1000  # ids are small; ApplyPagination has no cap
+MAX_CHANGES_PAGE = 20_000
 
 Sort = Literal["CREATED_AT", "UPDATED_AT", "NAME"]
 
@@ -73,21 +89,6 @@ def performer_page_variables(
 ) -> dict[str, Any]:
     """The variables of `PERFORMER_PAGE_QUERY` for one page."""
     return {"input": {"page": page, "per_page": per_page, "sort": sort, "direction": direction}}
-
-
-def removed_variables(page: int, per_page: int) -> dict[str, Any]:
-    """The variables of `REMOVED_PERFORMERS_QUERY`: applied DESTROY edits, newest first."""
-    return {
-        "input": {
-            "target_type": "PERFORMER",
-            "operation": "DESTROY",
-            "applied": True,
-            "sort": "CLOSED_AT",
-            "direction": "DESC",
-            "page": page,
-            "per_page": per_page,
-        }
-    }
 
 
 def _malformed(url: str, what: str) -> FetchError:
@@ -125,6 +126,7 @@ def parse_performer(raw: Any, url: str = "stash-box") -> SourcePerformer:
         urls=urls,
         images=images,
         merged_ids=[str(m) for m in raw.get("merged_ids") or []],
+        merged_into=str(raw["merged_into_id"]) if raw.get("merged_into_id") else None,
         deleted=bool(raw.get("deleted")),
         created=raw.get("created"),
         updated=raw.get("updated"),
@@ -150,19 +152,23 @@ class StashBoxClient:
         if not isinstance(body, dict):
             raise _malformed(url, "body is not an object")
         if body.get("errors"):
-            first = body["errors"][0]
-            message = first.get("message") if isinstance(first, dict) else str(first)
-            raise FetchError("graphql_error", f"{url}: GraphQL error: {message}")
+            raise graphql_failure(self.endpoint.name, url, body["errors"])
         data = body.get("data")
         if not isinstance(data, dict):
             raise _malformed(url, "no data")
         return data
 
     def performer_page(
-        self, page: int, *, sort: Sort = "CREATED_AT", direction: str = "ASC"
+        self,
+        page: int,
+        *,
+        sort: Sort = "CREATED_AT",
+        direction: str = "ASC",
+        per_page: int | None = None,
     ) -> PerformerPage:
-        """One page of `queryPerformers`, sorted so paging is stable."""
-        variables = performer_page_variables(page, self.page_size, sort, direction)
+        """One page of `queryPerformers` (oldest first unless told otherwise)."""
+        per_page = per_page or self.page_size
+        variables = performer_page_variables(page, per_page, sort, direction)
         data = self.graphql(PERFORMER_PAGE_QUERY, variables)
         result = data.get("queryPerformers")
         if not isinstance(result, dict) or not isinstance(result.get("performers"), list):
@@ -171,7 +177,7 @@ class StashBoxClient:
         if not isinstance(count, int):
             raise _malformed(self.endpoint.url, "queryPerformers.count missing")
         performers = [parse_performer(p, self.endpoint.url) for p in result["performers"]]
-        return PerformerPage(page, self.page_size, count, performers)
+        return PerformerPage(page, per_page, count, performers)
 
     def discover_page_size(self) -> int:
         """Ask for the configured page size; a server that caps it returns fewer: use that."""
@@ -200,22 +206,50 @@ class StashBoxClient:
         raw = data.get("findPerformer")
         return None if raw is None else parse_performer(raw, self.endpoint.url)
 
-    def removed_since(self, since: str | None) -> Iterator[RemovalEvent]:
-        """Applied DESTROY edits of performers, newest first, down to `since` (ISO time)."""
-        page = 1
+    def changed_since(self, since: datetime | None) -> Iterator[SourcePerformer]:
+        """Performers updated at or after `since`, newest first, read in ONE page that grows
+        until it reaches past `since`: paging UPDATED_AT while edits land would skip some."""
+        per_page = self.page_size
         while True:
-            variables = removed_variables(page, self.page_size)
-            data = self.graphql(REMOVED_PERFORMERS_QUERY, variables)
-            result = data.get("queryEdits")
-            if not isinstance(result, dict) or not isinstance(result.get("edits"), list):
-                raise _malformed(self.endpoint.url, "queryEdits.edits missing")
-            for edit in result["edits"]:
-                target = edit.get("target") if isinstance(edit, dict) else None
-                closed = edit.get("closed") if isinstance(edit, dict) else None
-                if since and closed and closed < since:
-                    return
-                if isinstance(target, dict) and target.get("id"):
-                    yield RemovalEvent(str(target["id"]), closed)
-            if not result["edits"] or page * self.page_size >= int(result.get("count") or 0):
-                return
-            page += 1
+            page = self.performer_page(1, sort="UPDATED_AT", direction="DESC", per_page=per_page)
+            oldest = parse_time(page.performers[-1].updated) if page.performers else None
+            reached = since is None or oldest is None or oldest < since
+            if reached or len(page.performers) >= page.count or per_page >= MAX_CHANGES_PAGE:
+                break
+            per_page = min(per_page * 4, MAX_CHANGES_PAGE)
+        for performer in page.performers:
+            updated = parse_time(performer.updated)
+            if since is None or updated is None or updated >= since:
+                yield performer
+
+    def live_ids(self) -> LiveIds:
+        """Every performer id the server lists now, checked against its `count`."""
+
+        def ids_page(page: int) -> tuple[int, list[str]]:
+            variables = performer_page_variables(page, IDS_PER_PAGE)
+            result = self.graphql(PERFORMER_IDS_QUERY, variables).get("queryPerformers")
+            if not isinstance(result, dict) or not isinstance(result.get("performers"), list):
+                raise _malformed(self.endpoint.url, "queryPerformers.performers missing")
+            ids = [
+                str(p["id"]) for p in result["performers"] if isinstance(p, dict) and p.get("id")
+            ]
+            return int(result.get("count") or 0), ids
+
+        return list_live_ids(ids_page, IDS_PER_PAGE)
+
+
+def graphql_failure(source: str, url: str, errors: Any) -> AuthError | FetchError:
+    """The exception for a GraphQL `errors` list: authorisation, an invalid query, or transient."""
+    items = errors if isinstance(errors, list) else [errors]
+    messages = [str(e.get("message") if isinstance(e, dict) else e) for e in items]
+    codes = {
+        str((e.get("extensions") or {}).get("code"))
+        for e in items
+        if isinstance(e, dict) and isinstance(e.get("extensions"), dict)
+    }
+    text = "; ".join(messages)[:200]
+    if any(word in m.lower() for m in messages for word in AUTH_ERRORS):
+        return AuthError(auth_message(source, f"{url} answered GraphQL error {text!r}"))
+    if codes & INVALID_QUERY_CODES:
+        return FetchError("graphql_invalid", f"{url}: the server rejects the query: {text}")
+    return FetchError("graphql_error", f"{url}: GraphQL error: {text}")

@@ -1,25 +1,41 @@
 """The ThePornDB client: performers page by page over its REST API (Bearer token), with posters.
 
-Shaped after ThePornDB's published API documentation (https://api.theporndb.net/docs):
-`GET /performers?page=N&per_page=M` answers `{"data": [performer...], "meta": {"current_page",
-"last_page", "per_page", "total"}}`; a performer carries `id` (UUID), `name`, `disambiguation`,
-`aliases`, `extras` (gender, birthday, nationality), `image`/`face` and `posters` (id, url, size,
-order), and `links` to other sites. Links to a stash-box performer page
+Field names and parameters as ThePornDB publishes them (https://api.theporndb.net/docs), checked
+against public clients of the API: the TypeScript types "Based on ThePornDB API v3.24.582" (a
+`TPDBPerformer` with `extras.links: [{url, platform}]`, `posters: [{id, url, size, order}]`,
+`aliases: string[]`, and `order_by: "name" | "rating" | "created" | "updated"` for performers) and
+carrotwaxr/stash-sense's Python client (`extras.links` read as `{"StashDB": url}`, `meta.total`).
+So: `GET /performers?page=N&per_page=M&order_by=created` answers `{"data": [...], "meta":
+{"current_page", "last_page", "per_page", "total"}}`; `GET /performers/{id}` answers `{"data":
+{...}}` or 404; external links sit under `extras.links` (a list of `{url, platform}` or a
+name->url object: both are read). Links to a stash-box performer page
 (`https://stashdb.org/performers/<uuid>`) become stash ids of that stash-box, so a performer found
-on both is linked by explicit ids only.
+on both is linked by explicit ids only. The published performer has no created/updated times, so
+`changed_since()` cannot narrow anything down and lists everyone (images already processed are
+not fetched again).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from stash_sense.sources.endpoints import EndpointConfig
 from stash_sense.sources.http import FetchError, HttpSession
 from stash_sense.sources.session import endpoint_session
-from stash_sense.sources.types import PerformerPage, SourceImage, SourcePerformer, page_through
+from stash_sense.sources.types import (
+    LiveIds,
+    PerformerPage,
+    SourceImage,
+    SourcePerformer,
+    list_live_ids,
+    page_through,
+)
+
+ORDER_BY = {"CREATED_AT": "created", "UPDATED_AT": "updated", "NAME": "name"}
 
 STASHBOX_PERFORMER_LINK = re.compile(
     r"^(https?://[^/]+)/performers/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/?$"
@@ -69,11 +85,9 @@ def parse_tpdb_performer(raw: Any, url: str = "tpdb") -> SourcePerformer:
         gender=gender.upper().replace(" ", "_") if isinstance(gender, str) else None,
         birthdate=extras.get("birthday"),
         country=extras.get("birthplace_code") or extras.get("nationality"),
-        urls=[(u, None) for u in _link_urls(raw.get("links"))],
+        urls=[(u, None) for u in _link_urls(extras.get("links"))],
         images=images,
-        created=raw.get("created_at"),
-        updated=raw.get("updated_at"),
-        other_stash_ids=stash_ids_from_links(raw.get("links")),
+        other_stash_ids=stash_ids_from_links(extras.get("links")),
     )
 
 
@@ -81,7 +95,8 @@ def _link_urls(links: Any) -> list[str]:
     if isinstance(links, dict):
         return [v for v in links.values() if isinstance(v, str)]
     if isinstance(links, list):
-        return [x if isinstance(x, str) else x.get("url") for x in links if x]
+        urls = [x if isinstance(x, str) else x.get("url") for x in links if x]
+        return [u for u in urls if isinstance(u, str)]
     return []
 
 
@@ -98,17 +113,9 @@ class TpdbClient:
     def close(self) -> None:
         self.session.close()
 
-    def performer_page(
-        self, page: int, *, sort: str = "CREATED_AT", direction: str = "ASC"
-    ) -> PerformerPage:
+    def performer_page(self, page: int, *, sort: str = "CREATED_AT") -> PerformerPage:
         url = f"{self.endpoint.url}/performers"
-        order = {"CREATED_AT": "created_at", "UPDATED_AT": "updated_at", "NAME": "name"}[sort]
-        params = {
-            "page": page,
-            "per_page": self.page_size,
-            "order_by": order,
-            "direction": direction.lower(),
-        }
+        params = {"page": page, "per_page": self.page_size, "order_by": ORDER_BY[sort]}
         body = self.session.request_json("GET", url, params=params)
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
             raise FetchError("malformed", f"{url}: response has no data list")
@@ -125,10 +132,31 @@ class TpdbClient:
         return self.page_size
 
     def iter_pages(
-        self, start_page: int = 1, *, sort: str = "CREATED_AT", direction: str = "ASC"
+        self, start_page: int = 1, *, sort: str = "CREATED_AT"
     ) -> Iterator[PerformerPage]:
         return page_through(
-            lambda page: self.performer_page(page, sort=sort, direction=direction),
-            self.page_size,
-            start_page,
+            lambda page: self.performer_page(page, sort=sort), self.page_size, start_page
         )
+
+    def changed_since(self, since: datetime | None) -> Iterator[SourcePerformer]:
+        """Everyone, most recently updated first: performers carry no times to narrow it down."""
+        for page in self.iter_pages(sort="UPDATED_AT"):
+            yield from page.performers
+
+    def live_ids(self) -> LiveIds:
+        def ids_page(page: int) -> tuple[int, list[str]]:
+            got = self.performer_page(page)
+            return got.count, [p.id for p in got.performers]
+
+        return list_live_ids(ids_page, self.page_size)
+
+    def find_performer(self, source_id: str) -> SourcePerformer | None:
+        url = f"{self.endpoint.url}/performers/{source_id}"
+        try:
+            body = self.session.request_json("GET", url)
+        except FetchError as exc:
+            if exc.reason == "http_404":
+                return None
+            raise
+        data = body.get("data") if isinstance(body, dict) else None
+        return None if data is None else parse_tpdb_performer(data, url)

@@ -33,7 +33,12 @@ def stashbox_command(
     api_key: str | None = typer.Option(
         None, "--api-key", envvar="STASH_SENSE_DEV_API_KEY", help="require this ApiKey header"
     ),
-    max_per_page: int = typer.Option(100, "--max-per-page"),
+    max_per_page: int | None = typer.Option(
+        None, "--max-per-page", help="cap per_page (the real stash-box has no cap)"
+    ),
+    equal_created: int = typer.Option(
+        1, "--equal-created", help="this many performers in a row share one creation time"
+    ),
     performers: int | None = typer.Option(
         None, "--performers", help="serve this many performers, repeating the folders"
     ),
@@ -55,6 +60,7 @@ def stashbox_command(
         replicate_to=performers,
         images_per_performer=images_per_performer,
         bad_input=bad_input,
+        equal_created=equal_created,
     )
     faults = FaultOptions(
         latency_ms=latency_ms, fail_rate=fail_rate, rate_limit=rate_limit, api_key=api_key

@@ -4,7 +4,11 @@
 stable UUID derived from the name, one image per file, and creation times in name order, so a
 stand-in restarted over the same folder serves the same ids. `replicate_to` repeats the folders
 ("Name 2", "Name 3", ...) to serve many performers from few pictures; `images_per_performer` caps
-what each lists. Edits (update, destroy, merge, create) change it the way stash-box edits do.
+what each lists; `equal_created` gives that many performers in a row one creation time. Edits
+(update, destroy, merge, create) change it the way stash-box applies them
+(internal/service/edit/performer.go): destroy and merge soft-delete (`SoftDelete` drops the
+performer's images, aliases and URLs; the row stays, `deleted`), a merge records the source in the
+target's `merged_ids` and the target in the source's `merged_into_id`.
 """
 
 from __future__ import annotations
@@ -83,6 +87,7 @@ class Catalog:
         *,
         replicate_to: int | None = None,
         images_per_performer: int | None = None,
+        equal_created: int = 1,
     ) -> Catalog:
         catalog = cls()
         if faces_dir is not None:
@@ -99,7 +104,8 @@ class Catalog:
             copy = i // len(names)
             name = key.replace("_", " ") + (f" {copy + 1}" if copy else "")
             files = catalog.folders[key][:images_per_performer]
-            catalog.add_performer(name, files)
+            when = EPOCH + timedelta(minutes=i // max(1, equal_created))
+            catalog.add_performer(name, files, when=when)
         return catalog
 
     def add_performer(
@@ -151,8 +157,7 @@ class Catalog:
         with self.lock:
             performer = self.by_id[pid]
             now = self._now()
-            performer.deleted = True
-            performer.updated = now
+            _soft_delete(performer, now)
             edit = CatalogEdit(stable_id("edit", f"destroy:{pid}"), "DESTROY", pid, now)
             self.edits.append(edit)
             return edit
@@ -163,9 +168,10 @@ class Catalog:
             now = self._now()
             for sid in source_ids:
                 source = self.by_id[sid]
-                source.deleted = True
+                if source.deleted or target.deleted or sid == target_id:
+                    raise ValueError("merge source and target must be distinct live performers")
+                _soft_delete(source, now)
                 source.merged_into_id = target_id
-                source.updated = now
                 target.merged_ids.append(sid)
             target.updated = now
             key = f"merge:{','.join(source_ids)}>{target_id}"
@@ -179,3 +185,11 @@ class Catalog:
                 raise ValueError(f"no such faces folder: {folder}")
             performer = self.add_performer(name, self.folders[folder], when=self._now())
             return performer
+
+
+def _soft_delete(performer: CatalogPerformer, now: datetime) -> None:
+    """stash-box's SoftDelete: the joins go, the row stays with `deleted` set."""
+    performer.deleted = True
+    performer.images = []
+    performer.aliases = []
+    performer.updated = now

@@ -28,7 +28,8 @@ class StandIn:
 
     def configure(self, **faults: Any) -> None:
         """Change fault options (latency_ms, fail_rate, rate_limit, api_key, malformed_pages,
-        hang_graphql)."""
+        hang_graphql, outage_s + outage_kind + outage_paths, storm_s, graphql_error_rate,
+        redirect_host + redirect_paths)."""
         self._post("/_dev/config", faults)
 
     def reset(self) -> None:
@@ -40,6 +41,13 @@ class StandIn:
             api_key=None,
             malformed_pages=[],
             hang_graphql=False,
+            outage_s=0,
+            outage_kind="503",
+            outage_paths=[],
+            storm_s=0,
+            graphql_error_rate=0.0,
+            redirect_host=None,
+            redirect_paths=[],
         )
 
     def edit(self, op: str, **fields: Any) -> dict[str, Any]:

@@ -1,5 +1,14 @@
 """Fault injection shared by the stand-ins: latency, a server-side rate limit (429), random 5xx,
-auth, and the synthetic bad-input images (404, HTML, oversized, hanging, no face, two faces)."""
+outage windows (503, connection resets, hangs), 429 storms, transient GraphQL errors, auth the way
+each real server answers it, a cross-host redirect, and the synthetic bad-input images (404, HTML,
+oversized, hanging, no face, two faces).
+
+Auth: stash-box runs a request without a valid `ApiKey` as an anonymous user whose role check
+fails with HTTP 200 and a GraphQL error "not authorized" (stash-box internal/auth/authorization.go,
+`ErrUnauthorized`; the `@hasRole(role: READ)` directive on every query); ThePornDB's Laravel API
+answers 401 `{"message": "Unauthenticated."}`. A transient GraphQL error is what gqlgen sends for
+a resolver that fails or panics: HTTP 200, `data: null` and "internal system error".
+"""
 
 from __future__ import annotations
 
@@ -29,9 +38,21 @@ class FaultOptions:
     malformed_pages: set[int] = field(default_factory=set)
     hang_graphql: bool = False
     seed: int = 0
+    auth_in_graphql: bool = False  # stash-box: HTTP 200 + "not authorized"; else HTTP 401
+    outage_kind: str = "503"  # what an outage does: "503", "reset" (drop the connection), "hang"
+    outage_until: float = 0.0  # monotonic time the outage ends (set through `outage_s`)
+    outage_paths: list[str] = field(default_factory=list)  # only these path prefixes (else all)
+    storm_until: float = 0.0  # every request answered 429 until then (set through `storm_s`)
+    graphql_error_rate: float = 0.0  # fraction of GraphQL requests answered with a GraphQL error
+    redirect_host: str | None = None  # answer 307 to this host (same port) for `redirect_paths`
+    redirect_paths: list[str] = field(default_factory=list)
 
     def update(self, changes: dict[str, object]) -> None:
         for key, value in changes.items():
+            if key in ("outage_s", "storm_s"):  # a window starting now
+                until = time.monotonic() + float(value)  # type: ignore[arg-type]
+                setattr(self, key.replace("_s", "_until"), until)
+                continue
             if not hasattr(self, key):
                 raise ValueError(f"unknown option {key!r}")
             if key == "malformed_pages":
@@ -96,11 +117,32 @@ def fault_middleware(
         if path.startswith("/_dev"):
             return await call_next(request)
         counters.add("request")
-        if options.api_key and path.startswith(protected):
-            given = request.headers.get("ApiKey") or request.headers.get("Authorization", "")
-            if given.removeprefix("Bearer ").strip() != options.api_key:
-                counters.add("401")
-                return JSONResponse({"error": "unauthorized"}, status_code=401)
+        given = request.headers.get("ApiKey") or request.headers.get("Authorization", "")
+        host = request.url.hostname
+        if given and options.redirect_host and host == options.redirect_host:
+            counters.add("key_off_host")  # a credential followed a redirect to another host
+        redirected = any(path.startswith(p) for p in options.redirect_paths)
+        if options.redirect_host and host != options.redirect_host and redirected:
+            counters.add("redirect")
+            target = request.url.replace(hostname=options.redirect_host)
+            return Response(status_code=307, headers={"Location": str(target)})
+        now = time.monotonic()
+        hit = not options.outage_paths or any(path.startswith(p) for p in options.outage_paths)
+        if now < options.outage_until and hit:
+            counters.add("outage")
+            return await outage_response(options.outage_kind, options.outage_until - now)
+        if now < options.storm_until:
+            counters.add("429")
+            return PlainTextResponse("Too Many Requests", 429, headers={"Retry-After": "1"})
+        keyed = given.removeprefix("Bearer ").strip() == options.api_key
+        if options.api_key and path.startswith(protected) and not keyed:
+            counters.add("401")
+            if options.auth_in_graphql:
+                return graphql_error("not authorized")
+            return JSONResponse({"message": "Unauthenticated."}, status_code=401)
+        if path.endswith("graphql") and rng.random() < options.graphql_error_rate:
+            counters.add("graphql_error")
+            return graphql_error("internal system error")
         if options.rate_limit:
             wait = bucket.take(options.rate_limit)
             if wait > 0:
@@ -119,6 +161,25 @@ def fault_middleware(
         return await call_next(request)
 
     return middleware
+
+
+def graphql_error(message: str) -> Response:
+    """HTTP 200 with a GraphQL error and no data, as gqlgen answers a failed resolver."""
+    return JSONResponse({"errors": [{"message": message, "path": ["query"]}], "data": None})
+
+
+async def _reset_body() -> AsyncIterator[bytes]:
+    yield b"{"
+    raise ConnectionResetError("injected connection reset")
+
+
+async def outage_response(kind: str, left_s: float) -> Response:
+    """What a request gets during an outage window."""
+    if kind == "hang":
+        await asyncio.sleep(left_s)
+    if kind == "reset":  # the body breaks off: the client sees the connection drop
+        return StreamingResponse(_reset_body())
+    return PlainTextResponse("Service Unavailable", status_code=503)
 
 
 @cache

@@ -1,9 +1,14 @@
 """A local stash-box: graphql-core executing the real stash-box schema over a folder of faces.
 
-Serves `POST /graphql` (queryPerformers with stable CREATED_AT/UPDATED_AT/NAME paging and a
-`max_per_page` cap like the real server, findPerformer, queryEdits for applied DESTROY/MERGE edits)
-and the images themselves (`GET /images/<id>`). Faults (latency, 429, 5xx, auth) come from
-`faults.py`; `/_dev/config`, `/_dev/edit` and `/_dev/stats` steer it from tests and benchmarks.
+Serves `POST /graphql` (queryPerformers, findPerformer, queryEdits for applied DESTROY/MERGE edits)
+and the images themselves (`GET /images/<id>`, no key needed), the way stash-box does (read from
+github.com/stashapp/stash-box): `ApplyPagination` is LIMIT/OFFSET with no cap on `per_page`
+(`max_per_page` adds one for tests); sorting orders by the one column asked for, with no
+tie-breaker, so performers with equal `created` come back in any order (`equal_created` makes
+groups of them); deleted and merged-away performers are soft-deleted (images and aliases dropped),
+left out of queryPerformers and still found by findPerformer. Faults (latency, outages, 429, 5xx,
+GraphQL errors, auth as HTTP 200 + "not authorized", a cross-host redirect) come from `faults.py`;
+`/_dev/config`, `/_dev/edit` and `/_dev/stats` steer it from tests and benchmarks.
 With `bad_input`, extra performers carry a 404 image, an HTML page, a 500 MB image, a hanging URL,
 200 images, a picture without a face and one with two equal faces.
 """
@@ -11,6 +16,7 @@ With `bad_input`, extra performers carry a 404 image, an HTML page, a 500 MB ima
 from __future__ import annotations
 
 import asyncio
+import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,10 +37,11 @@ from stash_sense_devkit.standins.faults import (
 )
 from stash_sense_devkit.standins.schemas import load_schema
 
+# one column each, as applyPerformerSort orders them: ties come back in no particular order
 SORT_KEYS = {
-    "CREATED_AT": lambda p: (p.created, p.id),
-    "UPDATED_AT": lambda p: (p.updated, p.id),
-    "NAME": lambda p: (p.name.lower(), p.id),
+    "CREATED_AT": lambda p: p.created,
+    "UPDATED_AT": lambda p: p.updated,
+    "NAME": lambda p: p.name,
 }
 BAD_KINDS = ("404", "html", "huge", "huge-declared", "hang", "noface", "twofaces")
 
@@ -42,10 +49,11 @@ BAD_KINDS = ("404", "html", "huge", "huge-declared", "hang", "noface", "twofaces
 @dataclass
 class StashBoxOptions:
     faces_dir: Path | None = None
-    max_per_page: int = 100
+    max_per_page: int | None = None  # the real server has no cap
     replicate_to: int | None = None
     images_per_performer: int | None = None
     bad_input: bool = False
+    equal_created: int = 1  # performers sharing each creation time
 
 
 def add_bad_performers(catalog: Catalog) -> None:
@@ -106,14 +114,18 @@ class Resolvers:
         self.catalog = catalog
         self.options = options
         self.faults = faults
+        self.rng = random.Random(faults.seed)
 
     def root(self, base: str) -> dict[str, Any]:
         def query_performers(info: Any, input: dict[str, Any]) -> dict[str, Any]:
-            page, per_page = int(input["page"]), min(int(input["per_page"]), self.max_per_page)
+            page, per_page = int(input.get("page") or 1), int(input.get("per_page") or 25)
+            if self.max_per_page:
+                per_page = min(per_page, self.max_per_page)
             if page < 1 or per_page < 1:
                 raise GraphQLError("page and per_page must be positive")
             with self.catalog.lock:
                 live = self.catalog.live()
+                self.rng.shuffle(live)  # the database's order among equal sort keys
                 live.sort(key=SORT_KEYS[input["sort"]], reverse=input["direction"] == "DESC")
                 chunk = live[(page - 1) * per_page : page * per_page]
                 return {
@@ -167,7 +179,7 @@ class Resolvers:
         }
 
     @property
-    def max_per_page(self) -> int:
+    def max_per_page(self) -> int | None:
         return self.options.max_per_page
 
 
@@ -181,7 +193,9 @@ def stashbox_app(
         options.faces_dir,
         replicate_to=options.replicate_to,
         images_per_performer=options.images_per_performer,
+        equal_created=options.equal_created,
     )
+    faults.auth_in_graphql = True
     if options.bad_input:
         add_bad_performers(catalog)
     counters = Counters()

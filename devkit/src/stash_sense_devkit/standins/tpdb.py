@@ -1,10 +1,16 @@
 """A local ThePornDB stand-in: its REST performer endpoints (Bearer token) over a folder of faces.
 
-Shaped after ThePornDB's published API documentation (https://api.theporndb.net/docs):
-`GET /performers?page=&per_page=` answers `{"data": [...], "links": {...}, "meta": {"current_page",
-"from", "last_page", "per_page", "to", "total"}}`, `GET /performers/{id}` answers `{"data": {...}}`.
-Each performer links to the stash-box stand-in's performer page for the same name (as
-`https://stashdb.org/performers/<uuid>`), so builds can link the two sources by explicit ids.
+Shaped after ThePornDB's published API (https://api.theporndb.net/docs) as public clients read it
+(the TypeScript types "Based on ThePornDB API v3.24.582"; carrotwaxr/stash-sense's Python client):
+`GET /performers?page=&per_page=&order_by=name|rating|created|updated` answers `{"data": [...],
+"links": {...}, "meta": {"current_page", "from", "last_page", "per_page", "to", "total"}}`;
+`GET /performers/{id}` answers `{"data": {...}}` or 404. A performer has `id`, `_id`, `slug`,
+`name`, `full_name`, `disambiguation`, `bio`, `aliases` (a list), `extras` (gender, birthday,
+birthplace_code, nationality, ..., and `links: [{url, platform}]`), `image`, `thumbnail`, `face`
+and `posters: [{id, url, size, order}]`; no created/updated times. A request without the right
+Bearer token gets 401 `{"message": "Unauthenticated."}` (Laravel). Each performer links to the
+stash-box stand-in's performer page for the same name (as `https://stashdb.org/performers/<uuid>`),
+so builds can link the two sources by explicit ids.
 """
 
 from __future__ import annotations
@@ -20,10 +26,17 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from stash_sense_devkit.standins.catalog import Catalog, CatalogPerformer, iso, stable_id
+from stash_sense_devkit.standins.catalog import Catalog, CatalogPerformer, stable_id
 from stash_sense_devkit.standins.faults import Counters, FaultOptions, fault_middleware
 
 MAX_PER_PAGE = 100
+# name ascending; created/updated newest first (an assumption: the published docs do not say)
+ORDERS: dict[str, Any] = {
+    "name": lambda p: p.name,
+    "rating": lambda p: p.name,
+    "created": lambda p: -p.created.timestamp(),
+    "updated": lambda p: -p.updated.timestamp(),
+}
 
 
 @dataclass
@@ -44,17 +57,27 @@ def tpdb_performer_json(p: CatalogPerformer, index: int, base: str) -> dict[str,
         "_id": index + 1,
         "slug": slug,
         "name": p.name,
+        "full_name": p.name,
         "disambiguation": p.disambiguation,
         "bio": None,
+        "rating": 0,
+        "is_parent": True,
         "aliases": list(p.aliases),
-        "extras": {"gender": p.gender, "birthday": p.birth_date, "nationality": p.country},
+        "extras": {
+            "gender": p.gender,
+            "birthday": p.birth_date,
+            "birthplace_code": p.country,
+            "nationality": None,
+            "links": [
+                {"url": f"https://stashdb.org/performers/{p.id}", "platform": "stashdb"},
+                {"url": f"https://example.org/{slug}", "platform": "website"},
+            ],
+        },
         "image": posters[0]["url"] if posters else None,
         "thumbnail": posters[0]["url"] if posters else None,
         "face": None,
         "posters": posters,
-        "links": {"StashDB": f"https://stashdb.org/performers/{p.id}"},
-        "created_at": iso(p.created),
-        "updated_at": iso(p.updated),
+        "site_performers": [],
     }
 
 
@@ -75,12 +98,11 @@ def tpdb_app(options: TpdbOptions | None = None, faults: FaultOptions | None = N
             per_page = min(MAX_PER_PAGE, max(1, int(request.query_params.get("per_page", 25))))
         except ValueError:
             return JSONResponse({"message": "page and per_page must be integers"}, 422)
-        order = request.query_params.get("order_by", "created_at")
-        key = {"updated_at": "updated", "name": "name"}.get(order, "created")
+        order = request.query_params.get("order_by", "name")
+        if order not in ORDERS:
+            return JSONResponse({"message": f"order_by must be one of {sorted(ORDERS)}"}, 422)
         live = catalog.live()
-        live.sort(key=lambda p: (getattr(p, key), p.id))
-        if request.query_params.get("direction", "asc").lower() == "desc":
-            live.reverse()
+        live.sort(key=ORDERS[order])
         base = str(request.base_url).rstrip("/")
         chunk = live[(page - 1) * per_page : page * per_page]
         total = len(live)
