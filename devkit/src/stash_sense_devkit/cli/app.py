@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -46,8 +47,6 @@ def stashbox_command(
     bad_input: bool = typer.Option(False, "--bad-input", help="add bad-input performers"),
 ) -> None:
     """Serve a stash-box stand-in (the real stash-box schema) over a folder of faces."""
-    import uvicorn
-
     from stash_sense_devkit.standins.faults import FaultOptions
     from stash_sense_devkit.standins.stashbox import StashBoxOptions, stashbox_app
 
@@ -66,13 +65,7 @@ def stashbox_command(
         latency_ms=latency_ms, fail_rate=fail_rate, rate_limit=rate_limit, api_key=api_key
     )
     typer.echo(f"stash-box stand-in on http://{host}:{port}/graphql", err=True)
-    uvicorn.run(
-        stashbox_app(options, faults),
-        host=host,
-        port=port,
-        log_level="warning",
-        timeout_graceful_shutdown=1,
-    )
+    _serve(stashbox_app(options, faults), host, port)
 
 
 @app.command("tpdb")
@@ -90,8 +83,6 @@ def tpdb_command(
     images_per_performer: int | None = typer.Option(None, "--images-per-performer"),
 ) -> None:
     """Serve a ThePornDB stand-in (REST, Bearer token) over a folder of faces."""
-    import uvicorn
-
     from stash_sense_devkit.standins.faults import FaultOptions
     from stash_sense_devkit.standins.tpdb import TpdbOptions, tpdb_app
 
@@ -105,13 +96,14 @@ def tpdb_command(
         latency_ms=latency_ms, fail_rate=fail_rate, rate_limit=rate_limit, api_key=api_key
     )
     typer.echo(f"ThePornDB stand-in on http://{host}:{port}", err=True)
-    uvicorn.run(
-        tpdb_app(options, faults),
-        host=host,
-        port=port,
-        log_level="warning",
-        timeout_graceful_shutdown=1,
-    )
+    _serve(tpdb_app(options, faults), host, port)
+
+
+def _serve(server: Any, host: str, port: int) -> None:
+    """Run a stand-in's ASGI app in the foreground until interrupted."""
+    import uvicorn
+
+    uvicorn.run(server, host=host, port=port, log_level="warning", timeout_graceful_shutdown=1)
 
 
 def main() -> None:
