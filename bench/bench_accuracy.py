@@ -7,8 +7,10 @@ photos (plain) and the hard copies of lfw-dev's (hard); every query is also run 
 (its own identity left out). A query is right when its top match is its identity.
 
 The numbers come from the face cache (bench/face_cache.py: the product's FaceEngine run once over
-every image) and the calibration study (bench/confidence_study.py: the tier rule fitted on four
-folds of identities, measured on the fifth, five times; also from 500 to ~6,900 performers).
+every image) and the calibration study (bench/confidence_study.py: the fusion weight chosen on
+four folds of identities and its rank-1 measured on the fifth; the tier rule fitted on four folds,
+measured on the fifth, five times; also from 500 to ~6,900 performers). Other ensembles (SFace +
+FaceNet, the former default; all three) are ranked beside it on the same protocol.
 The chosen rule then goes through the real identify path (SQLite + Voyager + `Matcher` + the
 cascade's first-embedder rule) to check the product gives the same answers, and is written to
 `src/stash_sense/database/calibrated.json`, what a new database starts with.
@@ -37,9 +39,10 @@ import numpy as np
 
 from bench import confidence_study as cs
 from bench.evaldata import require_eval
-from bench.face_cache import MIRRORED, SETS, available, peer_path
+from bench.face_cache import SETS, available, peer_path
 from stash_sense.database import DatabaseWriter, EmbedderInfo, FaceDatabase, PerformerRecord
 from stash_sense.database.calibrated import DATA as CALIBRATED
+from stash_sense.database.calibrated import measured as shipped
 from stash_sense.faces.embedders import EMBEDDERS
 from stash_sense.faces.types import AnalyzedFace, Box, DetectedFace, FaceQuality
 from stash_sense.matching import Matcher, Tiers
@@ -49,7 +52,7 @@ from stash_sense.matching.tiers import TIER_NAMES, evidence_for
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "accuracy.json"
 QUICK = os.environ.get("BENCH_QUICK") == "1"
-NAMES = ("sface", "facenet")
+NAMES = cs.ENSEMBLE
 #: issue 15's targets (held out, >= 3,000 performers enrolled)
 TARGETS = {
     "high_precision": 0.995,
@@ -65,30 +68,7 @@ METHOD = (
 )
 
 
-def variants(faces: cs.Faces, kinds: np.ndarray) -> dict[str, Any]:
-    """Rank-1 of each fusion weight, with and without flip, on the dev protocol (lfw-dev and its
-    distractors, whose mirrored crops the cache holds): which weights would win, in-sample; the
-    default is not re-chosen here."""
-    dev = np.isin(faces.set_name, MIRRORED)
-    gallery = np.nonzero(dev & ((kinds == "enrolment") | (kinds == "single")))[0]
-    out: dict[str, Any] = {"performers": len(gallery)}
-    for flip in (False, True):
-        f = faces if not flip else cs.gather(flip=True)
-        for w in np.round(np.arange(0.0, 1.01, 0.2), 1):
-            weights = {"sface": float(w), "facenet": float(round(1 - w, 1))}
-            row: dict[str, float] = {}
-            for part in ("plain", "hard"):
-                queries = np.nonzero(dev & (kinds == part))[0]
-                d = cs.distance(f, queries, gallery, weights)
-                same = f.identity[queries][:, None] == f.identity[gallery][None, :]
-                own = same & (f.file[gallery][None, :] == "0.jpg")
-                d = np.where(same & ~own, np.inf, d)
-                row[part] = round(float(same[np.arange(len(queries)), d.argmin(axis=1)].mean()), 4)
-            out[f"sface={w:.1f} facenet={1 - w:.1f}" + (" +flip" if flip else "")] = row
-    return out
-
-
-def peer(faces: cs.Faces, kinds: np.ndarray) -> dict[str, Any]:
+def peer(faces: cs.Faces, kinds: np.ndarray, weights: dict[str, float]) -> dict[str, Any]:
     """face_recognition and our fused engine on the same protocol: every set the peer's cache
     holds (bench/face_cache.py --peer), one face per identity enrolled; rank-1, and for the peer
     its share, precision and strangers at its usual cuts (0.6, its default, and 0.45)."""
@@ -131,7 +111,7 @@ def peer(faces: cs.Faces, kinds: np.ndarray) -> dict[str, Any]:
         right = same[rows, d_q.argmin(axis=1)] & found
         best = d_q.min(axis=1)
         stranger = np.where(same, np.inf, d).min(axis=1)
-        ours = np.where(same & ~own, np.inf, cs.distance(faces, queries, gallery, cs.WEIGHTS))
+        ours = np.where(same & ~own, np.inf, cs.distance(faces, queries, gallery, weights))
         row: dict[str, Any] = {
             "queries": len(queries),
             "rank1": round(float(right.mean()), 4),
@@ -146,6 +126,43 @@ def peer(faces: cs.Faces, kinds: np.ndarray) -> dict[str, Any]:
                 "stranger_share": round(float((stranger <= cut).mean()), 4),
             }
         out[part] = row
+    return out
+
+
+def persons(faces: cs.Faces, kinds: np.ndarray, weights: dict[str, float], tiers: Tiers
+            ) -> dict[str, Any]:  # fmt: skip
+    """How the single-photo rule treats a person of several photos, as a scene's person is
+    matched (docs/matching.md section 3: per performer the mean of the three best per-face
+    distances): each identity's 2-5 hard copies, or 2-5 plain photos, as one person, against the
+    protocol gallery, as itself and as a stranger (its identity left out). In-sample: the shipped
+    rule was fitted on these identities' single photos."""
+    gallery = np.nonzero((kinds == "enrolment") | (kinds == "single"))[0]
+    enrolled = set(faces.identity[gallery].tolist())
+    size = len(gallery)
+    out: dict[str, Any] = {}
+    for part in ("hard", "plain"):
+        queries = np.nonzero(kinds == part)[0]
+        counts = {"persons": 0, "right": 0, **{t: 0 for t in TIER_NAMES}}
+        strangers = {t: 0 for t in TIER_NAMES}
+        for ident in np.unique(faces.identity[queries]):
+            rows = queries[faces.identity[queries] == ident][:5]
+            if len(rows) < 2 or ident not in enrolled:
+                continue
+            d = cs.distance(faces, rows, gallery, weights)
+            own = faces.identity[gallery] == ident
+            for stranger in (False, True):
+                dd = np.where(own[None, :], np.inf, d) if stranger else d
+                per = np.sort(dd, axis=0)[:3].mean(axis=0)
+                order = np.argsort(per)[:2]
+                ev = evidence_for([float(per[j]) for j in order], size)[0]
+                tier = tiers.tier(ev)
+                if stranger:
+                    strangers[tier] += 1
+                else:
+                    counts["persons"] += 1
+                    counts["right"] += int(own[order[0]])
+                    counts[tier] += 1
+        out[part] = {**counts, "strangers": strangers}
     return out
 
 
@@ -219,7 +236,7 @@ def calibration_file(result: dict[str, Any], pooled: dict[str, Any]) -> dict[str
     data["calibration"]["measured_by"] = "python -m bench.bench_accuracy (../shared/eval/faces)"
     return {
         "ensemble": {n: e.version for n, e in embedders.items()},
-        "fusion": dict(cs.WEIGHTS),
+        "fusion": dict(result["weights"]),
         "tiers": data,
     }
 
@@ -269,9 +286,14 @@ def main() -> int:
     tiers = Tiers.from_dict(calibrated["tiers"])
     path: dict[str, Any] = {}
     if not QUICK:
+        # written first, so that the identify path's database starts with exactly what ships
+        CALIBRATED.write_text(json.dumps(calibrated, indent=2) + "\n")
+        shipped.cache_clear()
+        print(f"wrote {CALIBRATED}")
         with tempfile.TemporaryDirectory(prefix="bench-accuracy-") as tmp:
             path = identify_path(faces, kinds, tiers, Path(tmp) / "db")
-    peer_result = peer(faces, kinds)
+    peer_result = peer(faces, kinds, result["weights"])
+    person_result = persons(faces, kinds, result["weights"], tiers)
     study = {k: v for k, v in result.items() if not k.startswith("_")}
     results: dict[str, Any] = {
         "quick": QUICK,
@@ -279,7 +301,7 @@ def main() -> int:
             "performers": result["protocol"]["performers"],
             "queries": {p: result["protocol"][p]["n_queries"] for p in ("plain", "hard")},
             "strangers": {p: result["protocol"][p]["n_strangers"] for p in ("plain", "hard")},
-            "fusion": cs.WEIGHTS,
+            "fusion": result["weights"],
             "folds": cs.FOLDS,
             "subject_face": "LFW photo: the face nearest the centre; hard query: the largest",
             "python": platform.python_version(),
@@ -299,7 +321,8 @@ def main() -> int:
         "rule_distances": result["rule_distances"],
         "in_sample": result["in_sample"],
         "wrong_high": result["wrong_high"],
-        "variants": variants(faces, kinds),
+        "fusion_choice": result["fusion"],
+        "persons": person_result,
         "face_recognition": peer_result,
         "elapsed_s": round(time.perf_counter() - started, 1),
     }
@@ -308,9 +331,6 @@ def main() -> int:
     out = RESULTS.with_name("accuracy-quick.json") if QUICK else RESULTS
     out.write_text(json.dumps(results, indent=2) + "\n")
     cs.RESULTS.write_text(json.dumps(study, indent=2) + "\n")
-    if not QUICK:
-        CALIBRATED.write_text(json.dumps(calibrated, indent=2) + "\n")
-        print(f"wrote {CALIBRATED}")
     print(f"wrote {out}")
     return 0
 
@@ -334,6 +354,11 @@ def report(r: dict[str, Any]) -> None:
                 f"{_pct(target) if target else '':>7} {_pct(b['stranger_share']):>10}"
             )
         print(f"{part:10} rank-1 {_pct(rep['rank1'])}")
+    fc = r["fusion_choice"]
+    if fc:
+        print(f"fusion chosen per fold: {[f['dlib_share'] for f in fc['per_fold']]} -> "
+              f"{fc['chosen']}; its rank-1 held out: {fc['held_out_rank1']}")  # fmt: skip
+        print(f"other ensembles, same protocol (rank-1): {fc['compared_rank1']}")
     print(f"targets: rank-1 plain {_pct(t['rank1_plain'])}, hard {_pct(t['rank1_hard'])}; "
           f"high covers {_pct(t['high_share_plain'])} of plain queries")  # fmt: skip
     if r["cascade"]:
@@ -356,6 +381,8 @@ def report(r: dict[str, Any]) -> None:
         )
     print(f"trend: {json.dumps(r['trend'])}")
     print(f"wrong 'high' answers held out: {len(r['wrong_high'])}")
+    for part, p in r["persons"].items():
+        print(f"persons of several {part} photos: {p}")
     peer_r = r["face_recognition"]
     if "plain" in peer_r:
         for part in ("plain", "hard"):

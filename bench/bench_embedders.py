@@ -123,7 +123,7 @@ def embed_items(
     for i, item in enumerate(items):
         if item.face is None or item.image is None:
             continue
-        c = crop(item) if crop else embedder.align(item.image, item.face.landmarks)
+        c = crop(item) if crop else embedder.align(item.image, item.face.landmarks, item.face.box)
         out = embedder._forward([c, np.ascontiguousarray(c[:, ::-1])])
         vecs = l2_normalise(out)
         plain[i], mirrored[i] = vecs[0], vecs[1]

@@ -90,7 +90,7 @@ def stage_times(engine: FaceEngine, images: list[ImageArray]) -> dict[str, Any]:
         detect.append(elapsed / len(faces))
         for embedder in engine.embedders:
             started = time.perf_counter()
-            embedder.embed([embedder.align(image, f.landmarks) for f in faces])
+            embedder.embed([embedder.align(image, f.landmarks, f.box) for f in faces])
             per_embedder[embedder.name].append((time.perf_counter() - started) / len(faces))
     return {"detection": ms(detect), **{f"embed_{n}": ms(v) for n, v in per_embedder.items()}}
 

@@ -48,7 +48,17 @@ RESULTS = ROOT / "bench" / "results" / "confidence.json"
 FOLDS = 5
 SEED = 7
 SIZES = (500, 1000, 2000, 4000)
-WEIGHTS = {"sface": 0.6, "facenet": 0.4}
+#: the ensemble (the engine's default) and the grid its fusion weight is chosen from: dlib's cosine
+#: distances are about 6 times smaller than SFace's, so it needs the larger share of the weight
+ENSEMBLE = ("sface", "dlib")
+DLIB_SHARES = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9)
+#: ensembles compared beside it on the same protocol (rank-1 only)
+COMPARED = {
+    "sface+facenet (0.6/0.4, the former default)": {"sface": 0.6, "facenet": 0.4},
+    "sface+facenet+dlib (0.15/0.1/0.75)": {"sface": 0.15, "facenet": 0.1, "dlib": 0.75},
+    "sface alone": {"sface": 1.0},
+    "dlib alone": {"dlib": 1.0},
+}
 EXTRAPOLATE = (10_000, 100_000)
 
 
@@ -73,7 +83,8 @@ def gather(flip: bool = False) -> Faces:
         file=np.concatenate([p.files[k] for p, k in zip(parts, keep, strict=True)]),
         vectors={
             n: np.concatenate([p.vector(n, flip)[k] for p, k in zip(parts, keep, strict=True)])
-            for n in WEIGHTS
+            for n in ("sface", "facenet", "dlib")
+            if all(n in p.vectors for p in parts)
         },
     )
 
@@ -238,14 +249,70 @@ def part_mask(rows: Rows, part: str) -> np.ndarray:
     return rows.kind != "hard"
 
 
-def study(weights: dict[str, float] = WEIGHTS, flip: bool = False,
+def rank1_right(faces: Faces, kinds: np.ndarray, weights: dict[str, float]) -> Rows:
+    """Every enrolled query (plain and hard) against the protocol gallery: whether its top match
+    is right (`outcomes.correct`), with its identity for splitting by fold."""
+    gallery = np.nonzero((kinds == "enrolment") | (kinds == "single"))[0]
+    queries = np.nonzero((kinds == "plain") | (kinds == "hard"))[0]
+    rows = outcomes_of(faces, queries, kinds[queries], gallery, weights)
+    return rows.subset(~rows.outcomes.stranger)
+
+
+def choose_fusion(faces: Faces, kinds: np.ndarray, folds: dict[str, int]) -> dict[str, Any]:
+    """The fusion weight, held out by identity: for each fold, the dlib share with the best rank-1
+    (plain and hard queries together) on the other folds' identities, and that choice's rank-1 on
+    the fold itself; the default is the share chosen on all folds."""
+    grid = {share: {"sface": round(1 - share, 2), "dlib": share} for share in DLIB_SHARES}
+    rows = {share: rank1_right(faces, kinds, w) for share, w in grid.items()}
+    any_rows = next(iter(rows.values()))
+    fold = np.array([folds[i] for i in any_rows.identity])
+    kind = any_rows.kind
+    per_fold = []
+    held_right = np.zeros(len(fold), bool)
+    for k in range(FOLDS):
+        train = fold != k
+        best = max(grid, key=lambda sh: (rows[sh].outcomes.correct[train].mean(), -abs(sh - 0.75)))
+        held_right[~train] = rows[best].outcomes.correct[~train]
+        per_fold.append({"fold": k, "dlib_share": best})
+    chosen = max(grid, key=lambda sh: (rows[sh].outcomes.correct.mean(), -abs(sh - 0.75)))
+    out: dict[str, Any] = {
+        "chosen": grid[chosen],
+        "per_fold": per_fold,
+        "held_out_rank1": {
+            part: round(float(held_right[kind == part].mean()), 4) for part in ("plain", "hard")
+        },
+        "grid_rank1": {
+            f"sface={grid[sh]['sface']} dlib={sh}": {
+                part: round(float(rows[sh].outcomes.correct[kind == part].mean()), 4)
+                for part in ("plain", "hard")
+            }
+            for sh in grid
+        },
+        "compared_rank1": {},
+    }
+    for label, weights in COMPARED.items():
+        if all(n in faces.vectors for n in weights):
+            r = rank1_right(faces, kinds, weights)
+            out["compared_rank1"][label] = {
+                part: round(float(r.outcomes.correct[r.kind == part].mean()), 4)
+                for part in ("plain", "hard")
+            }
+    return out
+
+
+def study(weights: dict[str, float] | None = None, flip: bool = False,
           first: str | None = "sface") -> dict[str, Any]:  # fmt: skip
-    """The whole study for one fusion; with `first`, also the identify cascade's rule."""
+    """The whole study for one fusion (default: chosen by `choose_fusion`); with `first`, also
+    the identify cascade's rule."""
     faces = gather(flip)
     kinds = labels(faces)
     folds = folds_by_identity([str(i) for i in faces.identity], FOLDS, SEED)
+    fusion: dict[str, Any] | None = None
+    if weights is None:
+        fusion = choose_fusion(faces, kinds, folds)
+        weights = fusion["chosen"]
     fused = run(faces, kinds, weights, folds)
-    result: dict[str, Any] = {"weights": weights, "flip": flip, "folds": FOLDS}
+    result: dict[str, Any] = {"weights": weights, "flip": flip, "folds": FOLDS, "fusion": fusion}
     n_protocol = int(fused.protocol.size[0])
     result["protocol"] = {"performers": n_protocol}
     held = fused.held_out(fused.protocol, folds)

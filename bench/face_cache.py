@@ -1,14 +1,16 @@
 """Every face of ../shared/eval/faces, analysed once by the product's FaceEngine and kept on disk.
 
 The calibration study (bench/bench_accuracy.py) works in numpy on these vectors instead of running
-the networks again: one row per image with its subject face's box, landmarks, quality, and SFace
-and FaceNet vectors of the crop and of its mirror image (flip test-time augmentation is then a sum).
+the networks again: one row per image with its subject face's box, landmarks, quality, and the
+SFace, FaceNet and dlib ResNet vectors of the crop (SFace's and FaceNet's also of its mirror image:
+flip test-time augmentation is then a sum). A cache made before an embedder joined NAMES gets its
+vectors added from the cached landmarks on the next run (no detection again).
 
 Which face of an image is its subject: an LFW photo is a crop centred on the named person, so the
 face nearest the centre; a hard query pastes the photo, shrunk, into a wider frame, so the largest
 face (bench_embedders.detect_all).
 
-    python -m bench.face_cache            # about 30 minutes on 2 cores; resumes where it stopped
+    python -m bench.face_cache            # about 45 minutes on 2 cores; resumes where it stopped
     python -m bench.face_cache --peer     # the peer's too: face_recognition (dlib), about an hour
 
 Writes bench/work/faces-<set>.npz and dlib-<set>.npz (git-ignored). The peer's file holds its
@@ -28,8 +30,9 @@ import numpy as np
 from bench.bench_embedders import EVAL, nearest_centre
 from stash_sense.faces import FaceEngine, ImageError, load_image
 from stash_sense.faces.alignment import align
-from stash_sense.faces.embedders.base import l2_normalise
+from stash_sense.faces.embedders.base import Embedder, l2_normalise
 from stash_sense.faces.quality import assess
+from stash_sense.faces.types import Box
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench" / "work"
@@ -40,7 +43,7 @@ SETS = (
     "lfw-dev-extra",
     "lfw-dev-extra-distractors",
 )
-NAMES = ("sface", "facenet")
+NAMES = ("sface", "facenet", "dlib")
 #: quality columns, in this order
 QUALITY = ("detection_score", "size", "blur", "yaw", "pitch", "roll", "usable")
 CHUNK = 200
@@ -110,8 +113,8 @@ def load(name: str) -> FaceSet:
         box=data["box"],
         landmarks=data["landmarks"],
         quality=data["quality"],
-        vectors={n: data[f"vec_{n}"] for n in NAMES},
-        mirrored={n: data[f"mir_{n}"] for n in NAMES},
+        vectors={n: data[f"vec_{n}"] for n in NAMES if f"vec_{n}" in data},
+        mirrored={n: data[f"mir_{n}"] for n in NAMES if f"mir_{n}" in data},
     )
 
 
@@ -169,7 +172,7 @@ def build(name: str, engine: FaceEngine, mirror: bool = True) -> None:
             arrays["landmarks"][i] = face.landmarks
             arrays["quality"][i] = [float(getattr(quality, c)) for c in QUALITY]
             for k in NAMES:
-                crop = embedders[k].align(image, face.landmarks)
+                crop = embedders[k].align(image, face.landmarks, face.box)
                 out = l2_normalise(
                     embedders[k]._forward([crop, np.ascontiguousarray(crop[:, ::-1])])
                 )
@@ -183,6 +186,30 @@ def build(name: str, engine: FaceEngine, mirror: bool = True) -> None:
     del arrays["done"]
     np.savez(cache_path(name), **arrays)  # type: ignore[arg-type]
     partial.unlink(missing_ok=True)
+
+
+def add_embedder(name: str, embedder: Embedder) -> None:
+    """Give a cached set one more embedder's vectors, made from the cached landmarks (no
+    detection again); the mirrored ones are left NaN."""
+    path = cache_path(name)
+    data = dict(np.load(path))
+    key = f"vec_{embedder.name}"
+    if key in data:
+        return
+    fs = load(name)
+    out = np.full((len(fs.files), embedder.dim), np.nan, np.float32)
+    started = time.perf_counter()
+    rows = np.nonzero(fs.found)[0]
+    for count, i in enumerate(rows, 1):
+        image = load_image(EVAL / name / fs.identities[i] / fs.files[i])
+        crop = embedder.align(image, fs.landmarks[i], Box(*(float(v) for v in fs.box[i])))
+        out[i] = l2_normalise(embedder._forward([crop]))[0]
+        if count % CHUNK == 0:
+            rate = count / (time.perf_counter() - started)
+            print(f"{name} +{embedder.name}: {count}/{len(rows)} ({rate:.1f} images/s)", flush=True)
+    data[key] = out
+    data[f"mir_{embedder.name}"] = np.full_like(out, np.nan)
+    np.savez(path, **data)
 
 
 def peer_path(name: str) -> Path:
@@ -227,6 +254,8 @@ def main() -> int:
     for name in only or (SETS if "--peer-only" not in sys.argv[1:] else ()):
         if cache_path(name).is_file():
             print(f"{name}: cached")
+            for embedder in engine.embedders:
+                add_embedder(name, embedder)
             continue
         build(name, engine, mirror=name in MIRRORED)
     if {"--peer", "--peer-only"} & set(sys.argv[1:]):

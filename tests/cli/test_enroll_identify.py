@@ -17,7 +17,7 @@ def test_enroll_publishes_and_a_rerun_adds_nothing(enrolled: tuple[Path, Path]) 
     faces, skipped = manifest["counts"]["faces"], manifest["sources"]["enroll"]["skipped"]
     assert manifest["counts"]["performers"] == 8
     assert faces >= 6 and faces + sum(skipped.values()) == 8  # an unusable photo is a recorded skip
-    assert set(manifest["models"]) == {"sface", "facenet"}
+    assert set(manifest["models"]) == {"sface", "dlib"}
     again = run_cli("db", "enroll", "--db", db, src, check=True)
     assert "0 faces added" in again.stdout and "8 images already enrolled" in again.stdout
     assert sorted(p.name for p in db.glob("gen-*")) == ["gen-000001"]
@@ -87,7 +87,7 @@ def test_plain_generation_in_a_read_only_folder(
         assert json.loads(proc.stdout)["faces"][0]["matches"][0]["name"] == "Adam_Sandler"
         assert sorted(p.name for p in dist.iterdir()) == [
             "faces.sqlite",
-            "index-facenet.voy",
+            "index-dlib.voy",
             "index-sface.voy",
             "manifest.json",
         ]

@@ -10,12 +10,14 @@ import pytest
 from stash_sense.faces import FaceEngine, load_image
 from stash_sense.faces.embedders import EMBEDDERS, ArcFaceEmbedder, Embedder, make_embedder
 from stash_sense.faces.embedders.base import NetPool
+from stash_sense.faces.embedders.dlib_resnet import box_around
+from stash_sense.faces.types import Box
 
 PEOPLE = ["Abdoulaye_Wade", "Adam_Sandler", "Abdullah_Gul", "Al_Gore", "Alvaro_Uribe"]
 
 
 def _embedders() -> list[str]:
-    names = ["sface", "facenet"]
+    names = ["sface", "facenet", "dlib"]
     if ArcFaceEmbedder.available():
         names.append("arcface")
     return names
@@ -72,7 +74,7 @@ def test_flip_and_batch_consistency(name: str, crops: dict[str, list[tuple[str, 
 def test_unknown_embedder() -> None:
     with pytest.raises(ValueError, match="unknown embedder"):
         make_embedder("nope")
-    assert set(EMBEDDERS) >= {"sface", "facenet", "arcface"}
+    assert set(EMBEDDERS) >= {"sface", "facenet", "dlib", "arcface"}
 
 
 def test_net_pool_limits_instances() -> None:
@@ -94,3 +96,29 @@ def test_net_pool_limits_instances() -> None:
     for t in threads:
         t.join()
     assert 1 <= len(made) <= 2
+
+
+def test_dlib_chip_is_dlibs_own_and_a_missing_box_comes_from_the_landmarks(
+    crops: dict[str, list[tuple[str, object]]],
+) -> None:
+    """The dlib embedder's chip is the one dlib makes (its 5-point predictor inside the face box,
+    get_face_chip); without a box, one around the landmarks gives nearly the same vector."""
+    import dlib
+    import face_recognition_models
+
+    embedder = make_embedder("dlib")
+    predictor = dlib.shape_predictor(
+        face_recognition_models.pose_predictor_five_point_model_location()
+    )
+    for _, (img, lm) in crops["items"][:4]:  # type: ignore[misc]
+        box = box_around(lm)
+        rgb = np.ascontiguousarray(img[:, :, ::-1])
+        rect = dlib.rectangle(
+            round(box.x), round(box.y), round(box.x + box.w), round(box.y + box.h)
+        )
+        theirs = np.asarray(dlib.get_face_chip(rgb, predictor(rgb, rect), 150, 0.25))
+        ours = embedder.align(img, lm)
+        np.testing.assert_array_equal(ours[:, :, ::-1], theirs)
+        wider = Box(box.x - 5, box.y - 3, box.w + 12, box.h + 10)
+        v = embedder.embed([ours, embedder.align(img, lm, wider)])
+        assert float(v[0] @ v[1]) > 0.97, float(v[0] @ v[1])

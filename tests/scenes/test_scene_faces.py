@@ -81,6 +81,6 @@ def test_every_embedder_runs_only_on_each_persons_best_faces(
     named = {p.matches[0].name for p in result.persons if p.matches[0].tier != "unlikely"}
     assert {"Ali Naimi", "Monica Seles", "Tommy Thompson"} <= named
     assert result.faces_detected >= 6
-    # clustering needs SFace on every face; FaceNet meets only the matcher's representatives
-    assert embedded["facenet"] <= DEFAULT_REPRESENTATIVES * len(result.persons)
-    assert embedded["facenet"] < result.faces_detected
+    # clustering needs SFace on every face; dlib's ResNet meets only the matcher's representatives
+    assert embedded["dlib"] <= DEFAULT_REPRESENTATIVES * len(result.persons)
+    assert embedded["dlib"] < result.faces_detected

@@ -23,7 +23,7 @@ def test_health_needs_no_key_and_status_does(sidecar: Sidecar) -> None:
     with sidecar.client() as c:
         status = c.get("/status").json()
     assert status["database"]["performers"] == 8
-    assert set(status["models"]) == {"sface", "facenet"}
+    assert set(status["models"]) == {"sface", "dlib"}
     assert status["version"] and status["uptime_s"] >= 0
 
 

@@ -27,7 +27,7 @@ def template(size: int, zoom: float = 1.0) -> FloatArray:
     return (points * (size / 112.0)).astype(np.float32)
 
 
-def _umeyama(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+def umeyama(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """Least-squares similarity transform (Umeyama 1991) mapping src points onto dst, 2x3."""
     src = src.astype(np.float64)
     dst = dst.astype(np.float64)
@@ -49,7 +49,7 @@ def _umeyama(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 
 def similarity_matrix(landmarks: FloatArray, size: int, zoom: float = 1.0) -> np.ndarray:
     """The 2x3 similarity transform that takes the five landmarks onto the template."""
-    return _umeyama(np.asarray(landmarks, dtype=np.float32).reshape(5, 2), template(size, zoom))
+    return umeyama(np.asarray(landmarks, dtype=np.float32).reshape(5, 2), template(size, zoom))
 
 
 def align(

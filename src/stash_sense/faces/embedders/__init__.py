@@ -2,12 +2,14 @@
 
 from stash_sense.faces.embedders.arcface import ArcFaceEmbedder
 from stash_sense.faces.embedders.base import Embedder
+from stash_sense.faces.embedders.dlib_resnet import DlibResNetEmbedder
 from stash_sense.faces.embedders.facenet import FaceNetEmbedder
 from stash_sense.faces.embedders.sface import SFaceEmbedder
 
 EMBEDDERS: dict[str, type[Embedder]] = {
     "sface": SFaceEmbedder,
     "facenet": FaceNetEmbedder,
+    "dlib": DlibResNetEmbedder,
     "arcface": ArcFaceEmbedder,
 }
 
@@ -23,6 +25,7 @@ def make_embedder(name: str, *, flip: bool = False) -> Embedder:
 __all__ = [
     "EMBEDDERS",
     "ArcFaceEmbedder",
+    "DlibResNetEmbedder",
     "Embedder",
     "FaceNetEmbedder",
     "SFaceEmbedder",

@@ -13,7 +13,7 @@ import numpy as np
 
 from stash_sense.faces.alignment import align
 from stash_sense.faces.cores import worker_threads
-from stash_sense.faces.types import FloatArray, ImageArray
+from stash_sense.faces.types import Box, FloatArray, ImageArray
 from stash_sense.models import ModelSpec, get_spec, resolve_model_path
 
 T = TypeVar("T")
@@ -109,8 +109,9 @@ class Embedder(ABC):
                 self._path = str(resolve_model_path(self.model))
             return self._path
 
-    def align(self, image: ImageArray, landmarks: FloatArray) -> ImageArray:
-        """The crop this embedder expects, from the image and a face's five landmarks."""
+    def align(self, image: ImageArray, landmarks: FloatArray, box: Box | None = None) -> ImageArray:
+        """The crop this embedder expects, from the image and a face's five landmarks (and its
+        box, for an embedder that places points of its own in it)."""
         return align(image, landmarks, self.input_size, self.zoom)
 
     def embed(self, crops: Sequence[ImageArray]) -> FloatArray:
