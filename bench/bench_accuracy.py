@@ -142,7 +142,7 @@ def persons(faces: cs.Faces, kinds: np.ndarray, weights: dict[str, float], tiers
     out: dict[str, Any] = {}
     for part in ("hard", "plain"):
         queries = np.nonzero(kinds == part)[0]
-        counts = {"persons": 0, "right": 0, **{t: 0 for t in TIER_NAMES}}
+        counts: dict[str, int] = {"persons": 0, "right": 0, **{t: 0 for t in TIER_NAMES}}
         strangers = {t: 0 for t in TIER_NAMES}
         for ident in np.unique(faces.identity[queries]):
             rows = queries[faces.identity[queries] == ident][:5]

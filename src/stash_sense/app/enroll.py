@@ -63,7 +63,7 @@ def enroll_folder(
     (default: faces.imageio's limit) are skipped as unreadable. Raises InvalidInput for a bad `src`
     and DatabaseError for a database that cannot be written.
     """
-    from stash_sense.database import DatabaseWriter, EmbedderInfo, PerformerRecord
+    from stash_sense.database import DatabaseWriter, EmbedderInfo, PerformerRecord, database_models
     from stash_sense.database.layout import current_generation
     from stash_sense.faces import FaceEngine, ImageError, load_image
 
@@ -74,7 +74,7 @@ def enroll_folder(
         raise InvalidInput(
             f"{src} holds no performer folders (expected SRC/<performer name>/<images>)"
         )
-    engine = engine or FaceEngine.default()
+    engine = engine or FaceEngine.for_database(database_models(db))
     infos = [EmbedderInfo.from_embedder(e) for e in engine.embedders]
     result = EnrollResult(folders=len(folders), images=sum(len(i) for _, i in folders))
     done = 0

@@ -34,7 +34,7 @@ from stash_sense.builder.source import make_client
 from stash_sense.builder.state import BuildState
 from stash_sense.builder.stats import source_stats
 from stash_sense.builder.store import PerformerStore
-from stash_sense.database import DatabaseWriter, EmbedderInfo
+from stash_sense.database import DatabaseWriter, EmbedderInfo, database_models
 from stash_sense.faces import FaceEngine
 from stash_sense.faces.cores import worker_threads
 from stash_sense.sources.endpoints import EndpointConfig
@@ -441,7 +441,8 @@ class Builder:
 def build(options: BuildOptions, engine: FaceEngine | None = None) -> BuildResult:
     """Build (or resume, or update) the database at `options.db` from `options.endpoint`."""
     started = time.monotonic()
-    engine = engine or FaceEngine.default()
+    # a database made with other embedders this version has keeps them (FaceEngine.for_database)
+    engine = engine or FaceEngine.for_database(database_models(options.db))
     engine.load()
     log.info("building from %s", options.endpoint.describe())
     embedders = [EmbedderInfo.from_embedder(e) for e in engine.embedders]

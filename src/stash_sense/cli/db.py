@@ -43,11 +43,13 @@ def settings(**given: Any) -> Settings:
         fail(str(err), 2)
 
 
-def engine_and_infos() -> tuple[FaceEngine, list[EmbedderInfo]]:
-    from stash_sense.database import EmbedderInfo
+def engine_and_infos(db: Path | None = None) -> tuple[FaceEngine, list[EmbedderInfo]]:
+    """The face engine (for `db`: the one its embedders need, FaceEngine.for_database) and its
+    models' descriptions."""
+    from stash_sense.database import EmbedderInfo, database_models
     from stash_sense.faces import FaceEngine
 
-    engine = FaceEngine.default()
+    engine = FaceEngine.for_database(database_models(db)) if db else FaceEngine.default()
     return engine, [EmbedderInfo.from_embedder(e) for e in engine.embedders]
 
 
@@ -272,7 +274,7 @@ def calibrate_command(
 
     if not dev.is_dir():
         fail(f"{dev} is not a folder")
-    engine, infos = engine_and_infos()
+    engine, infos = engine_and_infos(db)
     fdb = open_for_matching(db, infos)
     try:
         with fdb, progress_bar() as bar:

@@ -69,7 +69,7 @@ def identify_command(
     if not images:
         fail("no images found in " + ", ".join(str(p) for p in paths))
     max_bytes = settings().max_image_bytes
-    engine, infos = engine_and_infos()
+    engine, infos = engine_and_infos(db)
     fdb = open_for_matching(db, infos)
     # Voyager loads without the GIL: read the indices while the first image is analysed
     threading.Thread(target=_preload, args=(fdb,), daemon=True).start()

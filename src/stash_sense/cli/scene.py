@@ -29,7 +29,7 @@ def scene_command(
 
     if not video.is_file():
         fail(f"no such video file: {video}")
-    engine, infos = engine_and_infos()
+    engine, infos = engine_and_infos(db)
     fdb = open_for_matching(db, infos)
     try:
         result = identify_video(video, engine, Matcher(fdb), frames=frames, top=top)

@@ -6,7 +6,7 @@
 
 from stash_sense.database.errors import DatabaseError
 from stash_sense.database.manifest import SCHEMA_VERSION, Manifest
-from stash_sense.database.reader import FaceDatabase, PerformerInfo
+from stash_sense.database.reader import FaceDatabase, PerformerInfo, database_models
 from stash_sense.database.records import EmbedderInfo, PerformerRecord
 from stash_sense.database.writer import DatabaseWriter
 
@@ -19,4 +19,5 @@ __all__ = [
     "Manifest",
     "PerformerInfo",
     "PerformerRecord",
+    "database_models",
 ]

@@ -35,6 +35,15 @@ class PerformerInfo:
     image_url: str | None = None
 
 
+def database_models(path: Path) -> list[str]:
+    """The embedders a database was made with, in its manifest's order ([] when it cannot be
+    read: opening it then says why)."""
+    try:
+        return list(Manifest.read(resolve_generation(Path(path))).models)
+    except (DatabaseError, OSError, ValueError):
+        return []
+
+
 class FaceDatabase:
     """A published generation opened read-only (it may live in a read-only folder)."""
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from stash_sense.faces.alignment import align
 from stash_sense.faces.detection import DetectorSettings, YuNetDetector
-from stash_sense.faces.embedders import Embedder, make_embedder
+from stash_sense.faces.embedders import EMBEDDERS, Embedder, make_embedder
 from stash_sense.faces.quality import QualityPolicy, assess
 from stash_sense.faces.types import AnalyzedFace, DetectedFace, ImageArray
 from stash_sense.models import resolve_model_path
@@ -89,6 +89,16 @@ class FaceEngine:
             detector_settings=detector_settings,
             quality_policy=quality_policy,
         )
+
+    @classmethod
+    def for_database(cls, models: Sequence[str]) -> FaceEngine:
+        """The engine for a database made with these embedders: exactly those when every one is
+        an embedder this version has (a database made before the default ensemble changed keeps
+        the ensemble its tiers were calibrated on), otherwise the default."""
+        known = [n for n in models if n in EMBEDDERS]
+        if models and len(known) == len(models) and tuple(models) != DEFAULT_EMBEDDERS:
+            return cls.create(embedder_names=known)
+        return cls.default()
 
     @classmethod
     def default(cls) -> FaceEngine:

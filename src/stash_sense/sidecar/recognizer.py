@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from stash_sense.database import DatabaseError, EmbedderInfo, FaceDatabase
+from stash_sense.database import DatabaseError, EmbedderInfo, FaceDatabase, database_models
 from stash_sense.faces import FaceEngine
 from stash_sense.matching import Matcher
 
@@ -24,6 +24,8 @@ class Recognizer:
     db: FaceDatabase
     matcher: Matcher
     path: Path
+    #: the engine this database's embedders need (FaceEngine.for_database)
+    engine: FaceEngine
     users: int = 0
     retired: bool = False
 
@@ -33,6 +35,7 @@ class RecognizerHolder:
 
     def __init__(self, engine: FaceEngine, path: Path) -> None:
         self.engine = engine
+        self._engines: dict[tuple[str, ...], FaceEngine] = {tuple(engine.embedder_names): engine}
         self.configured = path
         self.path = path
         self.error: str | None = None
@@ -40,18 +43,26 @@ class RecognizerHolder:
         self._lock = threading.Lock()
         self._reload_lock = threading.Lock()
 
-    def _infos(self) -> list[EmbedderInfo]:
-        return [EmbedderInfo.from_embedder(e) for e in self.engine.embedders]
+    def _engine_for(self, path: Path) -> FaceEngine:
+        """The configured engine, or (a database made with other embedders this version has) one
+        for that database's, made once and kept."""
+        models = database_models(path)
+        engine = FaceEngine.for_database(models)
+        key = tuple(engine.embedder_names)
+        if key not in self._engines:
+            self._engines[key] = engine.load()
+        return self._engines[key]
 
     def _open(self, path: Path) -> Recognizer:
-        db = FaceDatabase.open(path, self._infos())
+        engine = self._engine_for(path)
+        db = FaceDatabase.open(path, [EmbedderInfo.from_embedder(e) for e in engine.embedders])
         try:
             db.load_indices()
             matcher = Matcher(db)
         except Exception:
             db.close()
             raise
-        return Recognizer(db, matcher, path)
+        return Recognizer(db, matcher, path, engine)
 
     def load(self) -> None:
         """Open the configured database; on failure remember why (the service still starts)."""

@@ -101,7 +101,7 @@ def status(request: Request) -> dict[str, Any]:
         "version": __version__,
         "uptime_s": round(time.monotonic() - s.started, 1),
         "database": database,
-        "models": {e.name: e.version for e in s.engine.embedders},
+        "models": {e.name: e.version for e in (rec.engine if rec else s.engine).embedders},
         "stash": s.config.stash_url,
         "jobs": s.gate.stats(),
         "database_update": updates_of(request).status(),
@@ -158,7 +158,7 @@ async def identify(request: Request) -> dict[str, Any]:
             data = fetch_image(s.stash, given.url or "", s.config.max_upload_bytes)
         # the bytes are decoded in memory, never written to disk
         with s.holder.use() as rec:
-            return identify_image(s.engine, rec.matcher, data, top=top, name=given.name).as_dict()
+            return identify_image(rec.engine, rec.matcher, data, top=top, name=given.name).as_dict()
 
     record = await s.gate.run(request, job)
     for face in record["faces"]:
@@ -180,7 +180,7 @@ async def identify_performer_route(request: Request) -> dict[str, Any]:
     def job(_should_stop: Callable[[], bool]) -> dict[str, Any]:
         with s.holder.use() as rec:
             found = identify_performer(
-                stash, s.engine, rec.matcher, performer_id, top=top,
+                stash, rec.engine, rec.matcher, performer_id, top=top,
                 max_bytes=s.config.max_upload_bytes,
             )  # fmt: skip
         return found.as_dict()
@@ -213,7 +213,7 @@ async def identify_scene_route(request: Request) -> dict[str, Any]:
     def job(should_stop: Callable[[], bool]) -> dict[str, Any]:
         with s.holder.use() as rec:
             found = identify_stash_scene(
-                stash, s.engine, rec.matcher, scene_id, frames=frames, source=source, top=top,
+                stash, rec.engine, rec.matcher, scene_id, frames=frames, source=source, top=top,
                 should_stop=should_stop,
             )  # fmt: skip
         return found.as_dict()
