@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from stash_sense import __version__
 from stash_sense.faces import FaceEngine
-from stash_sense.sidecar import errors, images
+from stash_sense.sidecar import docs_ui, errors, images
 from stash_sense.sidecar.config import SidecarConfig
 from stash_sense.sidecar.guard import API_KEY_HEADER, Guard
 from stash_sense.sidecar.limits import Limits
@@ -35,13 +35,14 @@ def create_app(config: SidecarConfig, engine: FaceEngine | None = None) -> FastA
         title="Stash Sense sidecar",
         version=__version__,
         lifespan=lifespan,
-        docs_url="/docs",  # the answers' shapes (sidecar/responses.py), behind the API key
+        docs_url=None,  # /docs is sidecar/docs_ui.py: Swagger UI without a CDN, behind the API key
         redoc_url=None,
         openapi_url="/openapi.json",
     )
     errors.install(app, config.secrets)
     app.include_router(router)
     app.include_router(images.router)
+    app.include_router(docs_ui.router)
     app.include_router(update_router)
     # Starlette runs the last added middleware first: CORS, then Guard (Host, Origin, key: who
     # may call), then Limits (size, admission, time: what a call may cost), then the routes;
