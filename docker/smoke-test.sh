@@ -29,9 +29,15 @@ if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
 fi
 
 say "wheels for the build (docker/wheelhouse, so the build needs no PyPI)"
-"$PY" -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml","rb"))["project"]["dependencies"]))' >"$WORK/requirements.txt"
+# face-recognition-models publishes a source archive of model files only (nothing to compile): a
+# wheel is made from it here; every other dependency must come as a ready wheel
+SOURCE_ONLY="face-recognition-models"
+"$PY" -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml","rb"))["project"]["dependencies"]))' \
+    | grep -v "^$SOURCE_ONLY==" >"$WORK/requirements.txt"
 "$PY" -m pip download --quiet --only-binary=:all: -d docker/wheelhouse -r "$WORK/requirements.txt" \
     "setuptools>=68" wheel
+"$PY" -m pip wheel --quiet --no-deps -w docker/wheelhouse \
+    "$(grep -o "\"$SOURCE_ONLY==[^\"]*\"" pyproject.toml | tr -d '"')"
 
 say "docker build"
 start=$(date +%s)
