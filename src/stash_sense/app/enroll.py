@@ -57,7 +57,8 @@ def enroll_folder(
     max_image_bytes: int | None = None,
 ) -> EnrollResult:
     """Add the performers of `src` (`<performer name>/<images>`) to the database at `db`, one
-    face (the largest usable) per image, and publish a new generation when anything was added.
+    face per image (the largest that `faces.quality.enrollable` accepts), and publish a new
+    generation when anything was added.
 
     `on_image(done, total)` is called after every image; files larger than `max_image_bytes`
     (default: faces.imageio's limit) are skipped as unreadable. Raises InvalidInput for a bad `src`
@@ -66,6 +67,7 @@ def enroll_folder(
     from stash_sense.database import DatabaseWriter, EmbedderInfo, PerformerRecord, database_models
     from stash_sense.database.layout import current_generation
     from stash_sense.faces import FaceEngine, ImageError, load_image
+    from stash_sense.faces.quality import enrollable
 
     if not src.is_dir():
         raise InvalidInput(f"{src} is not a folder")
@@ -96,7 +98,7 @@ def enroll_folder(
                         faces, reason = [], "unreadable"
                     else:
                         reason = "no_face" if not faces else "no_usable_face"
-                    usable = [f for f in faces if f.quality.usable]
+                    usable = [f for f in faces if enrollable(f.quality)]
                     if not usable:
                         writer.record_skip(ENROLL_SOURCE, key, pid, reason)
                         result.skipped[reason] = result.skipped.get(reason, 0) + 1

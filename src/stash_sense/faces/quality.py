@@ -26,6 +26,22 @@ class QualityPolicy:
     max_roll: float = 45.0
 
 
+#: the head-pose verdicts of `assess`: a harder view of a face, not a useless one
+TURNED_AWAY = "turned away"
+LOOKING_UP_OR_DOWN = "looking up or down"
+TILTED = "tilted"
+POSE_REASONS = frozenset({TURNED_AWAY, LOOKING_UP_OR_DOWN, TILTED})
+
+
+def enrollable(quality: FaceQuality) -> bool:
+    """Whether a face may stand for a performer in the database: usable, or failing only the
+    head-pose checks. A portrait turned enough to fail them is still its subject, and the pose
+    read from five points overstates turns (lfw-dev: 8 of 450 enrolment photos called "turned
+    away", mostly three-quarter views that match; docs/models.md); skipping it would leave the
+    performer out, and taking a smaller "usable" face instead would enrol someone else."""
+    return not set(quality.reasons) - POSE_REASONS
+
+
 def head_pose(landmarks: FloatArray) -> tuple[float, float, float]:
     """Rough yaw, pitch and roll in degrees from five landmarks; 0, 0, 0 is a frontal face.
 
@@ -83,11 +99,11 @@ def assess(
     if blur < policy.min_blur:
         reasons.append("too blurry")
     if abs(yaw) > policy.max_yaw:
-        reasons.append("turned away")
+        reasons.append(TURNED_AWAY)
     if abs(pitch) > policy.max_pitch:
-        reasons.append("looking up or down")
+        reasons.append(LOOKING_UP_OR_DOWN)
     if abs(roll) > policy.max_roll:
-        reasons.append("tilted")
+        reasons.append(TILTED)
     return FaceQuality(
         detection_score=float(face.score),
         size=size,
