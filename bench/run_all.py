@@ -11,6 +11,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 ORDER = [
     "bench_embedders",
     "bench_accuracy",
+    "bench_cli_protocol",
     "bench_speed",
     "bench_voyager",
     "bench_cli_startup",
