@@ -71,3 +71,6 @@ def test_for_database_falls_back_to_the_default_for_unknown_or_no_models() -> No
     assert FaceEngine.for_database([]).embedder_names == list(DEFAULT_EMBEDDERS)
     assert FaceEngine.for_database(["sface", "nosuch"]).embedder_names == list(DEFAULT_EMBEDDERS)
     assert FaceEngine.for_database(["sface", "facenet"]).embedder_names == ["sface", "facenet"]
+    # the default ensemble in another order is still the default (SFace first, for the cascade)
+    reordered = list(reversed(DEFAULT_EMBEDDERS))
+    assert FaceEngine.for_database(reordered).embedder_names == list(DEFAULT_EMBEDDERS)

@@ -96,7 +96,7 @@ class FaceEngine:
         an embedder this version has (a database made before the default ensemble changed keeps
         the ensemble its tiers were calibrated on), otherwise the default."""
         known = [n for n in models if n in EMBEDDERS]
-        if models and len(known) == len(models) and tuple(models) != DEFAULT_EMBEDDERS:
+        if models and len(known) == len(models) and set(models) != set(DEFAULT_EMBEDDERS):
             return cls.create(embedder_names=known)
         return cls.default()
 
