@@ -47,6 +47,7 @@ from stash_sense.faces.embedders import EMBEDDERS
 from stash_sense.faces.types import AnalyzedFace, Box, DetectedFace, FaceQuality
 from stash_sense.matching import Matcher, Tiers
 from stash_sense.matching.calibrate import measured
+from stash_sense.matching.fusion import aggregate
 from stash_sense.matching.tiers import TIER_NAMES, evidence_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -152,7 +153,7 @@ def persons(faces: cs.Faces, kinds: np.ndarray, weights: dict[str, float], tiers
             own = faces.identity[gallery] == ident
             for stranger in (False, True):
                 dd = np.where(own[None, :], np.inf, d) if stranger else d
-                per = np.sort(dd, axis=0)[:3].mean(axis=0)
+                per = aggregate(dd)  # as Matcher.match_faces ranks a person's performers
                 order = np.argsort(per)[:2]
                 ev = evidence_for([float(per[j]) for j in order], size)[0]
                 tier = tiers.tier(ev)

@@ -17,7 +17,6 @@ Writes bench/results/cli-protocol.json.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.evaldata import FACES, require_eval
+from bench.evaldata import FACES, enrolment_folder, require_eval
 from stash_sense.matching.tiers import TIER_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,16 +32,14 @@ RESULTS = ROOT / "bench" / "results" / "cli-protocol.json"
 CLI = [sys.executable, "-m", "stash_sense.cli.app"]
 
 
-def enrolment_folder(dest: Path) -> int:
-    """SRC/<name>/0.jpg for each lfw-dev identity and each distractor; the number of performers."""
-    folders = sorted(p for p in (FACES / "lfw-dev").iterdir() if p.is_dir())
-    folders += sorted(p for p in (FACES / "lfw-dev-distractors").iterdir() if p.is_dir())
-    for folder in folders:
-        first = folder / "0.jpg" if (folder / "0.jpg").exists() else sorted(folder.glob("*.jpg"))[0]
-        target = dest / folder.name.replace("_", " ")
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copy(first, target / "0.jpg")
-    return len(folders)
+def dev_protocol_identities() -> list[Path]:
+    """Every lfw-dev identity and every one-photo distractor: the 450 performers enrolled."""
+    return [
+        p
+        for name in ("lfw-dev", "lfw-dev-distractors")
+        for p in sorted((FACES / name).iterdir())
+        if p.is_dir()
+    ]
 
 
 def queries(part: str) -> list[Path]:
@@ -88,7 +85,7 @@ def main() -> int:
     out: dict[str, Any] = {"command": "python -m bench.bench_cli_protocol"}
     with tempfile.TemporaryDirectory(prefix="bench-cli-protocol-") as tmp:
         src, db = Path(tmp) / "src", Path(tmp) / "db"
-        out["performers"] = enrolment_folder(src)
+        out["performers"] = enrolment_folder(src, dev_protocol_identities())
         enrol = subprocess.run(
             [*CLI, "db", "enroll", "--db", str(db), str(src)], capture_output=True, text=True
         )

@@ -6,12 +6,27 @@ it calls `require_eval()` first, which stops with a clear message when the folde
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_EVAL = ROOT.parent / "shared" / "eval"
 FACES = SHARED_EVAL / "faces"
 SCENES = SHARED_EVAL / "scenes"
+
+
+def enrolment_folder(dest: Path, identities: Iterable[Path]) -> int:
+    """DEST/<name>/0.jpg for each identity folder (its 0.jpg, else its first photo; underscores
+    in the name become spaces), the layout `stash-sense db enroll` reads; the number written."""
+    count = 0
+    for folder in identities:
+        first = folder / "0.jpg" if (folder / "0.jpg").exists() else sorted(folder.glob("*.jpg"))[0]
+        target = dest / folder.name.replace("_", " ")
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy(first, target / "0.jpg")
+        count += 1
+    return count
 
 
 def require_eval() -> None:

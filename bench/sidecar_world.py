@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.evaldata import FACES, SCENES
+from bench.evaldata import FACES, SCENES, enrolment_folder
 from stash_sense_devkit.standins.launch import free_port, serve_in_subprocess
 from stash_sense_devkit.synth import compose_video, make_sprite
 
@@ -50,11 +50,7 @@ def enrolled_db(quick: bool) -> Path:
     if quick:
         people = [p for p in people if p.name in wanted]
     distractors = sorted((FACES / "lfw-dev-distractors").iterdir())[: 20 if quick else None]
-    for folder in people + distractors:
-        target = src / folder.name.replace("_", " ")
-        target.mkdir(parents=True, exist_ok=True)
-        first = folder / "0.jpg" if (folder / "0.jpg").exists() else sorted(folder.glob("*.jpg"))[0]
-        shutil.copy(first, target / "0.jpg")
+    enrolment_folder(src, people + distractors)
     cmd = [sys.executable, "-m", "stash_sense.cli.app", "db", "enroll", str(src), "--db", str(db)]
     subprocess.run(cmd, check=True, capture_output=True, timeout=3600)
     return db

@@ -98,12 +98,12 @@ def enroll_folder(
                         faces, reason = [], "unreadable"
                     else:
                         reason = "no_face" if not faces else "no_usable_face"
-                    usable = [f for f in faces if enrollable(f.quality)]
-                    if not usable:
+                    kept = [f for f in faces if enrollable(f.quality)]
+                    if not kept:
                         writer.record_skip(ENROLL_SOURCE, key, pid, reason)
                         result.skipped[reason] = result.skipped.get(reason, 0) + 1
                         continue
-                    if writer.add_face(pid, ENROLL_SOURCE, key, usable[0]) is not None:
+                    if writer.add_face(pid, ENROLL_SOURCE, key, kept[0]) is not None:
                         result.added += 1
         if result.added or current_generation(db) is None:
             result.published = writer.publish()
