@@ -194,6 +194,10 @@ def _install(
         url = host.url(entry[kind]["manifest"])
         envelope = host.get_json(url)
         manifest = check_manifest(verify(envelope, keys), entry["version"], kind)
+        # the index is not signed: what this program can read is decided by the signed manifest
+        reason = readable(manifest)
+        if reason is not None:
+            raise ReleaseError(f"release {entry['version']} needs {reason}")
         manifests.append((url, envelope, manifest))
     current = current_generation(root)
     if plan.steps[0][0] == "delta":
@@ -349,7 +353,8 @@ def rollback(root: Path) -> tuple[str, str]:
         current = current_generation(root)
         if current is None:
             raise ReleaseError(f"{root} holds no published database")
-        older = [g for n, g in generations(root) if g.resolve() != current and g < current]
+        # `current` is resolved: resolve the others too (a relative `root` lists relative paths)
+        older = [g for _n, g in generations(root) if g.resolve() < current]
         if not older:
             raise ReleaseError(f"{root} keeps no previous generation to roll back to")
         swap_current(root, older[-1])
