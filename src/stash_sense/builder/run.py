@@ -312,7 +312,7 @@ class Builder:
     def _retry_pending(self) -> int:
         """Retry the ledger's images in rounds; return how many still wait."""
         for _ in range(self.opt.retry_rounds):
-            todo = self.writer.pending_images(self.ep.name)
+            todo = self.writer.crawl.pending_images(self.ep.name)
             if not todo:
                 return 0
             log.info(
@@ -324,7 +324,7 @@ class Builder:
             time.sleep(self.opt.retry_wait_s)
             jobs = (_Job(None, pid, None, [self.workers.submit(url)]) for url, pid in todo)
             self._drive(jobs, f"{self.ep.name} retries", len(todo))
-        return len(self.writer.pending_images(self.ep.name))
+        return len(self.writer.crawl.pending_images(self.ep.name))
 
     def _fetch_page(self, page: int) -> PerformerPage | int:
         tries = 0
