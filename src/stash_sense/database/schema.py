@@ -126,13 +126,18 @@ def connect_writable(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def readonly_uri(path: Path) -> str:
+    """The SQLite URI of a file no one writes any more: read-only and `immutable` (so it may live
+    in a read-only folder); any character of the path is safe in it."""
+    return f"file:{quote(str(path.resolve()))}?mode=ro&immutable=1"
+
+
 def connect_readonly(path: Path) -> sqlite3.Connection:
-    """Open a published database read-only; `immutable` lets it live in a read-only folder."""
+    """Open a published database read-only."""
     if not path.is_file():
         raise DatabaseError(f"missing {path}")
-    uri = f"file:{quote(str(path.resolve()))}?mode=ro&immutable=1"
     try:
-        conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        conn = sqlite3.connect(readonly_uri(path), uri=True, check_same_thread=False)
         version = get_meta(conn, "schema_version")
     except sqlite3.DatabaseError as err:
         raise DatabaseError(f"cannot read {path}: {err}") from None

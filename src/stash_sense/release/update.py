@@ -22,6 +22,8 @@ from typing import Any
 
 from nacl.signing import VerifyKey
 
+from stash_sense.database.canonical import export_canonical
+from stash_sense.database.diff import apply_diff
 from stash_sense.database.errors import DatabaseError
 from stash_sense.database.layout import (
     CURRENT,
@@ -37,12 +39,17 @@ from stash_sense.database.publish import (
     swap_current,
 )
 from stash_sense.release.archive import unpack
-from stash_sense.release.canonical import build_generation, file_entries
-from stash_sense.release.delta import DELTA_NAME, apply_delta
 from stash_sense.release.download import ReleaseHost
 from stash_sense.release.errors import ReleaseError
 from stash_sense.release.keys import verify
-from stash_sense.release.manifest import check_index, check_manifest, parse_version, readable
+from stash_sense.release.manifest import (
+    DELTA_NAME,
+    check_index,
+    check_manifest,
+    file_entries,
+    parse_version,
+    readable,
+)
 
 RELEASE_RECORD = "release.json"
 DOWNLOADS = "downloads"
@@ -292,11 +299,9 @@ def _apply_chain(
         payload.mkdir()
         unpack(parts, payload, manifest["payload"])
         out = dest if step == len(manifests) - 1 else work / f"gen-{step}"
-        with contextlib.closing(
-            apply_delta(base, payload / DELTA_NAME, work / "apply.sqlite")
-        ) as conn:
-            build_generation(conn, out, manifest["database"])
-        (work / "apply.sqlite").unlink()
+        applied = apply_diff(base, payload / DELTA_NAME, work / "apply.sqlite")
+        export_canonical(applied, out, manifest["database"])
+        applied.unlink()
         try:
             _check_files(out, manifest)
         except ReleaseError as err:
