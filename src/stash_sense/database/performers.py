@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from stash_sense.database.errors import DatabaseError
 from stash_sense.database.records import PerformerRecord
+from stash_sense.database.schema import stash_id_owner
 from stash_sense.database.staging import NOW, Staged
 
 
@@ -17,12 +18,9 @@ class PerformerWrites(Staged):
         The name is used only for a record without stash ids, and only when `by_name`.
         """
         for endpoint, stash_id in rec.stash_ids:
-            row = self._conn.execute(
-                "SELECT performer_id FROM stash_ids WHERE endpoint = ? AND stash_id = ?",
-                (endpoint, stash_id),
-            ).fetchone()
-            if row is not None:
-                return int(row[0])
+            pid = self._performer_of(endpoint, stash_id)
+            if pid is not None:
+                return pid
         if rec.stash_ids or not by_name:
             return None
         row = self._conn.execute(
@@ -49,20 +47,20 @@ class PerformerWrites(Staged):
             raise DatabaseError("a performer needs a name")
         with self.transaction():
             pid = into if into is not None else self.find_performer(rec, by_name)
-            primary = rec.primary_source or source
+            fields = (
+                rec.name,
+                rec.disambiguation,
+                rec.gender,
+                rec.country,
+                rec.birthdate,
+                rec.primary_source or source,
+                int(rec.deleted),
+            )
             if pid is None:
                 cur = self._conn.execute(
                     "INSERT INTO performers(name, disambiguation, gender, country, birthdate, "
                     "primary_source, deleted) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        rec.name,
-                        rec.disambiguation,
-                        rec.gender,
-                        rec.country,
-                        rec.birthdate,
-                        primary,
-                        int(rec.deleted),
-                    ),
+                    fields,
                 )
                 pid = int(cur.lastrowid or 0)
             else:
@@ -72,16 +70,7 @@ class PerformerWrites(Staged):
                     "birthdate = coalesce(?, birthdate), "
                     "primary_source = coalesce(primary_source, ?), deleted = ?, "
                     f"updated_at = {NOW} WHERE id = ?",
-                    (
-                        rec.name,
-                        rec.disambiguation,
-                        rec.gender,
-                        rec.country,
-                        rec.birthdate,
-                        primary,
-                        int(rec.deleted),
-                        pid,
-                    ),
+                    (*fields, pid),
                 )
             self._conn.executemany(
                 "INSERT OR IGNORE INTO aliases(performer_id, alias) VALUES (?, ?)",
@@ -168,8 +157,4 @@ class PerformerWrites(Staged):
         return None if row is None else int(row[0])
 
     def _performer_of(self, endpoint: str, stash_id: str) -> int | None:
-        row = self._conn.execute(
-            "SELECT performer_id FROM stash_ids WHERE endpoint = ? AND stash_id = ?",
-            (endpoint, stash_id),
-        ).fetchone()
-        return None if row is None else int(row[0])
+        return stash_id_owner(self._conn, endpoint, stash_id)

@@ -155,6 +155,15 @@ def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
     return None if row is None else str(row[0])
 
 
+def stash_id_owner(conn: sqlite3.Connection, endpoint: str, stash_id: str) -> int | None:
+    """The performer holding this stash id (merged-away ids are held by the survivor)."""
+    row = conn.execute(
+        "SELECT performer_id FROM stash_ids WHERE endpoint = ? AND stash_id = ?",
+        (endpoint, stash_id),
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
 def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
     conn.execute(
         "INSERT INTO meta(key, value) VALUES (?, ?) "
