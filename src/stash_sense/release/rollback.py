@@ -1,4 +1,4 @@
-"""`db rollback`, and the lock that lets one update or rollback of a database folder run at a time."""
+"""`db rollback`, and the lock that lets one update or rollback of a folder run at a time."""
 
 from __future__ import annotations
 
