@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from stash_sense.cli.db import settings
+from stash_sense.cli.common import settings
 
 app = typer.Typer(no_args_is_help=True)
 
