@@ -45,6 +45,10 @@ def _shown(text: str) -> dict[str, Any]:
     return {"shown_default": text}
 
 
+#: A setting that only its variable sets (no command has an option for it).
+ENV_ONLY: dict[str, Any] = {"env_only": True}
+
+
 class Group(BaseModel):
     """A group of settings; `prefix` comes before its fields' names (variables, options)."""
 
@@ -150,10 +154,13 @@ class Settings(BaseSettings):
     models: Path = Field(
         default=HOME / ".cache" / "stash-sense" / "models",
         description="the folder of fetched (optional) models",
-        json_schema_extra=_shown("~/.cache/stash-sense/models"),
+        json_schema_extra={**_shown("~/.cache/stash-sense/models"), **ENV_ONLY},
     )
     max_image_bytes: int = Field(
-        default=64 * 1024 * 1024, ge=1024, description="the largest image file read, bytes"
+        default=64 * 1024 * 1024,
+        ge=1024,
+        description="the largest image file read, bytes",
+        json_schema_extra=ENV_ONLY,
     )
     config: Path | None = Field(
         default=None,
@@ -198,6 +205,12 @@ def entries() -> Iterator[tuple[str, str | None, FieldInfo]]:
                 yield group.prefix + sub, name, info
         else:
             yield name, None, field
+
+
+def env_only(field: FieldInfo) -> bool:
+    """Whether only a variable sets this setting (no command has an option for it)."""
+    extra = field.json_schema_extra
+    return isinstance(extra, dict) and bool(extra.get("env_only"))
 
 
 def variable(name: str) -> str:
@@ -270,4 +283,6 @@ def load_settings(**given: Any) -> Settings:
         first = exc.errors()[0]
         loc = [str(p) for p in first["loc"] if not str(p).isdigit()]
         name = loc[-1] if len(loc) == 1 else _prefix(loc[0]) + loc[1]
-        raise ConfigError(f"{variable(name)} ({option(name)}): {first['msg']}") from None
+        field = next(f for n, _, f in entries() if n == name)
+        where = variable(name) if env_only(field) else f"{variable(name)} or {option(name)}"
+        raise ConfigError(f"{where}: {first['msg']}") from None

@@ -16,10 +16,12 @@ if TYPE_CHECKING:
     from stash_sense.release import ReleaseHost
 
 IndexOption = Annotated[
-    str | None, typer.Option("--index", help=help_text("release_index"), show_default=False)
+    str | None,
+    typer.Option("--index", "--release-index", help=help_text("release_index"), show_default=False),
 ]
 KeysOption = Annotated[
-    Path | None, typer.Option("--keys", help=help_text("release_keys"), show_default=False)
+    Path | None,
+    typer.Option("--keys", "--release-keys", help=help_text("release_keys"), show_default=False),
 ]
 
 _SIZE_RE = re.compile(r"^(\d+)\s*([kmg]i?b?)?$", re.IGNORECASE)
@@ -99,8 +101,8 @@ def _host(index: str | None) -> ReleaseHost:
 
 def update_command(
     db: DbOption = None,
-    index: IndexOption = None,
-    keys: KeysOption = None,
+    release_index: IndexOption = None,
+    release_keys: KeysOption = None,
     check: Annotated[
         bool, typer.Option("--check", help="Only say whether a newer database exists.")
     ] = False,
@@ -112,7 +114,7 @@ def update_command(
     """Download and install the newest database release this program can read."""
     from stash_sense.release import ReleaseError, plan_update, trusted_keys, update
 
-    s = settings(db=db, release_index=index, release_keys=keys)
+    s = settings(db=db, release_index=release_index, release_keys=release_keys)
     db = database(s.db)
     with _host(s.release.index) as host:
         try:
