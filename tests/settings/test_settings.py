@@ -60,7 +60,7 @@ def test_the_sidecar_takes_its_group(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     assert config.cors_origins == ["http://localhost:9999", "http://stash:9999"]
     assert (config.max_upload_bytes, config.workers, config.default_frames) == (4 << 20, 1, 40)
     assert config.secrets == [SECRET] and SECRET not in repr(config)
-    with pytest.raises(ConfigError, match="api-key-file .* is empty"):
+    with pytest.raises(ConfigError, match=r"api-key-file .* is empty"):
         (tmp_path / "empty").write_text("\n")
         SidecarConfig.of(load_settings(api_key_file=tmp_path / "empty"))
     with pytest.raises(ConfigError, match="not an http"):

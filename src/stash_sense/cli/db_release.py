@@ -40,10 +40,10 @@ def keygen_command(
     out: Annotated[Path, typer.Option("--out", help="Where to write the private key (0600).")],
 ) -> None:
     """Make a release signing key pair; prints the public entry for keys.json."""
-    from stash_sense.release import ReleaseError, generate_key
+    from stash_sense.app.publish import ReleaseError, make_key
 
     try:
-        entry = generate_key(out)
+        entry = make_key(out)
     except ReleaseError as err:
         fail(str(err))
     typer.echo(json.dumps(entry, indent=2))
@@ -72,16 +72,13 @@ def package_command(
     db: DbOption = None,
 ) -> None:
     """Package a database as a signed release (full, plus a delta from the previous one)."""
-    from stash_sense import __version__
-    from stash_sense.database import DatabaseError
-    from stash_sense.release import ReleaseError, load_signing_key, package
+    from stash_sense.app.publish import DatabaseError, ReleaseError, package_release
 
     db = database(db)
     try:
-        keys = [load_signing_key(k) for k in key]
-        entry = package(
-            db, out, keys, version, parse_size(part_size),
-            min_program_version or __version__, delta,
+        entry = package_release(
+            db, out, key, version=version, part_size=parse_size(part_size),
+            min_program_version=min_program_version, delta=delta,
         )  # fmt: skip
     except (ReleaseError, DatabaseError) as err:
         fail(str(err))
@@ -204,7 +201,7 @@ def check_command(db: DbOption = None) -> None:
     Exit 0: all there; 1: the database is missing or damaged (or none is configured); 2: a model
     is. (The container's entrypoint reads 2 as "this image is broken".)
     """
-    from stash_sense.release.completeness import check_install
+    from stash_sense.app.publish import check_install
 
     db = database(db, code=1)
     result = check_install(db)
