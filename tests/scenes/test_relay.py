@@ -14,6 +14,7 @@ from stash_sense.scenes import video
 from stash_sense.scenes.relay import HeaderRelay, decoder_source
 from stash_sense.scenes.relay import container_of as relay_container
 from stash_sense.scenes.video import frames_at, probe_duration
+from stash_sense_devkit.standins.hostile_stash import dash_manifest
 from stash_sense_devkit.standins.launch import serve_in_subprocess
 
 KEY = "relay-test-secret-key"
@@ -151,24 +152,12 @@ class _Upstream:
         self.server.server_close()
 
 
-def _mpd(base_url: str) -> bytes:
-    """A DASH manifest behind a DOCTYPE (which the old relay's prefix list let through)."""
-    return (
-        '<!DOCTYPE MPD>\n<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" '
-        'profiles="urn:mpeg:dash:profile:isoff-on-demand:2011" mediaPresentationDuration="PT20S" '
-        f'minBufferTime="PT1S"><BaseURL>{base_url}/</BaseURL><Period><AdaptationSet '
-        'mimeType="video/mp2t" contentType="video"><Representation id="v" bandwidth="100000" '
-        'width="640" height="360"><BaseURL>segment.ts</BaseURL></Representation></AdaptationSet>'
-        "</Period></MPD>\n"
-    ).encode()
-
-
 @pytest.mark.parametrize("method", ["seek", "opencv"])
 def test_a_dash_manifest_served_as_video_reaches_no_other_host(
     data_dir: Path, method: video.Method
 ) -> None:
     other = _Upstream((data_dir / "scenes" / "scene-1" / "scene.mp4").read_bytes())
-    manifest = _Upstream(_mpd(other.url))
+    manifest = _Upstream(dash_manifest(other.url).encode())
     try:
         with pytest.raises(video.FrameError, match="not a video container"):
             frames_at(f"{manifest.url}/stream", [1.0, 2.0], method=method)
