@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import uvicorn
@@ -64,27 +65,56 @@ class HeaderTimeoutProtocol(H11Protocol):
 
 
 class RedactingFilter(logging.Filter):
-    """Scrubs secrets from every record; drops query strings from access-log request lines."""
+    """Scrubs secrets from a record's message, arguments and exception text, in place.
+
+    The record keeps its shape (uvicorn's access formatter unpacks `record.args` as a tuple), so
+    formatting never fails; and if a handler fails anyway, `logging.Handler.handleError` prints
+    `record.msg` and `record.args`, which are already redacted. The access log's request path
+    loses its query string (Stash puts `apikey=` in URLs).
+    """
 
     def __init__(self, redact: Redactor) -> None:
         super().__init__()
         self.redact = redact
 
+    def _scrub(self, value: object) -> object:
+        if isinstance(value, int | float) or value is None:
+            return value
+        text = str(value)
+        clean = self.redact(text)
+        return value if clean == text else clean
+
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if record.name == "uvicorn.access" and isinstance(args, tuple) and len(args) >= 3:
-            record.args = (*args[:2], str(args[2]).split("?", 1)[0], *args[3:])
-        record.msg = self.redact(record.getMessage())
-        record.args = None
+            args = (*args[:2], str(args[2]).split("?", 1)[0], *args[3:])
+        if isinstance(args, tuple):
+            record.args = tuple(self._scrub(a) for a in args)
+        elif isinstance(args, Mapping):
+            record.args = {k: self._scrub(v) for k, v in args.items()}
+        record.msg = self._scrub(record.msg)
         if record.exc_info:
             record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
         return True
 
 
+class RedactingFormatter(logging.Formatter):
+    """Another formatter's output with the secrets scrubbed: the last word on every line."""
+
+    def __init__(self, inner: logging.Formatter | None, redact: Redactor) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+        self.redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redact(self.inner.format(record))
+
+
 def install_log_filters(redact: Redactor) -> None:
-    """Put the redacting filter on every handler uvicorn configured, and give the sidecar's own
-    loggers a handler that has it too."""
+    """Redact on every handler of the sidecar's and uvicorn's loggers twice over: the record
+    (filter, before formatting) and the formatted line (formatter); give the sidecar's own
+    loggers a handler if they have none."""
     flt = RedactingFilter(redact)
     own = logging.getLogger("stash_sense")
     if not own.handlers:
@@ -95,7 +125,10 @@ def install_log_filters(redact: Redactor) -> None:
         own.propagate = False
     for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access", "stash_sense"):
         for handler in logging.getLogger(name).handlers:
-            handler.addFilter(flt)
+            if flt not in handler.filters:
+                handler.addFilter(flt)
+            if not isinstance(handler.formatter, RedactingFormatter):
+                handler.setFormatter(RedactingFormatter(handler.formatter, redact))
 
 
 def serve(app: FastAPI, config: SidecarConfig, port: int, **extra: Any) -> None:
