@@ -3,7 +3,13 @@
 uvicorn's h11 protocol waits for a request's headers forever (its keep-alive timer only runs
 between requests, and any byte received cancels it), so a client sending one header byte at a
 time holds a connection, and a coroutine, indefinitely. `HeaderTimeoutProtocol` closes a
-connection whose request line and headers have not all arrived within `header_timeout_s`.
+connection whose request line and headers have not all arrived within `header_timeout_s`, and
+keeps at most `max_waiting` connections waiting for headers: a new connection beyond that closes
+the one that has waited longest. uvicorn's `limit_concurrency` counts every open connection, so
+without that bound 260 connections dribbling header bytes made `/health` answer 503 in 23 of 25
+checks; with it a waiting connection costs a protocol object until a newer one displaces it,
+and requests whose headers have arrived are served (300 such connections, `/health` below 1 s:
+tests/sidecar/test_hostile_clients.py).
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import uvicorn
 from fastapi import FastAPI
@@ -21,14 +27,19 @@ from stash_sense.sidecar.config import SidecarConfig
 from stash_sense.sidecar.memory import return_freed_memory
 from stash_sense.sources.redact import Redactor
 
-#: Open connections at most; beyond that uvicorn answers 503 at once.
-MAX_CONNECTIONS = 256
+#: Connections waiting for their request headers at most; a new one displaces the oldest.
+MAX_WAITING = 128
+#: Open connections at most (waiting ones included); beyond that uvicorn answers 503 at once.
+MAX_CONNECTIONS = 512
 
 
 class HeaderTimeoutProtocol(H11Protocol):
     """uvicorn's h11 protocol, closing connections whose request headers come too slowly."""
 
     header_timeout_s = 10.0
+    max_waiting = MAX_WAITING
+    #: the connections waiting for headers, oldest first (one dict per server: see `serve`)
+    waiting: ClassVar[dict[HeaderTimeoutProtocol, None]] = {}
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._header_timer: asyncio.TimerHandle | None = None
@@ -41,14 +52,27 @@ class HeaderTimeoutProtocol(H11Protocol):
     def _arm(self) -> None:
         if self._header_timer is None:
             self._header_timer = self.loop.call_later(self.header_timeout_s, self._expire)
+            self.waiting[self] = None
+            while len(self.waiting) > self.max_waiting:
+                oldest = next(iter(self.waiting))
+                if oldest is self:
+                    break
+                oldest._close_waiting()
 
     def _disarm(self) -> None:
+        self.waiting.pop(self, None)
         if self._header_timer is not None:
             self._header_timer.cancel()
             self._header_timer = None
 
+    def _close_waiting(self) -> None:
+        self._disarm()
+        if not self.transport.is_closing():
+            self.transport.close()
+
     def _expire(self) -> None:
         self._header_timer = None
+        self.waiting.pop(self, None)
         if self._between_requests() and not self.transport.is_closing():
             self.transport.close()
 
@@ -135,7 +159,9 @@ def serve(app: FastAPI, config: SidecarConfig, port: int, **extra: Any) -> None:
     """Run `app` on (config.bind_host, port) until stopped."""
     return_freed_memory()
     protocol = type(
-        "SidecarProtocol", (HeaderTimeoutProtocol,), {"header_timeout_s": config.header_timeout_s}
+        "SidecarProtocol",
+        (HeaderTimeoutProtocol,),
+        {"header_timeout_s": config.header_timeout_s, "waiting": {}},
     )
     server_config = uvicorn.Config(
         app,
