@@ -14,6 +14,7 @@ from stash_sense.scenes import video
 from stash_sense.scenes.relay import HeaderRelay, decoder_source
 from stash_sense.scenes.relay import container_of as relay_container
 from stash_sense.scenes.video import frames_at, probe_duration
+from stash_sense_devkit.standins.elsewhere import CountingServer
 from stash_sense_devkit.standins.hostile_stash import dash_manifest
 from stash_sense_devkit.standins.launch import serve_in_subprocess
 
@@ -122,42 +123,12 @@ def test_a_redirect_is_not_followed() -> None:
         upstream.server_close()
 
 
-class _Upstream:
-    """A local server answering every GET with `body` (as `content_type`); counts its requests."""
-
-    def __init__(self, body: bytes, content_type: str = "video/mp4") -> None:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        self.hits: list[str] = []
-        upstream = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # http.server calls do_<METHOD>
-                upstream.hits.append(self.path)
-                self.send_response(200)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                """Quiet."""
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.mark.parametrize("method", ["seek", "opencv"])
 def test_a_dash_manifest_served_as_video_reaches_no_other_host(
     data_dir: Path, method: video.Method
 ) -> None:
-    other = _Upstream((data_dir / "scenes" / "scene-1" / "scene.mp4").read_bytes())
-    manifest = _Upstream(dash_manifest(other.url).encode())
+    other = CountingServer((data_dir / "scenes" / "scene-1" / "scene.mp4").read_bytes())
+    manifest = CountingServer(dash_manifest(other.url).encode(), "video/mp4")
     try:
         with pytest.raises(video.FrameError, match="not a video container"):
             frames_at(f"{manifest.url}/stream", [1.0, 2.0], method=method)
@@ -173,7 +144,7 @@ def test_only_recognised_containers_pass(data_dir: Path) -> None:
     mp4 = (data_dir / "scenes" / "scene-1" / "scene.mp4").read_bytes()
     for body, kind in ((b"\x00" * 5000, "video/mp4"), (b"#EXTM3U\n" * 100, "video/mp4"),
                        (b"<html>" + b" " * 5000, "video/mp4"), (mp4, "text/plain")):  # fmt: skip
-        upstream = _Upstream(body, kind)
+        upstream = CountingServer(body, kind)
         relay = HeaderRelay()
         try:
             got = httpx.get(relay.url_for(upstream.url + "/v", {}))

@@ -466,3 +466,40 @@ def test_health_answers_within_a_second_during_a_slowloris(sidecar: Sidecar) -> 
         attack.join()
     assert [s for s, _ in answers] == [200] * 15, answers
     assert max(t for _, t in answers) < 1.0, answers
+
+
+def _noise(mode: str, size: tuple[int, int], fmt: str, **options: object) -> bytes:
+    """Blocks of noise in `mode`, enlarged to `size`: a small file, a large decode."""
+    rng = np.random.default_rng(5)
+    shape = (size[1] // 20, size[0] // 20, *((4,) if mode == "RGBA" else ()))
+    dtype = np.int32 if mode == "I" else np.uint8
+    small = Image.fromarray(rng.integers(0, 255, shape).astype(dtype), mode)
+    out = io.BytesIO()
+    small.resize(size, Image.Resampling.NEAREST).save(out, fmt, **options)
+    return out.getvalue()
+
+
+def test_tiff_and_webp_bombs_are_refused_by_their_decoded_bytes(sidecar: Sidecar) -> None:
+    """24 MP is within the pixel budget; as a 32-bit TIFF or a lossless RGBA WebP each decode
+    once added 500-700 MB."""
+    proc = psutil.Process(sidecar.proc.pid)
+    rss = proc.memory_info().rss
+    bombs = {"image/tiff": _noise("I", (6000, 4000), "TIFF", compression="tiff_deflate"),
+             "image/webp": _noise("RGBA", (6000, 4000), "WEBP", lossless=True)}  # fmt: skip
+    with sidecar.client() as c:
+        for kind, bomb in bombs.items():
+            assert len(bomb) < 4 * 1024 * 1024
+            r = c.post("/identify", content=bomb, headers={"Content-Type": kind})
+            assert r.status_code == 422 and "too large to decode" in r.json()["error"], r.text
+    assert proc.memory_info().rss - rss < 100 * 1024**2
+
+
+def test_peak_memory_over_the_hostile_run(sidecar: Sidecar) -> None:
+    """The sidecar's largest resident set since it started (every test of the session that used
+    it: pixel, TIFF and WebP bombs, 24 MP images, uploads) stays below 1.5 GB (issue 20)."""
+    status = Path(f"/proc/{sidecar.proc.pid}/status").read_text()
+    peak_kb = int(
+        next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1]
+    )
+    print(f"sidecar peak RSS: {peak_kb / 1024:.0f} MB")
+    assert peak_kb * 1024 < 1536 * 1024**2

@@ -7,10 +7,8 @@ command line."""
 from __future__ import annotations
 
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -20,38 +18,14 @@ import pytest
 from sidecarproc import Sidecar, start_sidecar
 
 from stash_sense.scenes.video import _tool
+from stash_sense_devkit.standins.elsewhere import CountingServer
 from stash_sense_devkit.standins.hostile_stash import hostile_stash_app
 from stash_sense_devkit.standins.launch import serve_in_thread
 
 STASH_KEY = "stash-secret-key-4242"
 
 
-class Canary:
-    """Another host: serves a video segment with a face to anyone, and counts who asked."""
-
-    def __init__(self, payload: bytes) -> None:
-        self.hits: list[str] = []
-        canary = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # http.server calls do_<METHOD>
-                canary.hits.append(self.path)
-                self.send_response(200)
-                self.send_header("Content-Type", "video/mp2t")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, format: str, *args: object) -> None:
-                """Quiet."""
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+Canary = CountingServer  # another host: serves a video segment with a face to anyone
 
 
 @pytest.fixture(scope="module")

@@ -106,7 +106,8 @@ def _blocks(im: Image.Image) -> Iterator[tuple[int, Image.Image]]:
 def _gray_scale(im: Image.Image) -> Callable[[np.ndarray], np.ndarray]:
     """How to bring blocks of a single-channel integer or float image (I, F, I;16) to uint8,
     from the image's extremes (read without a copy of it)."""
-    high = float(im.getextrema()[1])  # type: ignore[index]
+    extrema = im.getextrema()  # (low, high) for a single band
+    high = float(extrema[1]) if isinstance(extrema[1], int | float) else 0.0
     top = high if math.isfinite(high) else 0.0
     if im.mode == "F":
         factor = 255.0 if top <= 1.0 else (255.0 / top if top > 255.0 else 1.0)
