@@ -188,7 +188,9 @@ def test_huge_video_frames_are_refused_before_decoding(open_sidecar: Sidecar) ->
     assert "16000x16000: too many pixels" in r.json()["error"]
     assert time.monotonic() - started < 30
     assert proc.memory_info().rss - rss < 100 * 1024**2
-    assert _peak_rss(open_sidecar) < PEAK_RSS_LIMIT
+    peak = _peak_rss(open_sidecar)
+    print(f"hostile-Stash sidecar peak RSS: {peak / 2**20:.0f} MB")
+    assert peak < PEAK_RSS_LIMIT
 
 
 def test_a_dash_manifest_behind_a_doctype_reaches_no_other_host(

@@ -250,13 +250,13 @@ def test_slow_uploads_do_not_take_the_job_slots(sidecar: Sidecar, data_dir: Path
 
 def test_uploads_arriving_at_once_are_bounded_per_client(sidecar: Sidecar) -> None:
     """Bodies still arriving reserve their declared size: one client may have half of the
-    receive budget (4 bodies at the 4 MB limit here) arriving at once; the next is turned away."""
+    receive budget (2 bodies at the 4 MB limit here) arriving at once; the next is turned away."""
     declared = 4 * 1024 * 1024
     head = (
         f"POST /identify HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {API_KEY}\r\n"
         f"Content-Type: image/jpeg\r\nContent-Length: {declared}\r\n\r\n"
     )
-    slow = [_raw_request(sidecar, head) for _ in range(4)]
+    slow = [_raw_request(sidecar, head) for _ in range(2)]
     try:
         for sock in slow:
             sock.sendall(b"\xff\xd8" + b"\0" * 1000)

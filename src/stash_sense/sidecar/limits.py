@@ -29,8 +29,9 @@ JOB_PATHS = frozenset({"/identify", "/identify/scene", "/identify/performer"})
 #: The routes that may carry an image in their body; every other route gets the JSON limit.
 IMAGE_PATHS = frozenset({"/identify"})
 BODY_DEADLINE_FACTOR = 4
-#: Bodies at the upload limit that may be arriving at once (over all clients).
-RECEIVE_SLOTS = 8
+#: Bodies at the upload limit that may be arriving at once (over all clients): 128 MB at the
+#: default 32 MB limit, besides the bodies that have arrived (at most workers + queue).
+RECEIVE_SLOTS = 4
 
 
 class BodyTooLarge(Exception):
