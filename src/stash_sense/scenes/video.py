@@ -16,7 +16,8 @@ local files.
 Memory: ffprobe reads the frame size first and frames over MAX_VIDEO_PIXELS are refused before
 any is decoded (a 2 MB mkv of three 16000 x 16000 PNG frames once took the sidecar from 230 MB to
 4.6 GB); every ffmpeg and ffprobe runs with `-max_alloc`, so no single buffer of theirs can be
-larger than a frame within the budget needs, and with at most DECODER_THREADS threads.
+larger than a frame within the budget needs, and with at most DECODER_THREADS threads; fewer
+of them run at once for large frames (DECODE_MEMORY).
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ OPENCV_MAX_PIXELS = 4096 * 2160
 #: ffmpeg's largest single allocation: an RGBA frame of MAX_VIDEO_PIXELS, and some room.
 MAX_ALLOC = MAX_VIDEO_PIXELS * 4 + 16 * 1024 * 1024
 DECODER_THREADS = 2
+#: Memory the ffmpeg processes of one request may use together: each takes about 8 bytes a
+#: frame pixel and 16 MB (measured: 272 MB peak for one 8192 x 4320 frame), so an 8K video is
+#: read by 3 processes at once, a 1080p one by as many as the pool has.
+DECODE_MEMORY = 1024 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -204,15 +209,22 @@ def video_frames(
     )
 
 
+def decoder_processes(info: VideoInfo, workers: int | None) -> int:
+    """How many ffmpeg processes may decode frames of this video at once: `workers` (default
+    twice the cores), fewer when their frames would take more than DECODE_MEMORY together."""
+    wanted = workers or max(2, (os.cpu_count() or 2) * 2)
+    each = info.width * info.height * 8 + 16 * 1024 * 1024
+    return max(1, min(wanted, DECODE_MEMORY // each))
+
+
 def _grab_seek(
     source: DecoderInput,
     times: Sequence[float],
-    workers: int | None,
+    pool_size: int,
     should_stop: Callable[[], bool] | None,
 ) -> list[Image | None]:
     """One short ffmpeg per frame, several at once."""
     images: list[Image | None] = []
-    pool_size = workers or max(2, (os.cpu_count() or 2) * 2)
     with ThreadPoolExecutor(max_workers=pool_size) as pool:
         futures = [pool.submit(_grab_one, source, t) for t in times]
         for fut in futures:
@@ -247,7 +259,8 @@ def frames_at(
                 if images is not None and not any(img is not None for img in images):
                     images = None  # OpenCV opened it but read nothing: let ffmpeg try
             if images is None:
-                images = _grab_seek(readable, times, workers, should_stop)
+                pool = decoder_processes(info, workers)
+                images = _grab_seek(readable, times, pool, should_stop)
     except FrameError as exc:
         raise FrameError(f"could not read any frame of {shown}: {exc}") from None
     frames = [
