@@ -15,11 +15,20 @@ with a video (and, for 15 and 16, a `*_sprite.jpg` and a `*.vtt`) so that findSc
 - 15 the sprite sheet is 8000 x 8000 and its VTT has 200 cues each covering all of it.
 - 16 the VTT has 5,000 cues (Stash writes 81), within the VTT byte limit.
 - 17 the stream's file is missing: Go's `404 page not found`, as Stash answers.
+- 18 the stream is a 0.7 MB Matroska file of three 16000 x 16000 PNG frames (any library may
+  hold such a file; decoded whole, each frame is 1 GB).
+- 19 `/stream` is a DASH manifest behind a DOCTYPE, served as `video/mp4`, whose `<BaseURL>` is
+  another host (`elsewhere`).
 """
 
 from __future__ import annotations
 
+import shutil
+import struct
+import subprocess
+import tempfile
 import threading
+import zlib
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -36,6 +45,7 @@ MIME_HLS = "application/vnd.apple.mpegurl"
 HUGE_SPRITE_SIDE = 8000
 HUGE_SPRITE_CUES = 200
 MANY_CUES = 5_000
+BIG_FRAME_SIDE = 16000
 
 
 def _playlist(segment_urls: list[str]) -> str:
@@ -55,6 +65,50 @@ def huge_sprite_jpeg() -> bytes:
     ok, data = cv2.imencode(".jpg", big, [cv2.IMWRITE_JPEG_QUALITY, 70])
     assert ok
     return bytes(data.tobytes())
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+
+def black_png(side: int) -> bytes:
+    """A grey-scale PNG of side x side black pixels, compressed row by row (a few hundred KB)."""
+    deflate = zlib.compressobj(9)
+    row = b"\0" * (side + 1)
+    data = b"".join(deflate.compress(row) for _ in range(side)) + deflate.flush()
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + b"".join(
+        (_png_chunk(b"IHDR", header), _png_chunk(b"IDAT", data), _png_chunk(b"IEND", b""))
+    )
+
+
+@cache
+def big_frames_mkv() -> Path:
+    """Three BIG_FRAME_SIDE-square PNG frames in a Matroska file, muxed without decoding."""
+    folder = Path(tempfile.mkdtemp(prefix="hostile-video-"))
+    frame = folder / "frame.png"
+    frame.write_bytes(black_png(BIG_FRAME_SIDE))
+    out = folder / "big.mkv"
+    ffmpeg = shutil.which("ffmpeg") or "ffmpeg"
+    subprocess.run(
+        [ffmpeg, "-v", "error", "-y", "-framerate", "1", "-loop", "1", "-i", str(frame),
+         "-frames:v", "3", "-c:v", "copy", str(out)],
+        check=True, timeout=120,
+    )  # fmt: skip
+    return out
+
+
+def dash_manifest(elsewhere: str) -> str:
+    """A DASH manifest behind a DOCTYPE whose one segment lives on another host."""
+    return (
+        '<!DOCTYPE MPD>\n<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" '
+        'profiles="urn:mpeg:dash:profile:isoff-on-demand:2011" mediaPresentationDuration="PT20S" '
+        f'minBufferTime="PT1S"><BaseURL>{elsewhere}/</BaseURL><Period><AdaptationSet '
+        'mimeType="video/mp2t" contentType="video"><Representation id="v" bandwidth="100000" '
+        'width="640" height="360"><BaseURL>segment.ts</BaseURL></Representation></AdaptationSet>'
+        "</Period></MPD>\n"
+    )
 
 
 def _vtt(cues: int, region: str, step_s: float = 1.0) -> str:
@@ -128,6 +182,14 @@ def hostile_stash_app(
     @router.get("/scene/17/stream")
     def missing() -> Response:
         return Response("404 page not found\n", 404, media_type="text/plain; charset=utf-8")
+
+    @router.get("/scene/18/stream")
+    def big_frames() -> Response:
+        return FileResponse(big_frames_mkv(), media_type="video/x-matroska")
+
+    @router.get("/scene/19/stream")
+    def dash_disguised() -> Response:
+        return Response(dash_manifest(elsewhere), media_type="video/mp4")
 
     @router.get("/__asked")
     def asked_counts() -> dict[str, Any]:
