@@ -19,7 +19,7 @@ from stash_sense.scenes.frames import FrameError
 from stash_sense.sidecar.feedback import FeedbackUnavailable, StorageFull
 from stash_sense.sidecar.jobs import Busy, ClientGone
 from stash_sense.sidecar.recognizer import NoDatabase
-from stash_sense.sources.redact import Redactor
+from stash_sense.net.redact import Redactor
 from stash_sense.sources.stash import StashError
 
 log = logging.getLogger("stash_sense.sidecar")
