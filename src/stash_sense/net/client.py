@@ -23,7 +23,6 @@ from stash_sense.net.errors import NetError
 from stash_sense.net.policy import Policy
 from stash_sense.net.redact import redact_url
 
-CHUNK = 1 << 16
 _BODY_ARGS = ("json", "content", "data", "files")
 
 
@@ -81,7 +80,7 @@ class Opened:
             raise NetError("content_type", f"{shown}: content type {kind} is not accepted here")
         size = 0
         with _mapped(self.url, "while reading the body"):
-            for chunk in self.response.iter_bytes(CHUNK):
+            for chunk in self.response.iter_bytes():  # as they arrive: a trickle meets the deadline
                 size += len(chunk)
                 if size > cap:
                     raise NetError("too_large", f"{shown}: more than the {cap} byte cap")
@@ -166,7 +165,7 @@ class HttpClient:
         policy: Policy,
         *,
         headers: dict[str, str] | None = None,
-        on_redirect: Callable[[str], None] | None = None,
+        on_redirect: Callable[[str], object] | None = None,
         **body: Any,
     ) -> Iterator[Opened]:
         """Send and follow redirects under `policy`; yield the final response, body unread.

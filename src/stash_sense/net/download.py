@@ -7,9 +7,12 @@ download skips. A disk that is full (or any write failure) ends as one NetError 
 
 from __future__ import annotations
 
+import errno
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from stash_sense.net.client import HttpClient
 from stash_sense.net.digest import sha256_file
@@ -34,6 +37,16 @@ def _range_start(content_range: str) -> int:
         return -1
 
 
+def _write_all(out: IO[bytes], chunk: bytes) -> None:
+    """Write all of `chunk` to an unbuffered file (which may take only part of it per call)."""
+    view = memoryview(chunk)
+    while view:
+        written = out.write(view)
+        if not written:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        view = view[written:]
+
+
 def _noop(done: int, total: int | None) -> None:
     return
 
@@ -45,9 +58,10 @@ def resume(
     policy: Policy,
     *,
     size: int | None = None,
-    progress: Progress = _noop,
+    progress: Progress | None = None,
 ) -> None:
     """Continue `part` from its current size (or start over when the server cannot resume)."""
+    progress = progress or _noop
     shown = redact_url(url)
     have = part.stat().st_size if part.exists() else 0
     if size is not None and have > size:
@@ -84,7 +98,7 @@ def resume(
         try:
             with part.open(mode, buffering=0) as out:
                 for chunk in opened.chunks(cap):
-                    out.write(chunk)
+                    _write_all(out, chunk)
                     have += len(chunk)
                     progress(have, total)
         except OSError as err:

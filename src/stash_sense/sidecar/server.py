@@ -16,9 +16,9 @@ import uvicorn
 from fastapi import FastAPI
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from stash_sense.net.redact import Redactor
 from stash_sense.sidecar.config import SidecarConfig
 from stash_sense.sidecar.memory import return_freed_memory
-from stash_sense.net.redact import Redactor
 
 #: Open connections at most; beyond that uvicorn answers 503 at once.
 MAX_CONNECTIONS = 256
