@@ -5,7 +5,7 @@ Every caller (the sources, Stash, the models, the releases, the sidecar's pictur
 `HttpClient` with a `Policy`; the rules live in one place (see docs/architecture.md).
 """
 
-from stash_sense.net.client import Answer, HttpClient, Opened
+from stash_sense.net.client import Answer, Closing, HttpClient, Opened
 from stash_sense.net.digest import sha256_file
 from stash_sense.net.download import Progress, download_verified, resume
 from stash_sense.net.errors import NetError
@@ -14,6 +14,7 @@ from stash_sense.net.redact import Redactor, redact_text, redact_url
 
 __all__ = [
     "Answer",
+    "Closing",
     "HttpClient",
     "NetError",
     "Opened",

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, Protocol, Self, TypeVar
 from urllib.parse import urljoin
 
 import httpx
@@ -115,7 +115,29 @@ def _mapped(url: str, when: str = "") -> Iterator[None]:
         raise NetError("connection", f"{shown}: {type(err).__name__}") from None
 
 
-class HttpClient:
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=_Closable)
+
+
+class Closing(Generic[C]):
+    """For a class that owns a client in `_http`: `close()` closes it, and `with` closes it too."""
+
+    _http: C
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class HttpClient(Closing[httpx.Client]):
     """One connection pool for many requests, each under its own `Policy`; thread-safe."""
 
     def __init__(
@@ -129,7 +151,7 @@ class HttpClient:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         jar = http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-        self._client = httpx.Client(
+        self._http = httpx.Client(
             headers=headers,
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, connect_s)),
             limits=httpx.Limits(
@@ -140,22 +162,13 @@ class HttpClient:
             transport=transport,
         )
         if user_agent is None:
-            self._client.headers.pop("User-Agent", None)
+            self._http.headers.pop("User-Agent", None)
         else:
-            self._client.headers["User-Agent"] = user_agent
+            self._http.headers["User-Agent"] = user_agent
 
     @property
     def timeout_s(self) -> float | None:
-        return self._client.timeout.read
-
-    def close(self) -> None:
-        self._client.close()
-
-    def __enter__(self) -> HttpClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        return self._http.timeout.read
 
     @contextmanager
     def stream(
@@ -177,12 +190,12 @@ class HttpClient:
             if not policy.allows(url):
                 raise NetError("refused", f"refusing {redact_url(url)}: {policy.refusal}")
             with _mapped(url):
-                request = self._client.build_request(
-                    method, url, headers=headers, timeout=deadline.bound(self._client.timeout),
+                request = self._http.build_request(
+                    method, url, headers=headers, timeout=deadline.bound(self._http.timeout),
                     **body,
                 )  # fmt: skip
                 request.headers.update(policy.credentials_for(url))
-                response = self._client.send(request, stream=True)
+                response = self._http.send(request, stream=True)
             location = response.headers.get("Location")
             if not (response.is_redirect and location):
                 try:

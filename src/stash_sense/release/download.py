@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
-from stash_sense.net import HttpClient, NetError, Policy, download_verified, origin_of, redact_url
+from stash_sense.net import (
+    Closing,
+    HttpClient,
+    NetError,
+    Policy,
+    download_verified,
+    origin_of,
+    redact_url,
+)
 from stash_sense.release.errors import ReleaseError
 
 MAX_REDIRECTS = 5
@@ -19,7 +27,7 @@ JSON_DEADLINE_S = 120.0
 Progress = Callable[[int], None]
 
 
-class ReleaseHost:
+class ReleaseHost(Closing[HttpClient]):
     """A client bound to the origin of the release index; any other origin is refused."""
 
     def __init__(self, index_url: str, timeout: float = 30.0) -> None:
@@ -34,18 +42,9 @@ class ReleaseHost:
             refusal=f"releases come only from {redact_url(index_url)}'s host",
         )
         # identity: byte offsets of a Range request are offsets into the file itself
-        self._client = HttpClient(
+        self._http = HttpClient(
             timeout_s=timeout, user_agent=None, headers={"Accept-Encoding": "identity"}
         )
-
-    def close(self) -> None:
-        self._client.close()
-
-    def __enter__(self) -> ReleaseHost:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def url(self, relative: str, base: str | None = None) -> str:
         """`relative` resolved against `base` (default: the index), refused off the index's host."""
@@ -56,7 +55,7 @@ class ReleaseHost:
 
     def get_json(self, url: str) -> Any:
         try:
-            answer = self._client.request("GET", url, self._policy)
+            answer = self._http.request("GET", url, self._policy)
         except NetError as err:
             if err.reason == "too_large":
                 raise ReleaseError(f"{url} is larger than a release file can be") from None
@@ -83,7 +82,7 @@ class ReleaseHost:
         )
         try:
             download_verified(
-                self._client, url, dest, policy,
+                self._http, url, dest, policy,
                 sha256=sha256, size=size, progress=lambda done, _total: progress(done),
             )  # fmt: skip
         except NetError as err:

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from stash_sense.net import HttpClient, NetError, Opened, Policy, Scope
+from stash_sense.net import Closing, HttpClient, NetError, Opened, Policy, Scope
 from stash_sense.sources.ratelimit import HostRateLimiter
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ def looks_like_image(head: bytes) -> bool:
 T = TypeVar("T")
 
 
-class HttpSession:
+class HttpSession(Closing[HttpClient]):
     """`net.HttpClient` behind a per-host rate limiter and a retry policy; thread-safe.
 
     Requests may reach any http(s) host (images live on CDNs); `auth_headers` go only to the exact
@@ -152,21 +152,12 @@ class HttpSession:
             max_bytes=MAX_JSON_BYTES,
             deadline_s=DEADLINE_FACTOR * timeout_s,
         )
-        self._client = HttpClient(
+        self._http = HttpClient(
             timeout_s=timeout_s,
             headers=headers,
             user_agent="stash-sense-builder/0.1",
             max_connections=max_connections,
         )
-
-    def close(self) -> None:
-        self._client.close()
-
-    def __enter__(self) -> HttpSession:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- the retry loop ---------------------------------------------------------------------
 
@@ -185,7 +176,7 @@ class HttpSession:
             self.limiter.acquire(url)
             self.requests += 1
             try:
-                with self._client.stream(
+                with self._http.stream(
                     method, url, policy, on_redirect=self.limiter.acquire, **kwargs
                 ) as opened:
                     status = opened.status

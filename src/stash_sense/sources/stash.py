@@ -17,7 +17,7 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import httpx
 
-from stash_sense.net import HttpClient, NetError, Opened, Policy, origin_of, redact_url
+from stash_sense.net import Closing, HttpClient, NetError, Opened, Policy, origin_of, redact_url
 
 FIND_SCENE = """
 query FindScene($id: ID!) {
@@ -128,7 +128,7 @@ def _basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()
 
 
-class StashClient:
+class StashClient(Closing[HttpClient]):
     """Talks to one Stash server at `url` (e.g. http://localhost:9999), with an optional API key.
 
     A `user:password@` in the URL becomes HTTP Basic credentials sent, like the API key, only to
@@ -167,15 +167,6 @@ class StashClient:
         )  # fmt: skip
         self._files = replace(self._graphql, deadline_s=None)
         self._http = HttpClient(timeout_s=timeout, transport=transport)
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> StashClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     @property
     def auth_headers(self) -> dict[str, str]:
