@@ -15,8 +15,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
-import httpx
-
 from stash_sense.net import Closing, HttpClient, NetError, Opened, Policy, origin_of, redact_url
 
 FIND_SCENE = """
@@ -74,6 +72,8 @@ MAX_REDIRECTS = 3
 MAX_GRAPHQL_BYTES = 16 * 1024 * 1024
 #: the longest a whole GraphQL request may take (a body trickled at 1 byte/s held a worker 76 s)
 GRAPHQL_DEADLINE_S = 20.0
+#: the longest a whole file (sprite, VTT, performer image; at most 64 MiB) may take
+FILE_DEADLINE_S = 120.0
 
 
 class StashError(RuntimeError):
@@ -142,7 +142,6 @@ class StashClient(Closing[HttpClient]):
         *,
         timeout: float = 15.0,
         deadline_s: float = GRAPHQL_DEADLINE_S,
-        transport: httpx.BaseTransport | None = None,
     ) -> None:
         try:
             parts = urlsplit(url)
@@ -165,8 +164,8 @@ class StashClient(Closing[HttpClient]):
             max_bytes=MAX_GRAPHQL_BYTES, deadline_s=deadline_s,
             refusal=f"not on the Stash host {shown}",
         )  # fmt: skip
-        self._files = replace(self._graphql, deadline_s=None)
-        self._http = HttpClient(timeout_s=timeout, transport=transport)
+        self._files = replace(self._graphql, deadline_s=FILE_DEADLINE_S)
+        self._http = HttpClient(timeout_s=timeout)
 
     @property
     def auth_headers(self) -> dict[str, str]:
