@@ -116,3 +116,12 @@ def test_urls_are_shown_without_userinfo_or_secret_query_values() -> None:
     shown = redact_url("http://user:pw@stash.local:9999/scene/1/stream?apikey=s3cret&x=1")
     assert shown == "http://stash.local:9999/scene/1/stream?apikey=***&x=1"
     assert "pw" not in redact_url("http://user:pw@[::1")
+
+
+def test_a_credential_the_caller_passes_does_not_leave_the_origin(server: str) -> None:
+    policy = Policy(scope=Scope.ANY, origin=server)
+    with HttpClient() as client:
+        away = client.request(
+            "GET", f"{server}/to?u={other(server)}/echo", policy, headers={"ApiKey": "k-2"}
+        ).body.decode()
+    assert "k-2" not in away and "Host=localhost" in away

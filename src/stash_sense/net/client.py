@@ -24,6 +24,8 @@ from stash_sense.net.policy import Policy
 from stash_sense.net.redact import redact_url
 
 _BODY_ARGS = ("json", "content", "data", "files")
+#: headers that are credentials whatever the policy names (stash-box and Stash use `ApiKey`)
+CREDENTIAL_HEADERS = ("Authorization", "Proxy-Authorization", "Cookie", "ApiKey")
 
 
 class Deadline:
@@ -194,7 +196,11 @@ class HttpClient(Closing[httpx.Client]):
                     method, url, headers=headers, timeout=deadline.bound(self._http.timeout),
                     **body,
                 )  # fmt: skip
-                request.headers.update(policy.credentials_for(url))
+                own = policy.credentials_for(url)
+                if not own:  # a credential the caller passed itself does not leave the origin
+                    for name in (*CREDENTIAL_HEADERS, *policy.credentials):
+                        request.headers.pop(name, None)
+                request.headers.update(own)
                 response = self._http.send(request, stream=True)
             location = response.headers.get("Location")
             if not (response.is_redirect and location):
