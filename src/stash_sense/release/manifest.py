@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from stash_sense import __version__
 from stash_sense.database.manifest import SCHEMA_VERSION
+from stash_sense.database.publish import sha256_file
 from stash_sense.release.errors import ReleaseError
 
 RELEASE_FORMAT = "stash-sense-release"
 INDEX_FORMAT = "stash-sense-release-index"
 MANIFEST_SUFFIX = ".release.json"
+#: the one file of a delta release's payload (database/diff.py writes and applies it)
+DELTA_NAME = "delta.sqlite"
 _VERSION_RE = re.compile(r"^\d+(\.\d+)*$")
 
 
@@ -87,3 +91,14 @@ def check_index(data: Any) -> list[dict[str, Any]]:
 
 def new_index() -> dict[str, Any]:
     return {"format": INDEX_FORMAT, "releases": []}
+
+
+def file_entries(folder: Path, names: list[str]) -> list[dict[str, Any]]:
+    """Name, size and sha256 of each named file in `folder`, as a manifest lists them."""
+    out = []
+    for name in names:
+        path = folder / name
+        if not path.is_file():
+            raise ReleaseError(f"{folder} lacks {name}")
+        out.append({"name": name, "size": path.stat().st_size, "sha256": sha256_file(path)})
+    return out
