@@ -83,7 +83,8 @@ class SidecarSettings(Group):
     stash_url: str | None = Field(
         default=None,
         description="your Stash, e.g. http://localhost:9999: the only host the sidecar fetches "
-        "from, and a browser origin allowed",
+        "from, and a browser origin allowed; a `user:password@` in it (Stash behind a proxy with "
+        "Basic authentication) is sent to that origin only and never shown",
     )
     stash_api_key: SecretStr | None = Field(
         default=None, description="Stash's API key, when Stash needs one (an option shows in `ps`)"

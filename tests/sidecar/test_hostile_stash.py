@@ -213,3 +213,26 @@ def _peak_rss(sidecar: Sidecar) -> int:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
     raise AssertionError("no VmHWM in /proc/<pid>/status")
+
+
+def test_a_huge_graphql_answer_is_cut_at_the_cap(open_sidecar: Sidecar) -> None:
+    """A 2 GiB answer to findScene once took the sidecar's memory to 2.1 GB."""
+    before = _peak_rss(open_sidecar)
+    started = time.monotonic()
+    r = _scene(open_sidecar, "20", frames=2)
+    assert r.status_code == 502, r.text
+    assert "byte cap" in r.json()["error"]
+    assert time.monotonic() - started < 30
+    assert _peak_rss(open_sidecar) - before < 256 * 1024 * 1024
+
+
+def test_a_trickled_graphql_answer_ends_at_the_deadline(open_sidecar: Sidecar) -> None:
+    """An answer trickled at 1 byte/s once held the only worker for 76 s."""
+    started = time.monotonic()
+    r = _scene(open_sidecar, "21", frames=2)
+    took = time.monotonic() - started
+    assert r.status_code == 502, r.text
+    assert "no complete answer within 20s" in r.json()["error"]
+    assert took < 20 + 10, f"took {took:.0f}s"
+    with open_sidecar.client() as c:  # the worker is free again
+        assert c.get("/health").status_code == 200

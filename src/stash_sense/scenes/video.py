@@ -34,9 +34,9 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from stash_sense.net.redact import redact_url
 from stash_sense.scenes.frames import Frame, FrameError, Image
 from stash_sense.scenes.relay import DecoderInput, decoder_source
-from stash_sense.sources.redact import redact_url
 
 Method = Literal["auto", "opencv", "seek"]
 MAX_WIDTH = (

@@ -23,9 +23,9 @@ import uvicorn
 from fastapi import FastAPI
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from stash_sense.net.redact import Redactor
 from stash_sense.sidecar.config import SidecarConfig
 from stash_sense.sidecar.memory import return_freed_memory
-from stash_sense.sources.redact import Redactor
 
 #: Connections waiting for their request headers at most; a new one displaces the oldest.
 MAX_WAITING = 128

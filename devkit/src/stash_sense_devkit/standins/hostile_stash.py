@@ -19,16 +19,24 @@ with a video (and, for 15 and 16, a `*_sprite.jpg` and a `*.vtt`) so that findSc
   hold such a file; decoded whole, each frame is 1 GB).
 - 19 `/stream` is a DASH manifest behind a DOCTYPE, served as `video/mp4`, whose `<BaseURL>` is
   another host (`elsewhere`).
+
+And two GraphQL answers, to `findScene` of these ids (no folder needed):
+
+- 20 a 2 GiB answer, streamed (one 1 MiB buffer sent again and again, never allocated whole).
+- 21 an answer trickled at 1 byte a second (120 bytes, then the end of a valid JSON document).
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import shutil
 import struct
 import subprocess
 import tempfile
 import threading
 import zlib
+from collections.abc import Awaitable, Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -37,6 +45,7 @@ import cv2
 import numpy as np
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stash_sense_devkit.standins.stash import stash_app
 
@@ -46,6 +55,91 @@ HUGE_SPRITE_SIDE = 8000
 HUGE_SPRITE_CUES = 200
 MANY_CUES = 5_000
 BIG_FRAME_SIDE = 16000
+HUGE_GRAPHQL_BYTES = 2 * 1024**3
+TRICKLE_BYTES = 120
+
+
+async def _huge(send: Send, gone: asyncio.Event) -> None:
+    block = b" " * (1 << 20)
+    await send({"type": "http.response.body", "body": b'{"data": ', "more_body": True})
+    for _ in range(HUGE_GRAPHQL_BYTES // len(block)):
+        if gone.is_set():
+            return
+        await send({"type": "http.response.body", "body": block, "more_body": True})
+    await send({"type": "http.response.body", "body": b"null}"})
+
+
+async def _trickle(send: Send, gone: asyncio.Event) -> None:
+    await send({"type": "http.response.body", "body": b'{"data": ', "more_body": True})
+    for _ in range(TRICKLE_BYTES):
+        await asyncio.sleep(1.0)
+        if gone.is_set():
+            return
+        await send({"type": "http.response.body", "body": b" ", "more_body": True})
+    await send({"type": "http.response.body", "body": b"null}"})
+
+
+_TRAPS: dict[str, Callable[[Send, asyncio.Event], Awaitable[None]]] = {
+    "20": _huge,
+    "21": _trickle,
+}
+
+
+class GraphqlTraps:
+    """ASGI middleware: findScene of a trap id gets its answer; any other request passes on."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/graphql" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        trap = _TRAPS.get(_scene_id(body) or "")
+        if trap is None:
+            await self.app(scope, _replay(body, receive), send)
+            return
+        gone = asyncio.Event()
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone.set()
+
+        watcher = asyncio.create_task(watch())
+        headers = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        try:
+            await trap(send, gone)
+        finally:
+            watcher.cancel()
+
+
+def _scene_id(body: bytes) -> str | None:
+    try:
+        request = json.loads(body)
+        return str(request["variables"]["id"]) if "findScene" in request["query"] else None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that first gives back the body already read."""
+    sent = False
+
+    async def again() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return again
 
 
 def _playlist(segment_urls: list[str]) -> str:
@@ -197,4 +291,5 @@ def hostile_stash_app(
 
     # the hostile routes go first, so they win over the stand-in's own /scene/{id}/... routes
     app.router.routes[:0] = router.routes
+    app.add_middleware(GraphqlTraps)
     return app
