@@ -3,7 +3,6 @@ writer, resume after any interruption, a ledger of what failed for now, incremen
 Entry point: `build()`."""
 
 from stash_sense.builder.run import BuildError, BuildIncomplete, BuildOptions, BuildResult, build
-from stash_sense.builder.subject import choose_subject
 
 __all__ = [
     "BuildError",
@@ -11,5 +10,4 @@ __all__ = [
     "BuildOptions",
     "BuildResult",
     "build",
-    "choose_subject",
 ]

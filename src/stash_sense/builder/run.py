@@ -34,6 +34,7 @@ from stash_sense.builder.source import make_client
 from stash_sense.builder.state import BuildState
 from stash_sense.builder.stats import source_stats
 from stash_sense.builder.store import PerformerStore
+from stash_sense.builder.subject import settle
 from stash_sense.database import DatabaseWriter, EmbedderInfo, database_models
 from stash_sense.faces import FaceEngine
 from stash_sense.faces.cores import worker_threads
@@ -435,7 +436,8 @@ class Builder:
             self.store.follow_merges(p, pid)
         assert pid is not None
         # AuthError and the unexpected propagate from result(): a clean stop
-        return sum(self.store.outcome(pid, f.result()) for f in job.futures)
+        outcomes = settle([f.result() for f in job.futures])
+        return sum(self.store.outcome(pid, o) for o in outcomes)
 
 
 def build(options: BuildOptions, engine: FaceEngine | None = None) -> BuildResult:
