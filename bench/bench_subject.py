@@ -23,8 +23,9 @@ each then queried with `stash-sense identify --json` (bench_cli_protocol's queri
 The rule's agreement step compares SFace vectors (the first embedder of the default ensemble), so
 (a) and (b) embed with SFace alone; (c) runs the commands with their default engine.
 
-    nice -n 10 python -m bench.bench_subject                  # (a) and (b): about 3 minutes
-    nice -n 10 python -m bench.bench_subject --end-to-end     # and (c): about 8 minutes more
+    nice -n 10 python -m bench.bench_subject                  # (a) and (b): 6 minutes, 2 busy cores
+    nice -n 10 python -m bench.bench_subject --end-to-end     # and (c): about 11 minutes more
+    nice -n 10 python -m bench.bench_subject --end-to-end --before ../main/src   # (c) twice
 
 Writes bench/results/subject.json.
 """
@@ -34,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import subprocess
 import sys
 import tempfile
@@ -46,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.bench_build import build_cmd, write_config
 from bench.bench_cli_protocol import CLI, dev_protocol_identities, queries, score
 from bench.evaldata import FACES, enrolment_folder, require_eval
 from stash_sense.faces import FaceEngine, load_image
@@ -61,6 +64,7 @@ from stash_sense.faces.types import AnalyzedFace, Box
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "subject.json"
+DEVKIT = ROOT / "devkit" / "src"
 SETS = ("lfw-dev", "lfw-dev-distractors", "lfw-dev-extra", "lfw-dev-extra-distractors")
 TRUTH_RADIUS = 0.1  # of the image side: the named person's face centre lies this near the centre
 
@@ -233,28 +237,28 @@ def kept_on_enrolment(photos: Sequence[Photo], identities: set[str]) -> dict[str
     return out
 
 
-def end_to_end(tmp: Path) -> dict[str, Any]:
-    """(c): build through the stash-box stand-in vs db enroll, then identify with both."""
+def end_to_end(tmp: Path, code: Path | None = None) -> dict[str, Any]:
+    """(c): build through the stash-box stand-in vs db enroll, then identify with both; the
+    commands run this checkout's code, or `code` (another checkout's src folder) when given."""
     from stash_sense_devkit.standins.launch import serve_in_subprocess
 
+    env = None if code is None else {**os.environ, "PYTHONPATH": f"{code}{os.pathsep}{DEVKIT}"}
     src = tmp / "src"
     out: dict[str, Any] = {"performers": enrolment_folder(src, dev_protocol_identities())}
     enrolled, built = tmp / "enrolled", tmp / "built"
-    run([*CLI, "db", "enroll", "--db", str(enrolled), str(src)])
+    run([*CLI, "db", "enroll", "--db", str(enrolled), str(src)], env)
     with serve_in_subprocess("stashbox", ["--faces", str(src)]) as base:
-        config = tmp / "endpoints.toml"
-        config.write_text(f'[endpoints.box]\nurl = "{base}/graphql"\nrate_limit = 1000\n')
-        run([*CLI, "build", "--db", str(built), "--endpoint", "box", "--config", str(config)])
+        config = write_config(tmp / "endpoints.toml", f"{base}/graphql", rate_limit=1000)
+        run(build_cmd(built, config), env)
     for name, db in (("enroll", enrolled), ("build", built)):
         manifest = json.loads((db / "current" / "manifest.json").read_text())
-        sources = manifest["sources"]
         row: dict[str, Any] = {
             "faces": manifest["counts"]["faces"],
-            "skipped": next(iter(sources.values())).get("skipped", {}),
+            "skipped": next(iter(manifest["sources"].values())).get("skipped", {}),
         }
         for part in ("plain", "hard"):
             images = [str(p) for p in queries(part)]
-            proc = run([*CLI, "identify", "--db", str(db), "--json", "--top", "2", *images])
+            proc = run([*CLI, "identify", "--db", str(db), "--json", "--top", "2", *images], env)
             row[part] = score([json.loads(x) for x in proc.stdout.splitlines() if x.strip()])
             log(f"{name} {part}: rank-1 {row[part]['rank1']}")
         out[name] = row
@@ -262,8 +266,8 @@ def end_to_end(tmp: Path) -> dict[str, Any]:
     return out
 
 
-def run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+def run(cmd: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd[:6])} ... failed:\n{proc.stderr[-2000:]}")
     return proc
@@ -276,6 +280,12 @@ def log(message: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--end-to-end", action="store_true", help="also run (c)")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="with --end-to-end, run (c) once more with the commands from this src folder "
+        "(a checkout of the code before the change, e.g. ../main/src)",
+    )
     args = parser.parse_args(argv)
     require_eval()
     started = time.perf_counter()
@@ -288,7 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"{name}: {len(photos)} photos analysed")
     dev = {f"{s}/{p.name}" for s in SETS[:2] for p in (FACES / s).iterdir() if p.is_dir()}
     out: dict[str, Any] = {
-        "command": "python -m bench.bench_subject" + (" --end-to-end" if args.end_to_end else ""),
+        "command": "python -m bench.bench_subject "
+        + " ".join(sys.argv[1:] if argv is None else argv),
         "truth": f"the face whose box centre lies within {TRUTH_RADIUS:.0%} of the side of the "
         "image centre (LFW photos are crops centred on the named person)",
         "wrong_subject": wrong_subject(photos),
@@ -299,7 +310,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     if args.end_to_end:
         with tempfile.TemporaryDirectory(prefix="bench-subject-") as tmp:
-            out["end_to_end"] = end_to_end(Path(tmp))
+            out["end_to_end"] = end_to_end(Path(tmp) / "now")
+            if args.before is not None:
+                out["end_to_end_before"] = end_to_end(Path(tmp) / "before", args.before.resolve())
     out["elapsed_s"] = round(time.perf_counter() - started, 1)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(out, indent=2) + "\n")
