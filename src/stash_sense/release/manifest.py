@@ -26,6 +26,15 @@ def parse_version(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in text.split("."))
 
 
+def _plain_name(name: object) -> bool:
+    """A file name that stays inside its folder: no separator, not `.`, `..` or empty."""
+    return (
+        isinstance(name, str)
+        and name not in ("", ".", "..")
+        and not any(c in name for c in "/\\\0")
+    )
+
+
 def check_manifest(manifest: dict[str, Any], version: str, kind: str) -> dict[str, Any]:
     """The fields an installer relies on, checked: a malformed manifest is one clear error."""
     if manifest.get("format") != RELEASE_FORMAT:
@@ -38,7 +47,7 @@ def check_manifest(manifest: dict[str, Any], version: str, kind: str) -> dict[st
     try:
         for group in ("parts", "payload", "files"):
             for entry in manifest[group]:
-                if not isinstance(entry["name"], str) or "/" in entry["name"]:
+                if not _plain_name(entry["name"]):
                     raise ReleaseError(f"bad file name in the manifest: {entry['name']!r}")
                 if int(entry["size"]) < 0 or len(str(entry["sha256"])) != 64:
                     raise ReleaseError(f"bad size or sha256 of {entry['name']} in the manifest")

@@ -32,7 +32,9 @@ class Services:
         engine = (engine or FaceEngine.default()).load()
         holder = RecognizerHolder(engine, config.db)
         holder.load()
-        stash = StashClient(config.stash_url, config.stash_api_key) if config.stash_url else None
+        stash = (
+            StashClient(config.stash_url, config.stash_api_key_value) if config.stash_url else None
+        )
         feedback = open_feedback(config.feedback_path, config.feedback_max_bytes)
         if isinstance(feedback, FeedbackOff):
             log.warning("starting without feedback: %s", feedback.reason)
