@@ -7,7 +7,8 @@ faces/cores.py), each holding its own copy of the network. The
 processes are started lazily, only when this process's lane is found busy (a single face in a
 single thread never starts one), with the "spawn" method (safe under threads and under a
 uvicorn parent), and stopped by `close()` or at exit. Items go one by one to whichever lane is
-free, so a worker still starting takes nothing and delays nothing.
+free, so a worker still starting takes nothing and delays nothing; once the workers are ready
+they are preferred, as this process's lane stalls its other threads while it runs.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class Lanes:
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
         self._ready = threading.Event()
+        self._remote_free = threading.Semaphore(0)
         self._closed = False
         #: items a worker process has run (since this object was made)
         self.remote_items = 0
@@ -111,8 +113,16 @@ class Lanes:
         return np.concatenate([np.asarray(o) for o in out], axis=0)
 
     def _one(self, item: np.ndarray) -> np.ndarray:
-        """One item on a free lane: this process's if free, else a ready worker's; while no
-        worker is ready, wait for this process's lane (having started the workers)."""
+        """One item on a free lane. Once the workers are ready: a free worker first (this
+        process's lane holds the GIL while it runs, which stalls this process's other threads),
+        then this process's lane, then the workers' queue. Before: this process's lane, the
+        workers being started the first time it is found busy."""
+        pool = self._pool
+        if pool is not None and self._ready.is_set() and self._remote_free.acquire(blocking=False):
+            try:
+                return self._remote(pool, item)
+            finally:
+                self._remote_free.release()
         if self._local.acquire(blocking=False):
             try:
                 return self._local_run([item])
@@ -120,16 +130,21 @@ class Lanes:
                 self._local.release()
         pool = self._start()
         if pool is not None and self._ready.is_set():
-            try:
-                out = pool.submit(_run, [item]).result()
-                with self._lock:
-                    self.remote_items += 1
-                return out
-            except BrokenExecutor:  # a worker died (killed, out of memory): this process only
-                log.warning("a worker process stopped; running in this process only")
-                self.shutdown()
+            return self._remote(pool, item)
         with self._local:
             return self._local_run([item])
+
+    def _remote(self, pool: ProcessPoolExecutor, item: np.ndarray) -> np.ndarray:
+        try:
+            out = pool.submit(_run, [item]).result()
+        except BrokenExecutor:  # a worker died (killed, out of memory): this process only
+            log.warning("a worker process stopped; running in this process only")
+            self.shutdown()
+            with self._local:
+                return self._local_run([item])
+        with self._lock:
+            self.remote_items += 1
+        return out
 
     def _start(self) -> ProcessPoolExecutor | None:
         with self._lock:
@@ -147,6 +162,7 @@ class Lanes:
                     initargs=(self._load, self._forward, self._arg()),
                 )
                 self._pool = pool
+                self._remote_free = threading.Semaphore(processes)
                 self._ready.clear()
                 warmups: list[Future[bool]] = [pool.submit(_ready) for _ in range(self.workers - 1)]
                 threading.Thread(
