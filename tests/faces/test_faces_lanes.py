@@ -149,3 +149,18 @@ def test_worker_processes_fit_the_free_memory(tmp_path: Path) -> None:
     (cgroup / "memory.current").write_text(f"{256 * 1024**2}\n")
     assert available_memory(cgroup, meminfo) == 768 * 1024**2
     assert available_memory(tmp_path / "none", tmp_path / "none") is None
+
+
+def test_the_cores_the_user_allows_bound_every_engine() -> None:
+    from stash_sense.faces.cores import allow_cores
+
+    try:
+        allow_cores(1)
+        assert worker_threads() == 1
+        engine = FaceEngine.create(("dlib",))
+        assert engine.workers == 1 and engine.embedders[0].workers == 1
+        with pytest.raises(ValueError, match="at least 1"):
+            allow_cores(0)
+    finally:
+        allow_cores(None)
+    assert worker_threads() == min(4, len(os.sched_getaffinity(0)))

@@ -17,13 +17,28 @@ HEADROOM_BYTES = 512 * 1024 * 1024
 CGROUP = Path("/sys/fs/cgroup")
 MEMINFO = Path("/proc/meminfo")
 
+_allowed: int | None = None
+
+
+def allow_cores(cores: int | None) -> None:
+    """The most cores the user lets face work use in this process (None: no limit of theirs);
+    worker_threads() honours it, so the builder's and the scenes' threads and every FaceEngine
+    made afterwards do. Called once at start-up with the user's setting."""
+    global _allowed
+    if cores is not None and cores < 1:
+        raise ValueError(f"cores must be at least 1, got {cores}")
+    _allowed = cores
+
 
 def worker_threads(limit: int = MAX_THREADS) -> int:
-    """The cores this process may use (its CPU affinity where the OS has one), at most `limit`."""
+    """The cores this process may use (its CPU affinity where the OS has one), at most `limit`
+    and at most what the user allows (allow_cores)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
+    if _allowed is not None:
+        cores = min(cores, _allowed)
     return max(1, min(limit, cores))
 
 
