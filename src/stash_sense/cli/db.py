@@ -15,6 +15,7 @@ import typer
 if TYPE_CHECKING:
     from rich.progress import Progress
 
+    from stash_sense.app.recognizer import Recognizer
     from stash_sense.database import EmbedderInfo, FaceDatabase
     from stash_sense.faces import FaceEngine
     from stash_sense.settings import Settings
@@ -58,6 +59,18 @@ def open_for_matching(db: Path, infos: list[EmbedderInfo]) -> FaceDatabase:
 
     try:
         return FaceDatabase.open(db, infos)
+    except DatabaseError as err:
+        fail(str(err))
+
+
+def recognizer(db: Path) -> Recognizer:
+    """The database at `db` opened for matching with the engine it needs (app.recognizer); its
+    indices load on first use. One line and exit 1 when it cannot be opened."""
+    from stash_sense.app.failures import DatabaseError
+    from stash_sense.app.recognizer import open_recognizer
+
+    try:
+        return open_recognizer(db, load_indices=False)
     except DatabaseError as err:
         fail(str(err))
 
@@ -112,20 +125,12 @@ def info_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Counts, models, files, tiers and per-source statistics of a database."""
-    from stash_sense.app.info import database_info
-    from stash_sense.database import DatabaseError, FaceDatabase
+    from stash_sense.app.info import DatabaseError, read_database_info
 
     try:
-        with FaceDatabase.open(db) as fdb:
-            found = database_info(fdb, db)
+        info = read_database_info(db).as_json()
     except DatabaseError as err:
         fail(str(err))
-    info: dict[str, Any] = {
-        "path": str(found.root),
-        "generation": str(found.generation),
-        "file_sizes": found.file_sizes,
-        "manifest": found.manifest,
-    }
     if as_json:
         print(json.dumps(info, indent=2))
         return
@@ -138,7 +143,7 @@ def _print_info(info: dict[str, Any]) -> None:
 
     m = info["manifest"]
     console = Console()
-    console.print(f"[bold]{info['generation']}[/] (created {m['created_at']})")
+    console.print(f"[bold]{info['path']}[/] {info['generation']} (created {m['created_at']})")
     t = Table("count", "value", title="contents")
     for k, v in m["counts"].items():
         t.add_row(k, str(v))

@@ -5,14 +5,11 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from stash_sense.cli.db import fail, settings
-
-if TYPE_CHECKING:
-    from stash_sense.release import ReleaseHost
 
 DbOption = Annotated[
     Path | None, typer.Option("--db", help="The database folder (or STASH_SENSE_DB).")
@@ -105,15 +102,10 @@ def _db(db: Path | None) -> Path:
     return found
 
 
-def _host(index: str | None) -> ReleaseHost:
-    from stash_sense.release import ReleaseError, ReleaseHost
-
+def _index(index: str | None) -> str:
     if not index:
         fail("no release index: pass --index URL or set STASH_SENSE_RELEASE_INDEX", 2)
-    try:
-        return ReleaseHost(index)
-    except ReleaseError as err:
-        fail(str(err), 2)
+    return index
 
 
 def update_command(
@@ -129,20 +121,30 @@ def update_command(
     ] = 0.0,
 ) -> None:
     """Download and install the newest database release this program can read."""
-    from stash_sense.release import ReleaseError, plan_update, trusted_keys, update
+    from stash_sense.app.errors import InvalidInput
+    from stash_sense.app.updates import (
+        ReleaseError,
+        check_for_update,
+        install_update,
+        release_host,
+    )
 
     s = settings(db=db, release_index=index, release_keys=keys)
     db = _db(s.db)
-    with _host(s.release_index) as host:
-        try:
-            if check:
-                result: dict[str, Any] = plan_update(host, db).as_dict()
-            else:
-                with ByteProgress() as report:
-                    trusted = trusted_keys(s.release_keys)
-                    result = update(host, db, trusted, report, pause_before_swap=pause_before_swap)
-        except ReleaseError as err:
-            fail(str(err))
+    url = _index(s.release_index)
+    try:
+        release_host(url).close()  # a malformed index URL: exit 2, before anything else
+        if check:
+            result = check_for_update(url, db)
+        else:
+            with ByteProgress() as report:
+                result = install_update(
+                    url, db, s.release_keys, report, pause_before_swap=pause_before_swap
+                )
+    except InvalidInput as err:
+        fail(str(err), 2)
+    except ReleaseError as err:
+        fail(str(err))
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
@@ -206,10 +208,10 @@ class ByteProgress:
 
 def rollback_command(db: DbOption) -> None:
     """Go back to the previous database generation (kept by the last update)."""
-    from stash_sense.release import ReleaseError, rollback
+    from stash_sense.app.updates import ReleaseError, rollback_database
 
     try:
-        before, after = rollback(_db(db))
+        before, after = rollback_database(_db(db))
     except ReleaseError as err:
         fail(str(err))
     typer.echo(f"rolled back from {before} to {after}")
