@@ -27,7 +27,9 @@ def test_openapi_declares_the_answers(sidecar: Sidecar) -> None:
     assert {"box", "score", "quality", "matches"} <= set(schemas["FaceResult"]["properties"])
     match = set(schemas["MatchResult"]["properties"])
     assert {"performer_id", "name", "distance", "tier", "stash_ids", "decided_by"} <= match
-    assert {"already_on_scene", "stash_performer_id"} <= set(schemas["SceneMatchResult"]["properties"])
+    assert {"already_on_scene", "stash_performer_id"} <= set(
+        schemas["SceneMatchResult"]["properties"]
+    )
 
 
 def test_the_docs_page_loads_nothing_from_the_internet(sidecar: Sidecar) -> None:

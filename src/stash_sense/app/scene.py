@@ -42,7 +42,7 @@ def identify_stash_scene(
     cannot be read), StashError, SceneCancelled (when `should_stop()` turns true).
     """
     from stash_sense.scenes.identify import identify_scene
-    from stash_sense.scenes.stash import SOURCES, mark_on_scene, stash_scene_frames
+    from stash_sense.scenes.stash import SOURCES, performers_on_scene, stash_scene_frames
 
     if source not in SOURCES:
         raise InvalidInput(f"source must be one of {', '.join(SOURCES)}")
@@ -56,8 +56,7 @@ def identify_stash_scene(
     result = identify_scene(
         picked, engine, matcher, source=used, scene_id=scene.id, top=top, should_stop=should_stop
     )
-    mark_on_scene(result, scene)
-    owners = [[e["stash_performer_id"] for e in p.extra] for p in result.persons]
+    owners = performers_on_scene(result, scene)
     elapsed = time.perf_counter() - started
     return stash_scene_result(result, owners, elapsed, notes, min_tier)
 
