@@ -6,7 +6,7 @@ The use cases' answers are stash_sense.app.results' models, used directly as the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -53,6 +53,17 @@ class StatusOut(Answer):
     jobs: dict[str, int]
     database_update: UpdateStatus | dict[str, bool]  # {"configured": false} without an index
     feedback: FeedbackState
+
+
+class UpdateState(Answer):
+    """The sidecar's database update: what it does now, or how the last one ended."""
+
+    state: Literal["idle", "running", "done", "failed"]
+    started_at: str | None = None
+    finished_at: str | None = None
+    progress: dict[str, Any] | None = None  # {"step", "done", "total"} while running
+    result: dict[str, Any] | None = None  # what `stash-sense db update --json` prints
+    error: str | None = None
 
 
 class ImageOut(Answer):
