@@ -47,10 +47,10 @@ def settings(**given: Any) -> Settings:
 def engine_and_infos(db: Path | None = None) -> tuple[FaceEngine, list[EmbedderInfo]]:
     """The face engine (for `db`: the one its embedders need, FaceEngine.for_database) and its
     models' descriptions."""
-    from stash_sense.database import EmbedderInfo, database_models
-    from stash_sense.faces import FaceEngine
+    from stash_sense.app.recognizer import engine_for
+    from stash_sense.database import EmbedderInfo
 
-    engine = FaceEngine.for_database(database_models(db)) if db else FaceEngine.default()
+    engine = engine_for(db)
     return engine, [EmbedderInfo.from_embedder(e) for e in engine.embedders]
 
 
