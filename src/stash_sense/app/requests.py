@@ -50,6 +50,12 @@ def _text(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+def _id(value: Any) -> Any:
+    """An id: its text, without surrounding spaces."""
+    value = _text(value)
+    return value.strip() if isinstance(value, str) else value
+
+
 def _blank_is_none(value: Any) -> Any:
     return None if value == "" else value
 
@@ -60,7 +66,7 @@ Frames = Annotated[Whole, Field(ge=1, le=MAX_FRAMES, description="frames sampled
 MinTier = Annotated[
     Tier, BeforeValidator(_tier), Field(description="the lowest tier shown (any case)")
 ]
-Id = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=MAX_TEXT)]
+Id = Annotated[str, BeforeValidator(_id), Field(min_length=1, max_length=MAX_TEXT)]
 Text = Annotated[Annotated[str, Field(max_length=MAX_TEXT)] | None, BeforeValidator(_text)]
 Number = Annotated[
     Annotated[Whole, Field(ge=-MAX_INT, le=MAX_INT)] | None, BeforeValidator(_blank_is_none)
@@ -70,7 +76,7 @@ Number = Annotated[
 class Request(BaseModel):
     """A request's fields; unknown ones are ignored (the plugin may send more)."""
 
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="ignore")
 
 
 class IdentifyImageRequest(Request):
