@@ -60,16 +60,20 @@ def _blank_is_none(value: Any) -> Any:
     return None if value == "" else value
 
 
-Whole = Annotated[int, BeforeValidator(_whole)]
-Top = Annotated[Whole, Field(ge=1, le=MAX_TOP, description="matches per face or person")]
-Frames = Annotated[Whole, Field(ge=1, le=MAX_FRAMES, description="frames sampled")]
+Top = Annotated[
+    int, Field(ge=1, le=MAX_TOP, description="matches per face or person"), BeforeValidator(_whole)
+]
+Frames = Annotated[
+    int, Field(ge=1, le=MAX_FRAMES, description="frames sampled"), BeforeValidator(_whole)
+]
 MinTier = Annotated[
     Tier, BeforeValidator(_tier), Field(description="the lowest tier shown (any case)")
 ]
-Id = Annotated[str, BeforeValidator(_id), Field(min_length=1, max_length=MAX_TEXT)]
+Id = Annotated[str, Field(min_length=1, max_length=MAX_TEXT), BeforeValidator(_id)]
 Text = Annotated[Annotated[str, Field(max_length=MAX_TEXT)] | None, BeforeValidator(_text)]
 Number = Annotated[
-    Annotated[Whole, Field(ge=-MAX_INT, le=MAX_INT)] | None, BeforeValidator(_blank_is_none)
+    Annotated[int, Field(ge=-MAX_INT, le=MAX_INT), BeforeValidator(_whole)] | None,
+    BeforeValidator(_blank_is_none),
 ]
 
 

@@ -28,6 +28,7 @@ from stash_sense.app.requests import (
     ReloadRequest,
     parse,
 )
+from stash_sense.app.requests import Request as RequestModel
 from stash_sense.app.results import (
     DatabaseInfo,
     FeedbackList,
@@ -50,6 +51,13 @@ router = APIRouter(responses=ERRORS)
 def services(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
+
+
+def body_of(model: type[RequestModel]) -> dict[str, Any]:
+    """The OpenAPI of a JSON body that the route reads itself (bodies.json_object, then
+    app.requests.parse), so that /docs shows its fields and constraints."""
+    schema = model.model_json_schema()
+    return {"requestBody": {"content": {"application/json": {"schema": schema}}}}
 
 
 def _stash(s: Services) -> StashClient:
@@ -110,7 +118,7 @@ async def database_info_route(request: Request) -> DatabaseInfo:
     return await run_in_threadpool(_database_info, services(request))
 
 
-@router.post("/database/reload", response_model=DatabaseInfo)
+@router.post("/database/reload", response_model=DatabaseInfo, openapi_extra=body_of(ReloadRequest))
 async def database_reload(request: Request) -> DatabaseInfo:
     """Reopen the configured database (`{}`), or load one under the data folder (`{"path"}`)."""
     s = services(request)
@@ -142,7 +150,11 @@ async def identify(request: Request) -> ImageResult:
     return await s.gate.run(request, job)
 
 
-@router.post("/identify/performer", response_model=PerformerResult)
+@router.post(
+    "/identify/performer",
+    response_model=PerformerResult,
+    openapi_extra=body_of(IdentifyPerformerRequest),
+)
 async def identify_performer_route(request: Request) -> PerformerResult:
     s = services(request)
     given = parse(IdentifyPerformerRequest, await json_object(request))
@@ -158,7 +170,9 @@ async def identify_performer_route(request: Request) -> PerformerResult:
     return await s.gate.run(request, job)
 
 
-@router.post("/identify/scene", response_model=StashSceneResult)
+@router.post(
+    "/identify/scene", response_model=StashSceneResult, openapi_extra=body_of(IdentifySceneRequest)
+)
 async def identify_scene_route(request: Request) -> StashSceneResult:
     s = services(request)
     body = await json_object(request)
@@ -179,7 +193,7 @@ async def identify_scene_route(request: Request) -> StashSceneResult:
     return await s.gate.run(request, job)
 
 
-@router.post("/feedback", response_model=FeedbackSaved)
+@router.post("/feedback", response_model=FeedbackSaved, openapi_extra=body_of(FeedbackRequest))
 async def add_feedback(request: Request) -> FeedbackSaved:
     s = services(request)
     given = parse(FeedbackRequest, await json_object(request))
