@@ -222,10 +222,10 @@ def check_command(db: DbOption) -> None:
 
     Exit 0: all there; 1: the database is missing or damaged; 2: a model is.
     """
-    from stash_sense.release.completeness import check_install
+    from stash_sense.app.updates import check_installation
 
     db = _db(db)
-    result = check_install(db)
+    result = check_installation(db)
     for line in result.models:
         typer.echo(f"missing model: {line}", err=True)
     for line in result.database:
