@@ -19,7 +19,7 @@ from stash_sense.app.requests import (
     IdentifySceneRequest,
     parse,
 )
-from stash_sense.app.updates import CHECK_FILE, ReleaseCheck, newer
+from stash_sense.app.updates import CHECK_FILE, ReleaseCheck, check_for_update, newer
 
 
 def test_scene_request_reads_text_numbers_any_case_and_nesting_defaults() -> None:
@@ -126,3 +126,11 @@ def test_newer_compares_versions_as_numbers() -> None:
     assert newer("2026.12.1", "2026.11.30") and not newer("1.0", "1.0")
     assert newer("1.0", None) and not newer(None, "1.0")
     assert not newer("1.9", "1.10")
+
+
+@pytest.mark.parametrize(
+    "index", ["ftp://host/index.json", "not a url", "http://127.0.0.1:99999/index.json"]
+)
+def test_a_malformed_index_url_is_invalid_input(index: str, tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="URL"):
+        check_for_update(index, tmp_path / "db")

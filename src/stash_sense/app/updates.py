@@ -48,11 +48,13 @@ log = logging.getLogger("stash_sense.app")
 
 
 def release_host(index: str) -> ReleaseHost:
-    """The release host of an index URL; InvalidInput for a malformed one."""
+    """The release host of an index URL; InvalidInput for a malformed one (e.g. port 99999)."""
     try:
         return ReleaseHost(index)
     except ReleaseError as err:
         raise InvalidInput(str(err)) from None
+    except ValueError as err:  # urllib's own complaint about the URL
+        raise InvalidInput(f"not a usable release index URL: {err}") from None
 
 
 def check_for_update(index: str, root: Path) -> dict[str, Any]:
@@ -72,8 +74,8 @@ def install_update(
 ) -> dict[str, Any]:
     """Download, verify and install the newest readable release into `root` (trusting the
     shipped publisher keys and those of `keys`); what it did. ReleaseError when it cannot."""
-    trusted = trusted_keys(keys)
     with release_host(index) as host:
+        trusted = trusted_keys(keys)
         return update(host, root, trusted, report or _quiet, pause_before_swap=pause_before_swap)
 
 

@@ -122,18 +122,12 @@ def update_command(
 ) -> None:
     """Download and install the newest database release this program can read."""
     from stash_sense.app.errors import InvalidInput
-    from stash_sense.app.updates import (
-        ReleaseError,
-        check_for_update,
-        install_update,
-        release_host,
-    )
+    from stash_sense.app.updates import ReleaseError, check_for_update, install_update
 
     s = settings(db=db, release_index=index, release_keys=keys)
     db = _db(s.db)
     url = _index(s.release_index)
     try:
-        release_host(url).close()  # a malformed index URL: exit 2, before anything else
         if check:
             result = check_for_update(url, db)
         else:
@@ -141,7 +135,7 @@ def update_command(
                 result = install_update(
                     url, db, s.release_keys, report, pause_before_swap=pause_before_swap
                 )
-    except InvalidInput as err:
+    except InvalidInput as err:  # a malformed index URL
         fail(str(err), 2)
     except ReleaseError as err:
         fail(str(err))

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from stash_sense.app.errors import InvalidInput
 from stash_sense.app.failures import DatabaseError, ReleaseError
 from stash_sense.app.recognizer import RecognizerHolder
 from stash_sense.app.results import UpdateStatus
@@ -68,7 +69,7 @@ class DatabaseUpdates:
                 self.holder.reload(root)
             self.checks.save(result)
             final: dict[str, Any] = {"state": "done", "result": result}
-        except (ReleaseError, DatabaseError, OSError) as err:
+        except (ReleaseError, DatabaseError, InvalidInput, OSError) as err:
             log.warning("database update failed: %s", err)
             final = {"state": "failed", "error": str(err)}
         except Exception as err:  # never leave the state "running" behind
