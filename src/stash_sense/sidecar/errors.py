@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from stash_sense.app.errors import InvalidInput, NotFound, Unusable
+from stash_sense.app.errors import InvalidInput, NotFound, Unusable, Upstream
 from stash_sense.app.failures import (
     DatabaseError,
     FeedbackUnavailable,
@@ -22,8 +22,8 @@ from stash_sense.app.failures import (
     StashError,
     StorageFull,
 )
+from stash_sense.net.redact import Redactor
 from stash_sense.sidecar.jobs import Busy, ClientGone
-from stash_sense.sources.redact import Redactor
 
 log = logging.getLogger("stash_sense.sidecar")
 
@@ -52,6 +52,7 @@ STATUS: list[tuple[type[Exception], int, str]] = [
     (InvalidInput, 400, ""),  # the use cases' messages stand alone
     (NotFound, 404, ""),
     (Unusable, 422, ""),
+    (Upstream, 502, ""),
     (NoDatabase, 503, "no face database is loaded"),
     (StashError, 502, "Stash"),
     (FrameError, 422, "cannot read the scene's frames"),

@@ -39,6 +39,7 @@ from stash_sense.app.results import (
 )
 from stash_sense.app.scene import identify_stash_scene
 from stash_sense.app.stash import StashClient
+from stash_sense.net import redact_url
 from stash_sense.sidecar.bodies import fetch_image, image_input, json_object
 from stash_sense.sidecar.errors import ApiError
 from stash_sense.sidecar.responses import ERRORS, FeedbackState, HealthOut, StatusOut
@@ -101,7 +102,7 @@ def status(request: Request) -> StatusOut:
         uptime_s=round(time.monotonic() - s.started, 1),
         database=database,
         models={e.name: e.version for e in (rec.engine if rec else s.engine).embedders},
-        stash=s.config.stash_url,
+        stash=redact_url(s.config.stash_url) if s.config.stash_url else None,
         jobs=s.gate.stats(),
         database_update=updates_of(request).status() or {"configured": False},
         feedback=FeedbackState(path=str(s.feedback.path), off=off),
