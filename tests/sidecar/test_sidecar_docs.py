@@ -17,7 +17,7 @@ def test_openapi_declares_the_answers(sidecar: Sidecar) -> None:
         ("/identify/scene", "post"): "StashSceneResult",
         ("/database/info", "get"): "DatabaseInfo",
         ("/health", "get"): "HealthOut",
-        ("/images/{performer_id}", "get"): "ImageOut",
+        ("/images/{performer_id}", "get"): "Picture",
     }
     for (path, method), model in answers.items():
         ok = spec["paths"][path][method]["responses"]["200"]["content"]["application/json"]

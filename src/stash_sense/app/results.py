@@ -191,6 +191,13 @@ class DatabaseInfo(Result):
     file_sizes: dict[str, int]
 
 
+class Picture(Result):
+    """A database performer's picture, as a data URL (which Stash's CSP allows in img-src)."""
+
+    performer_id: int
+    data_url: str
+
+
 class FeedbackRow(Result):
     """One verdict kept: when, what, on which scene's person and which performer."""
 

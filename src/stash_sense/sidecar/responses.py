@@ -66,13 +66,6 @@ class UpdateState(Answer):
     error: str | None = None
 
 
-class ImageOut(Answer):
-    """A database performer's picture, as a data URL."""
-
-    performer_id: int
-    data_url: str
-
-
 class ErrorOut(BaseModel):
     """Every refusal and failure: one line."""
 
