@@ -12,6 +12,7 @@ ORDER = [
     "bench_embedders",
     "bench_accuracy",
     "bench_cli_protocol",
+    "bench_subject",
     "bench_speed",
     "bench_voyager",
     "bench_cli_startup",

@@ -53,8 +53,9 @@ def enroll_folder(
     max_image_bytes: int | None = None,
 ) -> EnrollResult:
     """Add the performers of `src` (`<performer name>/<images>`) to the database at `db`, one
-    face per image (the largest that `faces.quality.enrollable` accepts), and publish a new
-    generation when anything was added.
+    face per image (its subject, by the rule `build` shares: `faces.subject`; an image whose
+    subject is ambiguous is skipped as `ambiguous_faces`), and publish a new generation when
+    anything was added.
 
     `on_image(done, total)` is called after every image; files larger than `max_image_bytes`
     (default: faces.imageio's limit) are skipped as unreadable. Raises InvalidInput for a bad `src`
@@ -63,7 +64,7 @@ def enroll_folder(
     from stash_sense.database import DatabaseWriter, EmbedderInfo, PerformerRecord, database_models
     from stash_sense.database.layout import current_generation
     from stash_sense.faces import FaceEngine, ImageError, load_image
-    from stash_sense.faces.quality import enrollable
+    from stash_sense.faces.subject import Candidates, choose_subjects, find_candidates
 
     if not src.is_dir():
         raise InvalidInput(f"{src} is not a folder")
@@ -80,6 +81,7 @@ def enroll_folder(
         for folder, images in folders:
             with writer.transaction():
                 pid = writer.upsert_performer(PerformerRecord(name=folder.name), ENROLL_SOURCE)
+                todo: list[tuple[str, Candidates]] = []
                 for image in images:
                     done += 1
                     if on_image is not None:
@@ -89,17 +91,19 @@ def enroll_folder(
                         result.present += 1
                         continue
                     try:
-                        faces = engine.analyze(load_image(image, max_bytes=max_image_bytes))
+                        image_data = load_image(image, max_bytes=max_image_bytes)
                     except ImageError:
-                        faces, reason = [], "unreadable"
+                        todo.append((key, Candidates(reason="unreadable")))
                     else:
-                        reason = "no_face" if not faces else "no_usable_face"
-                    kept = [f for f in faces if enrollable(f.quality)]
-                    if not kept:
+                        todo.append((key, find_candidates(engine, image_data)))
+                # the performer's images settle together: one's face agrees with the others'
+                choices = choose_subjects([c for _, c in todo])
+                for (key, _), choice in zip(todo, choices, strict=True):
+                    if choice.face is None:
+                        reason = choice.reason or "no_face"
                         writer.record_skip(ENROLL_SOURCE, key, pid, reason)
                         result.skipped[reason] = result.skipped.get(reason, 0) + 1
-                        continue
-                    if writer.add_face(pid, ENROLL_SOURCE, key, kept[0]) is not None:
+                    elif writer.add_face(pid, ENROLL_SOURCE, key, choice.face) is not None:
                         result.added += 1
         if result.added or current_generation(db) is None:
             result.published = writer.publish()

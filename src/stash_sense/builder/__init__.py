@@ -5,7 +5,6 @@ Entry point: `build()`."""
 from stash_sense.builder.options import BuildError, BuildIncomplete, BuildOptions, BuildResult
 from stash_sense.builder.progress import BuildProgress, LogProgress, OnProgress
 from stash_sense.builder.run import build
-from stash_sense.builder.subject import choose_subject
 
 __all__ = [
     "BuildError",
@@ -16,5 +15,4 @@ __all__ = [
     "LogProgress",
     "OnProgress",
     "build",
-    "choose_subject",
 ]

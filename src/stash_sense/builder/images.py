@@ -1,5 +1,6 @@
-"""Image work, run in worker pools: download (I/O threads), then detect, pick the subject, embed
-(CPU threads; OpenCV releases the GIL). A semaphore bounds the images held between download and
+"""Image work, run in worker pools: download (I/O threads), then detect and embed the faces that
+may be the subject (CPU threads; OpenCV releases the GIL); which one is, `subject.settle` decides
+with the performer's other images. A semaphore bounds the images held between download and
 embedding, so memory stays flat however far the downloads run ahead."""
 
 from __future__ import annotations
@@ -11,20 +12,22 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stash_sense.builder.subject import choose_subject
 from stash_sense.faces import FaceEngine, ImageError, load_image
+from stash_sense.faces.subject import Candidates, find_candidates
 from stash_sense.faces.types import AnalyzedFace
 from stash_sense.sources.http import FetchError, HttpSession
 
 
 @dataclass
 class ImageOutcome:
-    """What one image gave: a face to store, or a skip reason."""
+    """What one image gave: a face to store, or a skip reason; an analysed image gives its
+    candidates, settled into one of the two by `subject.settle`."""
 
     url: str
     face: AnalyzedFace | None = None
     skip_reason: str | None = None
     detail: str = ""
+    candidates: Candidates | None = None
 
 
 @dataclass
@@ -92,14 +95,7 @@ class ImageWorkers:
             image = load_image(data)
         except ImageError as exc:
             return ImageOutcome(url, skip_reason="bad_image", detail=str(exc))
-        height, width = image.shape[:2]
-        subject, reason = choose_subject(self.engine.detect(image), width, height)
-        if subject is None:
-            return ImageOutcome(url, skip_reason=reason)
-        faces = self.engine.embed(image, [subject])
-        if not faces:
-            return ImageOutcome(url, skip_reason="no_face")
-        return ImageOutcome(url, face=faces[0])
+        return ImageOutcome(url, candidates=find_candidates(self.engine, image))
 
 
 def _finish(

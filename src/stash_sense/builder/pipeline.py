@@ -17,6 +17,7 @@ from stash_sense.builder.options import BuildOptions
 from stash_sense.builder.progress import LogProgress, StageClock
 from stash_sense.builder.state import BuildState
 from stash_sense.builder.store import PerformerStore
+from stash_sense.builder.subject import settle
 from stash_sense.database import DatabaseWriter
 from stash_sense.sources.types import SourcePerformer
 
@@ -137,7 +138,8 @@ class Pipeline:
             self.store.follow_merges(p, pid)
         assert pid is not None
         # AuthError and the unexpected propagate from result(): a clean stop
-        return sum(self.store.outcome(pid, f.result()) for f in job.futures)
+        outcomes = settle([f.result() for f in job.futures])  # the subject of each image
+        return sum(self.store.outcome(pid, o) for o in outcomes)
 
 
 def _less(known: int | None, done_before: int) -> int | None:
