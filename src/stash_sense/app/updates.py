@@ -27,15 +27,12 @@ from stash_sense.release import (
     trusted_keys,
     update,
 )
-from stash_sense.release.completeness import Completeness, check_install
 from stash_sense.release.manifest import parse_version
 
 __all__ = [
-    "Completeness",
     "ReleaseCheck",
     "ReleaseError",
     "check_for_update",
-    "check_installation",
     "install_update",
     "release_host",
     "rollback_database",
@@ -86,12 +83,6 @@ def _quiet(_step: str, _done: int, _total: int) -> None:
 def rollback_database(root: Path) -> tuple[str, str]:
     """Point `root/current` back at the previous generation: (from, to) folder names."""
     return rollback(root)
-
-
-def check_installation(root: Path) -> Completeness:
-    """Whether the face models and the database at `root` are all there and intact; each
-    problem in one sentence (models and database apart)."""
-    return check_install(root)
 
 
 def newer(newest: str | None, current: str | None) -> bool:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from stash_sense.app.enroll import IMAGE_SUFFIXES
-from stash_sense.cli.db import fail, recognizer, settings
+from stash_sense.cli.common import DbOption, database, fail, recognizer, settings
 from stash_sense.cli.render import tier_style
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def identify_record(
 
 def identify_command(
     paths: Annotated[list[Path], typer.Argument(help="Image files or folders of images.")],
-    db: Annotated[Path, typer.Option("--db", help="The database folder.")],
+    db: DbOption = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Matches per face.")] = 5,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON object per image per line.")
@@ -66,7 +66,8 @@ def identify_command(
     images = list(expand(paths))
     if not images:
         fail("no images found in " + ", ".join(str(p) for p in paths))
-    max_bytes = settings().max_image_bytes
+    given = settings(db=db)
+    db, max_bytes = database(given.db), given.max_image_bytes
     rec = recognizer(db)
     # Voyager loads without the GIL: read the indices while the first image is analysed
     threading.Thread(target=_preload, args=(rec,), daemon=True).start()
@@ -102,7 +103,7 @@ def _run(
         return records
     from rich.console import Console
 
-    from stash_sense.cli.db import progress_bar
+    from stash_sense.cli.common import progress_bar
 
     console = Console()
     if len(images) == 1:

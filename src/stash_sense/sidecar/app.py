@@ -55,7 +55,7 @@ def create_app(config: SidecarConfig, engine: FaceEngine | None = None) -> FastA
     )
     app.add_middleware(
         Guard,
-        api_key=config.api_key,
+        api_key=config.api_key_value,
         host_names=config.host_names,
         origins=config.cors_origins,
     )

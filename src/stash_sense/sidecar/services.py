@@ -40,7 +40,7 @@ class Services:
             holder=holder,
             gate=JobGate(config.workers, config.queue),
             feedback=feedback,
-            stash=connect_stash(config.stash_url, config.stash_api_key),
+            stash=connect_stash(config.stash_url, config.stash_api_key_value),
         )
 
     def close(self) -> None:
