@@ -452,6 +452,63 @@ describe("scene page", () => {
     }
   });
 
+  test("Use it links the candidate's stash-box ids to the local performer, so the next Identify finds it", async () => {
+    await configure({});
+    // Monica Seles is linked to another stash-box only: Add finds her by name, not by her StashDB id.
+    const other = {
+      endpoint: "https://pmvstash.org/graphql",
+      stash_id: "0f0f0f0f-0000-4000-8000-00000000c004",
+      updated_at: "2024-02-03T04:05:06Z",
+    };
+    const update = `mutation U($input: PerformerUpdateInput!) { performerUpdate(input: $input) { id } }`;
+    const stashIdsOf = async (id) =>
+      (await standInGql(`query P($id: ID!) { findPerformer(id: $id) { stash_ids { endpoint stash_id updated_at } } }`, { id }))
+        .findPerformer.stash_ids;
+    await standInGql(update, { input: { id: local.monica, stash_ids: [other] } });
+    await setScenePerformers([local.existing]);
+    try {
+      const page = await openPage("scenes/1");
+      let modal = await identify(page);
+      const monica = top(modal, "Monica Seles");
+      const got = await mutationsDuring(async () => {
+        await monica.locator(".stash-sense-add").click();
+        const text = monica.locator(".stash-sense-confirm-text");
+        await text.waitFor();
+        assert.equal(
+          await text.textContent(),
+          'Your Stash has a performer named "Monica Seles". It is not linked to this stash-box entry; using it links it. Use it?'
+        );
+        await monica.locator(".stash-sense-confirm button", { hasText: `Use Monica Seles (#${local.monica})` }).click();
+        await monica.locator(".stash-sense-added").waitFor();
+      });
+      // PerformerUpdateInput.stash_ids replaces the list: the old id goes back with its updated_at.
+      assert.deepEqual(got, [
+        {
+          mutation: "performerUpdate",
+          args: { input: { id: local.monica, stash_ids: [other, { endpoint: STASHDB, stash_id: MONICA_ID }] } },
+        },
+        { mutation: "sceneUpdate", args: { input: { id: "1", performer_ids: [local.existing, local.monica] } } },
+      ]);
+      assert.match(await monica.locator(".stash-sense-added").textContent(), /^Linked and added Monica Seles/);
+      const stored = await stashIdsOf(local.monica);
+      assert.deepEqual(stored[0], other, "the id she had is kept, with its time");
+      assert.deepEqual([stored.length, stored[1].endpoint, stored[1].stash_id], [2, STASHDB, MONICA_ID]);
+      assert.ok(Date.now() - Date.parse(stored[1].updated_at) < 600000, "the new id is stamped now, by Stash");
+
+      // Identify again: her row says she is on the scene (the sidecar matched her by the linked id).
+      await page.keyboard.press("Escape");
+      await modal.waitFor({ state: "detached" });
+      modal = await identify(page);
+      const again = top(modal, "Monica Seles");
+      await again.locator(".stash-sense-added").waitFor();
+      assert.match(await again.locator(".stash-sense-added").textContent(), /^On this scene: Monica Seles/);
+      assert.equal(await again.locator(".stash-sense-add").count(), 0, await again.innerText());
+      await page.close();
+    } finally {
+      await standInGql(update, { input: { id: local.monica, stash_ids: [{ endpoint: STASHDB, stash_id: MONICA_ID }] } });
+    }
+  });
+
   test("keyboard: arrows and Stash's shortcuts stay in the modal, Tab is trapped, Escape closes", async () => {
     await configure({});
     const page = await openPage("scenes/1");
