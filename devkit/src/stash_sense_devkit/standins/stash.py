@@ -10,8 +10,9 @@ key is read from the `ApiKey` header or the `apikey` query parameter; without it
 with an extension answer 401 with an empty body and other paths redirect (302) to
 /login?returnURL=...; and `paths.stream` carries the key as `?apikey=`
 (internal/api/urlbuilders/scene.go, GetStreamURL). Performers live in memory: created with
-performerCreate, changed with performerUpdate, put on scenes with sceneUpdate. Every mutation
-received is recorded and listed at GET /__mutations so tests can assert what a client sent.
+performerCreate, changed with performerUpdate (stash ids kept as Stash keeps them: see
+`_stash_ids`), put on scenes with sceneUpdate. Every mutation received is recorded and listed at
+GET /__mutations so tests can assert what a client sent.
 """
 
 from __future__ import annotations
@@ -166,6 +167,19 @@ def _parse_data_url(image: str) -> tuple[bytes, str] | None:
         return None
 
 
+def _stash_ids(given: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Stash ids as Stash keeps them: one sent without `updated_at` is stamped with the time now,
+    and a repeated endpoint + stash_id is kept once, the first (stashapp/stash
+    pkg/models/stash_ids.go, StashIDInput.ToStashID and StashIDInputs.ToStashIDs)."""
+    now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    kept: dict[tuple[str, str], dict[str, Any]] = {}
+    for sid in given:
+        key = (sid["endpoint"], sid["stash_id"])
+        if key not in kept:
+            kept[key] = {**sid, "updated_at": sid.get("updated_at") or now}
+    return list(kept.values())
+
+
 class StashRoot:
     """Root resolvers for the Query and Mutation fields the stand-in implements."""
 
@@ -280,6 +294,8 @@ class StashRoot:
             if decoded is None:
                 raise ValueError("image must be a base64 data URL in the stand-in")
             self.s.images[pid] = decoded
+        if values.get("stash_ids") is not None:
+            values["stash_ids"] = _stash_ids(values["stash_ids"])
         self.s.performers[pid].update(values)
 
     def performerCreate(self, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
