@@ -39,7 +39,8 @@ def gql(base: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
 def create(base: str, stash_ids: list[dict[str, str]]) -> dict[str, Any]:
     query = f"mutation C($i: PerformerCreateInput!) {{ performerCreate(input: $i) {{ id {IDS} }} }}"
     made: dict[str, Any] = gql(base, query, {"i": {"name": "A", "stash_ids": stash_ids}})
-    return made["performerCreate"]
+    performer: dict[str, Any] = made["performerCreate"]
+    return performer
 
 
 def update(base: str, pid: str, stash_ids: list[dict[str, str]]) -> list[dict[str, str]]:
