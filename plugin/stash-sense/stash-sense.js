@@ -218,12 +218,21 @@
       const unlinked = (match.stash_ids || []).length
         ? " It is not linked to this stash-box entry; using it links it."
         : "";
+      // Stash refuses a second performer with the same name and disambiguation (pkg/performer/validate.go).
+      const taken = sameName(local.name, match.name) && sameName(local.disambiguation, match.disambiguation);
       actions = h(
         "div",
         { className: "stash-sense-confirm" },
         h("span", { className: "stash-sense-confirm-text" }, `Your Stash has ${how}.${unlinked} Use it?`),
         h("button", { type: "button", className: "btn btn-sm btn-primary", onClick: onUseLocal }, `Use ${local.name} (#${local.id})`),
-        h("button", { type: "button", className: "btn btn-sm btn-secondary", onClick: onCreate }, "Create a new performer")
+        taken
+          ? h(
+              "span",
+              { className: "stash-sense-confirm-note" },
+              `To create a new performer instead, first give #${local.id} a disambiguation in Stash: ` +
+                "Stash keeps one performer per name and disambiguation."
+            )
+          : h("button", { type: "button", className: "btn btn-sm btn-secondary", onClick: onCreate }, "Create a new performer")
       );
     } else {
       const busy = state.status === "busy";

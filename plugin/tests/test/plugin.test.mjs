@@ -136,12 +136,19 @@ function top(modal, name) {
   return modal.locator(`.stash-sense-candidate:first-child[data-performer="${name}"]`).first();
 }
 
-/** Add to Scene on a candidate Stash has by name only: the question asked, then "Use <label>". */
-async function addAndUse(candidate, question, useLabel) {
+/**
+ * Add to Scene on a candidate Stash has by name only: the question asked, whether "Create a new
+ * performer" is offered (not when Stash would refuse the same name and disambiguation), then "Use <label>".
+ */
+async function addAndUse(candidate, question, useLabel, { canCreate }) {
   await candidate.locator(".stash-sense-add").click();
   const text = candidate.locator(".stash-sense-confirm-text");
   await text.waitFor();
   assert.equal(await text.textContent(), question);
+  const create = candidate.locator(".stash-sense-confirm button", { hasText: "Create a new performer" });
+  const note = candidate.locator(".stash-sense-confirm-note");
+  assert.deepEqual([await create.count(), await note.count()], canCreate ? [1, 0] : [0, 1]);
+  if (!canCreate) assert.match(await note.textContent(), /^To create a new performer instead, first give #\d+ a disambiguation/);
   await candidate.locator(".stash-sense-confirm button", { hasText: useLabel }).click();
   await candidate.locator(".stash-sense-added").waitFor();
 }
@@ -332,7 +339,9 @@ describe("scene page", () => {
 
     // Tommy Thompson exists locally by name only: offered, used on confirmation, nothing created.
     got = await mutationsDuring(() =>
-      addAndUse(tommy, 'Your Stash has a performer named "Tommy Thompson". Use it?', `Use Tommy Thompson (#${local.tommy})`)
+      addAndUse(tommy, 'Your Stash has a performer named "Tommy Thompson". Use it?', `Use Tommy Thompson (#${local.tommy})`, {
+        canCreate: false,
+      })
     );
     const everyone = [local.existing, local.monica, aliId, local.tommy];
     assert.deepEqual(got, [{ mutation: "sceneUpdate", args: { input: { id: "1", performer_ids: everyone } } }]);
@@ -452,7 +461,7 @@ describe("scene page", () => {
       const modal = await identify(page);
       const tommy = top(modal, "Tommy Thompson");
       const question = 'Your Stash has "Tom Thompson", also known as "Tommy Thompson". Use it?';
-      const got = await mutationsDuring(() => addAndUse(tommy, question, `Use Tom Thompson (#${local.tommy})`));
+      const got = await mutationsDuring(() => addAndUse(tommy, question, `Use Tom Thompson (#${local.tommy})`, { canCreate: true }));
       assert.deepEqual(got, [
         { mutation: "sceneUpdate", args: { input: { id: "1", performer_ids: [local.existing, local.tommy] } } },
       ]);
@@ -474,7 +483,7 @@ describe("scene page", () => {
       const monica = top(modal, "Monica Seles");
       const question =
         'Your Stash has a performer named "Monica Seles". It is not linked to this stash-box entry; using it links it. Use it?';
-      const got = await mutationsDuring(() => addAndUse(monica, question, `Use Monica Seles (#${local.monica})`));
+      const got = await mutationsDuring(() => addAndUse(monica, question, `Use Monica Seles (#${local.monica})`, { canCreate: false }));
       // PerformerUpdateInput.stash_ids replaces the list: the old id goes back with its updated_at.
       assert.deepEqual(got, [
         {

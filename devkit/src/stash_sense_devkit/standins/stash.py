@@ -10,9 +10,10 @@ key is read from the `ApiKey` header or the `apikey` query parameter; without it
 with an extension answer 401 with an empty body and other paths redirect (302) to
 /login?returnURL=...; and `paths.stream` carries the key as `?apikey=`
 (internal/api/urlbuilders/scene.go, GetStreamURL). Performers live in memory: created with
-performerCreate, changed with performerUpdate (stash ids kept as Stash keeps them: see
-`_stash_ids`), put on scenes with sceneUpdate. Every mutation received is recorded and listed at
-GET /__mutations so tests can assert what a client sent.
+performerCreate, changed with performerUpdate (one per name and disambiguation, stash ids kept
+as Stash keeps them: see `_check_name`, `_stash_ids`), put on scenes with sceneUpdate. Every
+mutation received is recorded and listed at GET /__mutations so tests can assert what a client
+sent.
 """
 
 from __future__ import annotations
@@ -298,9 +299,26 @@ class StashRoot:
             values["stash_ids"] = _stash_ids(values["stash_ids"])
         self.s.performers[pid].update(values)
 
+    def _check_name(self, name: str, disambiguation: str | None, pid: str | None) -> None:
+        """Stash keeps one performer per name and disambiguation, compared without case
+        (stashapp/stash pkg/performer/validate.go, validateName; its message)."""
+        taken = any(
+            other != pid
+            and p["name"].casefold() == name.casefold()
+            and (p.get("disambiguation") or "").casefold() == (disambiguation or "").casefold()
+            for other, p in self.s.performers.items()
+        )
+        if taken and disambiguation:
+            raise ValueError(
+                f"performer with name '{name}' and disambiguation '{disambiguation}' already exists"
+            )
+        if taken:
+            raise ValueError(f"performer with name '{name}' already exists")
+
     def performerCreate(self, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
         with self.s.lock:
             self._record("performerCreate", {"input": input})
+            self._check_name(input["name"], input.get("disambiguation"), None)
             pid = str(self.s.next_id)
             self.s.next_id += 1
             now = datetime.now(UTC).isoformat()
@@ -315,6 +333,11 @@ class StashRoot:
             if pid not in self.s.performers:
                 raise ValueError(f"performer {pid} not found")
             values = {k: v for k, v in input.items() if k != "id"}
+            if values.get("name") or "disambiguation" in values:
+                current = self.s.performers[pid]
+                name = values.get("name") or current["name"]
+                disambiguation = values.get("disambiguation", current.get("disambiguation"))
+                self._check_name(name, disambiguation, pid)
             self._apply(pid, values)
         return self._performer(pid)
 

@@ -1,7 +1,8 @@
-"""The Stash stand-in keeps performers' stash ids as Stash does, so the plugin's Link and Use it are
-tested against the real rules: PerformerUpdateInput.stash_ids replaces the whole list, an id sent
-without `updated_at` is stamped with the time now, a repeated endpoint + stash_id is kept once
-(stashapp/stash pkg/models/stash_ids.go).
+"""The Stash stand-in keeps performers as Stash does, so the plugin's Add, Link and Use it are
+tested against the real rules. Stash ids (stashapp/stash pkg/models/stash_ids.go):
+PerformerUpdateInput.stash_ids replaces the whole list, an id sent without `updated_at` is stamped
+with the time now, a repeated endpoint + stash_id is kept once. Names (pkg/performer/validate.go):
+one performer per name and disambiguation, compared without case.
 """
 
 from __future__ import annotations
@@ -29,16 +30,21 @@ def stash(tmp_path: Path) -> Iterator[str]:
 
 
 def gql(base: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-    body = {"query": query, "variables": variables}
-    payload = httpx.post(f"{base}/graphql", json=body, timeout=10).json()
+    payload = answer(base, query, variables)
     assert "errors" not in payload, payload
     data: dict[str, Any] = payload["data"]
     return data
 
 
-def create(base: str, stash_ids: list[dict[str, str]]) -> dict[str, Any]:
+def answer(base: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    body = {"query": query, "variables": variables}
+    payload: dict[str, Any] = httpx.post(f"{base}/graphql", json=body, timeout=10).json()
+    return payload
+
+
+def create(base: str, stash_ids: list[dict[str, str]], name: str = "A") -> dict[str, Any]:
     query = f"mutation C($i: PerformerCreateInput!) {{ performerCreate(input: $i) {{ id {IDS} }} }}"
-    made: dict[str, Any] = gql(base, query, {"i": {"name": "A", "stash_ids": stash_ids}})
+    made: dict[str, Any] = gql(base, query, {"i": {"name": name, "stash_ids": stash_ids}})
     performer: dict[str, Any] = made["performerCreate"]
     return performer
 
@@ -77,3 +83,32 @@ def test_a_repeated_id_is_kept_once(stash: str) -> None:
     first = {"endpoint": STASHDB, "stash_id": "a", "updated_at": "2024-01-01T00:00:00Z"}
     made = create(stash, [first, {**first, "updated_at": "2025-01-01T00:00:00Z"}])
     assert made["stash_ids"] == [first]
+
+
+CREATE = "mutation C($i: PerformerCreateInput!) { performerCreate(input: $i) { id } }"
+UPDATE = "mutation U($i: PerformerUpdateInput!) { performerUpdate(input: $i) { id } }"
+
+
+def test_a_second_performer_with_the_same_name_and_disambiguation_is_refused(stash: str) -> None:
+    create(stash, [], name="Tommy Thompson")
+    refused = answer(stash, CREATE, {"i": {"name": "tommy thompson"}})
+    assert refused["data"] == {"performerCreate": None}
+    assert [e["message"] for e in refused["errors"]] == [
+        "performer with name 'tommy thompson' already exists"
+    ]
+    other = answer(stash, CREATE, {"i": {"name": "Tommy Thompson", "disambiguation": "LFW"}})
+    assert "errors" not in other, other
+    again = answer(stash, CREATE, {"i": {"name": "Tommy Thompson", "disambiguation": "lfw"}})
+    assert [e["message"] for e in again["errors"]] == [
+        "performer with name 'Tommy Thompson' and disambiguation 'lfw' already exists"
+    ]
+
+
+def test_a_rename_onto_another_performer_is_refused_but_not_onto_itself(stash: str) -> None:
+    create(stash, [], name="Tommy Thompson")
+    pid = create(stash, [], name="Tom Thompson")["id"]
+    assert "errors" not in answer(stash, UPDATE, {"i": {"id": pid, "name": "Tom Thompson"}})
+    refused = answer(stash, UPDATE, {"i": {"id": pid, "name": "Tommy Thompson"}})
+    assert [e["message"] for e in refused["errors"]] == [
+        "performer with name 'Tommy Thompson' already exists"
+    ]
