@@ -300,8 +300,9 @@ class StashRoot:
         self.s.performers[pid].update(values)
 
     def _check_name(self, name: str, disambiguation: str | None, pid: str | None) -> None:
-        """Stash keeps one performer per name and disambiguation, compared without case
-        (stashapp/stash pkg/performer/validate.go, validateName; its message)."""
+        """Stash keeps one performer per name and disambiguation (stashapp/stash
+        pkg/performer/validate.go, validateName, and its message), compared with SQLite's LIKE,
+        without case (pkg/sqlite/criterion_handlers.go, EQUALS)."""
         taken = any(
             other != pid
             and p["name"].casefold() == name.casefold()
