@@ -70,14 +70,14 @@ def test_transaction_rolls_back_everything_and_state_rides_along(tmp_path: Path)
     with DatabaseWriter.open(tmp_path / "db", EMBEDDERS) as w:
         with pytest.raises(RuntimeError), w.transaction():
             w.upsert_performer(PerformerRecord("Di"), "enroll")
-            w.set_state("cursor", "page-7")
+            w.crawl.set_state("cursor", "page-7")
             raise RuntimeError("crash")
-        assert w.get_state("cursor") is None
+        assert w.crawl.get_state("cursor") is None
         assert w.counts()["performers"] == 0
         with w.transaction():
-            w.set_state("cursor", "page-8")
+            w.crawl.set_state("cursor", "page-8")
     with DatabaseWriter.open(tmp_path / "db", EMBEDDERS) as w:
-        assert w.get_state("cursor") == "page-8"
+        assert w.crawl.get_state("cursor") == "page-8"
 
 
 def test_staging_of_other_models_is_refused(tmp_path: Path) -> None:
@@ -124,4 +124,4 @@ def test_mark_deleted_and_merge_into(tmp_path: Path) -> None:
         assert w.stored_stash_ids(ENDPOINT) == {"s1"}  # merged-away ids are not listed
         assert not w.merge_into(ENDPOINT, "s7", ids[1])  # never stored: only the mapping
         assert w.find_performer(PerformerRecord("?", stash_ids=[(ENDPOINT, "s7")])) == ids[1]
-        assert w.source_stats("stashdb", ENDPOINT)["merged"] == 2
+        assert w.crawl.source_stats("stashdb", ENDPOINT)["merged"] == 2

@@ -169,3 +169,68 @@ def test_not_an_image(data: bytes) -> None:
 
 def test_image_error_is_a_value_error() -> None:
     assert issubclass(ImageError, ValueError)
+
+
+def _big(mode: str, size: tuple[int, int], fmt: str, **kw: object) -> bytes:
+    """A noisy image of `size` in `mode` (blocks of noise enlarged: a small file)."""
+    rng = np.random.default_rng(3)
+    channels = {"I": 0, "RGB": 3, "RGBA": 4}[mode]
+    shape = (size[1] // 10, size[0] // 10) + ((channels,) if channels else ())
+    small = rng.integers(0, 60000 if mode == "I" else 255, shape).astype(
+        np.int32 if mode == "I" else np.uint8
+    )
+    big = Image.fromarray(small, mode).resize(size, Image.Resampling.NEAREST)
+    return _encode(big, fmt, **kw)
+
+
+def test_the_budget_counts_the_decoded_modes_bytes() -> None:
+    """24 MP is within the pixel budget, but as 32-bit TIFF or RGBA WebP (4 bytes a pixel, and
+    libwebp's own buffer) it once added 670 and 790 MB while decoding: refused from the header."""
+    for data in (_big("I", (6000, 4000), "TIFF", compression="tiff_deflate"),
+                 _big("RGBA", (6000, 4000), "WEBP", lossless=True)):  # fmt: skip
+        started = time.monotonic()
+        with pytest.raises(ImageError, match="too large to decode") as err:
+            load_image(data)
+        _assert_one_line(err)
+        assert time.monotonic() - started < 1.0
+
+
+PEAK_SCRIPT = """
+import sys
+from pathlib import Path
+from stash_sense.faces import load_image
+def status(key):
+    line = next(l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith(key))
+    return int(line.split()[1]) // 1024
+data = open(sys.argv[1], "rb").read()
+Path("/proc/self/clear_refs").write_text("5")  # the peak (VmHWM) starts again from here
+before = status("VmRSS:")
+shape = load_image(data).shape
+print(shape[0] * shape[1], status("VmHWM:") - before)
+"""
+
+
+@pytest.mark.parametrize(
+    ("mode", "size", "fmt", "options"),
+    [("RGB", (6000, 4000), "JPEG", {}),
+     ("I", (4240, 4000), "TIFF", {"compression": "tiff_deflate"}),
+     ("RGBA", (4240, 4000), "PNG", {}),
+     ("RGBA", (3000, 2900), "WEBP", {"lossless": True})],
+    ids=["jpeg-24mp", "tiff-i-17mp", "png-rgba-17mp", "webp-rgba-8.7mp"],
+)  # fmt: skip
+def test_the_largest_images_within_the_budget_decode_in_little_memory(
+    tmp_path: Path, mode: str, size: tuple[int, int], fmt: str, options: dict[str, object]
+) -> None:
+    """Peak memory a decode adds, in a fresh process: the decoded image and the BGR array, and
+    little else (the old conversions added 330-470 MB for these)."""
+    import subprocess
+    import sys
+
+    image = tmp_path / f"big.{fmt.lower()}"
+    image.write_bytes(_big(mode, size, fmt, **options))
+    done = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, str(image)],
+                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    pixels, added_mb = map(int, done.stdout.split())
+    assert pixels == size[0] * size[1]
+    assert added_mb < 200, f"{fmt} {mode} {size}: {added_mb} MB"

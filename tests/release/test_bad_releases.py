@@ -175,3 +175,35 @@ def test_a_damaged_delta_falls_back_to_the_full_release(
     full = served / "stage3" / V3 / "full.release.json"
     expected = {f["name"]: f["sha256"] for f in json.loads(full.read_text())["manifest"]["files"]}
     assert {n: sha256_file(at_v1 / "current" / n) for n in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("schema_version", 99, "needs database schema 99 (this program reads 1)"),
+        ("min_program_version", "999.0", "needs stash-sense 999.0 or newer"),
+    ],
+)
+def test_the_signed_manifest_decides_what_this_program_can_read(
+    world: World,
+    served: Path,
+    host_for: Callable[..., Host],
+    at_v1: Path,
+    field: str,
+    value: object,
+    says: str,
+) -> None:
+    # the index (unsigned) says the release is readable; its signed manifests say otherwise
+    for kind in ("full", "delta"):
+        resign(
+            served / "stage3" / V3 / f"{kind}.release.json",
+            world.key,
+            lambda m: m.update({field: value}),
+        )
+    host = host_for(served)
+    done = run_update(at_v1, host, world)
+    assert done.returncode == 1, done.stdout
+    assert f"release {V3} {says}" in done.stderr
+    assert installed(at_v1) == V1
+    assert_clean(at_v1)
+    assert not any(".tar.gz." in r["path"] for r in host.requests())

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from relsynth import EMBEDDERS, Host, World, cli
+import numpy as np
+from relsynth import EMBEDDERS, Host, World, add_performer, cli
 
-from stash_sense.database import FaceDatabase
+from stash_sense.database import DatabaseWriter, FaceDatabase
 from stash_sense.database.publish import sha256_file
 
 
@@ -107,3 +110,18 @@ def test_downloads_stay_on_the_index_host(
                 "--keys", str(world.keys_json))  # fmt: skip
     assert moved.returncode == 1 and "releases come only from" in moved.stderr
     assert elsewhere.requests() == []
+
+
+def test_rollback_of_a_relative_path_finds_the_previous_generation(tmp_path: Path) -> None:
+    with DatabaseWriter.open(tmp_path / "db", EMBEDDERS) as w:
+        add_performer(w, np.random.default_rng(0), 1)
+        w.publish()
+        add_performer(w, np.random.default_rng(1), 2)
+        w.publish()
+    done = subprocess.run(
+        [sys.executable, "-m", "stash_sense.cli.app", "db", "rollback", "--db", "db"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "gen-000002 to gen-000001" in done.stdout
+    assert (tmp_path / "db" / "current").resolve().name == "gen-000001"

@@ -46,6 +46,14 @@ def test_fused_distance_weights() -> None:
         fused_distances({})
 
 
+def test_an_embedder_without_a_weight_counts_as_matching_counts_it() -> None:
+    # scene clustering fuses as the matcher does (matching.fusion.fuse): no weight, no say
+    x = _unit([[1.0, 0.0], [0.0, 1.0]])
+    y = _unit([[1.0, 0.0], [1.0, 0.0]])
+    d = fused_distances({"x": x, "y": y}, {"x": 1.0})
+    assert d[0, 1] == pytest.approx(1.0)
+
+
 def _m(pid: int, distance: float, tier: str = "possible") -> Match:
     return Match(pid, f"P{pid}", None, distance, tier)
 

@@ -12,7 +12,10 @@ import pytest
 
 from stash_sense.scenes import video
 from stash_sense.scenes.relay import HeaderRelay, decoder_source
+from stash_sense.scenes.relay import container_of as relay_container
 from stash_sense.scenes.video import frames_at, probe_duration
+from stash_sense_devkit.standins.elsewhere import CountingServer
+from stash_sense_devkit.standins.hostile_stash import dash_manifest
 from stash_sense_devkit.standins.launch import serve_in_subprocess
 
 KEY = "relay-test-secret-key"
@@ -56,11 +59,14 @@ def test_relay_adds_the_key_and_passes_ranges(stash: str, data_dir: Path) -> Non
         httpx.get(url, timeout=2)
 
 
-def test_local_files_are_left_alone_and_every_url_is_relayed() -> None:
+def test_local_files_are_left_alone_and_every_url_is_relayed(stash: str) -> None:
     with decoder_source("/videos/a.mp4", {"ApiKey": KEY}) as src:
-        assert src == "/videos/a.mp4"
-    with decoder_source("http://stash:9999/scene/1/stream", None) as src:
-        assert src.startswith("http://127.0.0.1:") and "stash:9999" not in src
+        assert src.target == "/videos/a.mp4" and src.local and src.env is None
+    with decoder_source(f"{stash}/scene/1/stream", {"ApiKey": KEY}) as src:
+        assert src.target.startswith("http://stash-sense-relay.invalid/") and not src.local
+        assert stash.removeprefix("http://") not in src.target and src.container == "mov"
+        assert src.env is not None and src.env["http_proxy"].startswith("http://relay:")
+        assert KEY not in " ".join(src.env.values())
 
 
 @pytest.mark.parametrize("method", ["seek", "opencv"])
@@ -115,3 +121,74 @@ def test_a_redirect_is_not_followed() -> None:
         relay.close()
         upstream.shutdown()
         upstream.server_close()
+
+
+@pytest.mark.parametrize("method", ["seek", "opencv"])
+def test_a_dash_manifest_served_as_video_reaches_no_other_host(
+    data_dir: Path, method: video.Method
+) -> None:
+    other = CountingServer((data_dir / "scenes" / "scene-1" / "scene.mp4").read_bytes())
+    manifest = CountingServer(dash_manifest(other.url).encode(), "video/mp4")
+    try:
+        with pytest.raises(video.FrameError, match="not a video container"):
+            frames_at(f"{manifest.url}/stream", [1.0, 2.0], method=method)
+        with pytest.raises(video.FrameError, match="cannot read video"):
+            probe_duration(f"{manifest.url}/stream")
+        assert manifest.hits and other.hits == []
+    finally:
+        manifest.close()
+        other.close()
+
+
+def test_only_recognised_containers_pass(data_dir: Path) -> None:
+    mp4 = (data_dir / "scenes" / "scene-1" / "scene.mp4").read_bytes()
+    for body, kind in ((b"\x00" * 5000, "video/mp4"), (b"#EXTM3U\n" * 100, "video/mp4"),
+                       (b"<html>" + b" " * 5000, "video/mp4"), (mp4, "text/plain")):  # fmt: skip
+        upstream = CountingServer(body, kind)
+        relay = HeaderRelay()
+        try:
+            got = httpx.get(relay.url_for(upstream.url + "/v", {}))
+            assert got.status_code == 502, (body[:10], kind)
+            with pytest.raises(video.FrameError):
+                relay.register(upstream.url + "/v", {})
+        finally:
+            relay.close()
+            upstream.close()
+    assert relay_container(mp4) == "mov"
+
+
+def test_the_decoders_command_lines_open_nothing_for_another_process(
+    stash: str, command_lines: Any
+) -> None:
+    """Every URL on an ffmpeg/ffprobe command line is tried by another local process while the
+    frames are read: none of them gives the stream (the relay's token is not on one)."""
+    import re
+    import time
+
+    tried: list[int] = []
+    stop = threading.Event()
+
+    def snoop(seen: list[str]) -> None:
+        done: set[str] = set()
+        while not stop.is_set():
+            for line in list(seen):
+                for url in re.findall(r"http://\S+", line):
+                    if url not in done:
+                        done.add(url)
+                        try:
+                            tried.append(httpx.get(url, timeout=2).status_code)
+                        except httpx.HTTPError:
+                            tried.append(0)
+            time.sleep(0.01)
+
+    with command_lines("ffmpeg", "ffprobe") as seen:
+        thief = threading.Thread(target=snoop, args=(seen,))
+        thief.start()
+        try:
+            frames = frames_at(f"{stash}/scene/1/stream", [1.0, 5.0, 9.0],
+                               headers={"ApiKey": KEY}, method="seek")  # fmt: skip
+        finally:
+            stop.set()
+            thief.join()
+    assert len(frames) == 3
+    assert tried and 200 not in tried and 206 not in tried, tried

@@ -9,6 +9,8 @@ import pytest
 
 from stash_sense.scenes.video import (
     FrameError,
+    VideoInfo,
+    decoder_processes,
     frames_at,
     probe_duration,
     sample_times,
@@ -75,3 +77,12 @@ def test_large_frames_are_scaled_to_1280_wide(tmp_path: Path, lfw_dev: Path) -> 
     for method in ("opencv", "seek"):
         (frame,) = frames_at(str(big), [0.5], method=method)  # type: ignore[arg-type]
         assert frame.image.shape == (720, 1280, 3)
+
+
+def test_fewer_decoders_run_at_once_for_large_frames() -> None:
+    """One ffmpeg decoding an 8K frame peaked at 272 MB: twice the cores of them at once would
+    take gigabytes, so the processes of one request share 1 GB."""
+    assert decoder_processes(VideoInfo(60.0, 1920, 1080), 32) == 32
+    assert decoder_processes(VideoInfo(60.0, 8192, 4320), 32) == 3
+    assert decoder_processes(VideoInfo(60.0, 8192, 4320), 2) == 2
+    assert decoder_processes(VideoInfo(60.0, 100_000, 100_000), None) == 1

@@ -391,3 +391,115 @@ def test_keys_from_files_are_in_no_process_argument(readonly_sidecar: Sidecar) -
     environ = Path(f"/proc/{readonly_sidecar.proc.pid}/environ").read_bytes()
     for secret in ("file-key-5150", "stash-file-key-8086"):
         assert secret not in cmdline and secret.encode() not in environ
+
+
+def test_the_access_log_writes_each_request_once_and_redacted(sidecar: Sidecar) -> None:
+    """uvicorn's access formatter unpacks `record.args`: a filter that emptied them made every
+    request print a traceback (with the secret, unredacted, in `Arguments:`) and no access line."""
+    offset = sidecar.log.stat().st_size
+    with sidecar.client() as c:
+        for _ in range(20):
+            assert c.get("/health").status_code == 200
+        assert c.get(f"/nothing/{API_KEY}").status_code == 404
+    time.sleep(0.5)
+    log = _log_since(sidecar, offset)
+    assert log.count('"GET /health HTTP/1.1" 200') == 20, log[:2000]
+    assert "Traceback" not in log and "Logging error" not in log, log[:2000]
+    assert API_KEY not in log and '"GET /nothing/*** HTTP/1.1" 404' in log, log[:2000]
+    assert len(log.splitlines()) <= 21 + 2
+
+
+def _slowloris(sidecar: Sidecar, count: int, stop: threading.Event, opened: list[int]) -> None:
+    """`count` connections sending a header byte a second each, reopened when the server
+    closes one, until `stop`."""
+    host, port = sidecar.url.removeprefix("http://").split(":")
+    head = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
+
+    def connect() -> socket.socket | None:
+        try:
+            sock = socket.create_connection((host, int(port)), timeout=2)
+            sock.sendall(head)
+            sock.setblocking(False)
+            opened.append(1)
+            return sock
+        except OSError:
+            return None
+
+    socks = [connect() for _ in range(count)]
+    try:
+        while not stop.is_set():
+            for i, sock in enumerate(socks):
+                try:
+                    if sock is None:
+                        raise OSError
+                    sock.send(b"a")
+                except OSError:
+                    if sock is not None:
+                        sock.close()
+                    socks[i] = connect()
+            stop.wait(1.0)
+    finally:
+        for sock in socks:
+            if sock is not None:
+                sock.close()
+
+
+def test_health_answers_within_a_second_during_a_slowloris(sidecar: Sidecar) -> None:
+    """300 connections dribbling header bytes (260 once made /health answer 503 in 23 of 25)."""
+    stop, opened = threading.Event(), []
+    attack = threading.Thread(target=_slowloris, args=(sidecar, 300, stop, opened))
+    attack.start()
+    answers: list[tuple[int, float]] = []
+    try:
+        time.sleep(3)
+        assert len(opened) >= 300
+        for _ in range(15):
+            started = time.monotonic()
+            try:
+                status = httpx.get(sidecar.url + "/health", timeout=5).status_code
+            except httpx.HTTPError:
+                status = 0
+            answers.append((status, time.monotonic() - started))
+            time.sleep(0.3)
+    finally:
+        stop.set()
+        attack.join()
+    assert [s for s, _ in answers] == [200] * 15, answers
+    assert max(t for _, t in answers) < 1.0, answers
+
+
+def _noise(mode: str, size: tuple[int, int], fmt: str, **options: object) -> bytes:
+    """Blocks of noise in `mode`, enlarged to `size`: a small file, a large decode."""
+    rng = np.random.default_rng(5)
+    shape = (size[1] // 20, size[0] // 20, *((4,) if mode == "RGBA" else ()))
+    dtype = np.int32 if mode == "I" else np.uint8
+    small = Image.fromarray(rng.integers(0, 255, shape).astype(dtype), mode)
+    out = io.BytesIO()
+    small.resize(size, Image.Resampling.NEAREST).save(out, fmt, **options)
+    return out.getvalue()
+
+
+def test_tiff_and_webp_bombs_are_refused_by_their_decoded_bytes(sidecar: Sidecar) -> None:
+    """24 MP is within the pixel budget; as a 32-bit TIFF or a lossless RGBA WebP each decode
+    once added 500-700 MB."""
+    proc = psutil.Process(sidecar.proc.pid)
+    rss = proc.memory_info().rss
+    bombs = {"image/tiff": _noise("I", (6000, 4000), "TIFF", compression="tiff_deflate"),
+             "image/webp": _noise("RGBA", (6000, 4000), "WEBP", lossless=True)}  # fmt: skip
+    with sidecar.client() as c:
+        for kind, bomb in bombs.items():
+            assert len(bomb) < 4 * 1024 * 1024
+            r = c.post("/identify", content=bomb, headers={"Content-Type": kind})
+            assert r.status_code == 422 and "too large to decode" in r.json()["error"], r.text
+    assert proc.memory_info().rss - rss < 100 * 1024**2
+
+
+def test_peak_memory_over_the_hostile_run(sidecar: Sidecar) -> None:
+    """The sidecar's largest resident set since it started (every test of the session that used
+    it: pixel, TIFF and WebP bombs, 24 MP images, uploads) stays below 1.5 GB (issue 20)."""
+    status = Path(f"/proc/{sidecar.proc.pid}/status").read_text()
+    peak_kb = int(
+        next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1]
+    )
+    print(f"sidecar peak RSS: {peak_kb / 1024:.0f} MB")
+    assert peak_kb * 1024 < 1536 * 1024**2

@@ -7,50 +7,25 @@ command line."""
 from __future__ import annotations
 
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 from sidecarproc import Sidecar, start_sidecar
 
 from stash_sense.scenes.video import _tool
+from stash_sense_devkit.standins.elsewhere import CountingServer
 from stash_sense_devkit.standins.hostile_stash import hostile_stash_app
 from stash_sense_devkit.standins.launch import serve_in_thread
 
 STASH_KEY = "stash-secret-key-4242"
 
 
-class Canary:
-    """Another host: serves a video segment with a face to anyone, and counts who asked."""
-
-    def __init__(self, payload: bytes) -> None:
-        self.hits: list[str] = []
-        canary = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # http.server calls do_<METHOD>
-                canary.hits.append(self.path)
-                self.send_response(200)
-                self.send_header("Content-Type", "video/mp2t")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, format: str, *args: object) -> None:
-                """Quiet."""
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+Canary = CountingServer  # another host: serves a video segment with a face to anyone
 
 
 @pytest.fixture(scope="module")
@@ -76,9 +51,9 @@ def canary(segment: Path) -> Iterator[Canary]:
 
 @pytest.fixture(scope="module")
 def hostile_scenes(scenes: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Scene folders 2 and 11-17, each with scene 2's video; 15 and 16 with a sprite and VTT."""
+    """Scene folders 2 and 11-19, each with scene 2's video; 15 and 16 with a sprite and VTT."""
     base = tmp_path_factory.mktemp("hostile-scenes")
-    for scene_id in (2, *range(11, 18)):
+    for scene_id in (2, *range(11, 20)):
         folder = base / f"scene-{scene_id}"
         folder.mkdir()
         (folder / "scene.mp4").symlink_to(scenes / "scene-2" / "scene.mp4")
@@ -201,3 +176,63 @@ def test_the_stash_key_shows_in_no_answer_log_or_command_line(
         assert STASH_KEY not in answer.text
     assert seen and not [c for c in seen if STASH_KEY in c]
     assert STASH_KEY not in keyed_sidecar.log.read_text()
+
+
+def test_huge_video_frames_are_refused_before_decoding(open_sidecar: Sidecar) -> None:
+    """Three 16000 x 16000 PNG frames in a 0.7 MB mkv once took the sidecar to 4.6 GB."""
+    proc = psutil.Process(open_sidecar.proc.pid)
+    rss = proc.memory_info().rss
+    started = time.monotonic()
+    r = _scene(open_sidecar, "18", source="video", frames=3)
+    assert r.status_code == 422, r.text
+    assert "16000x16000: too many pixels" in r.json()["error"]
+    assert time.monotonic() - started < 30
+    assert proc.memory_info().rss - rss < 100 * 1024**2
+    peak = _peak_rss(open_sidecar)
+    print(f"hostile-Stash sidecar peak RSS: {peak / 2**20:.0f} MB")
+    assert peak < PEAK_RSS_LIMIT
+
+
+def test_a_dash_manifest_behind_a_doctype_reaches_no_other_host(
+    open_sidecar: Sidecar, canary: Canary
+) -> None:
+    before = len(canary.hits)
+    r = _scene(open_sidecar, "19", source="video", frames=4)
+    assert r.status_code == 422, r.text
+    assert "not a video container" in r.json()["error"]
+    assert canary.hits[before:] == []
+
+
+#: The sidecar's peak resident memory over the whole hostile run (issue 20: below 1.5 GB).
+PEAK_RSS_LIMIT = 1536 * 1024**2
+
+
+def _peak_rss(sidecar: Sidecar) -> int:
+    """VmHWM: the largest resident set the process has had since it started."""
+    for line in Path(f"/proc/{sidecar.proc.pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM in /proc/<pid>/status")
+
+
+def test_a_huge_graphql_answer_is_cut_at_the_cap(open_sidecar: Sidecar) -> None:
+    """A 2 GiB answer to findScene once took the sidecar's memory to 2.1 GB."""
+    before = _peak_rss(open_sidecar)
+    started = time.monotonic()
+    r = _scene(open_sidecar, "20", frames=2)
+    assert r.status_code == 502, r.text
+    assert "byte cap" in r.json()["error"]
+    assert time.monotonic() - started < 30
+    assert _peak_rss(open_sidecar) - before < 256 * 1024 * 1024
+
+
+def test_a_trickled_graphql_answer_ends_at_the_deadline(open_sidecar: Sidecar) -> None:
+    """An answer trickled at 1 byte/s once held the only worker for 76 s."""
+    started = time.monotonic()
+    r = _scene(open_sidecar, "21", frames=2)
+    took = time.monotonic() - started
+    assert r.status_code == 502, r.text
+    assert "no complete answer within 20s" in r.json()["error"]
+    assert took < 20 + 10, f"took {took:.0f}s"
+    with open_sidecar.client() as c:  # the worker is free again
+        assert c.get("/health").status_code == 200

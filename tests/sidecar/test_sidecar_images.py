@@ -108,3 +108,14 @@ def test_unknown_performer_no_image_and_no_key(world: tuple[Sidecar, dict[str, i
     sidecar, _, _ = world
     assert httpx.get(f"{sidecar.url}/images/999999", headers=KEY).status_code == 404
     assert httpx.get(f"{sidecar.url}/images/1").status_code == 401
+
+
+@pytest.mark.parametrize("performer_id", ["99999999999999999999999", "-1", "0"])
+def test_an_id_beyond_any_performer_is_not_found(
+    world: tuple[Sidecar, dict[str, int], Path], performer_id: str
+) -> None:
+    """An id past SQLite's integers once answered 500 (OverflowError)."""
+    sidecar, _, _ = world
+    answer = httpx.get(f"{sidecar.url}/images/{performer_id}", headers=KEY)
+    assert answer.status_code == 404, answer.text
+    assert answer.json()["error"] == f"the database has no performer {int(performer_id)}"

@@ -220,3 +220,60 @@ def test_missing_database_then_unreachable_stash(
         assert r.status_code == 502, r.text
         assert r.json()["error"].startswith("cannot reach Stash")
         assert "Traceback" not in r.text
+
+
+def test_slow_uploads_do_not_take_the_job_slots(sidecar: Sidecar, data_dir: Path) -> None:
+    """A body is admitted once it has arrived: uploads still dribbling in (one worker, one
+    waiting place here) once took every slot, and every other client got 503."""
+    photo = (data_dir / "faces" / "lfw-dev" / "Monica_Seles" / "1.jpg").read_bytes()
+    slow = []
+    for _ in range(4):
+        sock = _raw_request(
+            sidecar,
+            f"POST /identify HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {API_KEY}\r\n"
+            f"Content-Type: image/jpeg\r\nContent-Length: {len(photo)}\r\n\r\n",
+        )
+        sock.sendall(photo[:1000])
+        slow.append(sock)
+    try:
+        time.sleep(0.5)
+        with sidecar.client() as c:
+            codes = []
+            for _ in range(4):
+                r = c.post("/identify", content=photo, headers={"Content-Type": "image/jpeg"})
+                codes.append(r.status_code)
+        assert codes == [200] * 4, codes
+    finally:
+        for sock in slow:
+            sock.close()
+
+
+def test_uploads_arriving_at_once_are_bounded_per_client(sidecar: Sidecar) -> None:
+    """Bodies still arriving reserve their declared size: one client may have half of the
+    receive budget (2 bodies at the 4 MB limit here) arriving at once; the next is turned away."""
+    declared = 4 * 1024 * 1024
+    head = (
+        f"POST /identify HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {API_KEY}\r\n"
+        f"Content-Type: image/jpeg\r\nContent-Length: {declared}\r\n\r\n"
+    )
+    slow = [_raw_request(sidecar, head) for _ in range(2)]
+    try:
+        for sock in slow:
+            sock.sendall(b"\xff\xd8" + b"\0" * 1000)
+        time.sleep(0.5)
+        extra = _raw_request(sidecar, head)
+        try:
+            extra.sendall(b"\0" * declared)
+            status, data = _read_status(extra)
+        finally:
+            extra.close()
+        assert status == 503 and b"too many uploads" in data, data
+    finally:
+        for sock in slow:
+            sock.close()
+    time.sleep(0.5)
+    with sidecar.client() as c:  # the reservations are given back when the clients leave
+        assert (
+            c.post("/identify", content=b"x", headers={"Content-Type": "image/jpeg"}).status_code
+            == 422
+        )

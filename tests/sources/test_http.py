@@ -28,7 +28,7 @@ def client_for(standin: StandIn, **fields: object) -> StashBoxClient:
     session = HttpSession(
         limiter=HostRateLimiter(endpoint.rate_limit),
         auth_headers={"ApiKey": endpoint.key_value() or ""} if endpoint.api_key else None,
-        auth_host=urlsplit(endpoint.url).netloc,
+        auth_origin=endpoint.url,
         timeout_s=endpoint.timeout_s,
         retry=FAST_RETRY,
         source="t",
@@ -157,7 +157,7 @@ def test_the_api_key_goes_only_to_the_api_host() -> None:
             session = HttpSession(
                 limiter=HostRateLimiter(100.0),
                 auth_headers={"ApiKey": "k-123"},
-                auth_host=auth_host,
+                auth_origin=f"http://{auth_host}",
             )
             assert session.request_json("GET", base + "/echo") == {"api_key": seen}
             session.close()

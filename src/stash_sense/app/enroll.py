@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stash_sense.app.errors import InvalidInput
+from stash_sense.net import sha256_file
 
 if TYPE_CHECKING:
     from stash_sense.faces import FaceEngine
@@ -31,11 +31,7 @@ class EnrollResult:
 
 def file_key(path: Path) -> str:
     """How an enrolled image is remembered: by content, so re-runs and moved folders add nothing."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return f"sha256:{digest.hexdigest()}"
+    return f"sha256:{sha256_file(path)}"
 
 
 def performer_folders(src: Path) -> list[tuple[Path, list[Path]]]:

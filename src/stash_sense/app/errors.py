@@ -18,3 +18,7 @@ class Unusable(AppError):
 
 class NotFound(AppError):
     """Something the request names does not exist (a scene or a performer in Stash)."""
+
+
+class Upstream(AppError):
+    """A server the use case reads from (a stash-box host) failed or answered with no picture."""

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from stash_sense.app.errors import InvalidInput, NotFound, Unusable
 from stash_sense.app.identify import ImageResult, identify_image
-from stash_sense.sources.redact import redact_url
+from stash_sense.net.redact import redact_url
 from stash_sense.sources.stash import StashError
 
 if TYPE_CHECKING:

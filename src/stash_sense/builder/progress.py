@@ -1,103 +1,81 @@
-"""Build progress: a rich progress bar (rate, ETA) in a terminal, plain log lines otherwise.
-
-The bar and the log share one console (`CONSOLE`; the CLI logs through a RichHandler on it), so
-retry and 429 lines print above the live bar instead of being glued onto it."""
+"""Build progress as reports to a callback: the builder says where each stage stands, whoever
+called it renders that (the CLI draws a rich bar on a terminal); by default, a log line every 10 s.
+"""
 
 from __future__ import annotations
 
 import logging
-import sys
 import time
-from types import TracebackType
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from collections.abc import Callable
+from dataclasses import dataclass
 
 log = logging.getLogger("stash_sense.builder")
 
-CONSOLE = Console(stderr=True)
 
-
+@dataclass(frozen=True)
 class BuildProgress:
-    """`advance(n, faces)` after each committed batch; shows performers done of the total."""
+    """Where one stage of a build stands; reported when it starts, after each committed batch
+    and when it ends (`finished`)."""
 
-    def __init__(
-        self, label: str, total: int | None, *, interactive: bool | None = None, every_s: float = 10
-    ) -> None:
-        self.label = label
-        self.total = total
-        self.done = 0
-        self.faces = 0
-        self.every_s = every_s
-        self.interactive = sys.stderr.isatty() if interactive is None else interactive
-        self._started = time.monotonic()
-        self._last_log = self._started
-        self._progress: Progress | None = None
-        self._task: TaskID | None = None
-
-    def __enter__(self) -> BuildProgress:
-        if self.interactive:
-            self._progress = Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]:.1f}/s  {task.fields[faces]} faces"),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-                console=CONSOLE,
-                transient=False,
-            )
-            self._progress.start()
-            self._task = self._progress.add_task(self.label, total=self.total, rate=0.0, faces=0)
-        return self
-
-    def set_total(self, total: int) -> None:
-        self.total = total
-        if self._progress is not None and self._task is not None:
-            self._progress.update(self._task, total=total)
+    stage: str  # "stashdb" (the full pass's pages), "stashdb changes", "... sweep", "... retries"
+    done: int  # performers written in this stage so far
+    total: int | None  # performers this stage will write, once known
+    faces: int  # faces stored in this stage so far
+    elapsed_s: float
+    finished: bool = False
 
     @property
     def rate(self) -> float:
-        elapsed = time.monotonic() - self._started
-        return self.done / elapsed if elapsed > 0 else 0.0
-
-    def advance(self, performers: int, faces: int) -> None:
-        self.done += performers
-        self.faces += faces
-        if self._progress is not None and self._task is not None:
-            self._progress.update(self._task, advance=performers, rate=self.rate, faces=self.faces)
-            return
-        now = time.monotonic()
-        if now - self._last_log >= self.every_s:
-            self._last_log = now
-            log.info(self.line())
+        """Performers a second."""
+        return self.done / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
     def line(self) -> str:
         total = f"/{self.total}" if self.total is not None else ""
         eta = ""
-        if self.total and self.rate > 0:
+        if self.total and self.rate > 0 and not self.finished:
             left = max(0, self.total - self.done) / self.rate
             eta = f", ETA {int(left // 3600)}h{int(left % 3600 // 60):02d}m{int(left % 60):02d}s"
         return (
-            f"{self.label}: {self.done}{total} performers, {self.rate:.1f}/s, "
+            f"{self.stage}: {self.done}{total} performers, {self.rate:.1f}/s, "
             f"{self.faces} faces{eta}"
         )
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-        log.info(self.line())
+
+OnProgress = Callable[[BuildProgress], None]
+
+
+class LogProgress:
+    """A callback that logs a stage's progress every `every_s` seconds and when it ends."""
+
+    def __init__(self, every_s: float = 10.0) -> None:
+        self.every_s = every_s
+        self._last = time.monotonic()
+
+    def __call__(self, report: BuildProgress) -> None:
+        now = time.monotonic()
+        if report.finished or now - self._last >= self.every_s:
+            self._last = now
+            log.info(report.line())
+
+
+class StageClock:
+    """Counts one stage's performers and faces and reports them to `on_progress`."""
+
+    def __init__(self, stage: str, on_progress: OnProgress) -> None:
+        self.stage = stage
+        self.total: int | None = None
+        self.done = 0
+        self.faces = 0
+        self._on_progress = on_progress
+        self._started = time.monotonic()
+
+    def report(self, finished: bool = False) -> None:
+        elapsed = time.monotonic() - self._started
+        self._on_progress(
+            BuildProgress(self.stage, self.done, self.total, self.faces, elapsed, finished)
+        )
+
+    def advance(self, performers: int, faces: int) -> None:
+        self.done += performers
+        self.faces += faces
+        self.report()

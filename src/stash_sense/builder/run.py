@@ -8,9 +8,8 @@ the watermark is then the time the finishing began. A pass that is not complete 
 images wait, and the next run goes on where it stopped.
 
 One thread pages the source (`paging.py`); image downloads and face embedding run in pools
-(`images.py`); this thread is the only writer (`store.py`). Performers are written strictly in the
-order they were read, in transactions of at most `batch_size`, each carrying the resume state; so
-after a kill -9 the next run starts right after the last committed performer.
+(`images.py`); the pipeline (`pipeline.py`) writes performers strictly in the order they were read,
+each batch with the resume state; progress goes to the options' callback (`progress.py`).
 """
 
 from __future__ import annotations
@@ -19,17 +18,16 @@ import logging
 import threading
 import time
 import uuid
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar
 
-from stash_sense.builder.images import ImageOutcome, ImageWorkers
+from stash_sense.builder.images import ImageWorkers
+from stash_sense.builder.options import BuildError, BuildOptions, BuildResult
 from stash_sense.builder.paging import prefetch
-from stash_sense.builder.progress import BuildProgress
+from stash_sense.builder.patience import patiently
+from stash_sense.builder.pipeline import Job, Pipeline
 from stash_sense.builder.source import make_client
 from stash_sense.builder.state import BuildState
 from stash_sense.builder.stats import source_stats
@@ -37,7 +35,6 @@ from stash_sense.builder.store import PerformerStore
 from stash_sense.database import DatabaseWriter, EmbedderInfo, database_models
 from stash_sense.faces import FaceEngine
 from stash_sense.faces.cores import worker_threads
-from stash_sense.sources.endpoints import EndpointConfig
 from stash_sense.sources.http import AuthError, FetchError
 from stash_sense.sources.types import (
     LiveIds,
@@ -50,62 +47,6 @@ from stash_sense.sources.types import (
 log = logging.getLogger("stash_sense.builder")
 
 T = TypeVar("T")
-
-
-class BuildError(Exception):
-    """The build stopped; `str()` is one clear line. Committed progress is kept for resuming."""
-
-
-class BuildIncomplete(BuildError):
-    """The source stayed unreachable: the pass stopped with work left for the next run."""
-
-
-@dataclass
-class BuildOptions:
-    db: Path
-    endpoint: EndpointConfig
-    limit: int | None = None  # build at most the source's first N performers (in total)
-    keep_images: bool = False
-    full: bool = False  # start a new full pass instead of resuming / updating
-    batch_size: int = 100
-    commit_every_s: float = 2.0
-    embed_threads: int | None = None
-    window: int | None = None  # performers in flight; default 4 pages' worth
-    progress: bool | None = None  # None: a bar on a terminal, log lines otherwise
-    overlap_s: float = 3600.0  # changes are read from this far before the pass or watermark
-    page_retries: int = 2  # extra tries for a malformed page before the sweep fills it in
-    patience_s: float = 300.0  # how long a source may fail (5xx, timeouts) before the run stops
-    retry_rounds: int = 2  # rounds of retrying the ledger's images at the end of a pass
-    retry_wait_s: float = 20.0  # pause before each round (lets an outage pass)
-    give_up_runs: int = 3  # an image failing in this many separate runs is skipped for good
-
-
-@dataclass
-class BuildResult:
-    generation: Path | None
-    mode: str  # "full" | "incremental"
-    written: int  # performers written by this run
-    complete: bool  # the pass finished with nothing left to retry
-    pending: int  # images that failed for now and wait for the next run
-    stats: dict[str, Any]
-    requests: int
-    elapsed_s: float
-
-
-@dataclass
-class _Job:
-    """One performer in flight (or, with `pid`, a stored performer's images retried)."""
-
-    performer: SourcePerformer | None
-    pid: int | None = None
-    offset: int | None = None  # its position in the full pass
-    futures: list[Future[ImageOutcome]] = field(default_factory=list)
-
-    def done(self) -> bool:
-        return all(f.done() for f in self.futures)
-
-    def pending(self) -> list[Future[ImageOutcome]]:
-        return [f for f in self.futures if not f.done()]
 
 
 class _FinishingReads(NamedTuple):
@@ -149,7 +90,9 @@ class Builder:
             max_image_bytes=self.ep.max_image_bytes,
             keep_images_dir=keep,
         )
-        self.written = 0
+        self.pipeline = Pipeline(
+            options, writer, self.store, self.state, self.workers, self._window
+        )
         self.pending = 0
         self.pass_total: int | None = None  # the full pass's performers (from its first page)
         self._stop = threading.Event()
@@ -217,7 +160,7 @@ class Builder:
         self._read_ahead(since)
         assert self._finishing is not None
         began, changed, live = self._finishing.result()
-        self._drive((self._start(p) for p in changed), f"{self.ep.name} changes", len(changed))
+        self._drive((self.pipeline.start(p) for p in changed), "changes", len(changed))
         self._sweep(live)
         self.pending = self._retry_pending()
         if self.pending:
@@ -256,9 +199,11 @@ class Builder:
         st, ps = self.state, self.client.page_size
         start_page = (st.offset - 1) // ps + 1 if st.offset else 1
         pages = prefetch(self._fetch_page, start_page, ps, self._stop, self.opt.limit, on_end)
-        return self._drive(self._page_jobs(pages), self.ep.name, None, st.offset)
+        return self.pipeline.drive(
+            self._page_jobs(pages), self.ep.name, lambda: self.pass_total, st.offset
+        )
 
-    def _page_jobs(self, pages: Iterator[PerformerPage | int]) -> Iterator[_Job]:
+    def _page_jobs(self, pages: Iterator[PerformerPage | int]) -> Iterator[Job]:
         st, ps, limit = self.state, self.client.page_size, self.opt.limit
         first = True
         for item in pages:
@@ -273,7 +218,7 @@ class Builder:
                 if limit is not None and offset >= limit:
                     return
                 if i >= skip_to:
-                    yield self._start(performer, offset)
+                    yield self.pipeline.start(performer, offset)
 
     def _realign(self, page: PerformerPage) -> int:
         """Where to start in the first page of a resumed pass: after the last one written, or
@@ -301,18 +246,18 @@ class Builder:
             len(gone),
         )
         todo = missing + gone
-        self._drive((self._look_up(sid) for sid in todo), f"{self.ep.name} sweep", len(todo))
+        self._drive((self._look_up(sid) for sid in todo), "sweep", len(todo))
 
-    def _look_up(self, stash_id: str) -> _Job:
+    def _look_up(self, stash_id: str) -> Job:
         found = self._patiently(
             f"performer {stash_id}", lambda: self.client.find_performer(stash_id)
         )
-        return self._start(found or SourcePerformer(id=stash_id, name="?", deleted=True))
+        return self.pipeline.start(found or SourcePerformer(id=stash_id, name="?", deleted=True))
 
     def _retry_pending(self) -> int:
         """Retry the ledger's images in rounds; return how many still wait."""
         for _ in range(self.opt.retry_rounds):
-            todo = self.writer.pending_images(self.ep.name)
+            todo = self.writer.crawl.pending_images(self.ep.name)
             if not todo:
                 return 0
             log.info(
@@ -322,9 +267,8 @@ class Builder:
                 self.opt.retry_wait_s,
             )
             time.sleep(self.opt.retry_wait_s)
-            jobs = (_Job(None, pid, None, [self.workers.submit(url)]) for url, pid in todo)
-            self._drive(jobs, f"{self.ep.name} retries", len(todo))
-        return len(self.writer.pending_images(self.ep.name))
+            self._drive((self.pipeline.retry(url, pid) for url, pid in todo), "retries", len(todo))
+        return len(self.writer.crawl.pending_images(self.ep.name))
 
     def _fetch_page(self, page: int) -> PerformerPage | int:
         tries = 0
@@ -345,97 +289,13 @@ class Builder:
         return self._patiently(f"page {page}", fetch)
 
     def _patiently(self, what: str, call: Callable[[], T]) -> T:
-        """`call()`, tried again while it fails for now, for at most `patience_s`."""
-        deadline = time.monotonic() + self.opt.patience_s
-        attempt = 0
-        while True:
-            try:
-                return call()
-            except FetchError as exc:
-                if not exc.transient:
-                    raise BuildError(f"{self.ep.name}: {what}: {exc}") from None
-                if time.monotonic() >= deadline or self._stop.is_set():
-                    raise BuildIncomplete(
-                        f"{self.ep.name}: {what}: {exc}; still failing after "
-                        f"{self.opt.patience_s:.0f}s: progress is saved, run the same command "
-                        "again later"
-                    ) from None
-                delay = min(30.0, 2.0**attempt, max(0.1, deadline - time.monotonic()))
-                log.warning("%s: %s: %s; trying again in %.0fs", self.ep.name, what, exc, delay)
-                time.sleep(delay)
-                attempt += 1
+        return patiently(self.ep.name, what, call, self.opt.patience_s, self._stop)
 
-    # -- the pipeline -------------------------------------------------------------------------
+    def _drive(self, jobs: Iterator[Job], stage: str, total: int) -> None:
+        self.pipeline.drive(jobs, f"{self.ep.name} {stage}", lambda: total)
 
-    def _start(self, performer: SourcePerformer, offset: int | None = None) -> _Job:
-        job = _Job(performer, offset=offset)
-        if performer.deleted:
-            return job
-        for image in performer.images[: self.ep.max_images_per_performer]:
-            if not self.writer.has_image(image.url):
-                job.futures.append(self.workers.submit(image.url))
-        return job
-
-    def _drive(
-        self, jobs: Iterable[_Job], label: str, total: int | None, done_before: int = 0
-    ) -> bool:
-        """Run jobs through the pools and write them in order; True when `jobs` ran out. The bar
-        counts towards `total` (None: the full pass's, known after its first page)."""
-        jobs = iter(jobs)
-        window_size = self.opt.window or max(4 * self.client.page_size, 8 * self.ep.concurrency)
-        window: deque[_Job] = deque()
-        batch: list[_Job] = []
-        exhausted = False
-        last_commit = time.monotonic()
-        with BuildProgress(label, None, interactive=self.opt.progress) as bar:
-            while True:
-                while not exhausted and len(window) < window_size:
-                    try:
-                        window.append(next(jobs))
-                    except StopIteration:
-                        exhausted = True
-                known = total if total is not None else self.pass_total
-                if bar.total is None and known is not None:
-                    bar.set_total(max(0, known - done_before))
-                if not window and not batch:
-                    break
-                while window and window[0].done():
-                    batch.append(window.popleft())
-                due = time.monotonic() - last_commit >= self.opt.commit_every_s
-                if batch and (len(batch) >= self.opt.batch_size or due or not window):
-                    bar.advance(len(batch), self._commit(batch))
-                    batch = []
-                    last_commit = time.monotonic()
-                    continue
-                if window:
-                    wait(window[0].pending(), timeout=0.5, return_when=FIRST_COMPLETED)
-        return exhausted
-
-    def _commit(self, batch: list[_Job]) -> int:
-        """Write a batch and the resume state in one transaction; return the faces stored."""
-        faces = 0
-        with self.writer.transaction():
-            for job in batch:
-                faces += self._write(job)
-                if job.offset is not None and job.performer is not None:
-                    self.state.offset = job.offset + 1
-                    self.state.last_id = job.performer.id
-            self.state.save(self.writer)
-        self.written += sum(job.performer is not None for job in batch)
-        return faces
-
-    def _write(self, job: _Job) -> int:
-        """Store one job: the performer (or its removal), its merges, its images' outcomes."""
-        p, pid = job.performer, job.pid
-        if p is not None and p.deleted:
-            self.store.remove(p)
-            return 0
-        if p is not None:
-            pid = self.store.upsert(p)
-            self.store.follow_merges(p, pid)
-        assert pid is not None
-        # AuthError and the unexpected propagate from result(): a clean stop
-        return sum(self.store.outcome(pid, f.result()) for f in job.futures)
+    def _window(self) -> int:
+        return self.opt.window or max(4 * self.client.page_size, 8 * self.ep.concurrency)
 
 
 def build(options: BuildOptions, engine: FaceEngine | None = None) -> BuildResult:
@@ -461,7 +321,7 @@ def build(options: BuildOptions, engine: FaceEngine | None = None) -> BuildResul
         return BuildResult(
             generation=generation,
             mode=mode,
-            written=builder.written,
+            written=builder.pipeline.written,
             complete=builder.state.complete and not builder.pending and not builder._limited(),
             pending=builder.pending,
             stats=stats,

@@ -26,7 +26,7 @@ class BuildState:
     @classmethod
     def load(cls, writer: DatabaseWriter, source: str) -> BuildState:
         st = cls(source)
-        get = writer.get_state
+        get = writer.crawl.get_state
         st.offset = int(get(st.key("offset")) or 0)
         st.last_id = get(st.key("last_id")) or None
         size = get(st.key("page_size"))
@@ -38,7 +38,7 @@ class BuildState:
 
     def save(self, writer: DatabaseWriter) -> None:
         """Write every field; call inside the batch's transaction."""
-        put = writer.set_state
+        put = writer.crawl.set_state
         put(self.key("offset"), str(self.offset))
         put(self.key("last_id"), self.last_id or "")
         put(self.key("page_size"), str(self.page_size or ""))

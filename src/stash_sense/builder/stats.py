@@ -11,5 +11,5 @@ from stash_sense.sources.endpoints import EndpointConfig
 
 
 def source_stats(writer: DatabaseWriter, endpoint: EndpointConfig) -> dict[str, Any]:
-    stats = writer.source_stats(endpoint.name, endpoint.stash_id_endpoint)
+    stats = writer.crawl.source_stats(endpoint.name, endpoint.stash_id_endpoint)
     return {"endpoint": endpoint.stash_id_endpoint, "kind": endpoint.kind, **stats}

@@ -75,7 +75,7 @@ class PerformerStore:
         """Store one image's outcome; return the faces stored (0 or 1)."""
         w, source = self.writer, self.endpoint.name
         if outcome.face is not None:
-            w.clear_pending(outcome.url)
+            self.writer.crawl.clear_pending(outcome.url)
             return 1 if w.add_face(pid, source, outcome.url, outcome.face, 0) is not None else 0
         reason = outcome.skip_reason or "skipped"
         if outcome.detail:
@@ -83,7 +83,7 @@ class PerformerStore:
         if not is_transient(reason):
             w.record_skip(source, outcome.url, pid, reason)
             return 0
-        runs = w.record_pending(source, outcome.url, pid, reason, self.run)
+        runs = self.writer.crawl.record_pending(source, outcome.url, pid, reason, self.run)
         if runs >= self.give_up_runs:  # failed in that many separate runs: call it permanent
             log.warning(
                 "%s: %s still fails (%s) after %d runs: skipped", source, outcome.url, reason, runs

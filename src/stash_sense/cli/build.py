@@ -41,7 +41,7 @@ def build_command(
     Exit status: 0 done (or stopped at --limit); 2 an error, a missing or wrong API key among
     them; 3 not complete: images or pages failed for now (server errors, timeouts), run again."""
     from stash_sense.builder import BuildError, BuildIncomplete, BuildOptions, build
-    from stash_sense.builder.progress import CONSOLE
+    from stash_sense.cli.build_progress import CONSOLE, ProgressBars
     from stash_sense.cli.db import settings
     from stash_sense.database import DatabaseError
     from stash_sense.errors import ConfigError
@@ -62,6 +62,7 @@ def build_command(
                 keep_images=keep_images,
                 full=full,
                 embed_threads=embed_threads,
+                on_progress=ProgressBars(CONSOLE),
             )
         )
     except BuildIncomplete as exc:

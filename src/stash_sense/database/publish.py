@@ -10,7 +10,6 @@ Until step 5, `current` still names the old, complete generation.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import shutil
 import sqlite3
@@ -33,6 +32,7 @@ from stash_sense.database.layout import (
 )
 from stash_sense.database.manifest import Manifest
 from stash_sense.database.records import EmbedderInfo
+from stash_sense.net import sha256_file
 
 _BATCH = 50_000
 INDEX_M = 16
@@ -193,14 +193,6 @@ def source_summary(conn: sqlite3.Connection, reported: dict[str, Any]) -> dict[s
         entry.setdefault("faces", 0)
         entry.setdefault("skipped", {})
     return out
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _backup(conn: sqlite3.Connection, dest: Path) -> None:

@@ -13,7 +13,7 @@ from stash_sense.database.errors import DatabaseError
 from stash_sense.database.layout import SQLITE_NAME, index_name, resolve_generation
 from stash_sense.database.manifest import Manifest, check_models
 from stash_sense.database.records import EmbedderInfo
-from stash_sense.database.schema import connect_readonly
+from stash_sense.database.schema import connect_readonly, stash_id_owner
 
 if TYPE_CHECKING:
     from voyager import Index
@@ -173,11 +173,7 @@ class FaceDatabase:
 
     def performer_by_stash_id(self, endpoint: str, stash_id: str) -> int | None:
         """The performer holding this stash id; an id merged away upstream finds the survivor."""
-        row = self._conn.execute(
-            "SELECT performer_id FROM stash_ids WHERE endpoint = ? AND stash_id = ?",
-            (endpoint, stash_id),
-        ).fetchone()
-        return None if row is None else int(row[0])
+        return stash_id_owner(self._conn, endpoint, stash_id)
 
     def stash_ids_per_endpoint(self) -> dict[str, int]:
         """How many stash ids the database holds for each endpoint."""

@@ -126,13 +126,18 @@ def connect_writable(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def readonly_uri(path: Path) -> str:
+    """The SQLite URI of a file no one writes any more: read-only and `immutable` (so it may live
+    in a read-only folder); any character of the path is safe in it."""
+    return f"file:{quote(str(path.resolve()))}?mode=ro&immutable=1"
+
+
 def connect_readonly(path: Path) -> sqlite3.Connection:
-    """Open a published database read-only; `immutable` lets it live in a read-only folder."""
+    """Open a published database read-only."""
     if not path.is_file():
         raise DatabaseError(f"missing {path}")
-    uri = f"file:{quote(str(path.resolve()))}?mode=ro&immutable=1"
     try:
-        conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        conn = sqlite3.connect(readonly_uri(path), uri=True, check_same_thread=False)
         version = get_meta(conn, "schema_version")
     except sqlite3.DatabaseError as err:
         raise DatabaseError(f"cannot read {path}: {err}") from None
@@ -148,6 +153,15 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
 def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     return None if row is None else str(row[0])
+
+
+def stash_id_owner(conn: sqlite3.Connection, endpoint: str, stash_id: str) -> int | None:
+    """The performer holding this stash id (merged-away ids are held by the survivor)."""
+    row = conn.execute(
+        "SELECT performer_id FROM stash_ids WHERE endpoint = ? AND stash_id = ?",
+        (endpoint, stash_id),
+    ).fetchone()
+    return None if row is None else int(row[0])
 
 
 def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:

@@ -10,11 +10,9 @@ from __future__ import annotations
 import os
 import shutil
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlparse
-
-import httpx
 
 from stash_sense.models.registry import (
     REGISTRY,
@@ -25,54 +23,12 @@ from stash_sense.models.registry import (
     sha256_file,
     verify_file,
 )
+from stash_sense.net import HttpClient, NetError, Policy, Progress, Scope, redact_url, resume
 
-#: on_progress(bytes_done, bytes_total or None), called as the download advances
-ProgressCallback = Callable[[int, int | None], None]
-
+ProgressCallback = Progress
+#: model files are fetched from release hosts that redirect to a CDN (GitHub to its object store)
+POLICY = Policy(scope=Scope.ANY, max_redirects=5, max_bytes=4 * 1024**3, deadline_s=None)
 _CHUNK = 1 << 16
-
-
-def _download(
-    client: httpx.Client,
-    url: str,
-    part: Path,
-    on_progress: ProgressCallback | None,
-) -> None:
-    """Download `url` into `part`, continuing from its current size when the server allows it."""
-    have = part.stat().st_size if part.exists() else 0
-    headers = {"Range": f"bytes={have}-"} if have else {}
-    with client.stream("GET", url, headers=headers) as response:
-        if response.status_code == 416 and have:
-            # the .part already holds everything the server has; the checksum will tell
-            return
-        if response.status_code == 206:
-            start = _range_start(response.headers.get("content-range", ""))
-            if start != have:
-                raise ModelError(f"{url}: server resumed at byte {start}, asked for {have}")
-            mode = "ab"
-        elif response.status_code == 200:
-            have, mode = 0, "wb"  # no range support: start over
-        else:
-            raise ModelError(f"{url}: HTTP {response.status_code}")
-        length = response.headers.get("content-length")
-        total = have + int(length) if length and length.isdigit() else None
-        done = have
-        if on_progress:
-            on_progress(done, total)
-        with part.open(mode) as handle:
-            for chunk in response.iter_bytes(_CHUNK):
-                handle.write(chunk)
-                done += len(chunk)
-                if on_progress:
-                    on_progress(done, total)
-
-
-def _range_start(content_range: str) -> int:
-    # "bytes 100-199/200"
-    try:
-        return int(content_range.split()[1].split("-")[0])
-    except (IndexError, ValueError):
-        return -1
 
 
 def _publish(tmp: Path, spec: ModelSpec, target: Path) -> Path:
@@ -130,7 +86,7 @@ def fetch_model(
     url: str | None = None,
     folder: Path | None = None,
     on_progress: ProgressCallback | None = None,
-    client: httpx.Client | None = None,
+    client: HttpClient | None = None,
 ) -> Path:
     """Make sure the model's verified file is in the cache and return its path.
 
@@ -158,11 +114,12 @@ def fetch_model(
     download_name = Path(urlparse(source).path).name or spec.filename
     part = folder / (download_name + ".part")
     own_client = client is None
-    http = client or httpx.Client(follow_redirects=True, timeout=httpx.Timeout(30.0, read=120.0))
+    http = client or HttpClient(timeout_s=120.0)
     try:
-        _download(http, source, part, on_progress)
-    except httpx.HTTPError as exc:
-        raise ModelError(f"model {spec.name}: download from {source} failed: {exc}") from None
+        resume(http, source, part, POLICY, progress=on_progress)
+    except NetError as exc:
+        shown = redact_url(source)
+        raise ModelError(f"model {spec.name}: download from {shown} failed: {exc}") from None
     finally:
         if own_client:
             http.close()

@@ -7,11 +7,12 @@ pinned URL into the cache folder. Every file is identified by its SHA-256, check
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+
+from stash_sense.net import sha256_file
 
 
 class ModelError(RuntimeError):
@@ -192,14 +193,6 @@ def model_location(spec: ModelSpec, folder: Path | None = None) -> Path:
         root = Path(next(iter(found.submodule_search_locations)))
         return root / (spec.package_path or spec.filename)
     return models_dir(folder) / spec.filename
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # A verified file is remembered by (path, size, mtime) so that each process hashes it once.

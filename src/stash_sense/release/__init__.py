@@ -8,7 +8,9 @@ from stash_sense.release.download import ReleaseHost
 from stash_sense.release.errors import ReleaseError
 from stash_sense.release.keys import generate_key, load_signing_key, trusted_keys
 from stash_sense.release.package import package
-from stash_sense.release.update import Plan, installed_version, plan_update, rollback, update
+from stash_sense.release.plan import Plan, installed_version, plan_update
+from stash_sense.release.rollback import rollback
+from stash_sense.release.update import update
 
 __all__ = [
     "DEFAULT_PART_SIZE",

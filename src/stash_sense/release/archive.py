@@ -9,7 +9,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-import shutil
 import tarfile
 import zlib
 from collections.abc import Sequence
@@ -166,7 +165,3 @@ def unpack(parts: Sequence[Path], dest: Path, expected: Sequence[dict[str, Any]]
     missing = sorted(set(wanted) - seen)
     if missing:
         raise ReleaseError(f"the release archive lacks {', '.join(missing)}")
-
-
-def remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from stash_sense import __version__
 from stash_sense.database.manifest import SCHEMA_VERSION
+from stash_sense.database.publish import sha256_file
 from stash_sense.release.errors import ReleaseError
 
 RELEASE_FORMAT = "stash-sense-release"
 INDEX_FORMAT = "stash-sense-release-index"
 MANIFEST_SUFFIX = ".release.json"
+#: the one file of a delta release's payload (database/diff.py writes and applies it)
+DELTA_NAME = "delta.sqlite"
 _VERSION_RE = re.compile(r"^\d+(\.\d+)*$")
 
 
@@ -20,6 +24,15 @@ def parse_version(text: str) -> tuple[int, ...]:
     if not isinstance(text, str) or not _VERSION_RE.match(text):
         raise ReleaseError(f"not a version (dotted integers): {text!r}")
     return tuple(int(p) for p in text.split("."))
+
+
+def _plain_name(name: object) -> bool:
+    """A file name that stays inside its folder: no separator, not `.`, `..` or empty."""
+    return (
+        isinstance(name, str)
+        and name not in ("", ".", "..")
+        and not any(c in name for c in "/\\\0")
+    )
 
 
 def check_manifest(manifest: dict[str, Any], version: str, kind: str) -> dict[str, Any]:
@@ -34,7 +47,7 @@ def check_manifest(manifest: dict[str, Any], version: str, kind: str) -> dict[st
     try:
         for group in ("parts", "payload", "files"):
             for entry in manifest[group]:
-                if not isinstance(entry["name"], str) or "/" in entry["name"]:
+                if not _plain_name(entry["name"]):
                     raise ReleaseError(f"bad file name in the manifest: {entry['name']!r}")
                 if int(entry["size"]) < 0 or len(str(entry["sha256"])) != 64:
                     raise ReleaseError(f"bad size or sha256 of {entry['name']} in the manifest")
@@ -78,3 +91,14 @@ def check_index(data: Any) -> list[dict[str, Any]]:
 
 def new_index() -> dict[str, Any]:
     return {"format": INDEX_FORMAT, "releases": []}
+
+
+def file_entries(folder: Path, names: list[str]) -> list[dict[str, Any]]:
+    """Name, size and sha256 of each named file in `folder`, as a manifest lists them."""
+    out = []
+    for name in names:
+        path = folder / name
+        if not path.is_file():
+            raise ReleaseError(f"{folder} lacks {name}")
+        out.append({"name": name, "size": path.stat().st_size, "sha256": sha256_file(path)})
+    return out

@@ -13,11 +13,9 @@ Layout of a release folder (publish all of it except `.canonical/`):
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import sqlite3
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,18 +24,20 @@ from typing import Any
 from nacl.signing import SigningKey
 
 from stash_sense import __version__
+from stash_sense.database.canonical import export_canonical
+from stash_sense.database.diff import write_diff
 from stash_sense.database.layout import SQLITE_NAME, resolve_generation
 from stash_sense.database.manifest import MANIFEST_NAME, SCHEMA_VERSION
 from stash_sense.database.publish import sha256_file
 from stash_sense.release.archive import DEFAULT_PART_SIZE, pack
-from stash_sense.release.canonical import build_generation, file_entries
-from stash_sense.release.delta import DELTA_NAME, make_delta
 from stash_sense.release.errors import ReleaseError
 from stash_sense.release.keys import sign
 from stash_sense.release.manifest import (
+    DELTA_NAME,
     MANIFEST_SUFFIX,
     RELEASE_FORMAT,
     check_index,
+    file_entries,
     new_index,
     parse_version,
 )
@@ -124,10 +124,9 @@ def package(
     shutil.rmtree(canonical, ignore_errors=True)
     try:
         folder.mkdir()
-        with contextlib.closing(
-            sqlite3.connect(f"file:{generation / SQLITE_NAME}?mode=ro", uri=True)
-        ) as src:
-            database = build_generation(src, canonical, _database_manifest(generation, created_at))
+        database = export_canonical(
+            generation / SQLITE_NAME, canonical, _database_manifest(generation, created_at)
+        )
         names = [SQLITE_NAME, *sorted(n for n in database["files"] if n != SQLITE_NAME)]
         files = file_entries(canonical, [*names, MANIFEST_NAME])
         entry: dict[str, Any] = {
@@ -152,7 +151,7 @@ def package(
         if delta and previous is not None and base_db is not None and base_db.is_file():
             with tempfile.TemporaryDirectory(dir=out) as tmp:
                 delta_path = Path(tmp) / DELTA_NAME
-                changes = make_delta(base_db, canonical / SQLITE_NAME, delta_path)
+                changes = write_diff(base_db, canonical / SQLITE_NAME, delta_path)
                 payload = file_entries(Path(tmp), [DELTA_NAME])
                 man = _release_manifest("delta", version, created_at, min_program_version, database)
                 man.update(

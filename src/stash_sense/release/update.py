@@ -1,4 +1,4 @@
-"""`db update` and `db rollback`: pick, download, verify and install a release as a new generation.
+"""`db update`: download, verify and install a release (planned by `plan.py`) as a new generation.
 
 Order of work, each step safe to interrupt: read the index; fetch and verify every signed manifest
 needed; check free disk space; download the parts (resumable, kept in `DB/downloads/` until the
@@ -9,20 +9,18 @@ Until the swap, `current` names the old, complete generation; after it, the new 
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from nacl.signing import VerifyKey
 
-from stash_sense.database.errors import DatabaseError
+from stash_sense.database.canonical import export_canonical
+from stash_sense.database.diff import apply_diff
 from stash_sense.database.layout import (
     CURRENT,
     SQLITE_NAME,
@@ -37,16 +35,19 @@ from stash_sense.database.publish import (
     swap_current,
 )
 from stash_sense.release.archive import unpack
-from stash_sense.release.canonical import build_generation, file_entries
-from stash_sense.release.delta import DELTA_NAME, apply_delta
 from stash_sense.release.download import ReleaseHost
 from stash_sense.release.errors import ReleaseError
 from stash_sense.release.keys import verify
-from stash_sense.release.manifest import check_index, check_manifest, parse_version, readable
+from stash_sense.release.manifest import (
+    DELTA_NAME,
+    check_manifest,
+    file_entries,
+    readable,
+)
+from stash_sense.release.plan import RELEASE_RECORD, Plan, plan_update
+from stash_sense.release.rollback import update_lock
 
-RELEASE_RECORD = "release.json"
 DOWNLOADS = "downloads"
-LOCK_NAME = ".update.lock"
 MARGIN = 64 * 1024 * 1024
 
 Report = Callable[[str, int, int], None]
@@ -58,96 +59,6 @@ class DeltaUnusable(ReleaseError):
 
 def _quiet(_what: str, _done: int, _total: int) -> None:
     return None
-
-
-@dataclass
-class Plan:
-    """What an update would do: from which version to which, by full release or deltas."""
-
-    current: str | None
-    target: str | None
-    steps: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-
-    @property
-    def download_size(self) -> int:
-        return sum(int(entry[kind]["size"]) for kind, entry in self.steps)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "current": self.current,
-            "newest": self.target,
-            "available": bool(self.steps),
-            "method": self.steps[0][0] if self.steps else None,
-            "download_bytes": self.download_size,
-            "skipped": self.skipped,
-        }
-
-
-def installed_version(root: Path) -> str | None:
-    """The release version of the current generation (None: none, or not from a release)."""
-    try:
-        gen = current_generation(root)
-    except DatabaseError:
-        return None
-    if gen is None:
-        return None
-    try:
-        record = json.loads((gen / RELEASE_RECORD).read_text())
-        return str(record["manifest"]["version"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def plan_update(host: ReleaseHost, root: Path) -> Plan:
-    """The newest release this program can read, and the cheapest way to get there."""
-    releases = check_index(host.get_json(host.index_url))
-    current = installed_version(root)
-    plan = Plan(current, None)
-    usable: list[dict[str, Any]] = []
-    for entry in releases:
-        reason = readable(entry)
-        if reason is None:
-            usable.append(entry)
-        elif not usable:
-            plan.skipped.append(f"{entry['version']} needs {reason}")
-    if not usable:
-        return plan
-    target = usable[0]
-    plan.target = target["version"]
-    if current is not None and parse_version(current) >= parse_version(target["version"]):
-        return plan
-    plan.steps = [("full", target)]
-    if current is not None:
-        chain = _delta_chain(usable, current)
-        if chain and sum(e["delta"]["size"] for e in chain) < target["full"]["size"]:
-            plan.steps = [("delta", e) for e in chain]
-    return plan
-
-
-def _delta_chain(usable: list[dict[str, Any]], current: str) -> list[dict[str, Any]]:
-    """Readable releases newer than `current`, oldest first, if each is a delta of the previous."""
-    newer = [e for e in usable if parse_version(e["version"]) > parse_version(current)]
-    chain = list(reversed(newer))
-    base = current
-    for entry in chain:
-        delta = entry.get("delta")
-        if not isinstance(delta, dict) or delta.get("base") != base:
-            return []
-        base = entry["version"]
-    return chain
-
-
-@contextlib.contextmanager
-def update_lock(root: Path) -> Iterator[None]:
-    """One update or rollback of a database folder at a time."""
-    root.mkdir(parents=True, exist_ok=True)
-    with (root / LOCK_NAME).open("w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise ReleaseError(f"{root} is being updated by another process") from None
-        yield
 
 
 def update(
@@ -194,6 +105,10 @@ def _install(
         url = host.url(entry[kind]["manifest"])
         envelope = host.get_json(url)
         manifest = check_manifest(verify(envelope, keys), entry["version"], kind)
+        # the index is not signed: what this program can read is decided by the signed manifest
+        reason = readable(manifest)
+        if reason is not None:
+            raise ReleaseError(f"release {entry['version']} needs {reason}")
         manifests.append((url, envelope, manifest))
     current = current_generation(root)
     if plan.steps[0][0] == "delta":
@@ -288,11 +203,9 @@ def _apply_chain(
         payload.mkdir()
         unpack(parts, payload, manifest["payload"])
         out = dest if step == len(manifests) - 1 else work / f"gen-{step}"
-        with contextlib.closing(
-            apply_delta(base, payload / DELTA_NAME, work / "apply.sqlite")
-        ) as conn:
-            build_generation(conn, out, manifest["database"])
-        (work / "apply.sqlite").unlink()
+        applied = apply_diff(base, payload / DELTA_NAME, work / "apply.sqlite")
+        export_canonical(applied, out, manifest["database"])
+        applied.unlink()
         try:
             _check_files(out, manifest)
         except ReleaseError as err:
@@ -340,20 +253,6 @@ def _check_space(root: Path, downloads: Path, manifests: list[dict[str, Any]]) -
 
 def _mib(n: int) -> int:
     return (n + (1 << 20) - 1) >> 20
-
-
-def rollback(root: Path) -> tuple[str, str]:
-    """Point `current` back at the previous generation; returns (from, to) folder names."""
-    root = Path(root)
-    with update_lock(root):
-        current = current_generation(root)
-        if current is None:
-            raise ReleaseError(f"{root} holds no published database")
-        older = [g for n, g in generations(root) if g.resolve() != current and g < current]
-        if not older:
-            raise ReleaseError(f"{root} keeps no previous generation to roll back to")
-        swap_current(root, older[-1])
-        return current.name, older[-1].name
 
 
 def _remove_leftovers(root: Path) -> None:

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 
+from stash_sense.matching.fusion import fuse
+
 FloatArray = npt.NDArray[np.float32]
 
 #: Cosine distance (scenes cluster on SFace alone) below which two clusters are one person.
@@ -23,19 +25,15 @@ DEFAULT_THRESHOLD = 0.55
 def fused_distances(
     vectors: Mapping[str, FloatArray], weights: Mapping[str, float] | None = None
 ) -> FloatArray:
-    """Pairwise fused cosine distance: the weighted mean over embedders of 1 - a.b."""
-    names = list(vectors)
-    if not names:
+    """Pairwise fused cosine distance: 1 - a.b per embedder, fused as matching fuses a query's
+    distances (`matching.fusion.fuse`; no weights: each embedder counts the same)."""
+    if not vectors:
         raise ValueError("no embedder vectors to cluster on")
-    w = np.array([max(float((weights or {}).get(n, 1.0)), 0.0) for n in names], dtype=np.float32)
-    if w.sum() <= 0:
-        w = np.ones(len(names), dtype=np.float32)
-    w /= w.sum()
-    n = len(vectors[names[0]])
-    out = np.zeros((n, n), dtype=np.float32)
-    for weight, name in zip(w, names, strict=True):
-        v = np.asarray(vectors[name], dtype=np.float32)
-        out += weight * (1.0 - v @ v.T)
+    per_embedder = {}
+    for name, v in vectors.items():
+        unit = np.asarray(v, dtype=np.float32)
+        per_embedder[name] = 1.0 - unit @ unit.T
+    out = fuse(per_embedder, weights or {})
     np.fill_diagonal(out, 0.0)
     return np.clip(out, 0.0, 2.0)
 

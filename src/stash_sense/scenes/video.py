@@ -3,9 +3,21 @@
 Ways offered: `opencv` decodes in-process with OpenCV's FFmpeg backend (one open, a seek per frame:
 no process start per frame, about 2.5 times less CPU on a 1080p video); `seek` runs one short
 ffmpeg per frame (several at once). `auto` (the default) uses `opencv`, and `seek` when OpenCV
-fails. A remote stream is always read through a loopback relay (scenes/relay.py): the decoders never
-see a Stash API key (it is on no command line), never follow a redirect or a playlist off the
-host, and ffmpeg may only use `http,tcp` for URLs and only `file` for local files.
+fails. Only local files of moderate size (OPENCV_MAX_PIXELS) are decoded in-process; remote
+streams and large frames always go to ffmpeg processes.
+
+A remote stream is always read through a loopback relay (scenes/relay.py), which is the decoder
+processes' HTTP proxy: they never see a Stash API key or the relay's token (neither is on a
+command line), never follow a redirect, and every URL they might be led to ends at the relay.
+Every decoder is told the container the source's first bytes show (`-f`), so no playlist or
+manifest demuxer is ever chosen, and ffmpeg may only use `http,tcp` for URLs, only `file` for
+local files.
+
+Memory: ffprobe reads the frame size first and frames over MAX_VIDEO_PIXELS are refused before
+any is decoded (a 2 MB mkv of three 16000 x 16000 PNG frames once took the sidecar from 230 MB to
+4.6 GB); every ffmpeg and ffprobe runs with `-max_alloc`, so no single buffer of theirs can be
+larger than a frame within the budget needs, and with at most DECODER_THREADS threads; fewer
+of them run at once for large frames (DECODE_MEMORY).
 """
 
 from __future__ import annotations
@@ -16,20 +28,41 @@ import shutil
 import subprocess
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Literal
 
 import cv2
 import numpy as np
 
+from stash_sense.net.redact import redact_url
 from stash_sense.scenes.frames import Frame, FrameError, Image
-from stash_sense.scenes.relay import decoder_source, is_remote
-from stash_sense.sources.redact import redact_url
+from stash_sense.scenes.relay import DecoderInput, decoder_source
 
 Method = Literal["auto", "opencv", "seek"]
 MAX_WIDTH = (
     1280  # frames are scaled down to this width: faces stay large enough, decoding stays fast
 )
 FFMPEG_TIMEOUT_S = 60.0
+#: Largest frame decoded: DCI 8K (8192 x 4320, 35 MP); anything larger is refused unread.
+MAX_VIDEO_PIXELS = 8192 * 4320
+#: Largest frame decoded in this process (OpenCV); larger ones go to an ffmpeg process. 4K DCI.
+OPENCV_MAX_PIXELS = 4096 * 2160
+#: ffmpeg's largest single allocation: an RGBA frame of MAX_VIDEO_PIXELS, and some room.
+MAX_ALLOC = MAX_VIDEO_PIXELS * 4 + 16 * 1024 * 1024
+DECODER_THREADS = 2
+#: Memory the ffmpeg processes of one request may use together: each takes about 8 bytes a
+#: frame pixel and 16 MB (measured: 272 MB peak for one 8192 x 4320 frame), so an 8K video is
+#: read by 3 processes at once, a 1080p one by as many as the pool has.
+DECODE_MEMORY = 1024 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What ffprobe says of a video: its duration (0 when unknown) and frame size."""
+
+    duration: float
+    width: int
+    height: int
 
 
 def _tool(name: str) -> str:
@@ -39,33 +72,60 @@ def _tool(name: str) -> str:
     return path
 
 
-def input_args(source: str) -> list[str]:
-    """ffmpeg's input options: remote sources are the loopback relay (plain http); local ones are
-    files, and neither may open anything else (no `file` for a URL, no network for a file)."""
-    return ["-protocol_whitelist", "http,tcp" if is_remote(source) else "file"]
+def input_args(source: DecoderInput) -> list[str]:
+    """ffmpeg's input options: remote sources are the relay (plain http, through it as proxy);
+    local ones are files, and neither may open anything else; the container is forced."""
+    args = ["-max_alloc", str(MAX_ALLOC), "-threads", str(DECODER_THREADS)]
+    args += ["-protocol_whitelist", "file" if source.local else "http,tcp"]
+    return args + (["-f", source.container] if source.container else [])
+
+
+def _run(cmd: list[str], source: DecoderInput) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        cmd, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False, env=source.env
+    )
+
+
+def probe(source: DecoderInput, shown: str) -> VideoInfo:
+    """Duration and frame size of the first video stream; FrameError when there is none, or
+    when its frames have more pixels than MAX_VIDEO_PIXELS."""
+    cmd = [_tool("ffprobe"), "-v", "error", *input_args(source), "-select_streams", "v:0"]
+    cmd += ["-show_entries", "stream=width,height:format=duration", "-of", "json", source.target]
+    try:
+        out = _run(cmd, source)
+    except subprocess.TimeoutExpired as exc:
+        raise FrameError(f"ffprobe timed out reading {shown}") from exc
+    if out.returncode != 0:
+        msg = out.stderr.decode(errors="replace").strip().splitlines()
+        why = msg[-1].replace(source.target, "the stream") if msg else "ffprobe failed"
+        raise FrameError(why)
+    try:
+        found = json.loads(out.stdout)
+        stream = (found.get("streams") or [{}])[0]
+        width, height = int(stream.get("width", 0)), int(stream.get("height", 0))
+        duration = float(found.get("format", {}).get("duration", 0) or 0)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise FrameError("ffprobe gave no usable answer") from exc
+    if width <= 0 or height <= 0:
+        raise FrameError("it has no video stream")
+    if width * height > MAX_VIDEO_PIXELS:
+        raise FrameError(
+            f"its frames are {width}x{height}: too many pixels (limit {MAX_VIDEO_PIXELS})"
+        )
+    return VideoInfo(duration if duration > 0 else 0.0, width, height)
 
 
 def probe_duration(source: str, headers: dict[str, str] | None = None) -> float:
     """Duration of a video in seconds, from ffprobe."""
     shown = redact_url(source)
-    with decoder_source(source, headers) as readable:
-        cmd = [_tool("ffprobe"), "-v", "error", *input_args(readable)]
-        cmd += ["-show_entries", "format=duration", "-of", "json", readable]
-        try:
-            out = subprocess.run(cmd, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False)
-        except subprocess.TimeoutExpired as exc:
-            raise FrameError(f"ffprobe timed out reading {shown}") from exc
-    if out.returncode != 0:
-        msg = out.stderr.decode(errors="replace").strip().splitlines()
-        why = msg[-1].replace(readable, "the stream") if msg else "ffprobe failed"
-        raise FrameError(f"cannot read video {shown}: {why}")
     try:
-        duration = float(json.loads(out.stdout)["format"]["duration"])
-    except (KeyError, ValueError, TypeError) as exc:
-        raise FrameError(f"video {shown} has no duration") from exc
-    if not duration > 0:
+        with decoder_source(source, headers) as readable:
+            info = probe(readable, shown)
+    except FrameError as exc:
+        raise FrameError(f"cannot read video {shown}: {exc}") from None
+    if not info.duration > 0:
         raise FrameError(f"video {shown} has no duration")
-    return duration
+    return info.duration
 
 
 def sample_times(duration: float, count: int) -> list[float]:
@@ -85,12 +145,12 @@ def _decode_bmp(data: bytes) -> Image | None:
 _SCALE = f"scale='min({MAX_WIDTH},iw)':-2"
 
 
-def _grab_one(source: str, at: float) -> Image | None:
+def _grab_one(source: DecoderInput, at: float) -> Image | None:
     cmd = [_tool("ffmpeg"), "-nostdin", "-v", "error", *input_args(source)]
-    cmd += ["-ss", f"{at:.3f}", "-i", source, "-frames:v", "1", "-vf", _SCALE]
+    cmd += ["-ss", f"{at:.3f}", "-i", source.target, "-frames:v", "1", "-vf", _SCALE]
     cmd += ["-c:v", "bmp", "-f", "image2pipe", "-"]
     try:
-        out = subprocess.run(cmd, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False)
+        out = _run(cmd, source)
     except subprocess.TimeoutExpired:
         return None
     return _decode_bmp(out.stdout) if out.returncode == 0 else None
@@ -107,12 +167,12 @@ def _scaled(img: Image) -> Image:
 
 
 def _grab_opencv(
-    source: str, times: Sequence[float], should_stop: Callable[[], bool] | None
+    source: DecoderInput, times: Sequence[float], should_stop: Callable[[], bool] | None
 ) -> list[Image | None] | None:
     """Frames decoded in-process; None when OpenCV cannot open the source."""
-    if not (source.startswith(("http://", "https://")) or os.path.isfile(source)):
+    if not (source.local and os.path.isfile(source.target)):
         return None
-    cap = cv2.VideoCapture(source, cv2.CAP_FFMPEG)
+    cap = cv2.VideoCapture(source.target, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, DECODER_THREADS])
     try:
         if not cap.isOpened():
             return None
@@ -149,15 +209,22 @@ def video_frames(
     )
 
 
+def decoder_processes(info: VideoInfo, workers: int | None) -> int:
+    """How many ffmpeg processes may decode frames of this video at once: `workers` (default
+    twice the cores), fewer when their frames would take more than DECODE_MEMORY together."""
+    wanted = workers or max(2, (os.cpu_count() or 2) * 2)
+    each = info.width * info.height * 8 + 16 * 1024 * 1024
+    return max(1, min(wanted, DECODE_MEMORY // each))
+
+
 def _grab_seek(
-    source: str,
+    source: DecoderInput,
     times: Sequence[float],
-    workers: int | None,
+    pool_size: int,
     should_stop: Callable[[], bool] | None,
 ) -> list[Image | None]:
     """One short ffmpeg per frame, several at once."""
     images: list[Image | None] = []
-    pool_size = workers or max(2, (os.cpu_count() or 2) * 2)
     with ThreadPoolExecutor(max_workers=pool_size) as pool:
         futures = [pool.submit(_grab_one, source, t) for t in times]
         for fut in futures:
@@ -181,19 +248,26 @@ def frames_at(
     """The frames of a video at these times (seconds); frames that fail are left out."""
     if not times:
         raise FrameError("no times to sample")
+    shown = redact_url(source)
     images: list[Image | None] | None = None
-    with decoder_source(source, headers) as readable:
-        if method in ("opencv", "auto"):
-            images = _grab_opencv(readable, times, should_stop)
-            if images is not None and not any(img is not None for img in images):
-                images = None  # OpenCV opened it but read nothing: let ffmpeg try
-        if images is None:
-            images = _grab_seek(readable, times, workers, should_stop)
+    try:
+        with decoder_source(source, headers) as readable:
+            info = probe(readable, shown)
+            small = info.width * info.height <= OPENCV_MAX_PIXELS
+            if method in ("opencv", "auto") and small:
+                images = _grab_opencv(readable, times, should_stop)
+                if images is not None and not any(img is not None for img in images):
+                    images = None  # OpenCV opened it but read nothing: let ffmpeg try
+            if images is None:
+                pool = decoder_processes(info, workers)
+                images = _grab_seek(readable, times, pool, should_stop)
+    except FrameError as exc:
+        raise FrameError(f"could not read any frame of {shown}: {exc}") from None
     frames = [
         Frame(i, t, img)
         for i, (t, img) in enumerate(zip(times, images, strict=False))
         if img is not None
     ]
     if not frames:
-        raise FrameError(f"could not read any frame of {redact_url(source)}")
+        raise FrameError(f"could not read any frame of {shown}")
     return frames

@@ -51,7 +51,6 @@ def create_app(config: SidecarConfig, engine: FaceEngine | None = None) -> FastA
         Limits,
         max_body=config.max_upload_bytes,
         max_json=config.max_json_bytes,
-        capacity=config.workers + config.queue,
         body_timeout_s=config.body_timeout_s,
     )
     app.add_middleware(

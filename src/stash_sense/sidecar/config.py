@@ -31,7 +31,7 @@ def origin_of(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"not an http(s) URL: {url!r}")
-    return f"{parts.scheme}://{parts.netloc}"
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"  # without any user:password@
 
 
 @dataclass

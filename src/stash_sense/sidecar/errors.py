@@ -11,15 +11,15 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from stash_sense.app.errors import InvalidInput, NotFound, Unusable
+from stash_sense.app.errors import InvalidInput, NotFound, Unusable, Upstream
 from stash_sense.database import DatabaseError
 from stash_sense.faces import ImageError
+from stash_sense.net.redact import Redactor
 from stash_sense.scenes.faces import SceneCancelled
 from stash_sense.scenes.frames import FrameError
 from stash_sense.sidecar.feedback import FeedbackUnavailable, StorageFull
 from stash_sense.sidecar.jobs import Busy, ClientGone
 from stash_sense.sidecar.recognizer import NoDatabase
-from stash_sense.sources.redact import Redactor
 from stash_sense.sources.stash import StashError
 
 log = logging.getLogger("stash_sense.sidecar")
@@ -49,6 +49,7 @@ STATUS: list[tuple[type[Exception], int, str]] = [
     (InvalidInput, 400, ""),  # the use cases' messages stand alone
     (NotFound, 404, ""),
     (Unusable, 422, ""),
+    (Upstream, 502, ""),
     (NoDatabase, 503, "no face database is loaded"),
     (StashError, 502, "Stash"),
     (FrameError, 422, "cannot read the scene's frames"),

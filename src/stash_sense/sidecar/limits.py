@@ -3,10 +3,13 @@
 - Size: a declared Content-Length over the limit is answered 413 before a byte is read, and a
   chunked body is cut off as soon as it passes it (so a 2 GB upload never sits in memory). The
   routes that take no image have a much smaller limit (MAX_JSON_BYTES).
-- Admission: the identification routes are let in only while the job gate has room (running +
-  waiting jobs), *before* their body is read: a request turned away has its body read and
-  dropped (never kept) and is answered 503 with Retry-After, so at most `workers + queue` bodies
-  are ever held at once.
+- Uploads: a request is admitted to the job gate (running + waiting jobs, sidecar/jobs.py)
+  only once its body has arrived, so uploads still dribbling in hold no job slot (nine slow
+  uploads once took every slot and turned every other client away). While they arrive, the
+  bodies of the identification routes reserve their declared size (the route's limit when
+  chunked) from a receive budget of RECEIVE_SLOTS bodies at the limit, and one client (address)
+  from half of it; an upload beyond either has its body read and dropped (never kept) and is
+  answered 503 with Retry-After.
 - Time: each piece of a body must come within `body_timeout_s`, and the whole body within
   BODY_DEADLINE_FACTOR times that; a slow client is answered 408 and its connection closed.
   (Slow headers are cut off by the server's protocol, see sidecar/server.py.)
@@ -26,6 +29,9 @@ JOB_PATHS = frozenset({"/identify", "/identify/scene", "/identify/performer"})
 #: The routes that may carry an image in their body; every other route gets the JSON limit.
 IMAGE_PATHS = frozenset({"/identify"})
 BODY_DEADLINE_FACTOR = 4
+#: Bodies at the upload limit that may be arriving at once (over all clients): 128 MB at the
+#: default 32 MB limit, besides the bodies that have arrived (at most workers + queue).
+RECEIVE_SLOTS = 4
 
 
 class BodyTooLarge(Exception):
@@ -37,7 +43,7 @@ class BodyTimeout(Exception):
 
 
 class Limits:
-    """Size, admission and time limits; see the module docstring."""
+    """Size, upload and time limits; see the module docstring."""
 
     def __init__(
         self,
@@ -45,17 +51,33 @@ class Limits:
         *,
         max_body: int,
         max_json: int,
-        capacity: int,
         body_timeout_s: float,
         retry_after_s: int = 5,
     ) -> None:
         self.app = app
         self.max_body = max_body
         self.max_json = max_json
-        self.capacity = capacity
         self.body_timeout_s = body_timeout_s
         self.retry_after_s = retry_after_s
-        self.admitted = 0
+        self.receive_budget = max_body * RECEIVE_SLOTS
+        self.client_budget = self.receive_budget // 2
+        self.receiving = 0
+        self.by_client: dict[str, int] = {}
+
+    def _reserve(self, client: str, size: int) -> bool:
+        """Take `size` bytes of the receive budget for `client`; False when either is spent."""
+        mine = self.by_client.get(client, 0)
+        if self.receiving + size > self.receive_budget or mine + size > self.client_budget:
+            return False
+        self.receiving += size
+        self.by_client[client] = mine + size
+        return True
+
+    def _release(self, client: str, size: int) -> None:
+        self.receiving -= size
+        left = self.by_client.pop(client, 0) - size
+        if left > 0:
+            self.by_client[client] = left
 
     def _limit(self, path: str) -> int:
         return self.max_body if path in IMAGE_PATHS else min(self.max_json, self.max_body)
@@ -68,6 +90,7 @@ class Limits:
         limit = self._limit(path)
         too_big = f"request body is larger than the limit of {limit} bytes"
         declared = dict(scope["headers"]).get(b"content-length")
+        size = limit
         if declared is not None:
             try:
                 size = int(declared)
@@ -79,6 +102,16 @@ class Limits:
                 return
         received = 0
         body_done = False
+        client = (scope.get("client") or ("?", 0))[0]
+        reserved = 0
+
+        def body_arrived() -> None:
+            nonlocal body_done, reserved
+            body_done = True
+            if reserved:
+                self._release(client, reserved)
+                reserved = 0
+
         deadline = time.monotonic() + self.body_timeout_s * BODY_DEADLINE_FACTOR
 
         async def bounded_receive() -> Message:
@@ -94,9 +127,10 @@ class Limits:
                 received += len(message.get("body", b""))
                 if received > limit:
                     raise BodyTooLarge
-                body_done = not message.get("more_body", False)
+                if not message.get("more_body", False):
+                    body_arrived()
             else:
-                body_done = True
+                body_arrived()
             return message
 
         started = False
@@ -107,18 +141,17 @@ class Limits:
                 started = True
             await send(message)
 
-        admitted = path in JOB_PATHS and scope["method"] == "POST"
+        uploading = path in JOB_PATHS and scope["method"] == "POST"
         try:
-            if admitted and self.admitted >= self.capacity:
-                await self._turn_away(bounded_receive, send)
-                return
-            if admitted:
-                self.admitted += 1
+            if uploading:
+                if not self._reserve(client, size):
+                    await self._turn_away(bounded_receive, send)
+                    return
+                reserved = size
             try:
                 await self.app(scope, bounded_receive, tracking_send)
             finally:
-                if admitted:
-                    self.admitted -= 1
+                body_arrived()
         except BodyTooLarge:
             if not started:
                 await send_json(send, 413, {"error": too_big})
@@ -137,6 +170,6 @@ class Limits:
         await send_json(
             send,
             503,
-            {"error": "busy: every worker and queue place is taken; retry later"},
+            {"error": "busy: too many uploads are arriving at once; retry later"},
             [(b"retry-after", str(self.retry_after_s).encode())],
         )

@@ -22,6 +22,7 @@ from stash_sense.app.performer import identify_performer
 from stash_sense.app.scene import identify_stash_scene
 from stash_sense.database import DatabaseError
 from stash_sense.matching.tiers import keep_at_least, parse_tier
+from stash_sense.net import redact_url
 from stash_sense.scenes.stash import SOURCES
 from stash_sense.sidecar.bodies import fetch_image, image_input, int_option, json_object
 from stash_sense.sidecar.config import MAX_FRAMES
@@ -102,7 +103,7 @@ def status(request: Request) -> dict[str, Any]:
         "uptime_s": round(time.monotonic() - s.started, 1),
         "database": database,
         "models": {e.name: e.version for e in (rec.engine if rec else s.engine).embedders},
-        "stash": s.config.stash_url,
+        "stash": redact_url(s.config.stash_url) if s.config.stash_url else None,
         "jobs": s.gate.stats(),
         "database_update": updates_of(request).status(),
         "feedback": {"path": str(s.feedback.path)}

@@ -3,31 +3,43 @@
 uvicorn's h11 protocol waits for a request's headers forever (its keep-alive timer only runs
 between requests, and any byte received cancels it), so a client sending one header byte at a
 time holds a connection, and a coroutine, indefinitely. `HeaderTimeoutProtocol` closes a
-connection whose request line and headers have not all arrived within `header_timeout_s`.
+connection whose request line and headers have not all arrived within `header_timeout_s`, and
+keeps at most `max_waiting` connections waiting for headers: a new connection beyond that closes
+the one that has waited longest. uvicorn's `limit_concurrency` counts every open connection, so
+without that bound 260 connections dribbling header bytes made `/health` answer 503 in 23 of 25
+checks; with it a waiting connection costs a protocol object until a newer one displaces it,
+and requests whose headers have arrived are served (300 such connections, `/health` below 1 s:
+tests/sidecar/test_hostile_clients.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import uvicorn
 from fastapi import FastAPI
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from stash_sense.net.redact import Redactor
 from stash_sense.sidecar.config import SidecarConfig
 from stash_sense.sidecar.memory import return_freed_memory
-from stash_sense.sources.redact import Redactor
 
-#: Open connections at most; beyond that uvicorn answers 503 at once.
-MAX_CONNECTIONS = 256
+#: Connections waiting for their request headers at most; a new one displaces the oldest.
+MAX_WAITING = 128
+#: Open connections at most (waiting ones included); beyond that uvicorn answers 503 at once.
+MAX_CONNECTIONS = 512
 
 
 class HeaderTimeoutProtocol(H11Protocol):
     """uvicorn's h11 protocol, closing connections whose request headers come too slowly."""
 
     header_timeout_s = 10.0
+    max_waiting = MAX_WAITING
+    #: the connections waiting for headers, oldest first (one dict per server: see `serve`)
+    waiting: ClassVar[dict[HeaderTimeoutProtocol, None]] = {}
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._header_timer: asyncio.TimerHandle | None = None
@@ -40,14 +52,27 @@ class HeaderTimeoutProtocol(H11Protocol):
     def _arm(self) -> None:
         if self._header_timer is None:
             self._header_timer = self.loop.call_later(self.header_timeout_s, self._expire)
+            self.waiting[self] = None
+            while len(self.waiting) > self.max_waiting:
+                oldest = next(iter(self.waiting))
+                if oldest is self:
+                    break
+                oldest._close_waiting()
 
     def _disarm(self) -> None:
+        self.waiting.pop(self, None)
         if self._header_timer is not None:
             self._header_timer.cancel()
             self._header_timer = None
 
+    def _close_waiting(self) -> None:
+        self._disarm()
+        if not self.transport.is_closing():
+            self.transport.close()
+
     def _expire(self) -> None:
         self._header_timer = None
+        self.waiting.pop(self, None)
         if self._between_requests() and not self.transport.is_closing():
             self.transport.close()
 
@@ -64,27 +89,56 @@ class HeaderTimeoutProtocol(H11Protocol):
 
 
 class RedactingFilter(logging.Filter):
-    """Scrubs secrets from every record; drops query strings from access-log request lines."""
+    """Scrubs secrets from a record's message, arguments and exception text, in place.
+
+    The record keeps its shape (uvicorn's access formatter unpacks `record.args` as a tuple), so
+    formatting never fails; and if a handler fails anyway, `logging.Handler.handleError` prints
+    `record.msg` and `record.args`, which are already redacted. The access log's request path
+    loses its query string (Stash puts `apikey=` in URLs).
+    """
 
     def __init__(self, redact: Redactor) -> None:
         super().__init__()
         self.redact = redact
 
+    def _scrub(self, value: object) -> object:
+        if isinstance(value, int | float) or value is None:
+            return value
+        text = str(value)
+        clean = self.redact(text)
+        return value if clean == text else clean
+
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if record.name == "uvicorn.access" and isinstance(args, tuple) and len(args) >= 3:
-            record.args = (*args[:2], str(args[2]).split("?", 1)[0], *args[3:])
-        record.msg = self.redact(record.getMessage())
-        record.args = None
+            args = (*args[:2], str(args[2]).split("?", 1)[0], *args[3:])
+        if isinstance(args, tuple):
+            record.args = tuple(self._scrub(a) for a in args)
+        elif isinstance(args, Mapping):
+            record.args = {k: self._scrub(v) for k, v in args.items()}
+        record.msg = self._scrub(record.msg)
         if record.exc_info:
             record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
         return True
 
 
+class RedactingFormatter(logging.Formatter):
+    """Another formatter's output with the secrets scrubbed: the last word on every line."""
+
+    def __init__(self, inner: logging.Formatter | None, redact: Redactor) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+        self.redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redact(self.inner.format(record))
+
+
 def install_log_filters(redact: Redactor) -> None:
-    """Put the redacting filter on every handler uvicorn configured, and give the sidecar's own
-    loggers a handler that has it too."""
+    """Redact on every handler of the sidecar's and uvicorn's loggers twice over: the record
+    (filter, before formatting) and the formatted line (formatter); give the sidecar's own
+    loggers a handler if they have none."""
     flt = RedactingFilter(redact)
     own = logging.getLogger("stash_sense")
     if not own.handlers:
@@ -95,14 +149,19 @@ def install_log_filters(redact: Redactor) -> None:
         own.propagate = False
     for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access", "stash_sense"):
         for handler in logging.getLogger(name).handlers:
-            handler.addFilter(flt)
+            if flt not in handler.filters:
+                handler.addFilter(flt)
+            if not isinstance(handler.formatter, RedactingFormatter):
+                handler.setFormatter(RedactingFormatter(handler.formatter, redact))
 
 
 def serve(app: FastAPI, config: SidecarConfig, port: int, **extra: Any) -> None:
     """Run `app` on (config.bind_host, port) until stopped."""
     return_freed_memory()
     protocol = type(
-        "SidecarProtocol", (HeaderTimeoutProtocol,), {"header_timeout_s": config.header_timeout_s}
+        "SidecarProtocol",
+        (HeaderTimeoutProtocol,),
+        {"header_timeout_s": config.header_timeout_s, "waiting": {}},
     )
     server_config = uvicorn.Config(
         app,

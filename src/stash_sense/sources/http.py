@@ -7,24 +7,23 @@ machine-readable `reason` (recorded as the skip reason) and a one-line message; 
 tells the failures worth trying again later (5xx, timeouts, resets, 429s, transient GraphQL errors)
 from the permanent ones (404, not an image, too large).
 
-Redirects are followed here, hop by hop, not by httpx: httpx strips only `Authorization` when a
-redirect leaves the host, and would carry a custom header such as stash-box's `ApiKey` along. Each
-hop is built afresh, and the credentials go only to the API's own host.
+Requests go through `net.HttpClient`: redirects followed hop by hop, the API key sent only to the
+API's own origin (never to an image host such as a CDN), bodies capped, one deadline per request.
 """
 
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import random
 import re
 import time
-from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urljoin, urlsplit
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
-import httpx
-
+from stash_sense.net import Closing, HttpClient, NetError, Opened, Policy, Scope
 from stash_sense.sources.ratelimit import HostRateLimiter
 
 log = logging.getLogger(__name__)
@@ -49,6 +48,12 @@ class AuthError(SourceError):
 
 TRANSIENT_REASONS = {"timeout", "connection", "rate_limited", "graphql_error", "malformed"}
 MAX_REDIRECTS = 5
+#: the largest JSON answer read (a page of 100 stash-box performers is well under 1 MB)
+MAX_JSON_BYTES = 64 * 1024 * 1024
+#: a whole request (redirects and body) may take this many times the per-read timeout
+DEADLINE_FACTOR = 4
+IMAGE_TYPES = ("image/", "application/octet-stream")
+_IMAGE_REASONS = {"content_type": "not_image"}
 
 
 def auth_message(source: str, what: str) -> str:
@@ -112,8 +117,15 @@ def looks_like_image(head: bytes) -> bool:
     return any(head.startswith(magic) for magic in IMAGE_MAGIC)
 
 
-class HttpSession:
-    """An httpx client behind a per-host rate limiter and a retry policy; thread-safe."""
+T = TypeVar("T")
+
+
+class HttpSession(Closing[HttpClient]):
+    """`net.HttpClient` behind a per-host rate limiter and a retry policy; thread-safe.
+
+    Requests may reach any http(s) host (images live on CDNs); `auth_headers` go only to the exact
+    origin of `auth_origin`, the API's own (see `net.Policy`).
+    """
 
     def __init__(
         self,
@@ -121,7 +133,7 @@ class HttpSession:
         limiter: HostRateLimiter,
         headers: dict[str, str] | None = None,
         auth_headers: dict[str, str] | None = None,
-        auth_host: str | None = None,
+        auth_origin: str | None = None,
         timeout_s: float = 30.0,
         retry: RetryPolicy | None = None,
         max_connections: int = 16,
@@ -131,51 +143,55 @@ class HttpSession:
         self.retry = retry or RetryPolicy()
         self.source = source
         self.requests = 0
-        # credentials go only to the API's own host, never to image hosts such as a CDN
-        self._auth_headers = dict(auth_headers or {})
-        self._auth_host = auth_host
-        self._client = httpx.Client(
-            headers={"User-Agent": "stash-sense-builder/0.1", **(headers or {})},
-            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
-            follow_redirects=False,  # followed in _send_following, see the module docstring
+        self.timeout_s = timeout_s
+        self._policy = Policy(
+            scope=Scope.ANY,
+            origin=auth_origin,
+            credentials=dict(auth_headers or {}),
+            max_redirects=MAX_REDIRECTS,
+            max_bytes=MAX_JSON_BYTES,
+            deadline_s=DEADLINE_FACTOR * timeout_s,
         )
-
-    def close(self) -> None:
-        self._client.close()
-
-    def __enter__(self) -> HttpSession:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        self._http = HttpClient(
+            timeout_s=timeout_s,
+            headers=headers,
+            user_agent="stash-sense-builder/0.1",
+            max_connections=max_connections,
+        )
 
     # -- the retry loop ---------------------------------------------------------------------
 
     def _send(
-        self, method: str, url: str, *, stream: bool = False, **kwargs: Any
-    ) -> httpx.Response:
-        """Send with rate limiting and retries; return a 2xx/3xx/4xx (not 401/403/429) response."""
+        self,
+        method: str,
+        url: str,
+        policy: Policy,
+        read: Callable[[Opened], T],
+        **kwargs: Any,
+    ) -> T:
+        """Send with rate limiting and retries; `read` takes the answer (not 401/403/429/5xx)."""
         last, reason = "no attempt", "error"
+        wait: float | None = None
         for attempt in range(self.retry.attempts):
             self.limiter.acquire(url)
             self.requests += 1
             try:
-                response = self._send_following(method, url, stream, kwargs)
-            except httpx.TimeoutException:
-                last, reason = f"timed out after {self._client.timeout.read}s", "timeout"
-            except httpx.TransportError as exc:
-                last, reason = f"connection failed ({type(exc).__name__})", "connection"
+                with self._http.stream(
+                    method, url, policy, on_redirect=self.limiter.acquire, **kwargs
+                ) as opened:
+                    status = opened.status
+                    if status in (401, 403):
+                        raise AuthError(auth_message(self.source, f"{url} answered {status}"))
+                    if status == 429:
+                        wait = parse_retry_after(opened.headers.get("Retry-After"))
+                    elif status < 500:
+                        return read(opened)
+            except NetError as err:
+                if err.reason not in ("timeout", "connection"):
+                    raise FetchError(err.reason, str(err)) from None
+                last, reason = str(err), err.reason
             else:
-                status = response.status_code
-                if status in (401, 403):
-                    response.close()
-                    raise AuthError(auth_message(self.source, f"{url} answered {status}"))
                 if status == 429:
-                    wait = parse_retry_after(response.headers.get("Retry-After"))
-                    response.close()
                     wait = self.retry.backoff(attempt) if wait is None else wait
                     if wait > self.retry.max_retry_after_s:
                         raise FetchError("rate_limited", f"{url}: 429 with Retry-After {wait:.0f}s")
@@ -183,85 +199,45 @@ class HttpSession:
                     self.limiter.pause(url, wait)
                     last, reason = "429 Too Many Requests", "rate_limited"
                     continue
-                if status >= 500:
-                    response.close()
-                    last, reason = f"server error {status}", f"http_{status}"
-                else:
-                    return response
+                last, reason = f"server error {status}", f"http_{status}"
             if attempt + 1 < self.retry.attempts:
                 delay = self.retry.backoff(attempt)
                 log.info("%s: %s: %s; retry in %.1fs", self.source, url, last, delay)
                 time.sleep(delay)
         raise FetchError(reason, f"{url}: {last} (gave up after {self.retry.attempts} attempts)")
 
-    def _send_following(
-        self, method: str, url: str, stream: bool, kwargs: dict[str, Any]
-    ) -> httpx.Response:
-        """One request and its redirects; credentials only on hops to the API's own host."""
-        for _ in range(MAX_REDIRECTS + 1):
-            request = self._client.build_request(method, url, **kwargs)
-            if self._auth_headers and urlsplit(url).netloc == self._auth_host:
-                request.headers.update(self._auth_headers)
-            response = self._client.send(request, stream=stream)
-            location = response.headers.get("Location")
-            if not (response.is_redirect and location):
-                return response
-            response.close()
-            url = urljoin(url, location)
-            if response.status_code == 303 or (
-                response.status_code in (301, 302) and method != "GET"
-            ):
-                method = "GET"
-                kwargs = {k: v for k, v in kwargs.items() if k not in ("json", "content", "data")}
-            self.limiter.acquire(url)
-        raise FetchError("too_many_redirects", f"{url}: more than {MAX_REDIRECTS} redirects")
-
     # -- JSON APIs --------------------------------------------------------------------------
 
     def request_json(self, method: str, url: str, **kwargs: Any) -> Any:
         """A JSON API call; non-2xx and bodies that are not JSON raise `FetchError`."""
-        response = self._send(method, url, **kwargs)
-        if response.status_code >= 300:
-            raise FetchError(f"http_{response.status_code}", f"{url}: HTTP {response.status_code}")
+
+        def read(opened: Opened) -> bytes:
+            if opened.status >= 300:
+                raise FetchError(f"http_{opened.status}", f"{url}: HTTP {opened.status}")
+            return opened.read()
+
+        body = self._send(method, url, self._policy, read, **kwargs)
         try:
-            return response.json()
+            return json.loads(body)
         except ValueError:
-            snippet = response.text[:80].replace("\n", " ")
+            snippet = body[:80].decode("utf-8", "replace").replace("\n", " ")
             raise FetchError("malformed", f"{url}: response is not JSON ({snippet!r})") from None
 
     # -- images -----------------------------------------------------------------------------
 
     def download_image(self, url: str, max_bytes: int) -> bytes:
         """Stream an image, refusing non-images (HTML, 404) and anything over `max_bytes`."""
-        response = self._send("GET", url, stream=True)
-        try:
-            if response.status_code >= 300:
-                raise FetchError(
-                    f"http_{response.status_code}", f"{url}: HTTP {response.status_code}"
-                )
-            declared = response.headers.get("Content-Length")
-            if declared and declared.isdigit() and int(declared) > max_bytes:
-                raise FetchError(
-                    "too_large", f"{url}: {int(declared)} bytes is over the {max_bytes} cap"
-                )
-            ctype = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-            if ctype and not ctype.startswith("image/") and ctype != "application/octet-stream":
-                raise FetchError("not_image", f"{url}: content type {ctype}, not an image")
-            chunks: list[bytes] = []
-            size = 0
+        policy = replace(self._policy, max_bytes=max_bytes, content_types=IMAGE_TYPES)
+
+        def read(opened: Opened) -> bytes:
+            if opened.status >= 300:
+                raise FetchError(f"http_{opened.status}", f"{url}: HTTP {opened.status}")
             try:
-                for chunk in response.iter_bytes(65536):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise FetchError("too_large", f"{url}: more than the {max_bytes} byte cap")
-                    chunks.append(chunk)
-            except httpx.TimeoutException:
-                raise FetchError("timeout", f"{url}: timed out while reading the body") from None
-            except httpx.TransportError as exc:
-                raise FetchError("connection", f"{url}: {type(exc).__name__}") from None
-            data = b"".join(chunks)
+                data = opened.read()
+            except NetError as err:  # a body that fails is not tried again
+                raise FetchError(_IMAGE_REASONS.get(err.reason, err.reason), str(err)) from None
             if not looks_like_image(data[:16]):
                 raise FetchError("not_image", f"{url}: body is not an image")
             return data
-        finally:
-            response.close()
+
+        return self._send("GET", url, policy, read)

@@ -3,8 +3,6 @@ timeout and connection pool, with the API key sent only to the endpoint's own ho
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from stash_sense.sources.endpoints import EndpointConfig
 from stash_sense.sources.http import HttpSession, RetryPolicy
 from stash_sense.sources.ratelimit import HostRateLimiter
@@ -16,7 +14,7 @@ def endpoint_session(endpoint: EndpointConfig, auth_headers: dict[str, str]) -> 
         limiter=HostRateLimiter(endpoint.rate_limit, endpoint.burst),
         headers={"Accept": "application/json"},
         auth_headers=auth_headers,
-        auth_host=urlsplit(endpoint.url).netloc,
+        auth_origin=endpoint.url,
         timeout_s=endpoint.timeout_s,
         retry=RetryPolicy(attempts=endpoint.retries),
         max_connections=endpoint.concurrency + 2,

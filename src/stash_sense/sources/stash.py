@@ -8,13 +8,14 @@ validate each one against the real Stash schema.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import base64
+import json
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
-import httpx
-
-from stash_sense.sources.redact import redact_url
+from stash_sense.net import Closing, HttpClient, NetError, Opened, Policy, origin_of, redact_url
 
 FIND_SCENE = """
 query FindScene($id: ID!) {
@@ -67,6 +68,12 @@ QUERIES: dict[str, str] = {
 }
 
 MAX_REDIRECTS = 3
+#: the largest GraphQL answer read (a findScene is a few KB; a 2 GB answer once took RSS to 2.1 GB)
+MAX_GRAPHQL_BYTES = 16 * 1024 * 1024
+#: the longest a whole GraphQL request may take (a body trickled at 1 byte/s held a worker 76 s)
+GRAPHQL_DEADLINE_S = 20.0
+#: the longest a whole file (sprite, VTT, performer image; at most 64 MiB) may take
+FILE_DEADLINE_S = 120.0
 
 
 class StashError(RuntimeError):
@@ -113,24 +120,20 @@ class StashScene:
     performers: list[StashPerformer]
 
 
-def _origin(url: str) -> tuple[str, str, int] | None:
-    """(scheme, host, port) of a URL, or None when it has no valid one (e.g. port 99999)."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return None
-    scheme = parts.scheme.lower()
-    default = 443 if scheme == "https" else 80
-    return scheme, (parts.hostname or "").lower(), port or default
-
-
 def _stash_ids(raw: list[dict[str, Any]] | None) -> list[StashId]:
     return [StashId(str(s["endpoint"]), str(s["stash_id"])) for s in raw or []]
 
 
-class StashClient:
-    """Talks to one Stash server at `url` (e.g. http://localhost:9999), with an optional API key."""
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()
+
+
+class StashClient(Closing[HttpClient]):
+    """Talks to one Stash server at `url` (e.g. http://localhost:9999), with an optional API key.
+
+    A `user:password@` in the URL becomes HTTP Basic credentials sent, like the API key, only to
+    that origin; the URL kept, shown and logged is the one without it.
+    """
 
     def __init__(
         self,
@@ -138,40 +141,40 @@ class StashClient:
         api_key: str | None = None,
         *,
         timeout: float = 15.0,
-        transport: httpx.BaseTransport | None = None,
+        deadline_s: float = GRAPHQL_DEADLINE_S,
     ) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise StashError(f"Stash URL must be http(s)://host[:port], got {url!r}")
-        self.url = url.rstrip("/")
+        try:
+            parts = urlsplit(url)
+            origin_ok = origin_of(url) is not None
+        except ValueError:
+            origin_ok = False
+        if not origin_ok:
+            raise StashError(f"Stash URL must be http(s)://host[:port], got {redact_url(url)!r}")
+        credentials = {"ApiKey": api_key} if api_key else {}
+        if parts.username is not None:
+            credentials["Authorization"] = _basic(parts.username, parts.password or "")
+        netloc = parts.netloc.rpartition("@")[2]
+        self.url = urlunsplit((parts.scheme, netloc, parts.path, "", "")).rstrip("/")
         self.api_key = api_key or None
         self.graphql_url = f"{self.url}/graphql"
-        headers = {"ApiKey": self.api_key} if self.api_key else {}
-        self._http = httpx.Client(
-            headers=headers, timeout=timeout, follow_redirects=False, transport=transport
-        )
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> StashClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        shown = redact_url(self.url)
+        self._credentials = credentials
+        self._graphql = Policy(
+            origin=self.url, credentials=credentials, max_redirects=MAX_REDIRECTS,
+            max_bytes=MAX_GRAPHQL_BYTES, deadline_s=deadline_s,
+            refusal=f"not on the Stash host {shown}",
+        )  # fmt: skip
+        self._files = replace(self._graphql, deadline_s=FILE_DEADLINE_S)
+        self._http = HttpClient(timeout_s=timeout)
 
     @property
     def auth_headers(self) -> dict[str, str]:
-        """Headers to send to Stash (for ffmpeg reading the stream)."""
-        return {"ApiKey": self.api_key} if self.api_key else {}
+        """Headers to send to Stash (for ffmpeg reading the stream, through the relay)."""
+        return dict(self._credentials)
 
     def is_on_host(self, url: str) -> bool:
         """True when `url` is an http(s) URL on the configured Stash origin."""
-        try:
-            scheme = urlsplit(url).scheme
-        except ValueError:
-            return False
-        return scheme in ("http", "https") and _origin(url) == _origin(self.url)
+        return self._graphql.allows(url)
 
     def absolute(self, url: str) -> str:
         """Resolve a path Stash returned against the Stash URL (OffHostError if malformed)."""
@@ -182,25 +185,26 @@ class StashClient:
 
     def query(self, document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """Run one GraphQL operation; return `data` or raise StashError."""
+        body = {"query": document, "variables": variables or {}}
         try:
-            resp = self._http.post(
-                self.graphql_url, json={"query": document, "variables": variables or {}}
-            )
-        except httpx.HTTPError as exc:
-            raise StashError(f"cannot reach Stash at {redact_url(self.url)}: {exc}") from exc
-        if resp.status_code in (401, 403):
-            raise StashError(f"Stash refused the API key (HTTP {resp.status_code})")
-        if resp.status_code != 200:
-            raise StashError(f"Stash answered HTTP {resp.status_code} to a GraphQL request")
+            answer = self._http.request("POST", self.graphql_url, self._graphql, json=body)
+        except NetError as err:
+            raise StashError(f"cannot reach Stash at {redact_url(self.url)}: {err}") from None
+        if answer.status in (401, 403):
+            raise StashError(f"Stash refused the API key (HTTP {answer.status})")
+        if answer.status != 200:
+            raise StashError(f"Stash answered HTTP {answer.status} to a GraphQL request")
         try:
-            body = resp.json()
-        except ValueError as exc:
-            raise StashError("Stash answered with something that is not JSON") from exc
-        if body.get("errors"):
-            first = body["errors"][0]
+            parsed = json.loads(answer.body)
+        except ValueError:
+            raise StashError("Stash answered with something that is not JSON") from None
+        if not isinstance(parsed, dict):
+            raise StashError("Stash answered without data")
+        if parsed.get("errors"):
+            first = parsed["errors"][0]
             message = first.get("message", first) if isinstance(first, dict) else first
             raise StashError(f"Stash GraphQL error: {message}")
-        data = body.get("data")
+        data = parsed.get("data")
         if not isinstance(data, dict):
             raise StashError("Stash answered without data")
         return data
@@ -254,70 +258,42 @@ class StashClient:
         p = performers[0]
         return StashPerformer(str(p["id"]), str(p["name"]), [StashId(endpoint, stash_id)])
 
-    def _next(self, target: str, location: str) -> str:
-        try:
-            return urljoin(target, location)
-        except ValueError:
-            raise OffHostError(f"malformed redirect from {redact_url(target)}") from None
+    def _open(
+        self, url: str, headers: dict[str, str] | None = None
+    ) -> AbstractContextManager[Opened]:
+        target = self.absolute(url)
+        if not self.is_on_host(target):
+            raise OffHostError(f"refusing to fetch {redact_url(target)}: {self._files.refusal}")
+        return self._http.stream("GET", target, self._files, headers=headers)
 
     def resolve(self, url: str) -> str:
         """The URL a Stash file finally lives at, following redirects only while on the host.
 
         Used before handing a stream URL to ffmpeg, which would otherwise follow redirects itself.
         """
-        target = self.absolute(url)
-        for _ in range(MAX_REDIRECTS + 1):
-            if not self.is_on_host(target):
-                raise OffHostError(
-                    f"refusing to fetch {redact_url(target)}: not on the Stash host"
-                    f" {redact_url(self.url)}"
-                )
-            try:
-                with self._http.stream("GET", target, headers={"Range": "bytes=0-0"}) as resp:
-                    if resp.is_redirect:
-                        target = self._next(target, resp.headers.get("location", ""))
-                        continue
-                    if resp.status_code not in (200, 206):
-                        raise StashError(
-                            f"Stash answered HTTP {resp.status_code} for {redact_url(target)}"
-                        )
-                    return target
-            except httpx.HTTPError as exc:
-                raise StashError(
-                    f"cannot fetch {redact_url(target)} from Stash: {type(exc).__name__}"
-                ) from exc
-        raise StashError(f"too many redirects fetching {redact_url(url)}")
+        try:
+            with self._open(url, {"Range": "bytes=0-0"}) as opened:
+                if opened.status not in (200, 206):
+                    shown = redact_url(opened.url)
+                    raise StashError(f"Stash answered HTTP {opened.status} for {shown}")
+                return opened.url
+        except NetError as err:
+            raise _stash_error(err) from None
 
     def fetch(self, url: str, *, max_bytes: int = 64 * 1024 * 1024) -> bytes:
         """GET a file from the Stash server (sprite, VTT, image); refuse any other host."""
-        target = self.absolute(url)
-        for _ in range(MAX_REDIRECTS + 1):
-            if not self.is_on_host(target):
-                raise OffHostError(
-                    f"refusing to fetch {redact_url(target)}: not on the Stash host"
-                    f" {redact_url(self.url)}"
-                )
-            try:
-                with self._http.stream("GET", target) as resp:
-                    if resp.is_redirect:
-                        target = self._next(target, resp.headers.get("location", ""))
-                        continue
-                    if resp.status_code != 200:
-                        raise StashError(
-                            f"Stash answered HTTP {resp.status_code} for {redact_url(target)}"
-                        )
-                    chunks: list[bytes] = []
-                    size = 0
-                    for chunk in resp.iter_bytes():
-                        size += len(chunk)
-                        if size > max_bytes:
-                            raise StashError(
-                                f"{redact_url(target)} is larger than {max_bytes} bytes"
-                            )
-                        chunks.append(chunk)
-                    return b"".join(chunks)
-            except httpx.HTTPError as exc:
-                raise StashError(
-                    f"cannot fetch {redact_url(target)} from Stash: {type(exc).__name__}"
-                ) from exc
-        raise StashError(f"too many redirects fetching {redact_url(url)}")
+        try:
+            with self._open(url) as opened:
+                if opened.status != 200:
+                    shown = redact_url(opened.url)
+                    raise StashError(f"Stash answered HTTP {opened.status} for {shown}")
+                return opened.read(max_bytes)
+        except NetError as err:
+            raise _stash_error(err) from None
+
+
+def _stash_error(err: NetError) -> StashError:
+    """A refused hop is an OffHostError; anything else a StashError, both one line."""
+    if err.reason == "refused":
+        return OffHostError(str(err))
+    return StashError(f"cannot fetch from Stash: {err}")

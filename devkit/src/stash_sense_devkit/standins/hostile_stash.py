@@ -15,11 +15,28 @@ with a video (and, for 15 and 16, a `*_sprite.jpg` and a `*.vtt`) so that findSc
 - 15 the sprite sheet is 8000 x 8000 and its VTT has 200 cues each covering all of it.
 - 16 the VTT has 5,000 cues (Stash writes 81), within the VTT byte limit.
 - 17 the stream's file is missing: Go's `404 page not found`, as Stash answers.
+- 18 the stream is a 0.7 MB Matroska file of three 16000 x 16000 PNG frames (any library may
+  hold such a file; decoded whole, each frame is 1 GB).
+- 19 `/stream` is a DASH manifest behind a DOCTYPE, served as `video/mp4`, whose `<BaseURL>` is
+  another host (`elsewhere`).
+
+And two GraphQL answers, to `findScene` of these ids (no folder needed):
+
+- 20 a 2 GiB answer, streamed (one 1 MiB buffer sent again and again, never allocated whole).
+- 21 an answer trickled at 1 byte a second (120 bytes, then the end of a valid JSON document).
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import shutil
+import struct
+import subprocess
+import tempfile
 import threading
+import zlib
+from collections.abc import Awaitable, Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -28,6 +45,7 @@ import cv2
 import numpy as np
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stash_sense_devkit.standins.stash import stash_app
 
@@ -36,6 +54,92 @@ MIME_HLS = "application/vnd.apple.mpegurl"
 HUGE_SPRITE_SIDE = 8000
 HUGE_SPRITE_CUES = 200
 MANY_CUES = 5_000
+BIG_FRAME_SIDE = 16000
+HUGE_GRAPHQL_BYTES = 2 * 1024**3
+TRICKLE_BYTES = 120
+
+
+async def _huge(send: Send, gone: asyncio.Event) -> None:
+    block = b" " * (1 << 20)
+    await send({"type": "http.response.body", "body": b'{"data": ', "more_body": True})
+    for _ in range(HUGE_GRAPHQL_BYTES // len(block)):
+        if gone.is_set():
+            return
+        await send({"type": "http.response.body", "body": block, "more_body": True})
+    await send({"type": "http.response.body", "body": b"null}"})
+
+
+async def _trickle(send: Send, gone: asyncio.Event) -> None:
+    await send({"type": "http.response.body", "body": b'{"data": ', "more_body": True})
+    for _ in range(TRICKLE_BYTES):
+        await asyncio.sleep(1.0)
+        if gone.is_set():
+            return
+        await send({"type": "http.response.body", "body": b" ", "more_body": True})
+    await send({"type": "http.response.body", "body": b"null}"})
+
+
+_TRAPS: dict[str, Callable[[Send, asyncio.Event], Awaitable[None]]] = {
+    "20": _huge,
+    "21": _trickle,
+}
+
+
+class GraphqlTraps:
+    """ASGI middleware: findScene of a trap id gets its answer; any other request passes on."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/graphql" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        trap = _TRAPS.get(_scene_id(body) or "")
+        if trap is None:
+            await self.app(scope, _replay(body, receive), send)
+            return
+        gone = asyncio.Event()
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone.set()
+
+        watcher = asyncio.create_task(watch())
+        headers = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        try:
+            await trap(send, gone)
+        finally:
+            watcher.cancel()
+
+
+def _scene_id(body: bytes) -> str | None:
+    try:
+        request = json.loads(body)
+        return str(request["variables"]["id"]) if "findScene" in request["query"] else None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that first gives back the body already read."""
+    sent = False
+
+    async def again() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return again
 
 
 def _playlist(segment_urls: list[str]) -> str:
@@ -55,6 +159,50 @@ def huge_sprite_jpeg() -> bytes:
     ok, data = cv2.imencode(".jpg", big, [cv2.IMWRITE_JPEG_QUALITY, 70])
     assert ok
     return bytes(data.tobytes())
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+
+def black_png(side: int) -> bytes:
+    """A grey-scale PNG of side x side black pixels, compressed row by row (a few hundred KB)."""
+    deflate = zlib.compressobj(9)
+    row = b"\0" * (side + 1)
+    data = b"".join(deflate.compress(row) for _ in range(side)) + deflate.flush()
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + b"".join(
+        (_png_chunk(b"IHDR", header), _png_chunk(b"IDAT", data), _png_chunk(b"IEND", b""))
+    )
+
+
+@cache
+def big_frames_mkv() -> Path:
+    """Three BIG_FRAME_SIDE-square PNG frames in a Matroska file, muxed without decoding."""
+    folder = Path(tempfile.mkdtemp(prefix="hostile-video-"))
+    frame = folder / "frame.png"
+    frame.write_bytes(black_png(BIG_FRAME_SIDE))
+    out = folder / "big.mkv"
+    ffmpeg = shutil.which("ffmpeg") or "ffmpeg"
+    subprocess.run(
+        [ffmpeg, "-v", "error", "-y", "-framerate", "1", "-loop", "1", "-i", str(frame),
+         "-frames:v", "3", "-c:v", "copy", str(out)],
+        check=True, timeout=120,
+    )  # fmt: skip
+    return out
+
+
+def dash_manifest(elsewhere: str) -> str:
+    """A DASH manifest behind a DOCTYPE whose one segment lives on another host."""
+    return (
+        '<!DOCTYPE MPD>\n<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" '
+        'profiles="urn:mpeg:dash:profile:isoff-on-demand:2011" mediaPresentationDuration="PT20S" '
+        f'minBufferTime="PT1S"><BaseURL>{elsewhere}/</BaseURL><Period><AdaptationSet '
+        'mimeType="video/mp2t" contentType="video"><Representation id="v" bandwidth="100000" '
+        'width="640" height="360"><BaseURL>segment.ts</BaseURL></Representation></AdaptationSet>'
+        "</Period></MPD>\n"
+    )
 
 
 def _vtt(cues: int, region: str, step_s: float = 1.0) -> str:
@@ -129,10 +277,19 @@ def hostile_stash_app(
     def missing() -> Response:
         return Response("404 page not found\n", 404, media_type="text/plain; charset=utf-8")
 
+    @router.get("/scene/18/stream")
+    def big_frames() -> Response:
+        return FileResponse(big_frames_mkv(), media_type="video/x-matroska")
+
+    @router.get("/scene/19/stream")
+    def dash_disguised() -> Response:
+        return Response(dash_manifest(elsewhere), media_type="video/mp4")
+
     @router.get("/__asked")
     def asked_counts() -> dict[str, Any]:
         return dict(asked)
 
     # the hostile routes go first, so they win over the stand-in's own /scene/{id}/... routes
     app.router.routes[:0] = router.routes
+    app.add_middleware(GraphqlTraps)
     return app

@@ -1,9 +1,9 @@
-"""Delta releases: what changed between two canonical databases, as a small SQLite file, and back.
+"""What changed between two canonical exports, as a small SQLite file, and that change applied.
 
-A delta holds, in the database's own tables, every performer that is new or changed (with all of
+A diff holds, in the database's own tables, every performer that is new or changed (with all of
 its aliases, stash ids and URLs) and every face that is new or changed (with its vectors), plus a
-`removed` table of performer and face ids that are gone. Applying it to the base and rebuilding
-canonically gives the new release's files byte for byte (the installer checks their hashes).
+`removed` table of performer and face ids that are gone. Applying it to the old export and
+exporting canonically again (`canonical.export_canonical`) gives the new export byte for byte.
 """
 
 from __future__ import annotations
@@ -15,10 +15,9 @@ import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
-from stash_sense.database.schema import DDL
-from stash_sense.release.canonical import TABLES
+from stash_sense.database.canonical import TABLES
+from stash_sense.database.schema import DDL, connect_readonly, readonly_uri
 
-DELTA_NAME = "delta.sqlite"
 _CHILDREN = ("aliases", "stash_ids", "image_urls", "external_urls")
 _REMOVED_DDL = "CREATE TABLE removed (kind TEXT NOT NULL, id INTEGER NOT NULL);"
 _TABLE = {t[0]: t for t in TABLES}
@@ -42,11 +41,12 @@ def _changes(old: dict[int, bytes], new: dict[int, bytes]) -> tuple[list[int], l
     return upsert, removed
 
 
-def make_delta(old_db: Path, new_db: Path, dest: Path) -> dict[str, int]:
-    """Write the delta that turns canonical `old_db` into canonical `new_db`; returns its counts."""
+def write_diff(old_db: Path, new_db: Path, dest: Path) -> dict[str, int]:
+    """Write the diff that turns the canonical SQLite `old_db` into `new_db`; returns its
+    counts (performers and faces changed, removed)."""
     with (
-        contextlib.closing(sqlite3.connect(f"file:{old_db}?mode=ro", uri=True)) as old,
-        contextlib.closing(sqlite3.connect(f"file:{new_db}?mode=ro", uri=True)) as new,
+        contextlib.closing(connect_readonly(old_db)) as old,
+        contextlib.closing(connect_readonly(new_db)) as new,
     ):
         perf_up, perf_rm = _changes(
             _digests(old, "performer_id", ("performers", *_CHILDREN)),
@@ -59,7 +59,7 @@ def make_delta(old_db: Path, new_db: Path, dest: Path) -> dict[str, int]:
     dest.unlink(missing_ok=True)
     with contextlib.closing(sqlite3.connect(dest, isolation_level=None)) as out:
         out.executescript(DDL + _REMOVED_DDL)
-        out.execute("ATTACH DATABASE ? AS src", (f"file:{new_db}?mode=ro",))
+        out.execute("ATTACH DATABASE ? AS src", (readonly_uri(new_db),))
         out.execute("BEGIN")
         out.execute("CREATE TEMP TABLE up_p (id INTEGER PRIMARY KEY)")
         out.execute("CREATE TEMP TABLE up_f (id INTEGER PRIMARY KEY)")
@@ -93,14 +93,13 @@ def make_delta(old_db: Path, new_db: Path, dest: Path) -> dict[str, int]:
     }
 
 
-def apply_delta(base_db: Path, delta_db: Path, work: Path) -> sqlite3.Connection:
-    """A working copy of `base_db` with the delta applied (not canonical yet: rebuild from it)."""
+def apply_diff(base_db: Path, diff_db: Path, work: Path) -> Path:
+    """`work`: a copy of `base_db` with the diff applied (not canonical yet: export it)."""
     shutil.copyfile(base_db, work)
-    conn = sqlite3.connect(work, isolation_level=None)
-    try:
+    with contextlib.closing(sqlite3.connect(work, isolation_level=None)) as conn:
         # foreign keys stay off: a changed performer's unchanged faces must not cascade away
         conn.execute("PRAGMA foreign_keys=OFF")
-        conn.execute("ATTACH DATABASE ? AS d", (f"file:{delta_db}?mode=ro",))
+        conn.execute("ATTACH DATABASE ? AS d", (readonly_uri(diff_db),))
         conn.execute("BEGIN")
         gone_p = (
             "SELECT id FROM d.removed WHERE kind = 'performer' UNION SELECT id FROM d.performers"
@@ -119,7 +118,4 @@ def apply_delta(base_db: Path, delta_db: Path, work: Path) -> sqlite3.Connection
             )
         conn.execute("COMMIT")
         conn.execute("DETACH DATABASE d")
-    except BaseException:
-        conn.close()
-        raise
-    return conn
+    return work

@@ -1,5 +1,8 @@
 """Turning URLs and messages into text without their secrets (API keys in queries, passwords).
 
+Every URL shown anywhere (an answer, a log line, `/status`) goes through `redact_url`: it drops the
+userinfo (`user:pass@`) and masks secret query values.
+
 Real Stash puts its API key in the URLs it hands out: `paths.stream` is built as
 `<base>/scene/<id>/stream?apikey=<key>` whenever a key is set (stashapp/stash,
 internal/api/urlbuilders/scene.go, `GetStreamURL`), and its HLS/DASH manifests repeat `apikey=` on
@@ -16,16 +19,15 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 #: Query parameters whose values are secrets (compared case-insensitively).
 SECRET_PARAMS = frozenset({"apikey", "api_key", "key", "token", "access_token", "sig", "signature"})
 HIDDEN = "***"
+_USERINFO_RE = re.compile(r"(//)[^/@\s]*@")
 _SECRET_QUERY_RE = re.compile(r"(?i)([?&](?:" + "|".join(sorted(SECRET_PARAMS)) + r")=)[^&#\s\"']*")
 
 
 def redact_url(url: str) -> str:
-    """`url` with secret query values and any password replaced by ***; never raises."""
+    """`url` without its userinfo and with secret query values replaced by ***; never raises."""
     try:
         parts = urlsplit(url)
-        netloc = parts.netloc
-        if "@" in netloc:
-            netloc = HIDDEN + "@" + netloc.rpartition("@")[2]
+        netloc = parts.netloc.rpartition("@")[2]
         query = urlencode(
             [
                 (k, HIDDEN if k.lower() in SECRET_PARAMS else _nested(v))
@@ -35,7 +37,7 @@ def redact_url(url: str) -> str:
         )
         return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
     except ValueError:
-        return redact_text(url)
+        return _USERINFO_RE.sub(r"\1", redact_text(url))
 
 
 def _nested(value: str) -> str:

@@ -1,11 +1,10 @@
-"""The published form of a database, rebuilt so that the same content always gives the same bytes.
+"""The canonical export of a database: the same content always gives the same bytes.
 
 SQLite files are not byte-stable under edits (free pages, row order, the library version in the
-header), and Voyager's parallel insertion is not deterministic. A release therefore holds a
+header), and Voyager's parallel insertion is not deterministic. Releases therefore carry a
 *canonical* generation: a fresh SQLite file filled table by table in a fixed order, with the
 header's "last written by library version" fields zeroed, and indices built on one thread with a
-fixed seed. Applying a delta rebuilds the same way, so its result can be checked byte for byte
-against the maintainer's hashes.
+fixed seed. Applying a diff (`diff.py`) and exporting again gives the same files byte for byte.
 """
 
 from __future__ import annotations
@@ -19,18 +18,17 @@ from typing import Any
 
 from stash_sense.database.layout import SQLITE_NAME, index_name
 from stash_sense.database.manifest import MANIFEST_NAME
-from stash_sense.database.publish import build_index, sha256_file
+from stash_sense.database.publish import build_index, count_rows, sha256_file
 from stash_sense.database.records import EmbedderInfo
-from stash_sense.database.schema import DDL
+from stash_sense.database.schema import DDL, connect_readonly
 from stash_sense.faces.cores import worker_threads
-from stash_sense.release.errors import ReleaseError
 
 _LIVE = "performer_id IN (SELECT id FROM performers WHERE deleted = 0)"
 _LIVE_FACE = "face_id IN (SELECT f.id FROM faces f JOIN performers p ON p.id = f.performer_id "
 _LIVE_FACE += "WHERE p.deleted = 0)"
 
-# (table, columns, filter, order): the tables a release carries, in the order they are written.
-# `skipped_images` and `state` are the builder's bookkeeping and stay out of releases.
+# (table, columns, filter, order): the tables a canonical export carries, in the order they are
+# written. The builder's bookkeeping (skips, retries, merged ids, state) stays out.
 TABLES: list[tuple[str, str, str, str]] = [
     ("meta", "key, value", "1", "key"),
     (
@@ -82,52 +80,30 @@ def write_canonical_sqlite(src: sqlite3.Connection, dest: Path) -> Path:
     return dest
 
 
-def write_generation_manifest(folder: Path, data: dict[str, Any]) -> Path:
-    """`manifest.json` exactly as a release describes it (the same bytes on every machine)."""
-    path = folder / MANIFEST_NAME
-    path.write_text(json.dumps(data, indent=2) + "\n")
-    return path
+def export_canonical(src: Path, folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Write the canonical generation of the SQLite file `src` into `folder`; returns the
+    content of the `manifest.json` written there.
 
-
-def build_generation(
-    src: sqlite3.Connection, folder: Path, database_manifest: dict[str, Any]
-) -> dict[str, Any]:
-    """Write a canonical generation into `folder` from `src`; returns its manifest.json content.
-
-    `database_manifest` is the generation manifest's content; its `counts` and `files` are
-    replaced by those of what was written.
+    `manifest` is the generation manifest's content; its `counts` and `files` are replaced by
+    those of what was written, and it is written as given (the same bytes on every machine).
     """
-    from stash_sense.database.publish import count_rows
-
     folder.mkdir(parents=True, exist_ok=True)
-    sqlite_path = write_canonical_sqlite(src, folder / SQLITE_NAME)
+    with contextlib.closing(connect_readonly(src)) as conn:
+        sqlite_path = write_canonical_sqlite(conn, folder / SQLITE_NAME)
     files = {SQLITE_NAME: sha256_file(sqlite_path)}
-    uri = f"file:{sqlite_path}?mode=ro"
-    with contextlib.closing(sqlite3.connect(uri, uri=True)) as copy:
+    with contextlib.closing(connect_readonly(sqlite_path)) as copy:
         counts = count_rows(copy)
 
     def index(name: str) -> Path:
         # each index is built on one thread (reproducible); the indices build side by side
-        info = EmbedderInfo.from_manifest(name, database_manifest["models"][name])
-        with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
-            path = build_index(conn, info, folder / index_name(name), reproducible=True)
-        return path
+        info = EmbedderInfo.from_manifest(name, manifest["models"][name])
+        with contextlib.closing(connect_readonly(sqlite_path)) as conn:
+            return build_index(conn, info, folder / index_name(name), reproducible=True)
 
-    names = list(database_manifest["models"])
+    names = list(manifest["models"])
     with ThreadPoolExecutor(max_workers=min(len(names), worker_threads()) or 1) as pool:
         for path in pool.map(index, names):
             files[path.name] = sha256_file(path)
-    data = {**database_manifest, "counts": counts, "files": files}
-    write_generation_manifest(folder, data)
+    data = {**manifest, "counts": counts, "files": files}
+    (folder / MANIFEST_NAME).write_text(json.dumps(data, indent=2) + "\n")
     return data
-
-
-def file_entries(folder: Path, names: list[str]) -> list[dict[str, Any]]:
-    """Name, size and sha256 of each named file in `folder`."""
-    out = []
-    for name in names:
-        path = folder / name
-        if not path.is_file():
-            raise ReleaseError(f"{folder} lacks {name}")
-        out.append({"name": name, "size": path.stat().st_size, "sha256": sha256_file(path)})
-    return out
