@@ -19,20 +19,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from stash_sense.app.enroll import IMAGE_SUFFIXES
-from stash_sense.cli.common import (
-    DbOption,
-    database,
-    engine_and_infos,
-    fail,
-    open_for_matching,
-    settings,
-)
+from stash_sense.cli.common import DbOption, database, fail, recognizer, settings
 from stash_sense.cli.render import tier_style
 
 if TYPE_CHECKING:
-    from stash_sense.database import FaceDatabase
-    from stash_sense.faces import FaceEngine
-    from stash_sense.matching import Matcher
+    from stash_sense.app.recognizer import FaceEngine, Matcher, Recognizer
 
 PARTIAL_FAILURE = 2
 
@@ -57,7 +48,7 @@ def identify_record(
     from stash_sense.app.identify import identify_image
 
     try:
-        return identify_image(engine, matcher, image, top=top, max_bytes=max_bytes).as_dict()
+        return identify_image(engine, matcher, image, top=top, max_bytes=max_bytes).as_json()
     except Unusable as err:
         return {"image": str(image), "error": str(err)}
 
@@ -71,21 +62,18 @@ def identify_command(
     ] = False,
 ) -> None:
     """Identify the faces in images: the closest performers of the database for each face."""
-    from stash_sense.database import DatabaseError
-    from stash_sense.matching import Matcher
+    from stash_sense.app.failures import DatabaseError
 
     images = list(expand(paths))
     if not images:
         fail("no images found in " + ", ".join(str(p) for p in paths))
     given = settings(db=db)
     db, max_bytes = database(given.db), given.max_image_bytes
-    engine, infos = engine_and_infos(db)
-    fdb = open_for_matching(db, infos)
+    rec = recognizer(db)
     # Voyager loads without the GIL: read the indices while the first image is analysed
-    threading.Thread(target=_preload, args=(fdb,), daemon=True).start()
+    threading.Thread(target=_preload, args=(rec,), daemon=True).start()
     try:
-        matcher = Matcher(fdb)
-        records = _run(engine, matcher, images, top, as_json, max_bytes)
+        records = _run(rec.engine, rec.matcher, images, top, as_json, max_bytes)
     except DatabaseError as err:
         fail(str(err))
     failed = sum(1 for r in records if "error" in r)
@@ -94,9 +82,9 @@ def identify_command(
         raise typer.Exit(PARTIAL_FAILURE)
 
 
-def _preload(fdb: FaceDatabase) -> None:
+def _preload(rec: Recognizer) -> None:
     with contextlib.suppress(Exception):  # a failure shows again, properly, on first use
-        fdb.load_indices()
+        rec.db.load_indices()
 
 
 def _run(
