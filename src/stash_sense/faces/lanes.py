@@ -2,13 +2,13 @@
 
 dlib's ResNet keeps Python's GIL for its 78 ms a face, so threads cannot run two at once. `Lanes`
 spreads the items of each call over "lanes": this process (one at a time) and, once this process
-is busy, up to `workers - 1` worker processes (as many as the free memory holds,
-faces/cores.py), each holding its own copy of the network. The
-processes are started lazily, only when this process's lane is found busy (a single face in a
-single thread never starts one), with the "spawn" method (safe under threads and under a
-uvicorn parent), and stopped by `close()` or at exit. Items go one by one to whichever lane is
-free, so a worker still starting takes nothing and delays nothing; once the workers are ready
-they are preferred, as this process's lane stalls its other threads while it runs.
+is busy, up to `workers - 1` worker processes (as many as the free memory holds, faces/cores.py),
+each holding its own copy of the network. The processes are started lazily, only when this
+process's lane is found busy (a single face in a single thread never starts one), with the
+"spawn" method (safe under threads and under a uvicorn parent), and stopped by `close()` or at
+exit. Items go one by one to whichever lane is free, so a worker still starting takes nothing and
+delays nothing; once the workers are ready they are preferred, as this process's lane stalls its
+other threads while it runs.
 """
 
 from __future__ import annotations
