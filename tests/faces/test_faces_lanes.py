@@ -164,3 +164,37 @@ def test_the_cores_the_user_allows_bound_every_engine() -> None:
     finally:
         allow_cores(None)
     assert worker_threads() == min(4, len(os.sched_getaffinity(0)))
+
+
+WORKER_OF_A_KILLED_PARENT = """
+import multiprocessing, time
+from stash_sense.faces.embedders import DlibResNetEmbedder
+if __name__ == "__main__":
+    dlib = DlibResNetEmbedder(workers=2)
+    assert dlib.lanes.start(timeout=120)
+    print(*[p.pid for p in multiprocessing.active_children()], flush=True)
+    time.sleep(120)
+"""
+
+
+def test_workers_end_when_their_parent_is_killed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "parent.py"
+    script.write_text(WORKER_OF_A_KILLED_PARENT)
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        workers = [int(pid) for pid in parent.stdout.readline().split()]
+        assert workers, "no worker process"
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 20
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+    assert not alive, f"worker processes left behind: {alive}"

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.connection
+import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
@@ -35,8 +37,17 @@ def _init_worker(
     load: Callable[[str], Any], forward: Callable[[Any, list[np.ndarray]], np.ndarray], arg: str
 ) -> None:
     global _NET, _FORWARD
+    parent = multiprocessing.parent_process()
+    if parent is not None:  # the pool's queues do not tell a worker its parent died: watch it
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
     _NET = load(arg)
     _FORWARD = forward
+
+
+def _exit_with(sentinel: int) -> None:
+    """End this worker process when its parent ends, however (even killed with SIGKILL)."""
+    multiprocessing.connection.wait([sentinel])
+    os._exit(0)
 
 
 def _ready() -> bool:
@@ -140,6 +151,9 @@ class Lanes:
         except BrokenExecutor:  # a worker died (killed, out of memory): this process only
             log.warning("a worker process stopped; running in this process only")
             self.shutdown()
+            with self._local:
+                return self._local_run([item])
+        except RuntimeError:  # closed by another thread meanwhile
             with self._local:
                 return self._local_run([item])
         with self._lock:
