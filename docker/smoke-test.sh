@@ -82,6 +82,7 @@ cleanup() {
     fi
     [ -z "$HOST_PID" ] || kill "$HOST_PID" 2>/dev/null || true
     [ -z "$STASH_PID" ] || kill "$STASH_PID" 2>/dev/null || true
+    rm -rf "$WORK/standin"
 }
 trap cleanup EXIT
 
@@ -206,6 +207,7 @@ ENV PYTHONPATH=/standin/devkit
 ENTRYPOINT ["python3", "-m", "stash_sense_devkit.cli", "stash", "--scenes", "/data", "--host", "0.0.0.0", "--port", "9999"]
 DOCKERFILE
 docker build --quiet -t "$IMAGE-stash" "$WORK/standin" >/dev/null
+rm -rf "$WORK/standin"  # a copy of the package under bench/ would be a second one to mypy
 # docker/compose.yml as a user edits it: the release index and keys lines uncommented, and here
 # the images of this run and free ports on this machine (each change checked to have happened)
 rm -rf "$WORK/compose" 2>/dev/null || docker run --rm --user 0 --entrypoint rm -v "$WORK:/w" "$IMAGE" -rf /w/compose
