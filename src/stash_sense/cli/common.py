@@ -13,8 +13,7 @@ from stash_sense.settings import help_text
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-    from stash_sense.database import EmbedderInfo, FaceDatabase
-    from stash_sense.faces import FaceEngine
+    from stash_sense.app.recognizer import Recognizer
     from stash_sense.settings import Settings
 
 #: The face database folder; not given: STASH_SENSE_DB (`database()` says when neither is).
@@ -30,13 +29,16 @@ def fail(message: str, code: int = 1) -> NoReturn:
 def settings(code: int = 2, **given: Any) -> Settings:
     """The settings (stash_sense.settings): the options given over STASH_SENSE_* variables;
     a malformed value ends the command with one line and exit status `code`."""
+    from stash_sense.app.resources import limit_cores
     from stash_sense.errors import ConfigError
     from stash_sense.settings import load_settings
 
     try:
-        return load_settings(**given)
+        loaded = load_settings(**given)
     except ConfigError as err:
         fail(str(err), code)
+    limit_cores(loaded.cores)
+    return loaded
 
 
 def database(db: Path | None, code: int = 2) -> Path:
@@ -63,20 +65,13 @@ def progress_bar() -> Progress:
     )
 
 
-def engine_and_infos(db: Path | None = None) -> tuple[FaceEngine, list[EmbedderInfo]]:
-    """The face engine (for `db`: the one its embedders need, FaceEngine.for_database) and its
-    models' descriptions."""
-    from stash_sense.database import EmbedderInfo, database_models
-    from stash_sense.faces import FaceEngine
-
-    engine = FaceEngine.for_database(database_models(db)) if db else FaceEngine.default()
-    return engine, [EmbedderInfo.from_embedder(e) for e in engine.embedders]
-
-
-def open_for_matching(db: Path, infos: list[EmbedderInfo]) -> FaceDatabase:
-    from stash_sense.database import DatabaseError, FaceDatabase
+def recognizer(db: Path) -> Recognizer:
+    """The database at `db` opened for matching with the engine it needs (app.recognizer); its
+    indices load on first use. One line and exit 1 when it cannot be opened."""
+    from stash_sense.app.failures import DatabaseError
+    from stash_sense.app.recognizer import open_recognizer
 
     try:
-        return FaceDatabase.open(db, infos)
+        return open_recognizer(db, load_indices=False)
     except DatabaseError as err:
         fail(str(err))

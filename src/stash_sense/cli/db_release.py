@@ -5,15 +5,12 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from stash_sense.cli.common import DbOption, database, fail, settings
 from stash_sense.settings import help_text
-
-if TYPE_CHECKING:
-    from stash_sense.release import ReleaseHost
 
 IndexOption = Annotated[
     str | None,
@@ -85,15 +82,10 @@ def package_command(
     typer.echo(json.dumps(entry, indent=2))
 
 
-def _host(index: str | None) -> ReleaseHost:
-    from stash_sense.release import ReleaseError, ReleaseHost
-
+def _index(index: str | None) -> str:
     if not index:
         fail("no release index: pass --index URL or set STASH_SENSE_RELEASE_INDEX", 2)
-    try:
-        return ReleaseHost(index)
-    except ReleaseError as err:
-        fail(str(err), 2)
+    return index
 
 
 def update_command(
@@ -109,20 +101,24 @@ def update_command(
     ] = 0.0,
 ) -> None:
     """Download and install the newest database release this program can read."""
-    from stash_sense.release import ReleaseError, plan_update, trusted_keys, update
+    from stash_sense.app.errors import InvalidInput
+    from stash_sense.app.updates import ReleaseError, check_for_update, install_update
 
     s = settings(db=db, release_index=release_index, release_keys=release_keys)
     db = database(s.db)
-    with _host(s.release.index) as host:
-        try:
-            if check:
-                result: dict[str, Any] = plan_update(host, db).as_dict()
-            else:
-                with ByteProgress() as report:
-                    trusted = trusted_keys(s.release.keys)
-                    result = update(host, db, trusted, report, pause_before_swap=pause_before_swap)
-        except ReleaseError as err:
-            fail(str(err))
+    url = _index(s.release.index)
+    try:
+        if check:
+            result = check_for_update(url, db)
+        else:
+            with ByteProgress() as report:
+                result = install_update(
+                    url, db, s.release.keys, report, pause_before_swap=pause_before_swap
+                )
+    except InvalidInput as err:  # a malformed index URL
+        fail(str(err), 2)
+    except ReleaseError as err:
+        fail(str(err))
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
@@ -186,10 +182,10 @@ class ByteProgress:
 
 def rollback_command(db: DbOption = None) -> None:
     """Go back to the previous database generation (kept by the last update)."""
-    from stash_sense.release import ReleaseError, rollback
+    from stash_sense.app.updates import ReleaseError, rollback_database
 
     try:
-        before, after = rollback(database(db))
+        before, after = rollback_database(database(db))
     except ReleaseError as err:
         fail(str(err))
     typer.echo(f"rolled back from {before} to {after}")

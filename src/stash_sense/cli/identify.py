@@ -10,27 +10,20 @@ import contextlib
 import json
 import sys
 import threading
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from stash_sense.app.enroll import IMAGE_SUFFIXES
-from stash_sense.cli.common import (
-    DbOption,
-    database,
-    engine_and_infos,
-    fail,
-    open_for_matching,
-    settings,
-)
+from stash_sense.cli.common import DbOption, database, fail, recognizer, settings
 from stash_sense.cli.render import tier_style
 
 if TYPE_CHECKING:
-    from stash_sense.database import FaceDatabase
-    from stash_sense.faces import FaceEngine
-    from stash_sense.matching import Matcher
+    from stash_sense.app.recognizer import FaceEngine, Matcher, Recognizer
 
 PARTIAL_FAILURE = 2
 
@@ -55,7 +48,7 @@ def identify_record(
     from stash_sense.app.identify import identify_image
 
     try:
-        return identify_image(engine, matcher, image, top=top, max_bytes=max_bytes).as_dict()
+        return identify_image(engine, matcher, image, top=top, max_bytes=max_bytes).as_json()
     except Unusable as err:
         return {"image": str(image), "error": str(err)}
 
@@ -69,21 +62,18 @@ def identify_command(
     ] = False,
 ) -> None:
     """Identify the faces in images: the closest performers of the database for each face."""
-    from stash_sense.database import DatabaseError
-    from stash_sense.matching import Matcher
+    from stash_sense.app.failures import DatabaseError
 
     images = list(expand(paths))
     if not images:
         fail("no images found in " + ", ".join(str(p) for p in paths))
     given = settings(db=db)
     db, max_bytes = database(given.db), given.max_image_bytes
-    engine, infos = engine_and_infos(db)
-    fdb = open_for_matching(db, infos)
+    rec = recognizer(db)
     # Voyager loads without the GIL: read the indices while the first image is analysed
-    threading.Thread(target=_preload, args=(fdb,), daemon=True).start()
+    threading.Thread(target=_preload, args=(rec,), daemon=True).start()
     try:
-        matcher = Matcher(fdb)
-        records = _run(engine, matcher, images, top, as_json, max_bytes)
+        records = _run(rec.engine, rec.matcher, images, top, as_json, max_bytes)
     except DatabaseError as err:
         fail(str(err))
     failed = sum(1 for r in records if "error" in r)
@@ -92,9 +82,9 @@ def identify_command(
         raise typer.Exit(PARTIAL_FAILURE)
 
 
-def _preload(fdb: FaceDatabase) -> None:
+def _preload(rec: Recognizer) -> None:
     with contextlib.suppress(Exception):  # a failure shows again, properly, on first use
-        fdb.load_indices()
+        rec.db.load_indices()
 
 
 def _run(
@@ -107,8 +97,7 @@ def _run(
 ) -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = []
     if as_json:
-        for image in images:
-            record = identify_record(engine, matcher, image, top, max_bytes)
+        for record in _records(engine, matcher, images, top, max_bytes):
             print(json.dumps(record), flush=True)
             records.append(record)
         return records
@@ -121,11 +110,27 @@ def _run(
         records.append(identify_record(engine, matcher, images[0], top, max_bytes))
     else:
         with progress_bar() as bar:
-            for image in bar.track(images, description="identifying"):
-                records.append(identify_record(engine, matcher, image, top, max_bytes))
+            done = _records(engine, matcher, images, top, max_bytes)
+            for record in bar.track(done, total=len(images), description="identifying"):
+                records.append(record)
     for record in records:
         _print_record(console, record)
     return records
+
+
+def _records(
+    engine: FaceEngine, matcher: Matcher, images: list[Path], top: int, max_bytes: int | None
+) -> Iterator[dict[str, Any]]:
+    """Each image's record, in order; `engine.workers` images identified at a time (so every
+    core the engine may use is busy), at most twice that many ahead of the one printed."""
+    with ThreadPoolExecutor(engine.workers, thread_name_prefix="identify") as pool:
+        ahead: deque[Future[dict[str, Any]]] = deque()
+        for image in images:
+            ahead.append(pool.submit(identify_record, engine, matcher, image, top, max_bytes))
+            if len(ahead) >= 2 * engine.workers:
+                yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()
 
 
 def _print_record(console: Any, record: dict[str, Any]) -> None:

@@ -8,14 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from stash_sense.cli.common import (
-    DbOption,
-    database,
-    engine_and_infos,
-    fail,
-    open_for_matching,
-    settings,
-)
+from stash_sense.cli.common import DbOption, database, fail, recognizer, settings
 from stash_sense.cli.render import tier_style
 from stash_sense.settings import help_text
 
@@ -31,23 +24,21 @@ def scene_command(
 ) -> None:
     """Identify every person in a video: one entry per person with their best matches."""
     from stash_sense.app.errors import AppError
+    from stash_sense.app.failures import DatabaseError
     from stash_sense.app.scene import identify_video
-    from stash_sense.database import DatabaseError
-    from stash_sense.matching import Matcher
 
     if not video.is_file():
         fail(f"no such video file: {video}")
     given = settings(db=db, frames=frames)
     db = database(given.db)
-    engine, infos = engine_and_infos(db)
-    fdb = open_for_matching(db, infos)
-    try:
-        result = identify_video(video, engine, Matcher(fdb), frames=given.sidecar.frames, top=top)
-    except (AppError, DatabaseError) as err:
-        fail(str(err))
-    finally:
-        fdb.close()
-    out = result.as_dict()
+    with recognizer(db) as rec:
+        try:
+            result = identify_video(
+                video, rec.engine, rec.matcher, frames=given.sidecar.frames, top=top
+            )
+        except (AppError, DatabaseError) as err:
+            fail(str(err))
+    out = result.as_json()
     if as_json:
         print(json.dumps(out))
     else:

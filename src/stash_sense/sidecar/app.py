@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 
 from stash_sense import __version__
-from stash_sense.faces import FaceEngine
+from stash_sense.app.recognizer import FaceEngine
 from stash_sense.sidecar import docs_ui, errors, images
 from stash_sense.sidecar.config import SidecarConfig
 from stash_sense.sidecar.guard import API_KEY_HEADER, Guard
