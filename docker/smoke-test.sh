@@ -132,9 +132,10 @@ docker rm -f "$CONTAINER-empty" >/dev/null
 
 say "the Docker lines of docs/releases.md, as written there"
 PORT=$(free_port)
-mapfile -t DOCUMENTED < <("$PY" docker/doc_commands.py --image "$IMAGE" --container "$CONTAINER" \
-    --volume "$VOLUME" --port "$PORT" --keys "$WORK/release/keys.json" \
-    --stash-url "http://$GATEWAY:$STASH_PORT" --api-key "$KEY" --index "$INDEX")
+"$PY" docker/doc_commands.py --image "$IMAGE" --container "$CONTAINER" --volume "$VOLUME" \
+    --port "$PORT" --keys "$WORK/release/keys.json" --stash-url "http://$GATEWAY:$STASH_PORT" \
+    --api-key "$KEY" --index "$INDEX" >"$WORK/documented.txt"
+mapfile -t DOCUMENTED <"$WORK/documented.txt"
 printf '  %s\n' "${DOCUMENTED[@]}"
 [ "${#DOCUMENTED[@]}" -ge 2 ] && [[ "${DOCUMENTED[0]}" == "docker run -d "* ]]
 SIDECAR="http://127.0.0.1:$PORT"
