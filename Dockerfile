@@ -31,8 +31,9 @@ RUN python3 -m venv /opt/stash-sense \
  && /opt/stash-sense/bin/python -m compileall -q /opt/stash-sense/lib
 
 FROM ${BASE}
-# ffmpeg: scene video (OpenCV decodes frames in-process; ffprobe reads durations).
-# Build with --build-arg FFMPEG=no for an image about 300 MB smaller that reads sprites only.
+# ffmpeg: scene video. A video streamed from Stash is read by ffprobe and ffmpeg processes (OpenCV
+# decodes in-process only local files). Build with --build-arg FFMPEG=no for an image about 600 MB
+# smaller that reads sprites only (a scene without a sprite is then refused, naming ffprobe).
 ARG FFMPEG=yes
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 ca-certificates \

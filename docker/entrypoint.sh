@@ -24,6 +24,8 @@ if [ "$status" -eq 1 ]; then
         else
             echo "stash-sense: the download failed (it resumes next time); serving without a database, POST /database/update retries" >&2
         fi
+    elif [ -n "${STASH_SENSE_RELEASE_INDEX:-}" ]; then
+        echo "stash-sense: no usable database at $db and STASH_SENSE_AUTO_DOWNLOAD=no: not downloading; POST /database/update or \`stash-sense db update\` (docker exec) fetches it; serving without one (/health says degraded)" >&2
     else
         echo "stash-sense: no usable database at $db: set STASH_SENSE_RELEASE_INDEX to download one, or put a database folder there; serving without one (/health says degraded)" >&2
     fi

@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("root", type=Path)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--log", type=Path, required=True)
     parser.add_argument("--rate", type=int, default=0, help="bytes per second per response")
@@ -77,7 +78,7 @@ def main() -> None:
                     if args.rate:
                         time.sleep(len(chunk) / args.rate)
 
-    ThreadingHTTPServer(("127.0.0.1", args.port), Handler).serve_forever()
+    ThreadingHTTPServer((args.host, args.port), Handler).serve_forever()
 
 
 if __name__ == "__main__":
