@@ -1,0 +1,386 @@
+"""The user-state database: scans, what each scene showed, and the user's decisions.
+
+One SQLite file in the data folder (`library.sqlite`), apart from the face database: a database
+update or rollback never opens it. Every scene's result is written in one transaction together
+with its scan's progress, so a process killed at any moment leaves either the whole scene or none
+of it. Thread-safe: the background scan writes while requests read (one connection, one lock).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stash_sense.library.identity import PerformerRef, Vector, from_blob, to_blob
+from stash_sense.library.schema import MIGRATIONS, SCHEMA_VERSION
+from stash_sense.scenes.identify import SceneResult
+from stash_sense.sources.stash import SceneRef
+
+FILENAME = "library.sqlite"
+#: Raised when the way a scene is identified changes, so older results count as not done.
+LOGIC_VERSION = 1
+
+
+class StateError(RuntimeError):
+    """The state database cannot be opened or is newer than this program."""
+
+
+@dataclass
+class Scan:
+    """One scan's progress, as stored."""
+
+    id: int
+    scope: str
+    since: str | None
+    status: str  # running, paused, done, stopped (an error; `reason` says which)
+    reason: str | None
+    started_at: float
+    updated_at: float
+    finished_at: float | None
+    total: int
+    done: int
+    failed: int
+    watermark: str | None
+
+
+@dataclass
+class Decision:
+    id: int
+    kind: str
+    scene_id: str
+    person_id: int | None
+    performer: PerformerRef
+    distance: float | None
+    tier: str | None
+    embedder: str | None
+    vector: Vector | None
+    created_at: float
+    undone_at: float | None
+
+
+@dataclass(frozen=True)
+class PersonVector:
+    embedder: str
+    vector: Vector
+
+
+class LibraryStore:
+    """The state database at `path` (created, and migrated to SCHEMA_VERSION, on open)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA busy_timeout=10000")
+        except (OSError, sqlite3.Error) as err:
+            raise StateError(f"cannot open the state database {self.path}: {err}") from None
+        self._lock = threading.RLock()
+        self._migrate()
+
+    @classmethod
+    def in_folder(cls, data_dir: Path) -> LibraryStore:
+        return cls(Path(data_dir) / FILENAME)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> LibraryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # schema ---------------------------------------------------------------
+    @property
+    def version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        try:
+            current = self.version
+            if current > SCHEMA_VERSION:
+                raise StateError(
+                    f"the state database {self.path} has schema {current}, newer than this "
+                    f"program's {SCHEMA_VERSION}: upgrade stash-sense"
+                )
+            for number in range(current, SCHEMA_VERSION):
+                with self._tx() as db:
+                    for statement in _statements(MIGRATIONS[number]):
+                        db.execute(statement)
+                    db.execute(f"PRAGMA user_version={number + 1}")
+        except sqlite3.DatabaseError as err:
+            raise StateError(f"the state database {self.path} is unusable: {err}") from None
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return list(self._db.execute(sql, args).fetchall())
+
+    # scans ----------------------------------------------------------------
+    def new_scan(self, scope: str, since: str | None, total: int) -> Scan:
+        now = time.time()
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO scans (scope, since, status, started_at, updated_at, total) "
+                "VALUES (?, ?, 'running', ?, ?, ?)",
+                (scope, since, now, now, total),
+            )
+            scan_id = int(cur.lastrowid or 0)
+        found = self.scan(scan_id)
+        assert found is not None
+        return found
+
+    def scan(self, scan_id: int) -> Scan | None:
+        rows = self._rows("SELECT * FROM scans WHERE id = ?", (scan_id,))
+        return Scan(**dict(rows[0])) if rows else None
+
+    def latest_scan(self) -> Scan | None:
+        rows = self._rows("SELECT * FROM scans ORDER BY id DESC LIMIT 1")
+        return Scan(**dict(rows[0])) if rows else None
+
+    def set_scan(self, scan_id: int, **values: Any) -> None:
+        allowed = {"status", "reason", "total", "finished_at", "watermark"}
+        if not set(values) <= allowed:
+            raise ValueError(f"unknown scan fields {set(values) - allowed}")
+        sets = ", ".join(f"{k} = ?" for k in values)
+        with self._tx() as db:
+            db.execute(
+                f"UPDATE scans SET {sets}, updated_at = ? WHERE id = ?",
+                (*values.values(), time.time(), scan_id),
+            )
+
+    # scenes ---------------------------------------------------------------
+    def scene_state(self, scene_id: str) -> sqlite3.Row | None:
+        rows = self._rows("SELECT * FROM scenes WHERE scene_id = ?", (scene_id,))
+        return rows[0] if rows else None
+
+    def record_result(
+        self,
+        scan_id: int,
+        ref: SceneRef,
+        result: SceneResult,
+        vectors: list[PersonVector | None],
+        elapsed_s: float,
+    ) -> None:
+        """The scene's persons and candidates, in place of any earlier result, and the scan's
+        progress, in one transaction."""
+        now = time.time()
+        with self._tx() as db:
+            counted = self._replace_scene(db, scan_id, ref)
+            db.execute(
+                "INSERT INTO scenes (scene_id, stash_updated_at, title, date, studio, status, "
+                "attempts, scan_id, scanned_at, source, elapsed_s, logic_version) "
+                "VALUES (?, ?, ?, ?, ?, 'done', 0, ?, ?, ?, ?, ?)",
+                (ref.id, ref.updated_at, ref.title, ref.date, ref.studio, scan_id, now,
+                 result.source, elapsed_s, LOGIC_VERSION),
+            )  # fmt: skip
+            for person, vec in zip(result.persons, vectors, strict=True):
+                db.execute(
+                    "INSERT INTO persons (scene_id, person_id, frames, times, face_jpeg, "
+                    "embedder, vector) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (ref.id, person.person_id, len(person.frame_indices),
+                     json.dumps(person.times), person.face_jpeg,
+                     vec.embedder if vec else None, to_blob(vec.vector) if vec else None),
+                )  # fmt: skip
+                for rank, (match, extra) in enumerate(_with_marks(person)):
+                    db.execute(
+                        "INSERT INTO candidates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (ref.id, person.person_id, rank, match.performer_id, match.name,
+                         match.disambiguation, float(match.distance), match.tier,
+                         json.dumps(match.stash_ids), match.image_url,
+                         int(bool(extra.get("already_on_scene"))),
+                         extra.get("stash_performer_id")),
+                    )  # fmt: skip
+            self._progress(db, scan_id, ref, counted, failed=False)
+
+    def record_failure(self, scan_id: int, ref: SceneRef, reason: str) -> None:
+        """The scene could not be identified: keep why (one line), to try again later."""
+        now = time.time()
+        with self._tx() as db:
+            old = db.execute(
+                "SELECT attempts FROM scenes WHERE scene_id = ?", (ref.id,)
+            ).fetchone()
+            attempts = (int(old["attempts"]) if old else 0) + 1
+            counted = self._replace_scene(db, scan_id, ref)
+            db.execute(
+                "INSERT INTO scenes (scene_id, stash_updated_at, title, date, studio, status, "
+                "reason, attempts, scan_id, scanned_at, logic_version) "
+                "VALUES (?, ?, ?, ?, ?, 'failed', ?, ?, ?, ?, ?)",
+                (ref.id, ref.updated_at, ref.title, ref.date, ref.studio, reason[:500],
+                 attempts, scan_id, now, LOGIC_VERSION),
+            )  # fmt: skip
+            self._progress(db, scan_id, ref, counted, failed=True)
+
+    def _progress(
+        self, db: sqlite3.Connection, scan_id: int, ref: SceneRef, counted: bool, *, failed: bool
+    ) -> None:
+        """The scan's watermark moves to the scene; its counts grow unless it was counted."""
+        db.execute(
+            "UPDATE scans SET watermark = ?, done = done + ?, failed = failed + ?, "
+            "updated_at = ? WHERE id = ?",
+            (ref.updated_at, int(counted), int(counted and failed), time.time(), scan_id),
+        )
+
+    def _replace_scene(self, db: sqlite3.Connection, scan_id: int, ref: SceneRef) -> bool:
+        """Delete the scene's old result; True when this scan had not counted it yet."""
+        old = db.execute("SELECT scan_id FROM scenes WHERE scene_id = ?", (ref.id,)).fetchone()
+        db.execute("DELETE FROM scenes WHERE scene_id = ?", (ref.id,))
+        return old is None or old["scan_id"] != scan_id
+
+    def already_handled(self, scan_id: int, ref: SceneRef) -> bool:
+        """True when the scene needs no scan now: done at this edit of it (by an earlier scan:
+        then it counts as done for this one too), or already tried by this scan (a failure is
+        tried again by the next scan)."""
+        with self._tx() as db:
+            row = db.execute("SELECT * FROM scenes WHERE scene_id = ?", (ref.id,)).fetchone()
+            if row is None or row["stash_updated_at"] != ref.updated_at:
+                return False
+            if row["scan_id"] == scan_id:
+                return row["status"] == "failed" or row["logic_version"] == LOGIC_VERSION
+            if row["status"] != "done" or row["logic_version"] != LOGIC_VERSION:
+                return False
+            db.execute("UPDATE scenes SET scan_id = ? WHERE scene_id = ?", (scan_id, ref.id))
+            db.execute("UPDATE scans SET done = done + 1, updated_at = ? WHERE id = ?",
+                       (time.time(), scan_id))  # fmt: skip
+            return True
+
+    def failures(self, limit: int = 100) -> list[dict[str, Any]]:
+        rows = self._rows(
+            "SELECT scene_id, reason, attempts, scanned_at FROM scenes WHERE status = 'failed' "
+            "ORDER BY scanned_at DESC LIMIT ?",
+            (limit,),
+        )
+        return [dict(r) for r in rows]
+
+    def scenes_with_persons(self) -> list[sqlite3.Row]:
+        return self._rows(
+            "SELECT * FROM scenes WHERE status = 'done' AND EXISTS "
+            "(SELECT 1 FROM persons p WHERE p.scene_id = scenes.scene_id) ORDER BY scene_id"
+        )
+
+    def persons(self, scene_ids: list[str]) -> list[sqlite3.Row]:
+        marks = ",".join("?" * len(scene_ids))
+        return self._rows(
+            f"SELECT * FROM persons WHERE scene_id IN ({marks}) ORDER BY scene_id, person_id",
+            tuple(scene_ids),
+        )
+
+    def candidates(self, scene_ids: list[str]) -> list[sqlite3.Row]:
+        marks = ",".join("?" * len(scene_ids))
+        return self._rows(
+            f"SELECT * FROM candidates WHERE scene_id IN ({marks}) "
+            "ORDER BY scene_id, person_id, rank",
+            tuple(scene_ids),
+        )
+
+    def person(self, scene_id: str, person_id: int) -> sqlite3.Row | None:
+        rows = self._rows(
+            "SELECT * FROM persons WHERE scene_id = ? AND person_id = ?", (scene_id, person_id)
+        )
+        return rows[0] if rows else None
+
+    def candidate(self, scene_id: str, person_id: int, performer_id: int) -> sqlite3.Row | None:
+        rows = self._rows(
+            "SELECT * FROM candidates WHERE scene_id = ? AND person_id = ? AND performer_id = ?",
+            (scene_id, person_id, performer_id),
+        )
+        return rows[0] if rows else None
+
+    # decisions ------------------------------------------------------------
+    def decide(
+        self,
+        kind: str,
+        scene_id: str,
+        person_id: int | None,
+        performer: PerformerRef,
+        *,
+        distance: float | None = None,
+        tier: str | None = None,
+        vector: PersonVector | None = None,
+    ) -> int:
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO decisions (kind, scene_id, person_id, performer_id, name, stash_ids,"
+                " distance, tier, embedder, vector, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (kind, scene_id, person_id, performer.performer_id, performer.name,
+                 performer.stash_ids_json(), distance, tier,
+                 vector.embedder if vector else None, to_blob(vector.vector) if vector else None,
+                 time.time()),
+            )  # fmt: skip
+            return int(cur.lastrowid or 0)
+
+    def undo(self, decision_id: int | None = None) -> Decision | None:
+        """Undo one decision (default: the latest one still in force); None when none is."""
+        with self._tx() as db:
+            if decision_id is None:
+                row = db.execute(
+                    "SELECT * FROM decisions WHERE undone_at IS NULL ORDER BY id DESC LIMIT 1"
+                ).fetchone()
+            else:
+                row = db.execute(
+                    "SELECT * FROM decisions WHERE id = ? AND undone_at IS NULL", (decision_id,)
+                ).fetchone()
+            if row is None:
+                return None
+            now = time.time()
+            db.execute("UPDATE decisions SET undone_at = ? WHERE id = ?", (now, row["id"]))
+        decision = _decision(row)
+        decision.undone_at = now
+        return decision
+
+    def decisions(self, kind: str | None = None, *, active: bool = True) -> list[Decision]:
+        sql = "SELECT * FROM decisions WHERE 1 = 1"
+        args: list[Any] = []
+        if kind is not None:
+            sql += " AND kind = ?"
+            args.append(kind)
+        if active:
+            sql += " AND undone_at IS NULL"
+        return [_decision(r) for r in self._rows(sql + " ORDER BY id", tuple(args))]
+
+
+def _decision(row: sqlite3.Row) -> Decision:
+    return Decision(
+        id=int(row["id"]),
+        kind=str(row["kind"]),
+        scene_id=str(row["scene_id"]),
+        person_id=row["person_id"],
+        performer=PerformerRef.from_row(row["performer_id"], row["name"], row["stash_ids"]),
+        distance=row["distance"],
+        tier=row["tier"],
+        embedder=row["embedder"],
+        vector=from_blob(row["vector"]),
+        created_at=float(row["created_at"]),
+        undone_at=row["undone_at"],
+    )
+
+
+def _with_marks(person: Any) -> list[tuple[Any, dict[str, Any]]]:
+    extra = list(person.extra) + [{}] * (len(person.matches) - len(person.extra))
+    return list(zip(person.matches, extra, strict=True))
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
