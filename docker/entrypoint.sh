@@ -28,4 +28,5 @@ if [ "$status" -eq 1 ]; then
         echo "stash-sense: no usable database at $db: set STASH_SENSE_RELEASE_INDEX to download one, or put a database folder there; serving without one (/health says degraded)" >&2
     fi
 fi
-exec stash-sense serve --db "$db" --host "${STASH_SENSE_HOST:-0.0.0.0}" --port "${STASH_SENSE_PORT:-5000}" "$@"
+# host, port and the rest come from the STASH_SENSE_* variables (docs/configuration.md)
+exec stash-sense serve --db "$db" "$@"

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Build the image and try it: first start without a database (says what is missing), first start
 # with a release index (downloads the demo database as a signed release), /health, identify the
-# demo picture, the container's HEALTHCHECK. Needs a running Docker engine and Debian's
+# demo picture, the documented `docker exec ... db update`, `docker exec ... db rollback` and
+# `docker run --rm ... db check` (docs/releases.md), the container's HEALTHCHECK. Needs a running Docker engine and Debian's
 # debootstrap; no container registry: the base image is made from Debian packages.
 #
 #   bash docker/smoke-test.sh            # from the repository root
@@ -47,9 +48,8 @@ echo "built in $(( $(date +%s) - start )) s; size $(docker image inspect -f '{{.
 say "demo database as a signed release on a local release host"
 rm -rf "$WORK/release" && mkdir -p "$WORK/release"
 "$PY" -m stash_sense.cli.app db enroll --db "$WORK/release/src" src/stash_sense/demo_data/faces >/dev/null
-"$PY" -m stash_sense.cli.app db keygen --out "$WORK/release/key" >"$WORK/release/entry.json" 2>/dev/null
-"$PY" -c "import json,sys; print(json.dumps({'keys': [json.load(open(sys.argv[1]))]}))" \
-    "$WORK/release/entry.json" >"$WORK/release/keys.json"
+# keys.json is what `db keygen` prints, saved as it is (docs/releases.md)
+"$PY" -m stash_sense.cli.app db keygen --out "$WORK/release/key" >"$WORK/release/keys.json" 2>/dev/null
 "$PY" -m stash_sense.cli.app db package --db "$WORK/release/src" --out "$WORK/release/out" \
     --key "$WORK/release/key" --version 1.0 >/dev/null
 HOST_PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -87,6 +87,14 @@ answer=$(curl -s -H "X-API-Key: smoke-key" -H "Content-Type: image/jpeg" --data-
 name=$(echo "$answer" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["faces"][0]["matches"][0]["name"])')
 echo "identify $picture: $name"
 [ "$name" = "Richard Gere" ]
+
+say "the documented commands: docker exec ... db update / db rollback, docker run --rm ... db check"
+"$PY" -m stash_sense.cli.app db package --db "$WORK/release/src" --out "$WORK/release/out" \
+    --key "$WORK/release/key" --version 1.1 >/dev/null
+docker exec stash-sense-smoke stash-sense db update
+docker exec stash-sense-smoke stash-sense db rollback
+docker exec stash-sense-smoke stash-sense db check
+docker run --rm --network host -v stash-sense-smoke:/data "$IMAGE" db check
 echo "user in the container: $(docker exec stash-sense-smoke id -u)"
 for _ in $(seq 60); do
     health=$(docker inspect -f '{{.State.Health.Status}}' stash-sense-smoke)

@@ -6,8 +6,9 @@ Stash's Settings > Plugins > Available Plugins reads a source URL serving index.
 of {id, name, metadata, version, date, path, sha256, requires}, the way the community plugin
 repositories publish. Each plugin folder under plugin/ holding <id>.yml becomes <id>.zip with the
 folder's files at its root. The zip is byte-for-byte reproducible (sorted entries, fixed timestamps
-and permissions), so its sha256 only changes when a file does. The date is SOURCE_DATE_EPOCH, or
-the plugin folder's last commit (git), or the newest file's mtime.
+and permissions), so its sha256 only changes when a file does. The date (Stash offers an update
+when it is later than the installed one) is SOURCE_DATE_EPOCH, or the plugin folder's last commit
+(git), or, when the folder has uncommitted changes or no commit, its newest file's time.
 """
 
 from __future__ import annotations
@@ -93,23 +94,31 @@ def write_zip(folder: Path, target: Path) -> str:
     return hashlib.sha256(target.read_bytes()).hexdigest()
 
 
+def _git(folder: Path, *args: str) -> str | None:
+    """A git command's output about folder, or None outside a repository (or without git)."""
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=folder, capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return done.stdout.strip()
+
+
 def plugin_date(folder: Path) -> str:
-    """When the plugin last changed, as 'YYYY-MM-DD HH:MM:SS' (UTC)."""
+    """When the plugin last changed, as 'YYYY-MM-DD HH:MM:SS' (UTC).
+
+    Stash offers an installed plugin's update when the index's date is later than the installed
+    one (stashapp/stash pkg/pkg/pkg.go, PackageVersion.Upgradable), so the date must move with
+    every change: SOURCE_DATE_EPOCH, else the folder's last commit, else (no commit, or changes
+    not committed yet) the newest file's time.
+    """
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch is None:
-        try:
-            out = subprocess.run(
-                ["git", "log", "-1", "--format=%ct", "--", "."],
-                cwd=folder,
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout.strip()
-            epoch = out or None
-        except (OSError, subprocess.CalledProcessError):
-            epoch = None
-    if epoch is None:
-        epoch = str(int(max(p.stat().st_mtime for p in plugin_files(folder))))
+        committed = _git(folder, "log", "-1", "--format=%ct", "--", ".")
+        dirty = _git(folder, "status", "--porcelain", "--", ".")
+        newest = int(max(p.stat().st_mtime for p in plugin_files(folder)))
+        epoch = committed if committed and dirty == "" else str(max(newest, int(committed or 0)))
     stamp = dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
     return stamp.strftime("%Y-%m-%d %H:%M:%S")
 

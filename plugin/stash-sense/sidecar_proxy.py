@@ -5,8 +5,9 @@ Stash runs this (interface: raw; stashapp/stash pkg/plugin/raw.go) for
 {"server_connection": ..., "args": ...} on stdin, and reads {"output": ...} or {"error": ...} from
 stdout and log lines from stderr. The sidecar's URL and API key are read from Stash itself
 (`configuration { plugins }`, with the session cookie Stash hands its plugins), never taken from
-the page, so the task can reach nothing but the configured sidecar and the key never travels
-through the browser. Standard library only: it runs on whatever Python the Stash host has.
+the page, so a page cannot send the task, or the key, anywhere but the configured sidecar. (The key
+is no secret from the page: the same query returns it there; see docs/plugin.md.) Standard library
+only: it runs on whatever Python the Stash host has.
 """
 
 from __future__ import annotations

@@ -64,6 +64,30 @@
     return found.find((p) => same(p.name)) || found.find((p) => (p.alias_list || []).some(same)) || null;
   }
 
+  /**
+   * Adds the match's stash-box ids to a local performer. PerformerUpdateInput.stash_ids replaces the
+   * whole list, so the ids the performer has are sent back as read, updated_at included (without it
+   * Stash stamps them with the time now). Resolves with {added, stale}: how many ids were new, and
+   * whether the page needs a reload to show them.
+   */
+  async function linkStashIds(performerId, match) {
+    const data = await ns.gql(ns.queries.performerStashIds, { id: performerId });
+    if (!data.findPerformer) throw new ns.UserError(`Stash has no performer ${performerId}.`, "stash");
+    const existing = data.findPerformer.stash_ids.map((s) => ({
+      endpoint: s.endpoint,
+      stash_id: s.stash_id,
+      updated_at: s.updated_at,
+    }));
+    const key = (s) => `${s.endpoint}\n${s.stash_id}`;
+    const have = new Set(existing.map(key));
+    const added = (match.stash_ids || []).filter((s) => !have.has(key(s)));
+    if (!added.length) return { added: 0, stale: false };
+    const stashIds = existing.concat(added.map((s) => ({ endpoint: s.endpoint, stash_id: s.stash_id })));
+    const input = { id: performerId, stash_ids: stashIds };
+    const done = await ns.write(ns.queries.performerUpdate, { input }, { performers: [performerId] });
+    return { added: added.length, stale: done.stale };
+  }
+
   async function createPerformer(match) {
     const input = { name: match.name };
     if (match.disambiguation) input.disambiguation = match.disambiguation;
@@ -120,13 +144,15 @@
     const { match, person, sceneId, settings, toast, added, onAdded } = props;
     const [state, setState] = useState(match.already_on_scene ? { status: "on-scene" } : { status: "idle" });
 
+    // how: "created" (a new performer), "linked" (a local one given the match's stash-box ids) or "found".
     const finish = useCallback(
-      async (performer, created) => {
+      async (performer, how, linkStale) => {
         const { changed, stale } = await addToScene(sceneId, performer.id);
-        setState({ status: "added", performer, created });
+        setState({ status: "added", performer, how });
         onAdded(match.performer_id, performer);
         const said = changed ? `Added ${performer.name} to the scene` : `${performer.name} is already on the scene`;
-        toast.success(said + (stale ? RELOAD : ""));
+        const linked = how === "linked" ? `, linked to ${match.name}'s stash-box entry` : "";
+        toast.success(said + linked + (stale || linkStale ? RELOAD : ""));
         try {
           await ns.sidecar(settings, "POST", "/feedback", feedbackBody(sceneId, person, match, "accepted"));
         } catch (err) {
@@ -148,16 +174,22 @@
     const onAdd = () =>
       run(async () => {
         const byId = await findByStashIds(match);
-        if (byId) return finish(byId, false);
+        if (byId) return finish(byId, "found");
         const byName = await findByName(match);
         if (byName) {
           setState({ status: "confirm", local: byName });
           return undefined;
         }
-        return finish(await createPerformer(match), true);
+        return finish(await createPerformer(match), "created");
       });
-    const onUseLocal = () => run(() => finish(state.local, false));
-    const onCreate = () => run(async () => finish(await createPerformer(match), true));
+    // The local performer is this match from now on: it gets the match's stash-box ids first, so
+    // the next Identify (and Add) finds it by them.
+    const onUseLocal = () =>
+      run(async () => {
+        const { added, stale } = await linkStashIds(state.local.id, match);
+        return finish(state.local, added ? "linked" : "found", stale);
+      });
+    const onCreate = () => run(async () => finish(await createPerformer(match), "created"));
     const onReject = () =>
       run(async () => {
         await ns.sidecar(settings, "POST", "/feedback", feedbackBody(sceneId, person, match, "rejected"));
@@ -175,20 +207,32 @@
         ? h(AddedBadge, { performer: local, label: "On this scene:" })
         : h("span", { className: "stash-sense-on-scene badge badge-success" }, "On this scene");
     } else if (state.status === "added") {
-      actions = h(AddedBadge, { performer: state.performer, label: state.created ? "Created and added" : "Added" });
+      const label = { created: "Created and added", linked: "Linked and added" }[state.how] || "Added";
+      actions = h(AddedBadge, { performer: state.performer, label });
     } else if (state.status === "rejected") {
       actions = h("span", { className: "stash-sense-rejected badge badge-secondary" }, "Marked: not this person");
     } else if (state.status === "confirm") {
       const local = state.local;
       const who = `"${local.name}"${local.disambiguation ? ` (${local.disambiguation})` : ""}`;
       const how = sameName(local.name, match.name) ? `a performer named ${who}` : `${who}, also known as "${match.name}"`;
-      const unlinked = (match.stash_ids || []).length ? " It is not linked to this stash-box entry." : "";
+      const unlinked = (match.stash_ids || []).length
+        ? " It is not linked to this stash-box entry; using it links it."
+        : "";
+      // Stash refuses a second performer with the same name and disambiguation (pkg/performer/validate.go).
+      const taken = sameName(local.name, match.name) && sameName(local.disambiguation, match.disambiguation);
       actions = h(
         "div",
         { className: "stash-sense-confirm" },
         h("span", { className: "stash-sense-confirm-text" }, `Your Stash has ${how}.${unlinked} Use it?`),
         h("button", { type: "button", className: "btn btn-sm btn-primary", onClick: onUseLocal }, `Use ${local.name} (#${local.id})`),
-        h("button", { type: "button", className: "btn btn-sm btn-secondary", onClick: onCreate }, "Create a new performer")
+        taken
+          ? h(
+              "span",
+              { className: "stash-sense-confirm-note" },
+              `To create a new performer instead, first give #${local.id} a disambiguation in Stash: ` +
+                "Stash keeps one performer per name and disambiguation."
+            )
+          : h("button", { type: "button", className: "btn btn-sm btn-secondary", onClick: onCreate }, "Create a new performer")
       );
     } else {
       const busy = state.status === "busy";
@@ -363,25 +407,9 @@
     const onLink = async () => {
       setState({ status: "busy" });
       try {
-        const data = await ns.gql(ns.queries.performerStashIds, { id: performerId });
-        if (!data.findPerformer) throw new ns.UserError(`Stash has no performer ${performerId}.`, "stash");
-        // Sent back as read, updated_at included: without it Stash stamps them with the time now.
-        const existing = data.findPerformer.stash_ids.map((s) => ({
-          endpoint: s.endpoint,
-          stash_id: s.stash_id,
-          updated_at: s.updated_at,
-        }));
-        const key = (s) => `${s.endpoint}\n${s.stash_id}`;
-        const have = new Set(existing.map(key));
-        const added = (match.stash_ids || []).filter((s) => !have.has(key(s)));
-        let stale = false;
-        if (added.length) {
-          const stashIds = existing.concat(added.map((s) => ({ endpoint: s.endpoint, stash_id: s.stash_id })));
-          const input = { id: performerId, stash_ids: stashIds };
-          stale = (await ns.write(ns.queries.performerUpdate, { input }, { performers: [performerId] })).stale;
-        }
-        setState({ status: "linked", count: added.length });
-        toast.success((added.length ? `Linked ${match.name}'s stash-box entry` : "Already linked") + (stale ? RELOAD : ""));
+        const { added, stale } = await linkStashIds(performerId, match);
+        setState({ status: "linked", count: added });
+        toast.success((added ? `Linked ${match.name}'s stash-box entry` : "Already linked") + (stale ? RELOAD : ""));
       } catch (err) {
         setState({ status: "error", message: messageOf(err) });
       }

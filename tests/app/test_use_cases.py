@@ -1,8 +1,9 @@
-"""The use cases that the CLI and the sidecar share, called directly: dataclass results and
-domain errors (real models, the shared test database, real files)."""
+"""The use cases that the CLI and the sidecar share, called directly: result models and domain
+errors (real models, the shared test database, real files)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from stash_sense.app.scene import identify_video
 from stash_sense.database import EmbedderInfo, FaceDatabase
 from stash_sense.faces import FaceEngine
 from stash_sense.matching import Matcher
+from stash_sense.matching.tiers import at_least
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +41,14 @@ def test_identify_image_gives_faces_and_matches(
     assert found.image == str(photo) and len(found.faces) == 1
     face = found.faces[0]
     assert face.matches[0].name == "Tommy Thompson" and len(face.matches) <= 2
-    assert face.as_dict()["matches"][0]["name"] == "Tommy Thompson"
+    record = found.as_json()
+    assert list(record) == ["image", "faces"]
+    assert list(record["faces"][0]) == ["box", "score", "quality", "matches"]
+    assert list(record["faces"][0]["matches"][0]) == [
+        "performer_id", "name", "disambiguation", "distance", "tier", "stash_ids", "aliases",
+        "image_url", "country", "gender", "faces_matched", "distances", "decided_by",
+    ]  # fmt: skip
+    assert json.loads(json.dumps(record)) == record
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(photo.read_bytes()[:300])
     with pytest.raises(Unusable, match=r"broken\.jpg"):
@@ -48,9 +57,20 @@ def test_identify_image_gives_faces_and_matches(
         identify_image(engine, Matcher(fdb), photo, max_bytes=1000)
 
 
+def test_identify_image_leaves_out_matches_below_min_tier(
+    engine: FaceEngine, fdb: FaceDatabase, data_dir: Path
+) -> None:
+    photo = data_dir / "faces" / "lfw-dev" / "Tommy_Thompson" / "2.jpg"
+    every = identify_image(engine, Matcher(fdb), photo, top=8).faces[0].matches
+    assert [m.tier for m in every][-1] == "unlikely"
+    for lowest in ("high", "likely", "possible"):
+        kept = identify_image(engine, Matcher(fdb), photo, top=8, min_tier=lowest)
+        assert kept.faces[0].matches == [m for m in every if at_least(m.tier, lowest)]
+
+
 def test_database_info(fdb: FaceDatabase, test_db: dict[str, Any]) -> None:
     info = database_info(fdb, Path(test_db["db"]))
-    assert info.root == Path(test_db["db"]) and info.generation == fdb.path
+    assert info.path == test_db["db"] and info.generation == fdb.path.name
     assert info.counts["performers"] == 8 and "enroll" in info.sources
     assert info.stash_ids_per_endpoint == {
         "https://fansdb.cc/graphql": 1,

@@ -45,7 +45,7 @@ def test_a_database_of_the_former_ensemble_is_matched_with_its_own_embedders(
 
 
 def test_the_sidecar_matches_it_with_its_own_embedders(tmp_path: Path, lfw: Path) -> None:
-    from stash_sense.sidecar.recognizer import RecognizerHolder
+    from stash_sense.app.recognizer import RecognizerHolder
 
     src = tmp_path / "src"
     (src / PEOPLE[0]).mkdir(parents=True)

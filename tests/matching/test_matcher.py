@@ -30,12 +30,12 @@ def test_rank1_and_match_fields(world: World, db: FaceDatabase) -> None:
         assert [m.distance for m in matches] == sorted(m.distance for m in matches)
         right += matches[0].name == f"P{i}"
     assert right >= 58
-    m = matcher.match_face(world.face(4, noise=0.1), top=1)[0].as_dict()
-    assert m["name"] == "P4" and m["tier"] == "high" and m["distance"] < 0.4
-    assert m["stash_ids"] == [{"endpoint": ENDPOINT, "stash_id": "id4"}]
-    assert m["aliases"] == ["alias4"] and m["image_url"] == "https://img/4.jpg"
-    assert set(m["distances"]) == {"alpha", "beta"}
-    assert m["faces_matched"] == 1
+    m = matcher.match_face(world.face(4, noise=0.1), top=1)[0]
+    assert m.name == "P4" and m.tier == "high" and m.distance < 0.4
+    assert m.stash_ids == [{"endpoint": ENDPOINT, "stash_id": "id4"}]
+    assert m.aliases == ["alias4"] and m.image_url == "https://img/4.jpg"
+    assert set(m.distances) == {"alpha", "beta"}
+    assert m.faces_matched == 1
 
 
 def test_stranger_gets_no_confident_tier(world: World, db: FaceDatabase) -> None:

@@ -11,13 +11,14 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 TESTS_DIR = Path(__file__).resolve().parents[2] / "plugin" / "tests"
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-EXPECTED_TESTS = 19
+EXPECTED_TESTS = 20
 
 
 @pytest.mark.timeout(420)
@@ -32,6 +33,8 @@ def test_plugin_in_the_browser() -> None:
     done = subprocess.run(
         [node, "--test", "--test-concurrency=1", "--test-reporter=spec", "test/"],
         cwd=TESTS_DIR,
+        # stash-sense and python from the environment running pytest (a git worktree has no .venv).
+        env={**os.environ, "STASH_SENSE_BIN": str(Path(sys.executable).parent)},
         capture_output=True,
         text=True,
         timeout=400,

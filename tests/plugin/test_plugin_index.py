@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -15,12 +17,17 @@ PLUGIN_ROOT = Path(__file__).resolve().parents[2] / "plugin"
 SCRIPT = PLUGIN_ROOT / "build_index.py"
 
 
-def run_build(out: Path, root: Path = PLUGIN_ROOT) -> subprocess.CompletedProcess[str]:
+def run_build(
+    out: Path, root: Path = PLUGIN_ROOT, epoch: str | None = "1764000000"
+) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(out.parent)}
+    if epoch is not None:
+        env["SOURCE_DATE_EPOCH"] = epoch
     return subprocess.run(
         [sys.executable, str(SCRIPT), "--root", str(root), "--out", str(out)],
         capture_output=True,
         text=True,
-        env={"SOURCE_DATE_EPOCH": "1764000000", "PATH": "/usr/bin:/bin"},
+        env=env,
         check=False,
     )
 
@@ -85,3 +92,37 @@ def test_bad_plugin_folder_is_one_clear_error(tmp_path: Path, broken: str) -> No
     assert result.stderr.startswith("error: ")
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out" / "index.yml").exists()
+
+
+def test_date_is_the_last_commit_or_the_newest_uncommitted_change(tmp_path: Path) -> None:
+    """Stash offers an update only when the index's date is later than the installed one."""
+    if shutil.which("git") is None:
+        pytest.fail("git is not installed")
+    root = tmp_path / "root"
+    shutil.copytree(PLUGIN_ROOT / "stash-sense", root / "stash-sense")
+    for file in (root / "stash-sense").iterdir():
+        os.utime(file, (1500000000, 1500000000))  # 2017, older than the commit
+    committed = "2020-01-02T03:04:05Z"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.org",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.org",
+        "GIT_AUTHOR_DATE": committed,
+        "GIT_COMMITTER_DATE": committed,
+    }
+    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "plugin"]):
+        subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
+
+    def date() -> object:
+        assert (done := run_build(tmp_path / "out", root=root, epoch=None)).returncode == 0, done
+        (entry,) = parse_index((tmp_path / "out" / "index.yml").read_text())
+        return entry["date"]
+
+    assert date() == "2020-01-02 03:04:05"
+    changed = root / "stash-sense" / "stash-sense.css"
+    changed.write_text(changed.read_text() + "\n/* changed */\n")
+    os.utime(changed, (1735700000, 1735700000))  # 2025-01-01 02:53:20 UTC
+    assert date() == "2025-01-01 02:53:20"

@@ -1,5 +1,5 @@
 """The sidecar installs a release on POST /database/update and swaps it in while answering 50
-/identify requests; /health and /status say when a newer database exists."""
+/identify requests; /health and /status say when a newer database exists, also after a rollback."""
 
 from __future__ import annotations
 
@@ -122,5 +122,17 @@ def test_hot_swap_answers_every_request(
             details = c.get("/status").json()["database_update"]
         assert details["current"] == "2.0" and details["available"] is False
         assert httpx.get(sidecar.url + "/health").json()["database_update_available"] is False
+
+        # back to 1.0 by the CLI, reloaded: the newer release is available again at once
+        back = cli("db", "rollback", "--db", str(db))
+        assert back.returncode == 0, back.stderr
+        with sidecar.client() as c:
+            reloaded = c.post("/database/reload", json={})
+            assert reloaded.status_code == 200, reloaded.text
+            assert reloaded.json()["generation"] == "gen-000001"
+            details = c.get("/status").json()["database_update"]
+        assert details["current"] == "1.0" and details["newest"] == "2.0"
+        assert details["available"] is True
+        assert httpx.get(sidecar.url + "/health").json()["database_update_available"] is True
     finally:
         sidecar.stop()

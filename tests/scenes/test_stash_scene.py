@@ -13,7 +13,7 @@ from stash_sense.scenes.identify import Person, SceneResult
 from stash_sense.scenes.stash import (
     MIN_SPRITE_FACE_PX,
     face_times,
-    mark_on_scene,
+    performers_on_scene,
     pick_times,
     spread,
 )
@@ -40,10 +40,7 @@ def test_marks_by_any_shared_stash_id() -> None:
     ]
     person = Person(0, [], matches, "")
     result = SceneResult("7", "video", 1, 1, 0.1, [person])
-    mark_on_scene(result, scene)
-    marks = [(m["name"], m["already_on_scene"], m["stash_performer_id"])
-             for m in result.as_dict()["persons"][0]["matches"]]  # fmt: skip
-    assert marks == [("A", True, "41"), ("B", False, None), ("No ids", False, None)]
+    assert performers_on_scene(result, scene) == [["41", None, None]]
 
 
 def test_spread_keeps_order_and_count() -> None:

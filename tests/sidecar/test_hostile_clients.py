@@ -330,8 +330,8 @@ def test_the_access_log_has_no_query_strings(sidecar: Sidecar) -> None:
 def test_reload_without_a_path_follows_the_configured_db(
     sidecar: Sidecar, test_db: dict[str, Any], tmp_path: Path
 ) -> None:
-    other = tmp_path / "other-db"
-    shutil.copytree(test_db["db"], other, symlinks=True)
+    other = sidecar.log.parent / "other-db"  # reload takes folders under the data folder only
+    shutil.copytree(test_db["db"], other, symlinks=True, dirs_exist_ok=True)
     with sidecar.client() as c:
         assert c.post("/database/reload", json={"path": str(other)}).json()["path"] == str(other)
         back = c.post("/database/reload", json={})

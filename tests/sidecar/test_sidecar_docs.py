@@ -12,22 +12,24 @@ def test_openapi_declares_the_answers(sidecar: Sidecar) -> None:
         spec = c.get("/openapi.json").json()
     schemas = spec["components"]["schemas"]
     answers = {
-        ("/identify", "post"): "IdentifyOut",
-        ("/identify/performer", "post"): "PerformerOut",
-        ("/identify/scene", "post"): "SceneOut",
-        ("/database/info", "get"): "DatabaseInfoOut",
+        ("/identify", "post"): "ImageResult",
+        ("/identify/performer", "post"): "PerformerResult",
+        ("/identify/scene", "post"): "StashSceneResult",
+        ("/database/info", "get"): "DatabaseInfo",
         ("/health", "get"): "HealthOut",
-        ("/images/{performer_id}", "get"): "ImageOut",
+        ("/images/{performer_id}", "get"): "Picture",
     }
     for (path, method), model in answers.items():
         ok = spec["paths"][path][method]["responses"]["200"]["content"]["application/json"]
         assert ok["schema"]["$ref"].endswith("/" + model), (path, ok)
         refused = spec["paths"][path][method]["responses"]["422"]["content"]["application/json"]
         assert refused["schema"]["$ref"].endswith("/ErrorOut"), path
-    assert {"box", "score", "quality", "matches"} <= set(schemas["FaceOut"]["properties"])
-    match = set(schemas["MatchOut"]["properties"])
+    assert {"box", "score", "quality", "matches"} <= set(schemas["FaceResult"]["properties"])
+    match = set(schemas["MatchResult"]["properties"])
     assert {"performer_id", "name", "distance", "tier", "stash_ids", "decided_by"} <= match
-    assert {"already_on_scene", "stash_performer_id"} <= set(schemas["SceneMatchOut"]["properties"])
+    assert {"already_on_scene", "stash_performer_id"} <= set(
+        schemas["SceneMatchResult"]["properties"]
+    )
 
 
 def test_the_docs_page_loads_nothing_from_the_internet(sidecar: Sidecar) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -142,3 +143,47 @@ def test_wrong_key_never_reaches_the_log(sidecar: Sidecar) -> None:
         c.get("/feedback")
     log = sidecar.log.read_text()
     assert "a-secret-guess" not in log and API_KEY not in log
+
+
+def test_reload_takes_the_configured_database_or_one_under_the_data_folder(
+    sidecar: Sidecar, test_db: dict[str, Any], tmp_path: Path
+) -> None:
+    """Any other folder is refused in the same words whether it exists, holds a database, or
+    not: the answer tells nothing about the sidecar's file system."""
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(test_db["db"], elsewhere, symlinks=True)
+    inside = sidecar.log.parent / "copied-db"  # the sidecar's data folder
+    shutil.copytree(test_db["db"], inside, symlinks=True, dirs_exist_ok=True)
+    with sidecar.client() as c:
+        refused = {
+            str(p): c.post("/database/reload", json={"path": str(p)})
+            for p in (elsewhere, tmp_path / "missing", Path("/etc"), inside / ".." / "..")
+        }
+        for path, r in refused.items():
+            assert r.status_code == 400, (path, r.text)
+        words = {r.json()["error"].replace(path, "PATH") for path, r in refused.items()}
+        assert len(words) == 1, words
+        assert c.get("/database/info").json()["path"] == str(test_db["db"])
+        loaded = c.post("/database/reload", json={"path": str(inside)})
+        assert loaded.status_code == 200, loaded.text
+        assert loaded.json()["path"] == str(inside)
+        back = c.post("/database/reload", json={})
+        assert back.status_code == 200 and back.json()["path"] == str(test_db["db"])
+        same = c.post("/database/reload", json={"path": str(test_db["db"])})
+        assert same.status_code == 200, same.text
+
+
+def test_min_tier_and_bad_options_of_identify(sidecar: Sidecar, data_dir: Path) -> None:
+    data = (data_dir / "faces" / "lfw-dev" / "Monica_Seles" / "4.jpg").read_bytes()
+    with sidecar.client() as c:
+        every = c.post("/identify", files={"image": ("m.jpg", data)}, data={"top": "5"})
+        high = c.post("/identify", files={"image": ("m.jpg", data)}, data={"min_tier": "High"})
+        fraction = c.post("/identify", json={"image": "AAAA", "top": 2.5})
+        too_many = c.post("/identify", json={"image": "AAAA", "top": 51})
+    assert every.status_code == 200 and high.status_code == 200, (every.text, high.text)
+    tiers = [m["tier"] for m in every.json()["faces"][0]["matches"]]
+    assert len(tiers) == 5 and "unlikely" in tiers
+    kept = [m["tier"] for m in high.json()["faces"][0]["matches"]]
+    assert kept == [t for t in tiers if t == "high"]
+    assert fraction.status_code == 400 and fraction.json()["error"].startswith("top: must be")
+    assert too_many.status_code == 400 and "top" in too_many.json()["error"]

@@ -127,3 +127,20 @@ def test_scene_from_a_stash_that_needs_its_api_key(
     assert result["source"] == "video" and result["frames_sampled"] == 8
     assert {"Monica Seles", "Tommy Thompson"} <= set(_best(result))
     assert stash_key not in running.log.read_text()
+
+
+def test_openapi_shows_the_request_constraints(sidecar: Sidecar) -> None:
+    with sidecar.client() as c:
+        paths = c.get("/openapi.json").json()["paths"]
+
+    def body(path: str) -> dict[str, Any]:
+        schema: dict[str, Any] = paths[path]["post"]["requestBody"]["content"]["application/json"]
+        return schema["schema"]
+
+    scene = body("/identify/scene")
+    assert scene["required"] == ["scene_id"]
+    assert scene["properties"]["top"]["maximum"] == 50
+    assert scene["properties"]["frames"]["anyOf"][0]["maximum"] == 400
+    assert scene["properties"]["source"]["enum"] == ["auto", "sprite", "video"]
+    assert body("/feedback")["properties"]["verdict"]["enum"] == ["accepted", "rejected"]
+    assert "path" in body("/database/reload")["properties"]

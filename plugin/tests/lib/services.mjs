@@ -9,7 +9,9 @@ import { TESTS_DIR } from "./harness-server.mjs";
 
 export const REPO = path.resolve(TESTS_DIR, "..", "..");
 export const TEST_DATA = path.resolve(REPO, "tests", "data"); // LFW photos, one scene (README there)
-const BIN = path.join(REPO, ".venv", "bin");
+// The Python environment with stash-sense installed: STASH_SENSE_BIN (tests/plugin/test_plugin_browser.py
+// passes the one running pytest, so a git worktree without its own .venv works), else the repository's .venv.
+const BIN = process.env.STASH_SENSE_BIN || path.join(REPO, ".venv", "bin");
 export const PYTHON = existsSync(path.join(BIN, "python")) ? path.join(BIN, "python") : "python3";
 export const CLI = path.join(BIN, "stash-sense");
 export const DEV_CLI = path.join(BIN, "stash-sense-dev");

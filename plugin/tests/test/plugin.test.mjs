@@ -77,6 +77,24 @@ async function createPerformer(input) {
   return data.performerCreate.id;
 }
 
+async function updatePerformer(input) {
+  await standInGql(`mutation U($input: PerformerUpdateInput!) { performerUpdate(input: $input) { id } }`, { input });
+}
+
+async function stashIdsOf(id) {
+  const query = `query P($id: ID!) { findPerformer(id: $id) { stash_ids { endpoint stash_id updated_at } } }`;
+  return (await standInGql(query, { id })).findPerformer.stash_ids;
+}
+
+/** A PMVStash id (suffix: its last 4 hex digits) as Stash stores it, with its time. */
+function pmvStashId(suffix) {
+  return {
+    endpoint: "https://pmvstash.org/graphql",
+    stash_id: `0f0f0f0f-0000-4000-8000-00000000${suffix}`,
+    updated_at: "2024-02-03T04:05:06Z",
+  };
+}
+
 async function setScenePerformers(ids) {
   await standInGql(`mutation S($input: SceneUpdateInput!) { sceneUpdate(input: $input) { id } }`, {
     input: { id: "1", performer_ids: ids },
@@ -116,6 +134,23 @@ async function identify(page) {
 /** The candidate named `name` in the first row where it is the best candidate. */
 function top(modal, name) {
   return modal.locator(`.stash-sense-candidate:first-child[data-performer="${name}"]`).first();
+}
+
+/**
+ * Add to Scene on a candidate Stash has by name only: the question asked, whether "Create a new
+ * performer" is offered (not when Stash would refuse the same name and disambiguation), then "Use <label>".
+ */
+async function addAndUse(candidate, question, useLabel, { canCreate }) {
+  await candidate.locator(".stash-sense-add").click();
+  const text = candidate.locator(".stash-sense-confirm-text");
+  await text.waitFor();
+  assert.equal(await text.textContent(), question);
+  const create = candidate.locator(".stash-sense-confirm button", { hasText: "Create a new performer" });
+  const note = candidate.locator(".stash-sense-confirm-note");
+  assert.deepEqual([await create.count(), await note.count()], canCreate ? [1, 0] : [0, 1]);
+  if (!canCreate) assert.match(await note.textContent(), /^To create a new performer instead, first give #\d+ a disambiguation/);
+  await candidate.locator(".stash-sense-confirm button", { hasText: useLabel }).click();
+  await candidate.locator(".stash-sense-added").waitFor();
 }
 
 function imageDataUrl(file) {
@@ -303,17 +338,11 @@ describe("scene page", () => {
     }
 
     // Tommy Thompson exists locally by name only: offered, used on confirmation, nothing created.
-    got = await mutationsDuring(async () => {
-      await tommy.locator(".stash-sense-add").click();
-      const use = tommy.locator(".stash-sense-confirm button", { hasText: `Use Tommy Thompson (#${local.tommy})` });
-      await use.waitFor();
-      assert.equal(
-        await tommy.locator(".stash-sense-confirm-text").textContent(),
-        'Your Stash has a performer named "Tommy Thompson". Use it?'
-      );
-      await use.click();
-      await tommy.locator(".stash-sense-added").waitFor();
-    });
+    got = await mutationsDuring(() =>
+      addAndUse(tommy, 'Your Stash has a performer named "Tommy Thompson". Use it?', `Use Tommy Thompson (#${local.tommy})`, {
+        canCreate: false,
+      })
+    );
     const everyone = [local.existing, local.monica, aliId, local.tommy];
     assert.deepEqual(got, [{ mutation: "sceneUpdate", args: { input: { id: "1", performer_ids: everyone } } }]);
     assert.ok(await page.locator(".toast-success").count() >= 3, "a toast per add");
@@ -425,30 +454,61 @@ describe("scene page", () => {
 
   test("a local performer with the match's name as an alias is offered and used on confirmation", async () => {
     await configure({});
-    await standInGql(`mutation U($input: PerformerUpdateInput!) { performerUpdate(input: $input) { id } }`, {
-      input: { id: local.tommy, name: "Tom Thompson", alias_list: ["Tommy Thompson"] },
-    });
+    await updatePerformer({ id: local.tommy, name: "Tom Thompson", alias_list: ["Tommy Thompson"] });
     await setScenePerformers([local.existing]);
     try {
       const page = await openPage("scenes/1");
       const modal = await identify(page);
       const tommy = top(modal, "Tommy Thompson");
-      const got = await mutationsDuring(async () => {
-        await tommy.locator(".stash-sense-add").click();
-        const text = tommy.locator(".stash-sense-confirm-text");
-        await text.waitFor();
-        assert.equal(await text.textContent(), 'Your Stash has "Tom Thompson", also known as "Tommy Thompson". Use it?');
-        await tommy.locator(".stash-sense-confirm button", { hasText: `Use Tom Thompson (#${local.tommy})` }).click();
-        await tommy.locator(".stash-sense-added").waitFor();
-      });
+      const question = 'Your Stash has "Tom Thompson", also known as "Tommy Thompson". Use it?';
+      const got = await mutationsDuring(() => addAndUse(tommy, question, `Use Tom Thompson (#${local.tommy})`, { canCreate: true }));
       assert.deepEqual(got, [
         { mutation: "sceneUpdate", args: { input: { id: "1", performer_ids: [local.existing, local.tommy] } } },
       ]);
       await page.close();
     } finally {
-      await standInGql(`mutation U($input: PerformerUpdateInput!) { performerUpdate(input: $input) { id } }`, {
-        input: { id: local.tommy, name: "Tommy Thompson", alias_list: [] },
-      });
+      await updatePerformer({ id: local.tommy, name: "Tommy Thompson", alias_list: [] });
+    }
+  });
+
+  test("Use it links the candidate's stash-box ids to the local performer, so the next Identify finds it", async () => {
+    await configure({});
+    // Monica Seles is linked to another stash-box only: Add finds her by name, not by her StashDB id.
+    const other = pmvStashId("c004");
+    await updatePerformer({ id: local.monica, stash_ids: [other] });
+    await setScenePerformers([local.existing]);
+    try {
+      const page = await openPage("scenes/1");
+      let modal = await identify(page);
+      const monica = top(modal, "Monica Seles");
+      const question =
+        'Your Stash has a performer named "Monica Seles". It is not linked to this stash-box entry; using it links it. Use it?';
+      const got = await mutationsDuring(() => addAndUse(monica, question, `Use Monica Seles (#${local.monica})`, { canCreate: false }));
+      // PerformerUpdateInput.stash_ids replaces the list: the old id goes back with its updated_at.
+      assert.deepEqual(got, [
+        {
+          mutation: "performerUpdate",
+          args: { input: { id: local.monica, stash_ids: [other, { endpoint: STASHDB, stash_id: MONICA_ID }] } },
+        },
+        { mutation: "sceneUpdate", args: { input: { id: "1", performer_ids: [local.existing, local.monica] } } },
+      ]);
+      assert.match(await monica.locator(".stash-sense-added").textContent(), /^Linked and added Monica Seles/);
+      const stored = await stashIdsOf(local.monica);
+      assert.deepEqual(stored[0], other, "the id she had is kept, with its time");
+      assert.deepEqual([stored.length, stored[1].endpoint, stored[1].stash_id], [2, STASHDB, MONICA_ID]);
+      assert.ok(Date.now() - Date.parse(stored[1].updated_at) < 600000, "the new id is stamped now, by Stash");
+
+      // Identify again: her row says she is on the scene (the sidecar matched her by the linked id).
+      await page.keyboard.press("Escape");
+      await modal.waitFor({ state: "detached" });
+      modal = await identify(page);
+      const again = top(modal, "Monica Seles");
+      await again.locator(".stash-sense-added").waitFor();
+      assert.match(await again.locator(".stash-sense-added").textContent(), /^On this scene: Monica Seles/);
+      assert.equal(await again.locator(".stash-sense-add").count(), 0, await again.innerText());
+      await page.close();
+    } finally {
+      await updatePerformer({ id: local.monica, stash_ids: [{ endpoint: STASHDB, stash_id: MONICA_ID }] });
     }
   });
 
@@ -660,15 +720,10 @@ describe("connection", () => {
 describe("performer page", () => {
   test("Find on stash-box shows the performer beside candidates; Link keeps existing ids with their times", async () => {
     await configure({});
-    const other = {
-      endpoint: "https://pmvstash.org/graphql",
-      stash_id: "0f0f0f0f-0000-4000-8000-00000000c003",
-      updated_at: "2024-02-03T04:05:06Z",
-    };
+    const other = pmvStashId("c003");
     const photo = path.join(TEST_DATA, "faces", "lfw-dev", "Monica_Seles", "4.jpg");
     const id = await createPerformer({ name: "Unlinked M.", image: await imageDataUrl(photo), stash_ids: [other] });
-    const stored = (await standInGql(`query P($id: ID!) { findPerformer(id: $id) { stash_ids { updated_at } } }`, { id }))
-      .findPerformer.stash_ids[0].updated_at;
+    const stored = (await stashIdsOf(id))[0].updated_at;
     const page = await openPage(`performers/${id}`);
     await page.locator(".performer-stash-ids[data-count='1']").waitFor();
     await page.locator(".stash-sense-find").click();

@@ -2,46 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from stash_sense.app.errors import Unusable
+from stash_sense.app.results import ImageResult, face_result
 
 if TYPE_CHECKING:
     from stash_sense.faces import FaceEngine
-    from stash_sense.faces.types import FaceQuality
-    from stash_sense.matching import Match, Matcher
-
-
-@dataclass(frozen=True)
-class FaceResult:
-    """One face of an image: where it is, how good it is, and its matches (best first)."""
-
-    box: list[float]
-    score: float
-    quality: FaceQuality
-    matches: list[Match]
-
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON a face is reported as (docs/architecture.md)."""
-        return {
-            "box": self.box,
-            "score": round(float(self.score), 4),
-            "quality": self.quality.as_dict(),
-            "matches": [m.as_dict() for m in self.matches],
-        }
-
-
-@dataclass(frozen=True)
-class ImageResult:
-    """Every face of one image, largest first; `image` names it (a path, or a label)."""
-
-    image: str
-    faces: list[FaceResult]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"image": self.image, "faces": [f.as_dict() for f in self.faces]}
+    from stash_sense.matching import Matcher
+    from stash_sense.matching.tiers import Tier
 
 
 def identify_image(
@@ -52,8 +22,10 @@ def identify_image(
     top: int = 5,
     name: str | None = None,
     max_bytes: int | None = None,
+    min_tier: Tier = "unlikely",
 ) -> ImageResult:
-    """Identify the faces of `image` (a file, or its bytes, decoded in memory and called `name`).
+    """Identify the faces of `image` (a file, or its bytes, decoded in memory and called `name`);
+    each face's `top` matches, those below `min_tier` left out.
 
     Faces go through the cascade (stash_sense.matching.cascade): SFace first, FaceNet only when
     SFace alone is not decisive. Raises Unusable when the image cannot be read (the message is
@@ -68,7 +40,7 @@ def identify_image(
     except ImageError as err:
         raise Unusable(str(err)) from err
     faces = [
-        FaceResult(face.box.as_list(), float(face.score), face.quality, matches)
+        face_result(face.box.as_list(), face.score, face.quality, matches, min_tier)
         for face, matches in CascadeIdentifier(engine, matcher).identify(pixels, top)
     ]
-    return ImageResult(label, faces)
+    return ImageResult(image=label, faces=faces)

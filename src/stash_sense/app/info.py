@@ -2,35 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from stash_sense.database import FaceDatabase
+from stash_sense.app.results import DatabaseInfo
+from stash_sense.database import DatabaseError, FaceDatabase
 
-
-@dataclass(frozen=True)
-class DatabaseInfo:
-    """One open database: the folder given, its generation, manifest, files and stash ids."""
-
-    root: Path  # the folder the user gave (a DB root with `current`, or a generation)
-    generation: Path  # the generation folder actually read
-    manifest: dict[str, Any]
-    counts: dict[str, int]
-    sources: dict[str, Any]
-    file_sizes: dict[str, int]
-    stash_ids_per_endpoint: dict[str, int]
+__all__ = ["DatabaseError", "DatabaseInfo", "database_info", "read_database_info"]
 
 
 def database_info(db: FaceDatabase, root: Path) -> DatabaseInfo:
     """What `db` (opened from `root`) holds; DatabaseError when it cannot be read."""
     return DatabaseInfo(
-        root=root,
-        generation=db.path,
+        path=str(root),
+        generation=db.path.name,
         manifest=db.manifest.as_dict(),
         counts=dict(db.manifest.counts),
         sources=db.manifest.sources,
-        file_sizes=db.file_sizes(),
         stash_ids_per_endpoint=db.stash_ids_per_endpoint(),
+        file_sizes=db.file_sizes(),
     )
+
+
+def read_database_info(root: Path) -> DatabaseInfo:
+    """Open the database at `root` and say what it holds; DatabaseError when it cannot."""
+    with FaceDatabase.open(root) as db:
+        return database_info(db, root)

@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from stash_sense.app.errors import InvalidInput, NotFound, Unusable
-from stash_sense.app.identify import ImageResult, identify_image
+from stash_sense.app.identify import identify_image
+from stash_sense.app.results import PerformerResult
 from stash_sense.net.redact import redact_url
 from stash_sense.sources.stash import StashError
 
 if TYPE_CHECKING:
     from stash_sense.faces import FaceEngine
     from stash_sense.matching import Matcher
+    from stash_sense.matching.tiers import Tier
     from stash_sense.sources.stash import StashClient
-
-
-@dataclass(frozen=True)
-class PerformerResult:
-    """A Stash performer and what their image's faces matched (the largest face first)."""
-
-    performer_id: str
-    name: str
-    image: ImageResult
-
-    def as_dict(self) -> dict[str, Any]:
-        return {**self.image.as_dict(), "performer_id": self.performer_id, "name": self.name}
 
 
 def fetch_from_stash(stash: StashClient, url: str, max_bytes: int) -> bytes:
@@ -49,8 +38,10 @@ def identify_performer(
     *,
     top: int = 5,
     max_bytes: int,
+    min_tier: Tier = "unlikely",
 ) -> PerformerResult:
-    """Read the performer from Stash, fetch their image (at most `max_bytes`) and identify it.
+    """Read the performer from Stash, fetch their image (at most `max_bytes`) and identify it;
+    `matches` are the largest face's (those below `min_tier` left out).
 
     Raises NotFound (no such performer), Unusable (no image, or an unreadable one),
     InvalidInput (an image off the Stash host) and StashError (Stash failed).
@@ -61,5 +52,13 @@ def identify_performer(
     if not performer.image_path:
         raise Unusable(f"performer {performer_id} has no image in Stash")
     data = fetch_from_stash(stash, performer.image_path, max_bytes)
-    found = identify_image(engine, matcher, data, top=top, name=f"performer {performer_id}")
-    return PerformerResult(performer.id, performer.name, found)
+    found = identify_image(
+        engine, matcher, data, top=top, name=f"performer {performer_id}", min_tier=min_tier
+    )
+    return PerformerResult(
+        image=found.image,
+        faces=found.faces,
+        performer_id=performer.id,
+        name=performer.name,
+        matches=found.faces[0].matches if found.faces else [],
+    )

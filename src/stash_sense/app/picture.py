@@ -11,13 +11,13 @@ a data URL (which Stash's Content-Security-Policy allows in img-src).
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from stash_sense.app.errors import InvalidInput, NotFound, Unusable, Upstream
 from stash_sense.app.picture_cache import PictureCache
+from stash_sense.app.results import Picture
 from stash_sense.net import HttpClient, NetError, Policy, Scope, redact_url
 from stash_sense.sources.http import looks_like_image
 
@@ -36,17 +36,6 @@ _KINDS = (
     (b"RIFF", "image/webp"),
     (b"BM", "image/bmp"),
 )
-
-
-@dataclass(frozen=True)
-class Picture:
-    """A performer's picture as a data URL."""
-
-    performer_id: int
-    data_url: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"performer_id": self.performer_id, "data_url": self.data_url}
 
 
 def _kind(data: bytes) -> str:
@@ -122,4 +111,4 @@ def performer_picture(db: FaceDatabase, cache_dir: Path, performer_id: int) -> P
         else:
             data = cached
     encoded = base64.b64encode(data).decode()
-    return Picture(performer_id, f"data:{_kind(data)};base64,{encoded}")
+    return Picture(performer_id=performer_id, data_url=f"data:{_kind(data)};base64,{encoded}")

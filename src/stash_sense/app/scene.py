@@ -4,34 +4,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from stash_sense.app.errors import InvalidInput, NotFound, Unusable
+from stash_sense.app.results import (
+    SceneResult,
+    StashSceneResult,
+    scene_result,
+    stash_scene_result,
+)
 
 if TYPE_CHECKING:
     from stash_sense.faces import FaceEngine
     from stash_sense.matching import Matcher
-    from stash_sense.scenes.identify import SceneResult
+    from stash_sense.matching.tiers import Tier
     from stash_sense.sources.stash import StashClient
-
-
-@dataclass
-class StashSceneResult:
-    """Who is in a Stash scene, how long it took in all (frames included), and notes on
-    fallbacks (e.g. "no face in the sprite sheet; sampled the video evenly")."""
-
-    scene: SceneResult
-    elapsed_s: float
-    notes: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The "Scene result" of docs/architecture.md, with `already_on_scene` marks."""
-        out = self.scene.as_dict()
-        out["elapsed_s"] = round(self.elapsed_s, 3)
-        out["notes"] = self.notes
-        return out
 
 
 def identify_stash_scene(
@@ -44,15 +32,17 @@ def identify_stash_scene(
     source: str = "auto",
     top: int = 5,
     should_stop: Callable[[], bool] | None = None,
+    min_tier: Tier = "unlikely",
 ) -> StashSceneResult:
     """Sample `frames` frames of the Stash scene (`source`: auto, sprite or video), identify
-    every person, and mark the matches already on the scene.
+    every person, and mark the matches already on the scene; matches below `min_tier` are left
+    out.
 
     Raises NotFound (no such scene), InvalidInput (an unknown source), FrameError (the frames
     cannot be read), StashError, SceneCancelled (when `should_stop()` turns true).
     """
     from stash_sense.scenes.identify import identify_scene
-    from stash_sense.scenes.stash import SOURCES, mark_on_scene, stash_scene_frames
+    from stash_sense.scenes.stash import SOURCES, performers_on_scene, stash_scene_frames
 
     if source not in SOURCES:
         raise InvalidInput(f"source must be one of {', '.join(SOURCES)}")
@@ -66,14 +56,22 @@ def identify_stash_scene(
     result = identify_scene(
         picked, engine, matcher, source=used, scene_id=scene.id, top=top, should_stop=should_stop
     )
-    mark_on_scene(result, scene)
-    return StashSceneResult(result, time.perf_counter() - started, notes)
+    owners = performers_on_scene(result, scene)
+    elapsed = time.perf_counter() - started
+    return stash_scene_result(result, owners, elapsed, notes, min_tier)
 
 
 def identify_video(
-    video: Path, engine: FaceEngine, matcher: Matcher, *, frames: int, top: int = 5
+    video: Path,
+    engine: FaceEngine,
+    matcher: Matcher,
+    *,
+    frames: int,
+    top: int = 5,
+    min_tier: Tier = "unlikely",
 ) -> SceneResult:
-    """Identify every person in a local video file from `frames` evenly spaced frames.
+    """Identify every person in a local video file from `frames` evenly spaced frames (matches
+    below `min_tier` left out).
 
     Raises InvalidInput (no such file) and Unusable (the video cannot be decoded).
     """
@@ -87,4 +85,4 @@ def identify_video(
         sampled = video_frames(str(video.resolve()), frames)
     except FrameError as err:
         raise Unusable(str(err)) from err
-    return identify_scene(sampled, engine, matcher, source="video", top=top)
+    return scene_result(identify_scene(sampled, engine, matcher, source="video", top=top), min_tier)

@@ -13,7 +13,9 @@ if TYPE_CHECKING:
 
 
 def build_command(
-    db: Path = typer.Option(..., "--db", help="database folder (created if missing)"),
+    db: Path | None = typer.Option(
+        None, "--db", help="database folder, created if missing [env STASH_SENSE_DB]"
+    ),
     endpoint: str = typer.Option(
         ..., "--endpoint", help="endpoint name: stashdb, fansdb, pmvstash, javstash, tpdb or yours"
     ),
@@ -42,7 +44,7 @@ def build_command(
     them; 3 not complete: images or pages failed for now (server errors, timeouts), run again."""
     from stash_sense.builder import BuildError, BuildIncomplete, BuildOptions, build
     from stash_sense.cli.build_progress import CONSOLE, ProgressBars
-    from stash_sense.cli.db import settings
+    from stash_sense.cli.common import database, settings
     from stash_sense.database import DatabaseError
     from stash_sense.errors import ConfigError
     from stash_sense.sources.endpoints import get_endpoint
@@ -52,6 +54,7 @@ def build_command(
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         given = settings(config=config)
+        db = database(db)
         config_file, must_exist = given.endpoints_file()
         ep = get_endpoint(endpoint, config_file, given.endpoint_environ(), must_exist=must_exist)
         result = build(

@@ -1,92 +1,35 @@
-"""`stash-sense db` commands: enroll local photos, show, merge and calibrate face databases.
+"""`stash-sense db enroll | info | merge | calibrate`: make, inspect and combine face databases.
 
-Heavy modules (OpenCV, Voyager, the face engine) are imported inside the commands.
+Each command reads its options, calls one use case of `stash_sense.app` and prints the result;
+heavy modules (OpenCV, Voyager, the face engine) are imported inside the commands. The release
+commands are in cli/db_release.py, what every command shares in cli/common.py.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
-if TYPE_CHECKING:
-    from rich.progress import Progress
-
-    from stash_sense.database import EmbedderInfo, FaceDatabase
-    from stash_sense.faces import FaceEngine
-    from stash_sense.settings import Settings
+from stash_sense.cli.common import DbOption, database, fail, progress_bar, settings
 
 app = typer.Typer(no_args_is_help=True)
-
-
-DbOption = Annotated[Path, typer.Option("--db", help="The database folder.")]
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    """One clear line on stderr and an exit code; never a traceback."""
-    print(f"error: {message}", file=sys.stderr)
-    raise typer.Exit(code)
-
-
-def settings(**given: Any) -> Settings:
-    """The settings (stash_sense.settings): the options given over STASH_SENSE_* variables;
-    a malformed value ends the command with one line and exit status 2."""
-    from stash_sense.errors import ConfigError
-    from stash_sense.settings import load_settings
-
-    try:
-        return load_settings(**given)
-    except ConfigError as err:
-        fail(str(err), 2)
-
-
-def engine_and_infos(db: Path | None = None) -> tuple[FaceEngine, list[EmbedderInfo]]:
-    """The face engine (for `db`: the one its embedders need, FaceEngine.for_database) and its
-    models' descriptions."""
-    from stash_sense.database import EmbedderInfo, database_models
-    from stash_sense.faces import FaceEngine
-
-    engine = FaceEngine.for_database(database_models(db)) if db else FaceEngine.default()
-    return engine, [EmbedderInfo.from_embedder(e) for e in engine.embedders]
-
-
-def open_for_matching(db: Path, infos: list[EmbedderInfo]) -> FaceDatabase:
-    from stash_sense.database import DatabaseError, FaceDatabase
-
-    try:
-        return FaceDatabase.open(db, infos)
-    except DatabaseError as err:
-        fail(str(err))
-
-
-def progress_bar() -> Progress:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    return Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
 
 
 @app.command("enroll")
 def enroll_command(
     src: Annotated[Path, typer.Argument(help="One folder per performer (named after them).")],
-    db: DbOption,
+    db: DbOption = None,
 ) -> None:
     """Add the performers in SRC (one folder each, holding photos) to the database and publish."""
     from stash_sense.app.enroll import enroll_folder
     from stash_sense.app.errors import AppError
     from stash_sense.database import DatabaseError
 
-    max_bytes = settings().max_image_bytes
+    given = settings(db=db)
+    db = database(given.db)
     try:
         with progress_bar() as bar:
             task = bar.add_task("enrolling", total=None)
@@ -94,7 +37,7 @@ def enroll_command(
                 src,
                 db,
                 on_image=lambda n, total: bar.update(task, completed=n, total=total),
-                max_image_bytes=max_bytes,
+                max_image_bytes=given.max_image_bytes,
             )
     except (AppError, DatabaseError) as err:
         fail(str(err))
@@ -108,24 +51,17 @@ def enroll_command(
 
 @app.command("info")
 def info_command(
-    db: DbOption,
+    db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Counts, models, files, tiers and per-source statistics of a database."""
-    from stash_sense.app.info import database_info
-    from stash_sense.database import DatabaseError, FaceDatabase
+    from stash_sense.app.info import DatabaseError, read_database_info
 
+    db = database(db)
     try:
-        with FaceDatabase.open(db) as fdb:
-            found = database_info(fdb, db)
+        info = read_database_info(db).as_json()
     except DatabaseError as err:
         fail(str(err))
-    info: dict[str, Any] = {
-        "path": str(found.root),
-        "generation": str(found.generation),
-        "file_sizes": found.file_sizes,
-        "manifest": found.manifest,
-    }
     if as_json:
         print(json.dumps(info, indent=2))
         return
@@ -138,7 +74,7 @@ def _print_info(info: dict[str, Any]) -> None:
 
     m = info["manifest"]
     console = Console()
-    console.print(f"[bold]{info['generation']}[/] (created {m['created_at']})")
+    console.print(f"[bold]{info['path']}[/] {info['generation']} (created {m['created_at']})")
     t = Table("count", "value", title="contents")
     for k, v in m["counts"].items():
         t.add_row(k, str(v))
@@ -213,45 +149,31 @@ def _print_tiers(console: Any, tiers: dict[str, Any]) -> None:
 @app.command("merge")
 def merge_command(
     sources: Annotated[list[Path], typer.Argument(help="Databases to combine.")],
-    db: Annotated[Path, typer.Option("--db", help="The database folder to merge into.")],
+    db: DbOption = None,
 ) -> None:
-    """Combine databases built from different sources; performers link by stash id only."""
-    from stash_sense.database import DatabaseError, DatabaseWriter, FaceDatabase
-    from stash_sense.database.merge import merge_database, same_models
+    """Combine databases built from different sources into --db; performers link by stash id."""
+    from stash_sense.app.merge import DatabaseError, MergeStats, merge_databases
 
-    opened: list[FaceDatabase] = []
+    def said(path: Path, stats: MergeStats) -> None:
+        print(
+            f"{path}: {stats.performers} performers, {stats.faces_added} faces added, "
+            f"{stats.faces_present} already present"
+        )
+
     try:
-        for path in sources:
-            opened.append(FaceDatabase.open(path))
-        models = same_models(opened)
-        source_stats: dict[str, Any] = {}
-        with DatabaseWriter.open(db, models) as writer:
-            for src in opened:
-                stats = merge_database(writer, src)
-                for name, s in src.manifest.sources.items():
-                    source_stats.setdefault(name, {}).update(
-                        {k: v for k, v in s.items() if k == "performers_seen"}
-                    )
-                print(
-                    f"{src.path}: {stats.performers} performers, {stats.faces_added} faces added, "
-                    f"{stats.faces_present} already present"
-                )
-            published = writer.publish(source_stats=source_stats)
+        result = merge_databases(sources, database(db), on_source=said)
     except DatabaseError as err:
         fail(str(err))
-    finally:
-        for fdb in opened:
-            fdb.close()
-    print(f"published {published}")
+    print(f"published {result.published}")
 
 
 @app.command("calibrate")
 def calibrate_command(
-    db: DbOption,
     dev: Annotated[
         Path, typer.Option("--dev", help="One folder per identity, images not enrolled.")
     ],
-    top_k: Annotated[int, typer.Option("--k", help="Candidates per embedder.")] = 50,
+    db: DbOption = None,
+    top_k: Annotated[int, typer.Option("--k", min=1, help="Candidates per embedder.")] = 50,
 ) -> None:
     """Fit the tier rule on a labelled dev set and publish it in a new generation.
 
@@ -259,74 +181,25 @@ def calibrate_command(
     identity left out); the rule is fitted on all of them, and the precision each tier reports is
     measured held out (5 folds by identity).
     """
-    from stash_sense.database import DatabaseError, DatabaseWriter
-    from stash_sense.faces import load_image
-    from stash_sense.matching import Matcher
-    from stash_sense.matching.calibrate import (
-        Outcomes,
-        band_report,
-        cross_validate,
-        fit_rule,
-        measured,
-    )
-    from stash_sense.matching.devset import evaluate
-    from stash_sense.matching.tiers import GRADED, Tiers
+    from stash_sense.app.calibrate import DatabaseError, calibrate_database
+    from stash_sense.app.errors import AppError
 
-    if not dev.is_dir():
-        fail(f"{dev} is not a folder")
-    engine, infos = engine_and_infos(db)
-    fdb = open_for_matching(db, infos)
+    db = database(db)
     try:
-        with fdb, progress_bar() as bar:
-            matcher = Matcher(fdb, k=top_k)
+        with progress_bar() as bar:
             task = bar.add_task("matching dev images", total=None)
-            outcomes = evaluate(
-                matcher,
-                lambda p: engine.analyze(load_image(p)),
+            result = calibrate_database(
+                db,
                 dev,
-                lambda n, total: bar.update(task, completed=n, total=total),
+                top_k=top_k,
+                on_image=lambda n, total: bar.update(task, completed=n, total=total),
             )
-            models = list(fdb.manifest.models.values())
-            performers = matcher.performers
-            current = matcher.tiers
-        rows = [(o.identity, o.distance, o.margin, o.correct, False) for o in outcomes
-                if o.distance is not None] + [
-               (o.identity, o.stranger_distance, o.stranger_margin, False, True)
-               for o in outcomes if o.stranger_distance is not None]  # fmt: skip
-        if not any(r[3] for r in rows):
-            fail(f"no image of {dev} matched its own identity: nothing to calibrate on")
-        identities = [r[0] for r in rows]
-        data = Outcomes.of(
-            [r[1] for r in rows],
-            [r[2] for r in rows],
-            performers,
-            [r[3] for r in rows],
-            [r[4] for r in rows],
-        )
-        slopes = {t: c.per_decade for t, c in current.fused.cuts.items()} if current.fused else {}
-        try:
-            folds = min(5, len(set(identities)))
-            report = band_report(cross_validate(data, identities, folds, per_decade=slopes), data)
-            rule = fit_rule(data, per_decade=slopes)
-        except ValueError as err:
-            fail(f"cannot calibrate on {dev}: {err}")
-        method = f"stash-sense db calibrate --dev {dev.name} ({folds}-fold by identity)"
-        tiers = Tiers(
-            fused=rule,
-            first=current.first,
-            first_embedder=current.first_embedder,
-            calibration=measured(report, performers, method),
-        )
-        with DatabaseWriter.open(db, models) as writer:
-            published = writer.publish(tiers=tiers.as_dict())
-    except DatabaseError as err:
+    except (AppError, DatabaseError) as err:
         fail(str(err))
-    right = sum(o.correct for o in outcomes)
-    print(f"{right} right and {len(outcomes) - right} wrong top-1 matches on {dev}, "
-          f"{performers} performers; held out:")  # fmt: skip
-    for tier in GRADED:
-        c = report[tier]
+    print(f"{result.right} right and {result.wrong} wrong top-1 matches on {dev}, "
+          f"{result.performers} performers; held out:")  # fmt: skip
+    for tier, c in result.report.items():
         precision = f"{c['precision']:.1%}" if c["precision"] is not None else "-"
         print(f"{tier:>8}: precision {precision} on {c['share']:.1%} of queries, "
               f"{c['stranger_share']:.1%} of strangers")  # fmt: skip
-    print(f"published {published}")
+    print(f"published {result.published}")

@@ -5,33 +5,20 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
-from stash_sense.cli.db import fail, settings
+from stash_sense.cli.common import DbOption, database, fail, settings
+from stash_sense.settings import help_text
 
-if TYPE_CHECKING:
-    from stash_sense.release import ReleaseHost
-
-DbOption = Annotated[
-    Path | None, typer.Option("--db", help="The database folder (or STASH_SENSE_DB).")
-]
 IndexOption = Annotated[
     str | None,
-    typer.Option(
-        "--index",
-        help="URL of the release index, index.json (or STASH_SENSE_RELEASE_INDEX); downloads "
-        "come only from its host.",
-    ),
+    typer.Option("--index", "--release-index", help=help_text("release_index"), show_default=False),
 ]
 KeysOption = Annotated[
     Path | None,
-    typer.Option(
-        "--keys",
-        help="A keys.json of publisher keys to trust besides the shipped ones "
-        "(or STASH_SENSE_RELEASE_KEYS).",
-    ),
+    typer.Option("--keys", "--release-keys", help=help_text("release_keys"), show_default=False),
 ]
 
 _SIZE_RE = re.compile(r"^(\d+)\s*([kmg]i?b?)?$", re.IGNORECASE)
@@ -50,10 +37,10 @@ def keygen_command(
     out: Annotated[Path, typer.Option("--out", help="Where to write the private key (0600).")],
 ) -> None:
     """Make a release signing key pair; prints the public entry for keys.json."""
-    from stash_sense.release import ReleaseError, generate_key
+    from stash_sense.app.publish import ReleaseError, make_key
 
     try:
-        entry = generate_key(out)
+        entry = make_key(out)
     except ReleaseError as err:
         fail(str(err))
     typer.echo(json.dumps(entry, indent=2))
@@ -61,7 +48,6 @@ def keygen_command(
 
 
 def package_command(
-    db: DbOption,
     out: Annotated[Path, typer.Option("--out", help="The release folder (index.json lives here).")],
     key: Annotated[
         list[Path],
@@ -80,46 +66,32 @@ def package_command(
     delta: Annotated[
         bool, typer.Option("--delta/--no-delta", help="Also make a delta from the last release.")
     ] = True,
+    db: DbOption = None,
 ) -> None:
     """Package a database as a signed release (full, plus a delta from the previous one)."""
-    from stash_sense import __version__
-    from stash_sense.database import DatabaseError
-    from stash_sense.release import ReleaseError, load_signing_key, package
+    from stash_sense.app.publish import DatabaseError, ReleaseError, package_release
 
-    db = _db(db)
+    db = database(db)
     try:
-        keys = [load_signing_key(k) for k in key]
-        entry = package(
-            db, out, keys, version, parse_size(part_size),
-            min_program_version or __version__, delta,
+        entry = package_release(
+            db, out, key, version=version, part_size=parse_size(part_size),
+            min_program_version=min_program_version, delta=delta,
         )  # fmt: skip
     except (ReleaseError, DatabaseError) as err:
         fail(str(err))
     typer.echo(json.dumps(entry, indent=2))
 
 
-def _db(db: Path | None) -> Path:
-    found = settings(db=db).db
-    if found is None:
-        fail("no database folder: give --db or set STASH_SENSE_DB", 2)
-    return found
-
-
-def _host(index: str | None) -> ReleaseHost:
-    from stash_sense.release import ReleaseError, ReleaseHost
-
+def _index(index: str | None) -> str:
     if not index:
         fail("no release index: pass --index URL or set STASH_SENSE_RELEASE_INDEX", 2)
-    try:
-        return ReleaseHost(index)
-    except ReleaseError as err:
-        fail(str(err), 2)
+    return index
 
 
 def update_command(
-    db: DbOption,
-    index: IndexOption = None,
-    keys: KeysOption = None,
+    db: DbOption = None,
+    release_index: IndexOption = None,
+    release_keys: KeysOption = None,
     check: Annotated[
         bool, typer.Option("--check", help="Only say whether a newer database exists.")
     ] = False,
@@ -129,20 +101,24 @@ def update_command(
     ] = 0.0,
 ) -> None:
     """Download and install the newest database release this program can read."""
-    from stash_sense.release import ReleaseError, plan_update, trusted_keys, update
+    from stash_sense.app.errors import InvalidInput
+    from stash_sense.app.updates import ReleaseError, check_for_update, install_update
 
-    s = settings(db=db, release_index=index, release_keys=keys)
-    db = _db(s.db)
-    with _host(s.release_index) as host:
-        try:
-            if check:
-                result: dict[str, Any] = plan_update(host, db).as_dict()
-            else:
-                with ByteProgress() as report:
-                    trusted = trusted_keys(s.release_keys)
-                    result = update(host, db, trusted, report, pause_before_swap=pause_before_swap)
-        except ReleaseError as err:
-            fail(str(err))
+    s = settings(db=db, release_index=release_index, release_keys=release_keys)
+    db = database(s.db)
+    url = _index(s.release.index)
+    try:
+        if check:
+            result = check_for_update(url, db)
+        else:
+            with ByteProgress() as report:
+                result = install_update(
+                    url, db, s.release.keys, report, pause_before_swap=pause_before_swap
+                )
+    except InvalidInput as err:  # a malformed index URL
+        fail(str(err), 2)
+    except ReleaseError as err:
+        fail(str(err))
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
@@ -204,25 +180,26 @@ class ByteProgress:
         self._bar.stop()
 
 
-def rollback_command(db: DbOption) -> None:
+def rollback_command(db: DbOption = None) -> None:
     """Go back to the previous database generation (kept by the last update)."""
-    from stash_sense.release import ReleaseError, rollback
+    from stash_sense.app.updates import ReleaseError, rollback_database
 
     try:
-        before, after = rollback(_db(db))
+        before, after = rollback_database(database(db))
     except ReleaseError as err:
         fail(str(err))
     typer.echo(f"rolled back from {before} to {after}")
 
 
-def check_command(db: DbOption) -> None:
+def check_command(db: DbOption = None) -> None:
     """Check that the face models and the database are complete; say exactly what is missing.
 
-    Exit 0: all there; 1: the database is missing or damaged; 2: a model is.
+    Exit 0: all there; 1: the database is missing or damaged (or none is configured); 2: a model
+    is. (The container's entrypoint reads 2 as "this image is broken".)
     """
-    from stash_sense.release.completeness import check_install
+    from stash_sense.app.publish import check_install
 
-    db = _db(db)
+    db = database(db, code=1)
     result = check_install(db)
     for line in result.models:
         typer.echo(f"missing model: {line}", err=True)

@@ -17,12 +17,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from stash_sense.app.enroll import IMAGE_SUFFIXES
-from stash_sense.cli.db import engine_and_infos, fail, open_for_matching, settings
+from stash_sense.cli.common import DbOption, database, fail, recognizer, settings
 from stash_sense.cli.render import tier_style
 
 if TYPE_CHECKING:
-    from stash_sense.database import FaceDatabase
-    from stash_sense.faces import FaceEngine
+    from stash_sense.app.recognizer import FaceEngine, Recognizer
     from stash_sense.matching import Matcher
 
 PARTIAL_FAILURE = 2
@@ -48,34 +47,32 @@ def identify_record(
     from stash_sense.app.identify import identify_image
 
     try:
-        return identify_image(engine, matcher, image, top=top, max_bytes=max_bytes).as_dict()
+        return identify_image(engine, matcher, image, top=top, max_bytes=max_bytes).as_json()
     except Unusable as err:
         return {"image": str(image), "error": str(err)}
 
 
 def identify_command(
     paths: Annotated[list[Path], typer.Argument(help="Image files or folders of images.")],
-    db: Annotated[Path, typer.Option("--db", help="The database folder.")],
+    db: DbOption = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Matches per face.")] = 5,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON object per image per line.")
     ] = False,
 ) -> None:
     """Identify the faces in images: the closest performers of the database for each face."""
-    from stash_sense.database import DatabaseError
-    from stash_sense.matching import Matcher
+    from stash_sense.app.failures import DatabaseError
 
     images = list(expand(paths))
     if not images:
         fail("no images found in " + ", ".join(str(p) for p in paths))
-    max_bytes = settings().max_image_bytes
-    engine, infos = engine_and_infos(db)
-    fdb = open_for_matching(db, infos)
+    given = settings(db=db)
+    db, max_bytes = database(given.db), given.max_image_bytes
+    rec = recognizer(db)
     # Voyager loads without the GIL: read the indices while the first image is analysed
-    threading.Thread(target=_preload, args=(fdb,), daemon=True).start()
+    threading.Thread(target=_preload, args=(rec,), daemon=True).start()
     try:
-        matcher = Matcher(fdb)
-        records = _run(engine, matcher, images, top, as_json, max_bytes)
+        records = _run(rec.engine, rec.matcher, images, top, as_json, max_bytes)
     except DatabaseError as err:
         fail(str(err))
     failed = sum(1 for r in records if "error" in r)
@@ -84,9 +81,9 @@ def identify_command(
         raise typer.Exit(PARTIAL_FAILURE)
 
 
-def _preload(fdb: FaceDatabase) -> None:
+def _preload(rec: Recognizer) -> None:
     with contextlib.suppress(Exception):  # a failure shows again, properly, on first use
-        fdb.load_indices()
+        rec.db.load_indices()
 
 
 def _run(
@@ -106,7 +103,7 @@ def _run(
         return records
     from rich.console import Console
 
-    from stash_sense.cli.db import progress_bar
+    from stash_sense.cli.common import progress_bar
 
     console = Console()
     if len(images) == 1:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from stash_sense.cli.db import settings
+from stash_sense.cli.common import settings
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -21,30 +21,15 @@ def list_command(
     from rich.console import Console
     from rich.table import Table
 
-    from stash_sense.models import REGISTRY, ModelError, model_location, verify_file
+    from stash_sense.app.models import model_states
 
-    folder = settings().models
-
+    styles = {"verified": "green", "not fetched": "yellow", "present": ""}
     table = Table(title="Face models")
     for column in ("name", "kind", "dim", "version", "size", "origin", "state"):
         table.add_column(column, overflow="fold", justify="right" if column == "size" else "left")
-    for spec in REGISTRY.values():
-        try:
-            path = model_location(spec, folder)
-            present = path.is_file()
-        except ModelError:
-            path, present = None, False
-        if not present:
-            state = "[yellow]not fetched[/]" if spec.optional else "[red]missing[/]"
-        elif not verify:
-            state = "present"
-        else:
-            try:
-                assert path is not None
-                verify_file(spec, path)
-                state = "[green]verified[/]"
-            except ModelError:
-                state = "[red]checksum mismatch[/]"
+    for found in model_states(settings().models, verify=verify):
+        spec = found.spec
+        style = styles.get(found.state, "red")
         table.add_row(
             spec.name,
             spec.kind,
@@ -52,7 +37,7 @@ def list_command(
             spec.version,
             f"{spec.size / 1e6:.1f} MB",
             _short_origin(spec.origin, spec.archive_member),
-            state,
+            f"[{style}]{found.state}[/]" if style else found.state,
         )
     Console().print(table)
 
@@ -85,7 +70,7 @@ def fetch_command(
         TransferSpeedColumn,
     )
 
-    from stash_sense.models import ModelError, fetch_model, get_spec
+    from stash_sense.app.models import ModelError, fetch, get_spec
 
     console = Console(stderr=True)
     try:
@@ -109,7 +94,7 @@ def fetch_command(
             progress.update(task, completed=done, total=total)
 
         try:
-            path = fetch_model(spec, url=url, folder=folder, on_progress=on_progress)
+            path = fetch(spec, folder, url=url, on_progress=on_progress)
         except ModelError as exc:
             console.print(f"[red]error:[/] {exc}")
             raise typer.Exit(1) from None

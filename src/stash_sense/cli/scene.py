@@ -8,36 +8,37 @@ from typing import Annotated, Any
 
 import typer
 
-from stash_sense.cli.db import engine_and_infos, fail, open_for_matching
+from stash_sense.cli.common import DbOption, database, fail, recognizer, settings
 from stash_sense.cli.render import tier_style
+from stash_sense.settings import help_text
 
 
 def scene_command(
     video: Annotated[Path, typer.Argument(help="A video file.")],
-    db: Annotated[Path, typer.Option("--db", help="The database folder.")],
+    db: DbOption = None,
     frames: Annotated[
-        int, typer.Option("--frames", min=1, max=400, help="Frames sampled, evenly spaced.")
-    ] = 40,
+        int | None, typer.Option("--frames", help=help_text("frames"), show_default=False)
+    ] = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Matches per person.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
     """Identify every person in a video: one entry per person with their best matches."""
     from stash_sense.app.errors import AppError
+    from stash_sense.app.failures import DatabaseError
     from stash_sense.app.scene import identify_video
-    from stash_sense.database import DatabaseError
-    from stash_sense.matching import Matcher
 
     if not video.is_file():
         fail(f"no such video file: {video}")
-    engine, infos = engine_and_infos(db)
-    fdb = open_for_matching(db, infos)
-    try:
-        result = identify_video(video, engine, Matcher(fdb), frames=frames, top=top)
-    except (AppError, DatabaseError) as err:
-        fail(str(err))
-    finally:
-        fdb.close()
-    out = result.as_dict()
+    given = settings(db=db, frames=frames)
+    db = database(given.db)
+    with recognizer(db) as rec:
+        try:
+            result = identify_video(
+                video, rec.engine, rec.matcher, frames=given.sidecar.frames, top=top
+            )
+        except (AppError, DatabaseError) as err:
+            fail(str(err))
+    out = result.as_json()
     if as_json:
         print(json.dumps(out))
     else:

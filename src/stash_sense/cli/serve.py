@@ -1,205 +1,79 @@
 """`stash-sense serve`: run the sidecar (FastAPI under uvicorn) that the Stash plugin calls.
 
-Every option falls back on its STASH_SENSE_* variable (stash_sense.settings), then on the
-sidecar's own defaults (stash_sense.sidecar.config).
+Each option is a setting of stash_sense.settings (same name, its STASH_SENSE_* variable, its
+default, its help): the options given go over the environment, and the sidecar takes the result.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from stash_sense.cli.db import fail, settings
+from stash_sense.cli.common import DbOption, fail, settings
+from stash_sense.settings import help_text, option
 
 
-def _key(value: str | None, file: Path | None, option: str) -> str | None:
-    """A key from its file (first line, stripped) or its value; a key file wins. A key given on
-    the command line is visible to every local user (`ps`), so that gets a warning."""
-    if file is not None:
-        try:
-            text = file.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as err:
-            fail(f"cannot read {option}-file {file}: {err}", 2)
-        if not text:
-            fail(f"{option}-file {file} is empty", 2)
-        return text.splitlines()[0].strip()
-    if value and any(a == option or a.startswith(option + "=") for a in sys.argv):
-        typer.echo(
-            f"warning: {option} on the command line is visible to every local user (ps); "
-            f"use {option}-file or the environment instead",
-            err=True,
-        )
-    return value or None
+def _opt(name: str) -> typer.models.OptionInfo:
+    """The option of setting `name`, its help (meaning, variable, default) from the model."""
+    return typer.Option(option(name), help=help_text(name), show_default=False)
+
+
+def _on_command_line(name: str) -> bool:
+    flag = option(name)
+    return any(a == flag or a.startswith(flag + "=") for a in sys.argv)
 
 
 def serve_command(
-    db: Annotated[
-        Path | None, typer.Option("--db", help="The database folder (or STASH_SENSE_DB).")
-    ] = None,
-    host: Annotated[
-        str | None,
-        typer.Option(
-            "--host",
-            help="Address to bind (default: loopback only); keep it unless behind a proxy.",
-        ),
-    ] = None,
-    port: Annotated[int | None, typer.Option("--port", min=1, max=65535)] = None,
-    stash_url: Annotated[
-        str | None,
-        typer.Option(
-            "--stash-url",
-            help="Your Stash, e.g. http://localhost:9999 (or STASH_SENSE_STASH_URL).",
-        ),
-    ] = None,
-    stash_api_key: Annotated[
-        str | None,
-        typer.Option(
-            "--stash-api-key",
-            help="Stash's API key (shows in `ps`; better: --stash-api-key-file or the env).",
-            show_default=False,
-        ),
-    ] = None,
-    stash_api_key_file: Annotated[
-        Path | None,
-        typer.Option("--stash-api-key-file", help="A file holding Stash's API key."),
-    ] = None,
-    api_key: Annotated[
-        str | None,
-        typer.Option(
-            "--api-key",
-            help="Require this X-API-Key (shows in `ps`; better: --api-key-file or the env).",
-            show_default=False,
-        ),
-    ] = None,
-    api_key_file: Annotated[
-        Path | None,
-        typer.Option("--api-key-file", help="A file holding the key X-API-Key must carry."),
-    ] = None,
-    data_dir: Annotated[
-        Path | None,
-        typer.Option("--data-dir", help="Where the sidecar keeps its files (~/.stash-sense)."),
-    ] = None,
-    feedback_db: Annotated[
-        Path | None,
-        typer.Option("--feedback-db", help="SQLite file for feedback (in --data-dir)."),
-    ] = None,
-    feedback_max_mb: Annotated[
-        float | None,
-        typer.Option(
-            "--feedback-max-mb", min=0.01, help="Largest feedback file; when full: 507 (64)."
-        ),
-    ] = None,
-    max_upload_mb: Annotated[
-        int | None, typer.Option("--max-upload-mb", min=1, help="Largest request body.")
-    ] = None,
-    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Jobs at once.")] = None,
-    queue: Annotated[
-        int | None,
-        typer.Option("--queue", min=0, help="Jobs waiting, then 503."),
-    ] = None,
-    release_index: Annotated[
-        str | None,
-        typer.Option(
-            "--release-index",
-            help="Release index URL for POST /database/update and /health's update check.",
-        ),
-    ] = None,
-    release_keys: Annotated[
-        Path | None,
-        typer.Option(
-            "--release-keys",
-            help="A keys.json of publisher keys to trust besides the shipped ones.",
-        ),
-    ] = None,
-    cors_origin: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--cors-origin", help="Another browser origin allowed (the Stash URL's always is)."
-        ),
-    ] = None,
-    allowed_host: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--allowed-host",
-            help="Another name clients reach the sidecar by (Host header); '*' allows any.",
-        ),
-    ] = None,
-    header_timeout: Annotated[
-        float | None,
-        typer.Option("--header-timeout", min=0.1, help="Seconds to send request headers (10)."),
-    ] = None,
-    body_timeout: Annotated[
-        float | None,
-        typer.Option(
-            "--body-timeout", min=0.1, help="Seconds a body may pause (30; 4x for all of it)."
-        ),
-    ] = None,
+    db: DbOption = None,
+    host: Annotated[str | None, _opt("host")] = None,
+    port: Annotated[int | None, _opt("port")] = None,
+    stash_url: Annotated[str | None, _opt("stash_url")] = None,
+    stash_api_key: Annotated[str | None, _opt("stash_api_key")] = None,
+    stash_api_key_file: Annotated[Path | None, _opt("stash_api_key_file")] = None,
+    api_key: Annotated[str | None, _opt("api_key")] = None,
+    api_key_file: Annotated[Path | None, _opt("api_key_file")] = None,
+    allowed_hosts: Annotated[list[str] | None, _opt("allowed_hosts")] = None,
+    cors_origins: Annotated[list[str] | None, _opt("cors_origins")] = None,
+    header_timeout: Annotated[float | None, _opt("header_timeout")] = None,
+    body_timeout: Annotated[float | None, _opt("body_timeout")] = None,
+    max_upload_mb: Annotated[int | None, _opt("max_upload_mb")] = None,
+    workers: Annotated[int | None, _opt("workers")] = None,
+    queue: Annotated[int | None, _opt("queue")] = None,
+    frames: Annotated[int | None, _opt("frames")] = None,
+    data_dir: Annotated[Path | None, _opt("data_dir")] = None,
+    feedback_db: Annotated[Path | None, _opt("feedback_db")] = None,
+    feedback_max_mb: Annotated[float | None, _opt("feedback_max_mb")] = None,
+    release_index: Annotated[str | None, _opt("release_index")] = None,
+    release_keys: Annotated[Path | None, _opt("release_keys")] = None,
 ) -> None:
     """Serve the sidecar: identify faces, scenes and performers for the Stash plugin.
 
-    An option not given is read from STASH_SENSE_<OPTION> (e.g. STASH_SENSE_WORKERS), else the
-    sidecar's default (docs/sidecar.md).
+    An option not given is read from its STASH_SENSE_* variable, else its default
+    (docs/configuration.md).
     """
+    given = {k: v for k, v in locals().items() if v not in (None, [])}
+    for secret in ("api_key", "stash_api_key"):
+        if secret in given and _on_command_line(secret):
+            typer.echo(
+                f"warning: {option(secret)} on the command line is visible to every local user "
+                f"(ps); use {option(secret)}-file or the environment instead",
+                err=True,
+            )
     from stash_sense.errors import ConfigError
     from stash_sense.sidecar import SidecarConfig, create_app
-    from stash_sense.sidecar.config import DEFAULT_HOST, DEFAULT_PORT
     from stash_sense.sidecar.server import serve
 
-    s = settings(
-        db=db,
-        host=host,
-        port=port,
-        stash_url=stash_url,
-        stash_api_key=stash_api_key,
-        api_key=api_key,
-        data_dir=data_dir,
-        feedback_db=feedback_db,
-        max_upload_mb=max_upload_mb,
-        workers=workers,
-        queue=queue,
-        release_index=release_index,
-        release_keys=release_keys,
-        api_key_file=api_key_file,
-        stash_api_key_file=stash_api_key_file,
-        feedback_max_mb=feedback_max_mb,
-        allowed_hosts=",".join(allowed_host) if allowed_host else None,
-        header_timeout=header_timeout,
-        body_timeout=body_timeout,
-    )
-    if s.db is None:
-        fail("no database: give --db or set STASH_SENSE_DB", 2)
-    given: dict[str, Any] = {
-        "data_dir": s.data_dir,
-        "feedback_db": s.feedback_db,
-        "workers": s.workers,
-        "queue": s.queue,
-        "max_upload_bytes": s.max_upload_mb * 1024 * 1024 if s.max_upload_mb else None,
-        "feedback_max_bytes": int(s.feedback_max_mb * 1024 * 1024) if s.feedback_max_mb else None,
-        "header_timeout_s": s.header_timeout,
-        "body_timeout_s": s.body_timeout,
-    }
-    stash_key = s.stash_api_key.get_secret_value() if s.stash_api_key else None
-    sidecar_key = s.api_key.get_secret_value() if s.api_key else None
-    bind, listen = s.host or DEFAULT_HOST, s.port or DEFAULT_PORT
     try:
-        config = SidecarConfig(
-            db=s.db,
-            stash_url=s.stash_url or None,
-            stash_api_key=_key(stash_key, s.stash_api_key_file, "--stash-api-key"),
-            api_key=_key(sidecar_key, s.api_key_file, "--api-key"),
-            cors_origins=list(cors_origin or []),
-            release_index=s.release_index or None,
-            release_keys=s.release_keys,
-            bind_host=bind,
-            allowed_hosts=[h.strip() for h in (s.allowed_hosts or "").split(",") if h.strip()],
-            **{k: v for k, v in given.items() if v is not None},
-        )
+        config = SidecarConfig.of(settings(**given))
     except ConfigError as err:
         fail(str(err), 2)
-    if bind not in ("127.0.0.1", "localhost", "::1") and not config.api_key:
-        typer.echo(f"warning: listening on {bind} without an API key (--api-key)", err=True)
-    typer.echo(f"stash-sense sidecar on http://{bind}:{listen} (database {s.db})", err=True)
-    serve(create_app(config), config, listen)
+    if config.host not in ("127.0.0.1", "localhost", "::1") and not config.api_key:
+        typer.echo(f"warning: listening on {config.host} without an API key (--api-key)", err=True)
+    typer.echo(
+        f"stash-sense sidecar on http://{config.host}:{config.port} (database {config.db})",
+        err=True,
+    )
+    serve(create_app(config), config, config.port)

@@ -70,6 +70,9 @@ def sign(manifest: Mapping[str, Any], signing: SigningKey) -> dict[str, str]:
 
 
 def _parse_keys(data: Any, where: str) -> dict[str, VerifyKey]:
+    """Keys from `{"keys": [entry, ...]}`, `[entry, ...]` or one entry as `db keygen` prints it."""
+    if isinstance(data, dict) and "public_key" in data:
+        data = [data]
     entries = data.get("keys") if isinstance(data, dict) else data
     if not isinstance(entries, list):
         raise ReleaseError(f"{where}: expected a list of keys")
@@ -111,7 +114,10 @@ def verify(envelope: Any, trusted: Mapping[str, VerifyKey]) -> dict[str, Any]:
     if not isinstance(signatures, list) or not signatures:
         raise ReleaseError("the release manifest is not signed")
     if not trusted:
-        raise ReleaseError("no trusted release keys: pass --keys with the publisher's keys.json")
+        raise ReleaseError(
+            "no trusted release keys: give the publisher's keys.json "
+            "(--keys, or STASH_SENSE_RELEASE_KEYS for the sidecar and the container)"
+        )
     message = canonical_json(manifest)
     unknown: list[str] = []
     for entry in signatures:

@@ -1,11 +1,11 @@
 """Who is in a scene: faces of every frame, clustered by person, each person matched as a whole.
 
-`identify_scene(frames, engine, matcher)` returns a `SceneResult` whose `as_dict()` is the "Scene
-result" of docs/architecture.md. Every face is embedded by the `cluster_on` embedders only (default:
-the first of the database, SFace) and clustered on their fused distance; each person is then
-matched with `Matcher.match_faces` on up to `representatives` of their best faces, refined and
-embedded by every embedder, so several faces of one person outweigh a single lucky one and the
-slow embedders run on a handful of faces per person instead of every face.
+`identify_scene(frames, engine, matcher)` returns a `SceneResult` (app.results turns it into the
+"Scene result" of docs/architecture.md). Every face is embedded by the `cluster_on` embedders
+only (default: the first of the database, SFace) and clustered on their fused distance; each
+person is then matched with `Matcher.match_faces` on up to `representatives` of their best
+faces, refined and embedded by every embedder, so several faces of one person outweigh a single
+lucky one and the slow embedders run on a handful of faces per person instead of every face.
 
 Two clusters whose best matches are the same performer, each at least "likely", and that never
 share a frame are one person seen twice (a change of light or angle split them): they are merged
@@ -18,8 +18,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -53,7 +52,6 @@ class Person:
     faces: list[SceneFace]
     matches: list[Match]
     face_jpeg: str
-    extra: list[dict[str, Any]] = field(default_factory=list)  # per match, merged into as_dict
 
     @property
     def frame_indices(self) -> list[int]:
@@ -62,22 +60,6 @@ class Person:
     @property
     def times(self) -> list[float]:
         return sorted({f.frame.time_s for f in self.faces})
-
-    def as_dict(self) -> dict[str, Any]:
-        matches = []
-        for i, m in enumerate(self.matches):
-            entry = m.as_dict()
-            if i < len(self.extra):
-                entry.update(self.extra[i])
-            matches.append(entry)
-        return {
-            "person_id": self.person_id,
-            "frames": len(self.frame_indices),
-            "times": self.times,
-            "faces": len(self.faces),
-            "face_jpeg": self.face_jpeg,
-            "matches": matches,
-        }
 
 
 @dataclass
@@ -88,16 +70,6 @@ class SceneResult:
     faces_detected: int
     elapsed_s: float
     persons: list[Person]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "scene_id": self.scene_id,
-            "source": self.source,
-            "frames_sampled": self.frames_sampled,
-            "faces_detected": self.faces_detected,
-            "elapsed_s": round(self.elapsed_s, 3),
-            "persons": [p.as_dict() for p in self.persons],
-        }
 
 
 def _crop_b64(person_faces: Sequence[SceneFace]) -> str:

@@ -17,6 +17,7 @@ import numpy as np
 
 from stash_sense.faces import FaceEngine
 from stash_sense.faces.imageio import ImageError, load_image
+from stash_sense.matching import Match
 from stash_sense.scenes.frames import Frame, FrameError, Image, sprite_frames
 from stash_sense.scenes.identify import SceneResult
 from stash_sense.scenes.video import frames_at, sample_times
@@ -159,18 +160,17 @@ def stash_scene_frames(
     return frames_at(url, times, headers=headers, should_stop=should_stop), "video", notes
 
 
-def mark_on_scene(result: SceneResult, scene: StashScene) -> None:
-    """Add `already_on_scene` and `stash_performer_id` to every match (by shared stash ids)."""
+def performers_on_scene(result: SceneResult, scene: StashScene) -> list[list[str | None]]:
+    """For each person's each match, the Stash performer of the scene that is that match (by a
+    shared stash id), or None when the match is not on the scene."""
     owner = {
         (sid.endpoint, sid.stash_id): performer.id
         for performer in scene.performers
         for sid in performer.stash_ids
     }
-    for person in result.persons:
-        person.extra = []
-        for match in person.matches:
-            keys = [(s["endpoint"], s["stash_id"]) for s in match.stash_ids]
-            found = next((owner[k] for k in keys if k in owner), None)
-            person.extra.append(
-                {"already_on_scene": found is not None, "stash_performer_id": found}
-            )
+
+    def on_scene(match: Match) -> str | None:
+        keys = [(s["endpoint"], s["stash_id"]) for s in match.stash_ids]
+        return next((owner[k] for k in keys if k in owner), None)
+
+    return [[on_scene(m) for m in person.matches] for person in result.persons]

@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 
 from stash_sense import __version__
-from stash_sense.faces import FaceEngine
+from stash_sense.app.recognizer import FaceEngine
 from stash_sense.sidecar import docs_ui, errors, images
 from stash_sense.sidecar.config import SidecarConfig
 from stash_sense.sidecar.guard import API_KEY_HEADER, Guard
@@ -55,7 +55,7 @@ def create_app(config: SidecarConfig, engine: FaceEngine | None = None) -> FastA
     )
     app.add_middleware(
         Guard,
-        api_key=config.api_key,
+        api_key=config.api_key_value,
         host_names=config.host_names,
         origins=config.cors_origins,
     )

@@ -12,9 +12,9 @@ from typing import Any
 from starlette.requests import Request
 
 from stash_sense.app.performer import fetch_from_stash
+from stash_sense.app.stash import StashClient
 from stash_sense.sidecar.errors import ApiError
 from stash_sense.sidecar.multipart import read_multipart
-from stash_sense.sources.stash import StashClient
 
 IMAGE_FIELDS = ("image", "file")
 #: Bodies a web page may send without a CORS preflight are text/plain, form-urlencoded and
@@ -109,17 +109,3 @@ def fetch_image(stash: StashClient | None, url: str, max_bytes: int) -> bytes:
     if stash is None:
         raise ApiError(400, "no Stash URL is configured, so images cannot be fetched by URL")
     return fetch_from_stash(stash, url, max_bytes)
-
-
-def int_option(options: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
-    """An integer option within [low, high], or ApiError 400."""
-    value = options.get(name, default)
-    if value is None:
-        return default
-    try:
-        number = int(value)
-    except (TypeError, ValueError, OverflowError):
-        raise ApiError(400, f"{name} must be an integer, got {value!r}") from None
-    if isinstance(value, float | bool) or not low <= number <= high:
-        raise ApiError(400, f"{name} must be an integer from {low} to {high}, got {value!r}")
-    return number

@@ -12,15 +12,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from stash_sense.app.errors import InvalidInput, NotFound, Unusable, Upstream
-from stash_sense.database import DatabaseError
-from stash_sense.faces import ImageError
+from stash_sense.app.failures import (
+    DatabaseError,
+    FeedbackUnavailable,
+    FrameError,
+    ImageError,
+    NoDatabase,
+    SceneCancelled,
+    StashError,
+    StorageFull,
+)
 from stash_sense.net.redact import Redactor
-from stash_sense.scenes.faces import SceneCancelled
-from stash_sense.scenes.frames import FrameError
-from stash_sense.sidecar.feedback import FeedbackUnavailable, StorageFull
 from stash_sense.sidecar.jobs import Busy, ClientGone
-from stash_sense.sidecar.recognizer import NoDatabase
-from stash_sense.sources.stash import StashError
 
 log = logging.getLogger("stash_sense.sidecar")
 

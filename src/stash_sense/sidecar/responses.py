@@ -1,148 +1,69 @@
-"""The shapes of the sidecar's answers, as pydantic models, so that /docs shows them.
+"""The shapes of the answers only the sidecar gives (health, status, pictures, errors).
 
-The routes return the use cases' `as_dict()`; FastAPI checks it against these models. Every model
-allows extra keys, so a field added to a result is passed on before it is described here.
+The use cases' answers are stash_sense.app.results' models, used directly as the routes'
+`response_model`; these are the sidecar's own, in the same way, so `/docs` shows every shape.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-
-class Open(BaseModel):
-    """A JSON object with the fields below, and possibly more."""
-
-    model_config = ConfigDict(extra="allow")
+from stash_sense.app.results import UpdateStatus
 
 
-class StashIdOut(Open):
-    endpoint: str
-    stash_id: str
+class Answer(BaseModel):
+    """An answer of exactly the fields below."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
-class MatchOut(Open):
-    """A performer a face (or a person of a scene) may be; `distance` is cosine, lower is nearer."""
-
-    performer_id: int
-    name: str
-    disambiguation: str | None
-    distance: float
-    tier: str
-    stash_ids: list[StashIdOut]
-    aliases: list[str]
-    image_url: str | None
-    country: str | None
-    gender: str | None
-    faces_matched: int
-    distances: dict[str, float]
-    decided_by: list[str]
+class DatabaseLoaded(Answer):
+    loaded: bool
 
 
-class SceneMatchOut(MatchOut):
-    already_on_scene: bool
-    stash_performer_id: str | None
-
-
-class QualityOut(Open):
-    detection_score: float
-    size: float
-    blur: float
-    yaw: float
-    pitch: float
-    roll: float
-    usable: bool
-    reasons: list[str]
-
-
-class FaceOut(Open):
-    box: list[float]
-    score: float
-    quality: QualityOut
-    matches: list[MatchOut]
-
-
-class IdentifyOut(Open):
-    """Every face of the image, largest first."""
-
-    image: str
-    faces: list[FaceOut]
-
-
-class PerformerOut(IdentifyOut):
-    """The Stash performer's image: its faces, and the largest face's matches as `matches`."""
-
-    performer_id: str
-    name: str
-    matches: list[MatchOut]
-
-
-class PersonOut(Open):
-    person_id: int
-    frames: int
-    times: list[float]
-    faces: int
-    face_jpeg: str
-    matches: list[SceneMatchOut]
-
-
-class SceneOut(Open):
-    scene_id: str | None
-    source: str
-    frames_sampled: int
-    faces_detected: int
-    elapsed_s: float
-    persons: list[PersonOut]
-    notes: list[str]
-
-
-class HealthOut(Open):
+class HealthOut(Answer):
     """What a health check needs (no key asked): nothing private."""
 
-    status: str
+    status: str  # ok, or degraded (no database loaded)
     version: str
-    database: dict[str, bool]
+    database: DatabaseLoaded
     feedback: bool
+    #: whether a newer database release exists (None until the first check); only when a
+    #: release index is configured
     database_update_available: bool | None = None
 
 
-class StatusOut(Open):
+class FeedbackState(Answer):
+    path: str
+    off: str | None = None  # why feedback is off (the data folder cannot be written)
+
+
+class StatusOut(Answer):
     """The details behind the key: database path and counts, models, Stash URL, jobs."""
 
     status: str
     version: str
     uptime_s: float
+    #: loaded, path, and the manifest's counts (or the error that kept it from loading)
     database: dict[str, Any]
     models: dict[str, str]
     stash: str | None
     jobs: dict[str, int]
-    database_update: dict[str, Any] | None = None
-    feedback: dict[str, str]
+    database_update: UpdateStatus | dict[str, bool]  # {"configured": false} without an index
+    feedback: FeedbackState
 
 
-class DatabaseInfoOut(Open):
-    path: str
-    generation: str
-    manifest: dict[str, Any]
-    counts: dict[str, int]
-    sources: dict[str, Any]
-    stash_ids_per_endpoint: dict[str, int]
+class UpdateState(Answer):
+    """The sidecar's database update: what it does now, or how the last one ended."""
 
-
-class FeedbackSavedOut(Open):
-    saved: dict[str, Any]
-
-
-class FeedbackListOut(Open):
-    feedback: list[dict[str, Any]]
-
-
-class ImageOut(Open):
-    """A database performer's picture, as a data URL."""
-
-    performer_id: int
-    data_url: str
+    state: Literal["idle", "running", "done", "failed"]
+    started_at: str | None = None
+    finished_at: str | None = None
+    progress: dict[str, Any] | None = None  # {"step", "done", "total"} while running
+    result: dict[str, Any] | None = None  # what `stash-sense db update --json` prints
+    error: str | None = None
 
 
 class ErrorOut(BaseModel):

@@ -1,50 +1,52 @@
 """The sidecar's endpoints; see docs/sidecar.md for each one with examples.
 
-Each route adapts HTTP to a use case of stash_sense.app (read and check the request, run the job
-under the gate, filter by the lowest tier asked for) and answers the use case's result; the
-shapes are declared in sidecar/responses.py, so /docs shows them.
+Each route adapts HTTP to a use case of stash_sense.app: it reads the body into the use case's
+request model (app.requests: the constraints live there), runs the use case under the job gate,
+and answers its result model (app.results), which FastAPI serialises and `/docs` shows.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
 from stash_sense import __version__
+from stash_sense.app.failures import DatabaseError
+from stash_sense.app.feedback import FeedbackOff
 from stash_sense.app.identify import identify_image
 from stash_sense.app.info import database_info
 from stash_sense.app.performer import identify_performer
-from stash_sense.app.scene import identify_stash_scene
-from stash_sense.database import DatabaseError
-from stash_sense.matching.tiers import keep_at_least, parse_tier
-from stash_sense.net import redact_url
-from stash_sense.scenes.stash import SOURCES
-from stash_sense.sidecar.bodies import fetch_image, image_input, int_option, json_object
-from stash_sense.sidecar.config import MAX_FRAMES
-from stash_sense.sidecar.errors import ApiError
-from stash_sense.sidecar.feedback import FeedbackOff
-from stash_sense.sidecar.responses import (
-    ERRORS,
-    DatabaseInfoOut,
-    FeedbackListOut,
-    FeedbackSavedOut,
-    HealthOut,
-    IdentifyOut,
-    PerformerOut,
-    SceneOut,
-    StatusOut,
+from stash_sense.app.requests import (
+    FeedbackRequest,
+    IdentifyImageRequest,
+    IdentifyPerformerRequest,
+    IdentifySceneRequest,
+    ReloadRequest,
+    parse,
 )
+from stash_sense.app.requests import Request as RequestModel
+from stash_sense.app.results import (
+    DatabaseInfo,
+    FeedbackList,
+    FeedbackSaved,
+    ImageResult,
+    PerformerResult,
+    StashSceneResult,
+)
+from stash_sense.app.scene import identify_stash_scene
+from stash_sense.app.stash import StashClient
+from stash_sense.net import redact_url
+from stash_sense.sidecar.bodies import fetch_image, image_input, json_object
+from stash_sense.sidecar.errors import ApiError
+from stash_sense.sidecar.responses import ERRORS, FeedbackState, HealthOut, StatusOut
 from stash_sense.sidecar.services import Services
 from stash_sense.sidecar.update_routes import updates_of
-from stash_sense.sources.stash import StashClient
 
 router = APIRouter(responses=ERRORS)
-MAX_TOP = 50
 
 
 def services(request: Request) -> Services:
@@ -52,15 +54,11 @@ def services(request: Request) -> Services:
     return found
 
 
-def _min_tier(options: dict[str, Any]) -> str:
-    try:
-        return parse_tier(options.get("min_tier") or "unlikely")
-    except ValueError as err:
-        raise ApiError(400, f"min_tier: {err}") from None
-
-
-def _keep(matches: list[dict[str, Any]], min_tier: str) -> list[dict[str, Any]]:
-    return keep_at_least(matches, min_tier)
+def body_of(model: type[RequestModel]) -> dict[str, Any]:
+    """The OpenAPI of a JSON body that the route reads itself (bodies.json_object, then
+    app.requests.parse), so that /docs shows its fields and constraints."""
+    schema = model.model_json_schema()
+    return {"requestBody": {"content": {"application/json": {"schema": schema}}}}
 
 
 def _stash(s: Services) -> StashClient:
@@ -70,25 +68,25 @@ def _stash(s: Services) -> StashClient:
 
 
 @router.get("/health", response_model=HealthOut, response_model_exclude_unset=True)
-def health(request: Request) -> dict[str, Any]:
+def health(request: Request) -> HealthOut:
     """What a health check needs and no more (no key is asked for it): no paths, no URLs."""
     s = services(request)
-    answer: dict[str, Any] = {
-        "status": "ok" if s.holder.current is not None else "degraded",
+    loaded = s.holder.current is not None
+    fields: dict[str, Any] = {
+        "status": "ok" if loaded else "degraded",
         "version": __version__,
-        "database": {"loaded": s.holder.current is not None},
+        "database": {"loaded": loaded},
         "feedback": not isinstance(s.feedback, FeedbackOff),
     }
-    updates = updates_of(request)
-    if updates.configured:
-        # whether a newer database release exists (None until the first check); checked at most
-        # daily, in the background; the details are in /status
-        answer["database_update_available"] = updates.status().get("available")
-    return answer
+    update = updates_of(request).status()
+    if update is not None:
+        # checked at most daily, in the background; the details are in /status
+        fields["database_update_available"] = update.available
+    return HealthOut(**fields)
 
 
 @router.get("/status", response_model=StatusOut)
-def status(request: Request) -> dict[str, Any]:
+def status(request: Request) -> StatusOut:
     """The details (key needed): database path and counts, models, Stash URL, job counters."""
     s = services(request)
     rec = s.holder.current
@@ -97,168 +95,112 @@ def status(request: Request) -> dict[str, Any]:
         database.update(rec.db.manifest.counts)
     else:
         database["error"] = s.holder.error
-    return {
-        "status": "ok" if rec is not None else "degraded",
-        "version": __version__,
-        "uptime_s": round(time.monotonic() - s.started, 1),
-        "database": database,
-        "models": {e.name: e.version for e in (rec.engine if rec else s.engine).embedders},
-        "stash": redact_url(s.config.stash_url) if s.config.stash_url else None,
-        "jobs": s.gate.stats(),
-        "database_update": updates_of(request).status(),
-        "feedback": {"path": str(s.feedback.path)}
-        | ({"off": s.feedback.reason} if isinstance(s.feedback, FeedbackOff) else {}),
-    }
+    off = s.feedback.reason if isinstance(s.feedback, FeedbackOff) else None
+    return StatusOut(
+        status="ok" if rec is not None else "degraded",
+        version=__version__,
+        uptime_s=round(time.monotonic() - s.started, 1),
+        database=database,
+        models={e.name: e.version for e in (rec.engine if rec else s.engine).embedders},
+        stash=redact_url(s.config.stash_url) if s.config.stash_url else None,
+        jobs=s.gate.stats(),
+        database_update=updates_of(request).status() or {"configured": False},
+        feedback=FeedbackState(path=str(s.feedback.path), off=off),
+    )
 
 
-def _database_info(s: Services) -> dict[str, Any]:
+def _database_info(s: Services) -> DatabaseInfo:
     with s.holder.use() as rec:
-        info = database_info(rec.db, rec.path)
-    return {
-        "path": str(info.root),
-        "generation": info.generation.name,
-        "manifest": info.manifest,
-        "counts": info.counts,
-        "sources": info.sources,
-        "stash_ids_per_endpoint": info.stash_ids_per_endpoint,
-    }
+        return database_info(rec.db, rec.path)
 
 
-@router.get("/database/info", response_model=DatabaseInfoOut)
-async def database_info_route(request: Request) -> dict[str, Any]:
+@router.get("/database/info", response_model=DatabaseInfo)
+async def database_info_route(request: Request) -> DatabaseInfo:
     return await run_in_threadpool(_database_info, services(request))
 
 
-@router.post("/database/reload", response_model=DatabaseInfoOut)
-async def database_reload(request: Request) -> dict[str, Any]:
+@router.post("/database/reload", response_model=DatabaseInfo, openapi_extra=body_of(ReloadRequest))
+async def database_reload(request: Request) -> DatabaseInfo:
+    """Reopen the configured database (`{}`), or load one under the data folder (`{"path"}`)."""
     s = services(request)
-    body = await json_object(request)
-    raw = body.get("path")
-    if raw is not None and not isinstance(raw, str):
-        raise ApiError(400, "path must be a string")
-    path = Path(raw) if raw else None
-    if path is not None and not path.is_dir():
-        raise ApiError(400, f"no database folder at {path}")
+    given = parse(ReloadRequest, await json_object(request))
     try:
-        await run_in_threadpool(s.holder.reload, path)
+        await run_in_threadpool(s.holder.reload_within, given.path, s.config.data_dir)
     except DatabaseError as err:
         raise ApiError(400, f"reload failed, the previous database stays loaded: {err}") from None
     return await run_in_threadpool(_database_info, s)
 
 
-@router.post("/identify", response_model=IdentifyOut)
-async def identify(request: Request) -> dict[str, Any]:
+@router.post("/identify", response_model=ImageResult)
+async def identify(request: Request) -> ImageResult:
     s = services(request)
     given = await image_input(request)
-    top = int_option(given.options, "top", 5, 1, MAX_TOP)
-    min_tier = _min_tier(given.options)
+    options = parse(IdentifyImageRequest, given.options)
 
-    def job(_should_stop: Callable[[], bool]) -> dict[str, Any]:
+    def job(_should_stop: Callable[[], bool]) -> ImageResult:
         data = given.data
         if data is None:
             data = fetch_image(s.stash, given.url or "", s.config.max_upload_bytes)
         # the bytes are decoded in memory, never written to disk
         with s.holder.use() as rec:
-            return identify_image(rec.engine, rec.matcher, data, top=top, name=given.name).as_dict()
+            return identify_image(
+                rec.engine, rec.matcher, data, top=options.top, name=given.name,
+                min_tier=options.min_tier,
+            )  # fmt: skip
 
-    record = await s.gate.run(request, job)
-    for face in record["faces"]:
-        face["matches"] = _keep(face["matches"], min_tier)
-    return record
+    return await s.gate.run(request, job)
 
 
-@router.post("/identify/performer", response_model=PerformerOut)
-async def identify_performer_route(request: Request) -> dict[str, Any]:
+@router.post(
+    "/identify/performer",
+    response_model=PerformerResult,
+    openapi_extra=body_of(IdentifyPerformerRequest),
+)
+async def identify_performer_route(request: Request) -> PerformerResult:
     s = services(request)
-    body = await json_object(request)
-    performer_id = str(body.get("performer_id") or "").strip()
-    if not performer_id:
-        raise ApiError(400, "performer_id is required")
-    top = int_option(body, "top", 5, 1, MAX_TOP)
-    min_tier = _min_tier(body)
+    given = parse(IdentifyPerformerRequest, await json_object(request))
     stash = _stash(s)
 
-    def job(_should_stop: Callable[[], bool]) -> dict[str, Any]:
+    def job(_should_stop: Callable[[], bool]) -> PerformerResult:
         with s.holder.use() as rec:
-            found = identify_performer(
-                stash, rec.engine, rec.matcher, performer_id, top=top,
-                max_bytes=s.config.max_upload_bytes,
+            return identify_performer(
+                stash, rec.engine, rec.matcher, given.performer_id, top=given.top,
+                max_bytes=s.config.max_upload_bytes, min_tier=given.min_tier,
             )  # fmt: skip
-        return found.as_dict()
 
-    record = await s.gate.run(request, job)
-    for face in record["faces"]:
-        face["matches"] = _keep(face["matches"], min_tier)
-    record["matches"] = record["faces"][0]["matches"] if record["faces"] else []
-    return record
+    return await s.gate.run(request, job)
 
 
-@router.post("/identify/scene", response_model=SceneOut)
-async def identify_scene_route(request: Request) -> dict[str, Any]:
+@router.post(
+    "/identify/scene", response_model=StashSceneResult, openapi_extra=body_of(IdentifySceneRequest)
+)
+async def identify_scene_route(request: Request) -> StashSceneResult:
     s = services(request)
     body = await json_object(request)
-    options = dict(body)
-    if isinstance(body.get("options"), dict):
-        options.update(body["options"])
-    scene_id = str(options.get("scene_id") or "").strip()
-    if not scene_id:
-        raise ApiError(400, "scene_id is required")
-    frames = int_option(options, "frames", s.config.default_frames, 1, MAX_FRAMES)
-    top = int_option(options, "top", 5, 1, MAX_TOP)
-    min_tier = _min_tier(options)
-    source = str(options.get("source") or "auto").lower()
-    if source not in SOURCES:
-        raise ApiError(400, f"source must be one of {', '.join(SOURCES)}")
+    if isinstance(body.get("options"), dict):  # the plugin may nest the options
+        body = {**body, **body["options"]}
+    given = parse(IdentifySceneRequest, body)
+    frames = given.frames or s.config.default_frames
     stash = _stash(s)
 
-    def job(should_stop: Callable[[], bool]) -> dict[str, Any]:
+    def job(should_stop: Callable[[], bool]) -> StashSceneResult:
         with s.holder.use() as rec:
-            found = identify_stash_scene(
-                stash, rec.engine, rec.matcher, scene_id, frames=frames, source=source, top=top,
-                should_stop=should_stop,
+            return identify_stash_scene(
+                stash, rec.engine, rec.matcher, given.scene_id, frames=frames,
+                source=given.source, top=given.top, should_stop=should_stop,
+                min_tier=given.min_tier,
             )  # fmt: skip
-        return found.as_dict()
 
-    result = await s.gate.run(request, job)
-    for person in result["persons"]:
-        person["matches"] = _keep(person["matches"], min_tier)
-    return result
+    return await s.gate.run(request, job)
 
 
-@router.post("/feedback", response_model=FeedbackSavedOut)
-async def add_feedback(request: Request) -> dict[str, Any]:
+@router.post("/feedback", response_model=FeedbackSaved, openapi_extra=body_of(FeedbackRequest))
+async def add_feedback(request: Request) -> FeedbackSaved:
     s = services(request)
-    body = await json_object(request)
-
-    def text(name: str) -> str | None:
-        value = body.get(name)
-        return None if value is None else str(value)
-
-    def number(name: str) -> int | None:
-        value = body.get(name)
-        if value is None or value == "":
-            return None
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise ApiError(400, f"{name} must be an integer, got {value!r}") from None
-
-    try:
-        row = await run_in_threadpool(
-            s.feedback.add,
-            str(body.get("verdict") or ""),
-            scene_id=text("scene_id"),
-            person_id=number("person_id"),
-            performer_id=number("performer_id"),
-            endpoint=text("endpoint"),
-            stash_id=text("stash_id"),
-        )
-    except ValueError as err:
-        raise ApiError(400, str(err)) from None
-    return {"saved": row}
+    given = parse(FeedbackRequest, await json_object(request))
+    return FeedbackSaved(saved=await run_in_threadpool(s.feedback.add, given))
 
 
-@router.get("/feedback", response_model=FeedbackListOut)
-async def list_feedback(request: Request) -> dict[str, Any]:
-    rows = await run_in_threadpool(services(request).feedback.recent)
-    return {"feedback": rows}
+@router.get("/feedback", response_model=FeedbackList)
+async def list_feedback(request: Request) -> FeedbackList:
+    return FeedbackList(feedback=await run_in_threadpool(services(request).feedback.recent))

@@ -6,12 +6,11 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from stash_sense.faces import FaceEngine
+from stash_sense.app.feedback import FeedbackOff, FeedbackStore, open_feedback
+from stash_sense.app.recognizer import FaceEngine, RecognizerHolder, load_engine
+from stash_sense.app.stash import StashClient, connect_stash
 from stash_sense.sidecar.config import SidecarConfig
-from stash_sense.sidecar.feedback import FeedbackOff, FeedbackStore, open_feedback
 from stash_sense.sidecar.jobs import JobGate
-from stash_sense.sidecar.recognizer import RecognizerHolder
-from stash_sense.sources.stash import StashClient
 
 log = logging.getLogger("stash_sense.sidecar")
 
@@ -29,10 +28,9 @@ class Services:
     @classmethod
     def start(cls, config: SidecarConfig, engine: FaceEngine | None = None) -> Services:
         """Load the models and the database (a database failing to load is reported)."""
-        engine = (engine or FaceEngine.default()).load()
+        engine = load_engine(engine)
         holder = RecognizerHolder(engine, config.db)
         holder.load()
-        stash = StashClient(config.stash_url, config.stash_api_key) if config.stash_url else None
         feedback = open_feedback(config.feedback_path, config.feedback_max_bytes)
         if isinstance(feedback, FeedbackOff):
             log.warning("starting without feedback: %s", feedback.reason)
@@ -42,7 +40,7 @@ class Services:
             holder=holder,
             gate=JobGate(config.workers, config.queue),
             feedback=feedback,
-            stash=stash,
+            stash=connect_stash(config.stash_url, config.stash_api_key_value),
         )
 
     def close(self) -> None:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
 from stash_sense.sidecar.errors import ApiError
+from stash_sense.sidecar.responses import ERRORS, UpdateState
 from stash_sense.sidecar.services import Services
 from stash_sense.sidecar.updates import DatabaseUpdates
 
-update_router = APIRouter()
+update_router = APIRouter(responses=ERRORS)
 _create = threading.Lock()
 
 
@@ -27,16 +26,22 @@ def updates_of(request: Request) -> DatabaseUpdates:
     return found
 
 
-@update_router.post("/database/update")
-def start_update(request: Request) -> JSONResponse:
+@update_router.post(
+    "/database/update",
+    status_code=202,
+    response_model=UpdateState,
+    response_model_exclude_none=True,
+)
+def start_update(request: Request) -> UpdateState:
+    """Start installing the newest release (202); 409 while one runs, 400 without an index."""
     updates = updates_of(request)
     if not updates.configured:
         raise ApiError(400, "no release index configured (STASH_SENSE_RELEASE_INDEX)")
     if not updates.start():
         raise ApiError(409, "an update is already running: GET /database/update")
-    return JSONResponse(updates.state, status_code=202)
+    return UpdateState.model_validate(updates.state)
 
 
-@update_router.get("/database/update")
-def update_state(request: Request) -> dict[str, Any]:
-    return updates_of(request).state
+@update_router.get("/database/update", response_model=UpdateState, response_model_exclude_none=True)
+def update_state(request: Request) -> UpdateState:
+    return UpdateState.model_validate(updates_of(request).state)

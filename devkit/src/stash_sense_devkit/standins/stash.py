@@ -10,14 +10,15 @@ key is read from the `ApiKey` header or the `apikey` query parameter; without it
 with an extension answer 401 with an empty body and other paths redirect (302) to
 /login?returnURL=...; and `paths.stream` carries the key as `?apikey=`
 (internal/api/urlbuilders/scene.go, GetStreamURL). Performers live in memory: created with
-performerCreate, changed with performerUpdate, put on scenes with sceneUpdate. `findScenes` pages
-the scenes as Stash does (pkg/sqlite/scene_filter.go, pkg/sqlite/sql.go): `performer_count` and
-`updated_at` (RFC 3339, pkg/utils/date.go ParseDateStringAsTime) criteria, sort by `updated_at` or
-`id`, 1-based LIMIT/OFFSET pages, `per_page` -1 for all (id breaks ties here; the library scan
-does not rely on any order within one second). A scene's `updated_at` is its
+performerCreate, changed with performerUpdate (one per name and disambiguation, stash ids kept
+as Stash keeps them: see `_check_name`, `_stash_ids`), put on scenes with sceneUpdate. `findScenes`
+pages the scenes as Stash does (pkg/sqlite/scene_filter.go, pkg/sqlite/sql.go): `performer_count`
+and `updated_at` (RFC 3339, pkg/utils/date.go ParseDateStringAsTime) criteria, sort by
+`updated_at` or `id`, 1-based LIMIT/OFFSET pages, `per_page` -1 for all (id breaks ties here; the
+library scan does not rely on any order within one second). A scene's `updated_at` is its
 folder's modification time (whole seconds, as Stash stores it) until sceneUpdate sets it to now,
-as Stash's scene update does. Every mutation
-received is recorded and listed at GET /__mutations so tests can assert what a client sent.
+as Stash's scene update does. Every mutation received is recorded and listed at GET /__mutations
+so tests can assert what a client sent.
 """
 
 from __future__ import annotations
@@ -223,6 +224,19 @@ def _parse_data_url(image: str) -> tuple[bytes, str] | None:
         return None
 
 
+def _stash_ids(given: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Stash ids as Stash keeps them: one sent without `updated_at` is stamped with the time now,
+    and a repeated endpoint + stash_id is kept once, the first (stashapp/stash
+    pkg/models/stash_ids.go, StashIDInput.ToStashID and StashIDInputs.ToStashIDs)."""
+    now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    kept: dict[tuple[str, str], dict[str, Any]] = {}
+    for sid in given:
+        key = (sid["endpoint"], sid["stash_id"])
+        if key not in kept:
+            kept[key] = {**sid, "updated_at": sid.get("updated_at") or now}
+    return list(kept.values())
+
+
 class StashRoot:
     """Root resolvers for the Query and Mutation fields the stand-in implements."""
 
@@ -369,11 +383,31 @@ class StashRoot:
             if decoded is None:
                 raise ValueError("image must be a base64 data URL in the stand-in")
             self.s.images[pid] = decoded
+        if values.get("stash_ids") is not None:
+            values["stash_ids"] = _stash_ids(values["stash_ids"])
         self.s.performers[pid].update(values)
+
+    def _check_name(self, name: str, disambiguation: str | None, pid: str | None) -> None:
+        """Stash keeps one performer per name and disambiguation (stashapp/stash
+        pkg/performer/validate.go, validateName, and its message), compared with SQLite's LIKE,
+        without case (pkg/sqlite/criterion_handlers.go, EQUALS)."""
+        taken = any(
+            other != pid
+            and p["name"].casefold() == name.casefold()
+            and (p.get("disambiguation") or "").casefold() == (disambiguation or "").casefold()
+            for other, p in self.s.performers.items()
+        )
+        if taken and disambiguation:
+            raise ValueError(
+                f"performer with name '{name}' and disambiguation '{disambiguation}' already exists"
+            )
+        if taken:
+            raise ValueError(f"performer with name '{name}' already exists")
 
     def performerCreate(self, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
         with self.s.lock:
             self._record("performerCreate", {"input": input})
+            self._check_name(input["name"], input.get("disambiguation"), None)
             pid = str(self.s.next_id)
             self.s.next_id += 1
             now = datetime.now(UTC).isoformat()
@@ -388,6 +422,11 @@ class StashRoot:
             if pid not in self.s.performers:
                 raise ValueError(f"performer {pid} not found")
             values = {k: v for k, v in input.items() if k != "id"}
+            if values.get("name") or "disambiguation" in values:
+                current = self.s.performers[pid]
+                name = values.get("name") or current["name"]
+                disambiguation = values.get("disambiguation", current.get("disambiguation"))
+                self._check_name(name, disambiguation, pid)
             self._apply(pid, values)
         return self._performer(pid)
 

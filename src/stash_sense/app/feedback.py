@@ -1,8 +1,10 @@
-"""Accepted and rejected matches, as the user judged them in Stash, kept in a small SQLite file.
+"""Feedback: accepted and rejected matches, as the user judged them in Stash, kept in a small
+SQLite file (the user's own, never touched by a database update).
 
-Text fields are bounded (MAX_TEXT) and the file is capped (SQLite's max_page_count): a full cap
-or a full disk both surface as SQLITE_FULL, answered 507. When the data folder cannot be written
-the sidecar still starts, with feedback off (`open_feedback` gives a store that says why).
+The fields' bounds are `app.requests.FeedbackRequest`'s; the file is capped (SQLite's
+max_page_count): a full cap or a full disk both surface as SQLITE_FULL, raised as StorageFull
+(the sidecar answers 507). When the data folder cannot be written the sidecar still starts,
+with feedback off (`open_feedback` gives a store that says why).
 """
 
 from __future__ import annotations
@@ -11,13 +13,9 @@ import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-VERDICTS = ("accepted", "rejected")
-#: Longest text field kept (scene ids, endpoints, stash ids are far shorter).
-MAX_TEXT = 256
-#: Integer fields are SQLite INTEGERs (signed 64-bit).
-MAX_INT = 2**63 - 1
+from stash_sense.app.requests import FeedbackRequest
+from stash_sense.app.results import FeedbackRow
 
 
 class FeedbackUnavailable(RuntimeError):
@@ -62,34 +60,18 @@ class FeedbackStore:
             raise
         self._lock = threading.Lock()
 
-    @staticmethod
-    def _check(verdict: str, texts: dict[str, str | None], numbers: dict[str, int | None]) -> None:
-        if verdict not in VERDICTS:
-            raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, got {verdict[:40]!r}")
-        for name, text in texts.items():
-            if text is not None and len(text) > MAX_TEXT:
-                raise ValueError(f"{name} is longer than {MAX_TEXT} characters")
-        for name, number in numbers.items():
-            if number is not None and not -MAX_INT <= number <= MAX_INT:
-                raise ValueError(f"{name} is out of range")
-
-    def add(
-        self,
-        verdict: str,
-        *,
-        scene_id: str | None,
-        person_id: int | None,
-        performer_id: int | None,
-        endpoint: str | None,
-        stash_id: str | None,
-    ) -> dict[str, Any]:
-        self._check(
-            verdict,
-            {"scene_id": scene_id, "endpoint": endpoint, "stash_id": stash_id},
-            {"person_id": person_id, "performer_id": performer_id},
-        )
+    def add(self, given: FeedbackRequest) -> FeedbackRow:
+        """Keep one verdict; StorageFull when the disk or the cap is full."""
         at = datetime.now(UTC).isoformat(timespec="seconds")
-        values = (at, verdict, scene_id, person_id, performer_id, endpoint, stash_id)
+        values = (
+            at,
+            given.verdict,
+            given.scene_id,
+            given.person_id,
+            given.performer_id,
+            given.endpoint,
+            given.stash_id,
+        )
         with self._lock:
             try:
                 cur = self._conn.execute(
@@ -106,14 +88,15 @@ class FeedbackStore:
                     raise StorageFull(f"feedback not saved: {err}") from None
                 raise FeedbackUnavailable(f"feedback not saved: {err}") from None
             row_id = cur.lastrowid
-        return dict(zip(COLUMNS, (row_id, *values), strict=True))
+        return FeedbackRow.model_validate(dict(zip(COLUMNS, (row_id, *values), strict=True)))
 
-    def recent(self, limit: int = 1000) -> list[dict[str, Any]]:
+    def recent(self, limit: int = 1000) -> list[FeedbackRow]:
+        """The latest `limit` verdicts, newest first."""
         with self._lock:
             rows = self._conn.execute(
                 f"SELECT {', '.join(COLUMNS)} FROM feedback ORDER BY id DESC LIMIT ?", (limit,)
             ).fetchall()
-        return [dict(zip(COLUMNS, row, strict=True)) for row in rows]
+        return [FeedbackRow.model_validate(dict(zip(COLUMNS, row, strict=True))) for row in rows]
 
     def close(self) -> None:
         with self._lock:
@@ -127,10 +110,10 @@ class FeedbackOff:
         self.path = path
         self.reason = reason
 
-    def add(self, verdict: str, **_: Any) -> dict[str, Any]:
+    def add(self, given: FeedbackRequest) -> FeedbackRow:
         raise FeedbackUnavailable(f"feedback is off: {self.reason}")
 
-    def recent(self, limit: int = 1000) -> list[dict[str, Any]]:
+    def recent(self, limit: int = 1000) -> list[FeedbackRow]:
         raise FeedbackUnavailable(f"feedback is off: {self.reason}")
 
     def close(self) -> None:

@@ -1,0 +1,58 @@
+"""Every database command takes its folder from STASH_SENSE_DB when --db is not given (as the
+container's `docker exec stash-sense stash-sense db update` and `docker run ... db check` do),
+and says so in one line when neither is set; `db check` then exits 1, never 2 ("a model is
+broken" to the container's entrypoint)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from clikit import PEOPLE, error_lines, run_cli
+
+
+@pytest.fixture
+def from_env(enrolled: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> Path:
+    db, _ = enrolled
+    monkeypatch.setenv("STASH_SENSE_DB", str(db))
+    return db
+
+
+def test_read_commands_take_the_database_from_the_environment(from_env: Path, lfw: Path) -> None:
+    info = json.loads(run_cli("db", "info", "--json", check=True).stdout)
+    assert info["path"] == str(from_env) and info["manifest"]["counts"]["performers"] == 8
+    checked = run_cli("db", "check", check=True)
+    assert f"models and database at {from_env} are complete" in checked.stdout
+    image = lfw / "lfw-dev" / PEOPLE[0] / "1.jpg"
+    found = json.loads(run_cli("identify", "--json", image, check=True).stdout)
+    assert found["faces"][0]["matches"][0]["name"] == PEOPLE[0]
+
+
+def test_release_commands_take_the_database_from_the_environment(
+    from_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    back = run_cli("db", "rollback")  # one generation: nothing to go back to, said in one line
+    assert back.returncode == 1 and "Missing option" not in back.stderr
+    assert len(error_lines(back.stderr)) == 1 and "previous" in back.stderr
+    monkeypatch.setenv("STASH_SENSE_RELEASE_INDEX", "http://127.0.0.1:9/index.json")
+    update = run_cli("db", "update", "--check")  # nothing listens there
+    assert update.returncode == 1 and "Missing option" not in update.stderr
+    assert len(error_lines(update.stderr)) == 1
+
+
+def test_no_database_anywhere_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("STASH_SENSE_DB", raising=False)
+    for args, code in (
+        (("db", "check"), 1),
+        (("db", "info"), 2),
+        (("db", "update", "--check", "--index", "http://127.0.0.1:9/i.json"), 2),
+        (("db", "rollback"), 2),
+        (("db", "enroll", str(tmp_path)), 2),
+        (("identify", str(tmp_path)), 1),  # no images there: said before the database
+    ):
+        proc = run_cli(*args)
+        assert proc.returncode == code, (args, proc.stderr)
+        assert len(error_lines(proc.stderr)) == 1, (args, proc.stderr)
+    proc = run_cli("db", "info")
+    assert "give --db or set STASH_SENSE_DB" in proc.stderr
