@@ -74,11 +74,8 @@ def from_blob(blob: bytes | None) -> Vector | None:
     return None if blob is None else np.frombuffer(blob, dtype=np.float32)
 
 
-def same_cluster(
-    a: Vector | None, b: Vector | None, threshold: float = SAME_CLUSTER
-) -> bool:
+def same_cluster(a: Vector | None, b: Vector | None, threshold: float = SAME_CLUSTER) -> bool:
     """True when two representative vectors (of one embedder) are one face cluster."""
     if a is None or b is None or a.shape != b.shape:
         return False
     return 1.0 - float(a @ b) <= threshold
-

@@ -28,7 +28,7 @@ from stash_sense.matching import Matcher
 from stash_sense.scenes.faces import SceneCancelled
 from stash_sense.scenes.frames import FrameError
 from stash_sense.scenes.identify import SceneResult, identify_scene
-from stash_sense.scenes.stash import mark_on_scene, stash_scene_frames
+from stash_sense.scenes.stash import performers_on_scene, stash_scene_frames
 from stash_sense.sources.stash import SceneRef, StashClient, StashError
 
 log = logging.getLogger(__name__)
@@ -198,7 +198,7 @@ class LibraryScan:
             self._current = ref.id
         started = time.perf_counter()
         try:
-            result = self._identify(ref)
+            result, owners = self._identify(ref)
         except SceneCancelled:
             return {"status": "paused", "reason": "paused by the user"}
         except (FrameError, StashError) as err:
@@ -209,7 +209,8 @@ class LibraryScan:
         else:
             embedder = self.matcher.embedder_names[0]
             vectors = [_vector(p, embedder) for p in result.persons]
-            self.store.record_result(scan.id, ref, result, vectors, time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            self.store.record_result(scan.id, ref, result, owners, vectors, elapsed)
             with self._lock:
                 self._scanned += 1
         finally:
@@ -221,7 +222,8 @@ class LibraryScan:
             return {"status": "paused", "reason": f"memory ceiling: {rss:.0f} MB > {ceiling:.0f}"}
         return None
 
-    def _identify(self, ref: SceneRef) -> SceneResult:
+    def _identify(self, ref: SceneRef) -> tuple[SceneResult, list[list[str | None]]]:
+        """The scene's persons, and for each match the Stash performer of the scene it is."""
         scene = self.stash.find_scene(ref.id)
         if scene is None:
             raise FrameError(f"Stash no longer has scene {ref.id}")
@@ -233,8 +235,7 @@ class LibraryScan:
             frames, self.engine, self.matcher, source=used, scene_id=scene.id,
             should_stop=self._pause.is_set,
         )  # fmt: skip
-        mark_on_scene(result, scene)
-        return result
+        return result, performers_on_scene(result, scene)
 
 
 def _vector(person: Any, embedder: str) -> PersonVector | None:

@@ -181,11 +181,13 @@ class LibraryStore:
         scan_id: int,
         ref: SceneRef,
         result: SceneResult,
+        owners: list[list[str | None]],
         vectors: list[PersonVector | None],
         elapsed_s: float,
     ) -> None:
-        """The scene's persons and candidates, in place of any earlier result, and the scan's
-        progress, in one transaction."""
+        """The scene's persons and candidates (`owners`: per person, per match, the Stash
+        performer of the scene that is that match), in place of any earlier result, and the
+        scan's progress, in one transaction."""
         now = time.time()
         with self._tx() as db:
             counted = self._replace_scene(db, scan_id, ref)
@@ -196,7 +198,7 @@ class LibraryStore:
                 (ref.id, ref.updated_at, ref.title, ref.date, ref.studio, scan_id, now,
                  result.source, elapsed_s, LOGIC_VERSION),
             )  # fmt: skip
-            for person, vec in zip(result.persons, vectors, strict=True):
+            for person, vec, owned in zip(result.persons, vectors, owners, strict=True):
                 db.execute(
                     "INSERT INTO persons (scene_id, person_id, frames, times, face_jpeg, "
                     "embedder, vector) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -204,14 +206,13 @@ class LibraryStore:
                      json.dumps(person.times), person.face_jpeg,
                      vec.embedder if vec else None, to_blob(vec.vector) if vec else None),
                 )  # fmt: skip
-                for rank, (match, extra) in enumerate(_with_marks(person)):
+                for rank, (match, owner) in enumerate(zip(person.matches, owned, strict=True)):
                     db.execute(
                         "INSERT INTO candidates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (ref.id, person.person_id, rank, match.performer_id, match.name,
                          match.disambiguation, float(match.distance), match.tier,
                          json.dumps(match.stash_ids), match.image_url,
-                         int(bool(extra.get("already_on_scene"))),
-                         extra.get("stash_performer_id")),
+                         int(owner is not None), owner),
                     )  # fmt: skip
             self._progress(db, scan_id, ref, counted, failed=False)
 
@@ -219,9 +220,7 @@ class LibraryStore:
         """The scene could not be identified: keep why (one line), to try again later."""
         now = time.time()
         with self._tx() as db:
-            old = db.execute(
-                "SELECT attempts FROM scenes WHERE scene_id = ?", (ref.id,)
-            ).fetchone()
+            old = db.execute("SELECT attempts FROM scenes WHERE scene_id = ?", (ref.id,)).fetchone()
             attempts = (int(old["attempts"]) if old else 0) + 1
             counted = self._replace_scene(db, scan_id, ref)
             db.execute(
@@ -375,11 +374,6 @@ def _decision(row: sqlite3.Row) -> Decision:
         created_at=float(row["created_at"]),
         undone_at=row["undone_at"],
     )
-
-
-def _with_marks(person: Any) -> list[tuple[Any, dict[str, Any]]]:
-    extra = list(person.extra) + [{}] * (len(person.matches) - len(person.extra))
-    return list(zip(person.matches, extra, strict=True))
 
 
 def _statements(script: str) -> list[str]:

@@ -113,7 +113,8 @@ def suggestions(store: LibraryStore, wanted: SuggestionFilter | None = None) -> 
         chunk = scenes[start : start + 500]
         built = _build(store, rules, chunk, wanted)
         kept.extend(s for s in built if _has_wanted(s, wanted))
-    return SuggestionPage(len(kept), wanted.offset, kept[wanted.offset : wanted.offset + wanted.limit])
+    window = kept[wanted.offset : wanted.offset + wanted.limit]
+    return SuggestionPage(len(kept), wanted.offset, window)
 
 
 def _scene_wanted(scene: sqlite3.Row, wanted: SuggestionFilter) -> bool:
