@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import nullcontext
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -26,7 +27,7 @@ PEOPLE = {"Ali Naimi", "Monica Seles", "Tommy Thompson"}
 
 def scan(store: LibraryStore, url: str, recognizer: Recognizer, **options: object) -> LibraryScan:
     opts = ScanOptions(frames=8, per_page=2, niceness=0, **options)  # type: ignore[arg-type]
-    runner = LibraryScan(store, StashClient(url), recognizer.engine, recognizer.matcher, opts)
+    runner = LibraryScan(store, StashClient(url), lambda: nullcontext(recognizer), opts)
     runner.run()
     return runner
 

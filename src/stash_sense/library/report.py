@@ -45,7 +45,7 @@ def rejection_report(store: LibraryStore) -> dict[str, Any]:
         "by_performer": performers,
         "by_tier": dict(tiers.most_common()),
         "by_distance": [
-            {"from": lo, "to": round(lo + BIN, 2), "rejections": n}
+            {"min_distance": lo, "max_distance": round(lo + BIN, 2), "rejections": n}
             for lo, n in sorted(distances.items())
         ],
     }

@@ -15,10 +15,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from stash_sense.faces import FaceEngine
 from stash_sense.library.identity import person_vector
@@ -35,6 +37,17 @@ log = logging.getLogger(__name__)
 
 #: Waits before asking Stash for a page again when it fails (then the scan stops, resumable).
 PAGE_RETRIES_S = (1.0, 4.0, 15.0)
+
+
+class Recognizes(Protocol):
+    """An open face database with its matcher and the engine its embedders need."""
+
+    engine: FaceEngine
+    matcher: Matcher
+
+
+#: Lends the current recognizer for one scene (the sidecar's may be swapped between scenes).
+UseRecognizer = Callable[[], AbstractContextManager[Recognizes]]
 
 
 class ScanScope(StrEnum):
@@ -90,20 +103,19 @@ def _second_before(stamp: str) -> str:
 
 
 class LibraryScan:
-    """One scan run over `stash` (a client of its own: its limiter paces this scan only)."""
+    """One scan run over `stash` (a client of its own: its limiter paces this scan only), with
+    the recognizer `use()` lends for each scene."""
 
     def __init__(
         self,
         store: LibraryStore,
         stash: StashClient,
-        engine: FaceEngine,
-        matcher: Matcher,
+        use: UseRecognizer,
         options: ScanOptions | None = None,
     ) -> None:
         self.store = store
         self.stash = stash
-        self.engine = engine
-        self.matcher = matcher
+        self.use = use
         self.options = options or ScanOptions()
         self._pause = threading.Event()
         self._lock = threading.Lock()
@@ -198,7 +210,9 @@ class LibraryScan:
             self._current = ref.id
         started = time.perf_counter()
         try:
-            result, owners = self._identify(ref)
+            with self.use() as rec:
+                result, owners = self._identify(ref, rec.engine, rec.matcher)
+                embedder = rec.matcher.embedder_names[0]
         except SceneCancelled:
             return {"status": "paused", "reason": "paused by the user"}
         except (FrameError, StashError) as err:
@@ -207,7 +221,6 @@ class LibraryScan:
             log.exception("scene %s could not be identified", ref.id)
             self.store.record_failure(scan.id, ref, f"{type(err).__name__}: {err}")
         else:
-            embedder = self.matcher.embedder_names[0]
             vectors = [_vector(p, embedder) for p in result.persons]
             elapsed = time.perf_counter() - started
             self.store.record_result(scan.id, ref, result, owners, vectors, elapsed)
@@ -222,17 +235,19 @@ class LibraryScan:
             return {"status": "paused", "reason": f"memory ceiling: {rss:.0f} MB > {ceiling:.0f}"}
         return None
 
-    def _identify(self, ref: SceneRef) -> tuple[SceneResult, list[list[str | None]]]:
+    def _identify(
+        self, ref: SceneRef, engine: FaceEngine, matcher: Matcher
+    ) -> tuple[SceneResult, list[list[str | None]]]:
         """The scene's persons, and for each match the Stash performer of the scene it is."""
         scene = self.stash.find_scene(ref.id)
         if scene is None:
             raise FrameError(f"Stash no longer has scene {ref.id}")
         frames, used, _ = stash_scene_frames(
             self.stash, scene, self.options.frames, source=self.options.source,
-            should_stop=self._pause.is_set, engine=self.engine,
+            should_stop=self._pause.is_set, engine=engine,
         )  # fmt: skip
         result = identify_scene(
-            frames, self.engine, self.matcher, source=used, scene_id=scene.id,
+            frames, engine, matcher, source=used, scene_id=scene.id,
             should_stop=self._pause.is_set,
         )  # fmt: skip
         return result, performers_on_scene(result, scene)
