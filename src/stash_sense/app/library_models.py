@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from stash_sense.app.requests import Request
 from stash_sense.app.results import Result, StashId
 from stash_sense.matching.tiers import Tier
 
@@ -16,11 +17,7 @@ Kind = Literal["apply", "reject"]
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?)?$"
 
 
-class LibraryRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ScanRequest(LibraryRequest):
+class ScanRequest(Request):
     """Start (or resume) a scan: scenes without performers by default, all scenes, or scenes
     edited since a date; `restart` begins a new scan instead of resuming the last one."""
 
@@ -30,7 +27,7 @@ class ScanRequest(LibraryRequest):
     restart: bool = False
 
 
-class SuggestionsQuery(LibraryRequest):
+class SuggestionsQuery(Request):
     """Filters and paging of the suggestions list."""
 
     lowest_tier: Tier = "possible"
@@ -44,7 +41,7 @@ class SuggestionsQuery(LibraryRequest):
     limit: int = Field(50, ge=1, le=500)
 
 
-class DecisionRequest(LibraryRequest):
+class DecisionRequest(Request):
     """Apply ("this is them": the page has added them in Stash) or reject ("not this person")
     one candidate of one person of a scene."""
 
@@ -106,6 +103,12 @@ class SuggestionPage(Result):
     total: int
     offset: int
     scenes: list[SceneOut]
+
+
+class UndoRequest(Request):
+    """Undo one decision by id; without one, the latest still in force."""
+
+    id: int | None = Field(None, ge=1, le=2**63 - 1)
 
 
 class DecisionOut(Result):

@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -205,27 +205,18 @@ class LibraryScan:
             page = 1 if advanced else page + 1
 
     def _one(self, scan: Scan, ref: SceneRef) -> dict[str, Any] | None:
-        """Identify one scene and record it; a dict ends the run (pause or memory ceiling)."""
+        """Identify one scene and record it; a dict ends the run (a pause, no face database,
+        the memory ceiling)."""
         with self._lock:
             self._current = ref.id
-        started = time.perf_counter()
         try:
-            with self.use() as rec:
-                result, owners = self._identify(ref, rec.engine, rec.matcher)
-                embedder = rec.matcher.embedder_names[0]
-        except SceneCancelled:
-            return {"status": "paused", "reason": "paused by the user"}
-        except (FrameError, StashError) as err:
-            self.store.record_failure(scan.id, ref, str(err))
-        except Exception as err:  # a scene must not end the scan; keep why, in one line
-            log.exception("scene %s could not be identified", ref.id)
-            self.store.record_failure(scan.id, ref, f"{type(err).__name__}: {err}")
-        else:
-            vectors = [_vector(p, embedder) for p in result.persons]
-            elapsed = time.perf_counter() - started
-            self.store.record_result(scan.id, ref, result, owners, vectors, elapsed)
-            with self._lock:
-                self._scanned += 1
+            with ExitStack() as stack:
+                try:
+                    rec = stack.enter_context(self.use())
+                except Exception as err:  # no database loaded: nothing to scan with
+                    return {"status": "stopped", "reason": f"no face database: {err}"}
+                if self._scene(scan, ref, rec) == "paused":
+                    return {"status": "paused", "reason": "paused by the user"}
         finally:
             with self._lock:
                 self._current = None
@@ -234,6 +225,28 @@ class LibraryScan:
             ceiling = self.options.memory_ceiling_mb
             return {"status": "paused", "reason": f"memory ceiling: {rss:.0f} MB > {ceiling:.0f}"}
         return None
+
+    def _scene(self, scan: Scan, ref: SceneRef, rec: Recognizes) -> str:
+        """ "done", "failed" (recorded with the reason) or "paused" (nothing recorded)."""
+        started = time.perf_counter()
+        try:
+            result, owners = self._identify(ref, rec.engine, rec.matcher)
+        except SceneCancelled:
+            return "paused"
+        except (FrameError, StashError) as err:
+            self.store.record_failure(scan.id, ref, str(err))
+            return "failed"
+        except Exception as err:  # a scene must not end the scan; keep why, in one line
+            log.exception("scene %s could not be identified", ref.id)
+            self.store.record_failure(scan.id, ref, f"{type(err).__name__}: {err}")
+            return "failed"
+        embedder = rec.matcher.embedder_names[0]
+        vectors = [_vector(p, embedder) for p in result.persons]
+        elapsed = time.perf_counter() - started
+        self.store.record_result(scan.id, ref, result, owners, vectors, elapsed)
+        with self._lock:
+            self._scanned += 1
+        return "done"
 
     def _identify(
         self, ref: SceneRef, engine: FaceEngine, matcher: Matcher
