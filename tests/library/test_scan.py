@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import nullcontext
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,14 +21,23 @@ from stash_sense.library import LibraryScan, LibraryStore, ScanOptions, ScanScop
 from stash_sense.library.identity import PerformerRef, from_blob
 from stash_sense.library.store import PersonVector
 from stash_sense.library.suggest import SuggestionFilter
+from stash_sense.sources.ratelimit import TokenBucket
 from stash_sense.sources.stash import StashClient
 
 PEOPLE = {"Ali Naimi", "Monica Seles", "Tommy Thompson"}
+RATE, BURST = 5.0, 2
 
 
-def scan(store: LibraryStore, url: str, recognizer: Recognizer, **options: object) -> LibraryScan:
+def scan(
+    store: LibraryStore,
+    url: str,
+    recognizer: Recognizer,
+    limiter: TokenBucket | None = None,
+    **options: object,
+) -> LibraryScan:
     opts = ScanOptions(frames=8, per_page=2, niceness=0, **options)  # type: ignore[arg-type]
-    runner = LibraryScan(store, StashClient(url), lambda: nullcontext(recognizer), opts)
+    stash = StashClient(url, limiter=limiter)
+    runner = LibraryScan(store, stash, lambda: nullcontext(recognizer), opts)
     runner.run()
     return runner
 
@@ -117,8 +127,11 @@ class _Failing(BaseHTTPRequestHandler):
     database is locked does; passes everything else through."""
 
     target = ""
+    #: when each request the scan's own client sent arrived (the decoders' stream reads aside)
+    seen: list[float]
 
     def do_POST(self) -> None:
+        self.seen.append(time.monotonic())
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         sent = json.loads(body)
         if "FindScene(" in sent["query"] and sent["variables"].get("id") == "2":
@@ -130,6 +143,8 @@ class _Failing(BaseHTTPRequestHandler):
         self._send(httpx.post(self.target + self.path, content=body, headers=headers))
 
     def do_GET(self) -> None:
+        if not self.path.endswith("/stream") or self.headers.get("Range") == "bytes=0-0":
+            self.seen.append(time.monotonic())
         passed = {k: self.headers[k] for k in ("Host", "Range") if k in self.headers}
         self._send(httpx.get(self.target + self.path, headers=passed))
 
@@ -146,19 +161,27 @@ class _Failing(BaseHTTPRequestHandler):
         pass
 
 
-def test_a_stash_500_is_recorded_and_the_scan_goes_on(
+def test_a_stash_500_is_recorded_and_the_scan_goes_on_within_the_rate(
     library: str, recognizer: Recognizer, tmp_path: Path
 ) -> None:
-    handler = type("Failing", (_Failing,), {"target": library})
+    seen: list[float] = []
+    handler = type("Failing", (_Failing,), {"target": library, "seen": seen})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}"
         with LibraryStore.in_folder(tmp_path) as store:
-            progress = scan(store, url, recognizer, scope=ScanScope.ALL).progress()
+            bucket = TokenBucket(RATE, BURST)
+            progress = scan(store, url, recognizer, bucket, scope=ScanScope.ALL).progress()
             assert progress.scan is not None and progress.scan.status == "done"
             reasons = {f["scene_id"]: f["reason"] for f in store.failures()}
             assert "HTTP 500" in reasons["2"] and "4" in reasons, reasons
             assert found_people(store, "3") == PEOPLE  # the scan went on past scene 2
+        # every stretch of time holds at most the bucket's burst plus its rate's worth
+        assert len(seen) >= 10
+        for i, start in enumerate(seen):
+            for j in range(i + 1, len(seen)):
+                allowed = BURST + RATE * (seen[j] - start) + 0.5
+                assert j - i + 1 <= allowed, (j - i + 1, seen[j] - start)
     finally:
         server.shutdown()

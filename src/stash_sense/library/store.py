@@ -86,7 +86,11 @@ class LibraryStore:
         except (OSError, sqlite3.Error) as err:
             raise StateError(f"cannot open the state database {self.path}: {err}") from None
         self._lock = threading.RLock()
-        self._migrate()
+        try:
+            self._migrate()
+        except StateError:
+            self._db.close()
+            raise
 
     @classmethod
     def in_folder(cls, data_dir: Path) -> LibraryStore:
