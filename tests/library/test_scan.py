@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from scan_stash import make_scenes, start_stash, stop
+from scan_stash import make_scenes
 
 from stash_sense.app.recognizer import Recognizer
 from stash_sense.library import LibraryScan, LibraryStore, ScanOptions, ScanScope, suggestions
@@ -23,6 +23,7 @@ from stash_sense.library.store import PersonVector
 from stash_sense.library.suggest import SuggestionFilter
 from stash_sense.sources.ratelimit import TokenBucket
 from stash_sense.sources.stash import StashClient
+from stash_sense_devkit.standins.launch import serve_in_subprocess
 
 PEOPLE = {"Ali Naimi", "Monica Seles", "Tommy Thompson"}
 RATE, BURST = 5.0, 2
@@ -51,11 +52,8 @@ def found_people(store: LibraryStore, scene_id: str) -> set[str]:
 @pytest.fixture(scope="module")
 def library(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Iterator[str]:
     scenes = make_scenes(tmp_path_factory.mktemp("library"), data_dir, 3, empty=(4,))
-    proc, url = start_stash(scenes)
-    try:
+    with serve_in_subprocess("stash", ["--scenes", str(scenes)]) as url:
         yield url
-    finally:
-        stop(proc)
 
 
 def test_scan_skip_rescan_and_a_rejection_that_sticks(

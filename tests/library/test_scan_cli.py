@@ -13,7 +13,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scan_stash import make_scenes, start_stash, stop
+from scan_stash import make_scenes
+
+from stash_sense_devkit.standins.launch import serve_in_subprocess
 
 SCENES = 5
 
@@ -32,21 +34,22 @@ def done_scenes(data: Path) -> dict[str, float]:
 def test_kill_9_mid_scan_then_resume(
     test_db: dict[str, Any], data_dir: Path, tmp_path: Path
 ) -> None:
-    proc, url = start_stash(make_scenes(tmp_path / "scenes", data_dir, SCENES))
+    scenes = make_scenes(tmp_path / "scenes", data_dir, SCENES)
     data = tmp_path / "data"
-    try:
+    with serve_in_subprocess("stash", ["--scenes", str(scenes)]) as url:
+        log = (tmp_path / "first.log").open("wb")
         first = subprocess.Popen(
-            scan_cmd(test_db["db"], url, data), stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, env=os.environ.copy(),
+            scan_cmd(test_db["db"], url, data), stdout=subprocess.DEVNULL, stderr=log,
+            env=os.environ.copy(),
         )  # fmt: skip
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and first.poll() is None:
             if (data / "library.sqlite").exists() and len(done_scenes(data)) >= 2:
                 break
             time.sleep(0.2)
-        assert first.poll() is None, first.stderr.read() if first.stderr else ""
         first.send_signal(signal.SIGKILL)
-        first.wait()
+        assert first.wait() == -signal.SIGKILL, (tmp_path / "first.log").read_text()
+        log.close()
         before = done_scenes(data)
         assert 2 <= len(before) < SCENES
 
@@ -62,8 +65,6 @@ def test_kill_9_mid_scan_then_resume(
         assert sorted(after) == [str(i) for i in range(1, SCENES + 1)]  # none lost
         assert {k: after[k] for k in before} == before  # none done before scanned again
         assert status["scanned_this_run"] == SCENES - len(before)
-    finally:
-        stop(proc)
 
 
 def test_bad_input_is_one_line(test_db: dict[str, Any], tmp_path: Path) -> None:
