@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from stash_sense.scenes import video
+from stash_sense.scenes.containers import container_of as relay_container
 from stash_sense.scenes.relay import HeaderRelay, decoder_source
-from stash_sense.scenes.relay import container_of as relay_container
 from stash_sense.scenes.video import frames_at, probe_duration
 from stash_sense_devkit.standins.elsewhere import CountingServer
 from stash_sense_devkit.standins.hostile_stash import dash_manifest

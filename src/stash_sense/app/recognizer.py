@@ -21,6 +21,7 @@ from stash_sense.matching import Matcher
 
 __all__ = [
     "FaceEngine",
+    "Matcher",
     "NoDatabase",
     "Recognizer",
     "RecognizerHolder",

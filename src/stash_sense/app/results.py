@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from stash_sense.matching.tiers import Tier, keep_at_least
+from stash_sense.matching.tiers import TIER_NAMES, Tier, keep_at_least
+
+#: The tiers, best first, and their type: what the adapters show and filter by.
+TIERS: tuple[Tier, ...] = TIER_NAMES
 
 if TYPE_CHECKING:
     from stash_sense.faces.types import FaceQuality

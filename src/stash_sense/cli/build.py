@@ -42,12 +42,15 @@ def build_command(
 
     Exit status: 0 done (or stopped at --limit); 2 an error, a missing or wrong API key among
     them; 3 not complete: images or pages failed for now (server errors, timeouts), run again."""
-    from stash_sense.builder import BuildError, BuildIncomplete, BuildOptions, build
+    from stash_sense.app.build import (
+        BuildError,
+        BuildIncomplete,
+        ConfigError,
+        DatabaseError,
+        build_database,
+    )
     from stash_sense.cli.build_progress import CONSOLE, ProgressBars
     from stash_sense.cli.common import database, settings
-    from stash_sense.database import DatabaseError
-    from stash_sense.errors import ConfigError
-    from stash_sense.sources.endpoints import get_endpoint
 
     _log_to(CONSOLE, logging.DEBUG if verbose else logging.INFO)
     for noisy in ("httpx", "httpcore"):
@@ -56,17 +59,17 @@ def build_command(
         given = settings(config=config)
         db = database(db)
         config_file, must_exist = given.endpoints_file()
-        ep = get_endpoint(endpoint, config_file, given.endpoint_environ(), must_exist=must_exist)
-        result = build(
-            BuildOptions(
-                db=db,
-                endpoint=ep,
-                limit=limit,
-                keep_images=keep_images,
-                full=full,
-                embed_threads=embed_threads,
-                on_progress=ProgressBars(CONSOLE),
-            )
+        name, result = build_database(
+            db,
+            endpoint,
+            endpoints_file=config_file,
+            endpoints_file_must_exist=must_exist,
+            environ=given.endpoint_environ(),
+            limit=limit,
+            keep_images=keep_images,
+            full=full,
+            embed_threads=embed_threads,
+            on_progress=ProgressBars(CONSOLE),
         )
     except BuildIncomplete as exc:
         typer.echo(f"not complete: {exc}", err=True)
@@ -87,7 +90,7 @@ def build_command(
     else:
         state = "not complete: run again to go on"
     typer.echo(
-        f"{ep.name}: {result.mode} pass, {result.written} performers written this run "
+        f"{name}: {result.mode} pass, {result.written} performers written this run "
         f"({state}); {s['performers_seen']} performers, {s['with_faces']} with faces, "
         f"{s['faces']} faces, {s['deleted']} deleted, {s['merged']} merged ids, "
         f"skipped {s['skipped']}; {result.requests} requests in {result.elapsed_s:.1f}s"

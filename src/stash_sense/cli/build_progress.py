@@ -17,7 +17,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from stash_sense.builder import BuildProgress, LogProgress
+from stash_sense.app.build import BuildProgress, LogProgress
 
 CONSOLE = Console(stderr=True)
 

@@ -26,7 +26,7 @@ def enroll_command(
     """Add the performers in SRC (one folder each, holding photos) to the database and publish."""
     from stash_sense.app.enroll import enroll_folder
     from stash_sense.app.errors import AppError
-    from stash_sense.database import DatabaseError
+    from stash_sense.app.failures import DatabaseError
 
     given = settings(db=db)
     db = database(given.db)
@@ -121,26 +121,23 @@ def _print_info(info: dict[str, Any]) -> None:
 def _print_tiers(console: Any, tiers: dict[str, Any]) -> None:
     from rich.table import Table
 
-    from stash_sense.matching.tiers import GRADED, Tiers
+    from stash_sense.app.info import tier_limits
 
-    rule = Tiers.from_dict(tiers)
     calibration = tiers.get("calibration") or {}
     size = calibration.get("performers")
     where = f", held out at {size:,} performers" if size else ""
     title = f"tiers ({'calibrated' + where if calibration else 'uncalibrated defaults'})"
     t = Table("tier", "max distance", "precision", "queries", "strangers", title=title)
-    for tier in GRADED:
-        measured = calibration.get(tier, {})
-        if rule.fused is not None:
-            limit = f"{rule.fused.max_distance(tier, 0.1, int(size or 2)):.4f} (margin 0.1)"
-        else:
-            limit = f"{float(tiers[tier]):.4f}"
+    for row in tier_limits(tiers):
+        limit = f"{row.max_distance:.4f}"
+        if row.at_margin is not None:
+            limit += f" (margin {row.at_margin:g})"
         t.add_row(
-            tier,
+            row.tier,
             limit,
             *(
-                f"{measured[k]:.1%}" if measured.get(k) is not None else "-"
-                for k in ("precision", "share", "stranger_share")
+                "-" if value is None else f"{value:.1%}"
+                for value in (row.precision, row.share, row.stranger_share)
             ),
         )
     console.print(t)

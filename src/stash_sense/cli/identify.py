@@ -21,8 +21,7 @@ from stash_sense.cli.common import DbOption, database, fail, recognizer, setting
 from stash_sense.cli.render import tier_style
 
 if TYPE_CHECKING:
-    from stash_sense.app.recognizer import FaceEngine, Recognizer
-    from stash_sense.matching import Matcher
+    from stash_sense.app.recognizer import FaceEngine, Matcher, Recognizer
 
 PARTIAL_FAILURE = 2
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from stash_sense.matching.tiers import TIER_NAMES, Tier
+from stash_sense.app.results import TIERS, Tier
 
 TIER_STYLE: dict[Tier, str] = dict(
-    zip(TIER_NAMES, ("bold green", "green", "yellow", "dim"), strict=True)
+    zip(TIERS, ("bold green", "green", "yellow", "dim"), strict=True)
 )
 
 
