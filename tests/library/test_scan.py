@@ -23,7 +23,7 @@ from stash_sense.library.store import PersonVector
 from stash_sense.library.suggest import SuggestionFilter
 from stash_sense.sources.ratelimit import TokenBucket
 from stash_sense.sources.stash import StashClient
-from stash_sense_devkit.standins.launch import serve_in_subprocess
+from stash_sense_devkit.standins.launch import free_port, serve_in_subprocess
 
 PEOPLE = {"Ali Naimi", "Monica Seles", "Tommy Thompson"}
 RATE, BURST = 5.0, 2
@@ -183,3 +183,16 @@ def test_a_stash_500_is_recorded_and_the_scan_goes_on_within_the_rate(
                 assert j - i + 1 <= allowed, (j - i + 1, seen[j] - start)
     finally:
         server.shutdown()
+
+
+def test_stash_down_stops_the_scan_with_the_reason_and_it_resumes(
+    library: str, recognizer: Recognizer, tmp_path: Path
+) -> None:
+    with LibraryStore.in_folder(tmp_path) as store:
+        down = scan(store, f"http://127.0.0.1:{free_port()}", recognizer, page_retries_s=(0.1,))
+        stopped = down.progress().scan
+        assert stopped is not None and stopped.status == "stopped"
+        assert stopped.reason is not None and "cannot list scenes" in stopped.reason
+        back = scan(store, library, recognizer).progress().scan  # Stash is back: resumed
+        assert back is not None and back.id == stopped.id and back.status == "done"
+        assert (back.total, back.done, back.failed) == (4, 4, 1)

@@ -68,6 +68,7 @@ class ScanOptions:
     burst: int = 4
     memory_ceiling_mb: float = 1400.0
     niceness: int = 10
+    page_retries_s: tuple[float, ...] = PAGE_RETRIES_S
 
 
 @dataclass
@@ -159,12 +160,16 @@ class LibraryScan:
     def _open(self, resume: bool) -> Scan:
         opts = self.options
         since = opts.since if opts.scope is ScanScope.SINCE else None
-        total = self._page(None, 1, 1).count
         last = self.store.latest_scan()
-        if (
+        resumable = (
             resume and last is not None and last.status != "done"
             and last.scope == opts.scope.value and last.since == since
-        ):  # fmt: skip
+        )  # fmt: skip
+        try:
+            total = self.stash.scene_page(scene_filter(opts, None), 1, 1).count
+        except StashError:  # Stash down: the scan is opened anyway, and stops saying why
+            total = last.total if resumable and last is not None else 0
+        if resumable and last is not None:
             self.store.set_scan(last.id, status="running", reason=None, total=total)
             found = self.store.scan(last.id)
             assert found is not None
@@ -173,7 +178,7 @@ class LibraryScan:
 
     def _page(self, watermark: str | None, page: int, per_page: int) -> Any:
         filt = scene_filter(self.options, watermark)
-        for wait in (*PAGE_RETRIES_S, None):
+        for wait in (*self.options.page_retries_s, None):
             try:
                 return self.stash.scene_page(filt, page, per_page)
             except StashError:
