@@ -180,6 +180,13 @@ class Settings(BaseSettings):
         description="the largest image file read, bytes",
         json_schema_extra=ENV_ONLY,
     )
+    cores: int | None = Field(
+        default=None,
+        ge=1,
+        description="the most CPU cores face work may use (detection, embedding, dlib's worker "
+        "processes, builds, scenes)",
+        json_schema_extra={**_shown("all this process may use, at most 4"), **ENV_ONLY},
+    )
     config: Path | None = Field(
         default=None,
         description="the endpoints TOML of `build` (must exist when set)",

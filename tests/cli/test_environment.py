@@ -56,3 +56,25 @@ def test_no_database_anywhere_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_p
         assert len(error_lines(proc.stderr)) == 1, (args, proc.stderr)
     proc = run_cli("db", "info")
     assert "give --db or set STASH_SENSE_DB" in proc.stderr
+
+
+def test_the_cores_setting_caps_face_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """STASH_SENSE_CORES bounds every engine, build and scene the command makes afterwards; a
+    value below 1 is one error line naming the variable."""
+    from stash_sense.cli.common import settings
+    from stash_sense.faces import cores
+
+    monkeypatch.setattr(cores.os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3})
+    try:
+        monkeypatch.setenv("STASH_SENSE_CORES", "1")
+        settings()
+        assert cores.worker_threads() == 1
+        monkeypatch.delenv("STASH_SENSE_CORES")
+        settings()
+        assert cores.worker_threads() == 4
+    finally:
+        cores.allow_cores(None)
+    monkeypatch.setenv("STASH_SENSE_CORES", "0")
+    bad = run_cli("db", "info")
+    assert bad.returncode == 2 and "STASH_SENSE_CORES" in bad.stderr
+    assert len(error_lines(bad.stderr)) == 1

@@ -43,3 +43,29 @@ def test_embed_some_then_complete(engine: FaceEngine, lfw_dev: Path) -> None:
     assert engine.complete(image, done) == done
     with pytest.raises(ValueError, match="no embedder"):
         engine.embed(image, [full[0].detected], ["nope"])
+
+
+def test_two_workers_give_the_vectors_of_one(lfw_dev: Path) -> None:
+    """Faces of several photos embedded across threads by an engine whose dlib also runs in a
+    worker process: the vectors of an engine that runs everything in this process."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    images = [load_image(p) for p in sorted(lfw_dev.glob("*/0.jpg"))[:6]]
+
+    def vectors(engine: FaceEngine) -> list[dict[str, np.ndarray]]:
+        aligned = [a for image in images for a in engine.align(image, engine.detect(image))]
+        with ThreadPoolExecutor(2) as pool:
+            engine.embed_aligned(aligned, pool=pool)
+        return [a.face.embeddings for a in aligned]
+
+    with FaceEngine.create(workers=2) as spread:
+        assert spread.embedders[1].name == "dlib"
+        spread.embedders[1].lanes.start(timeout=120)  # type: ignore[attr-defined]
+        got = vectors(spread)
+    with FaceEngine.create(workers=1) as one:
+        want = vectors(one)
+    assert len(got) == len(want) >= 6
+    for a, b in zip(got, want, strict=True):
+        assert set(a) == set(b) == {"sface", "dlib"}
+        for name in a:
+            np.testing.assert_array_equal(a[name], b[name])

@@ -29,13 +29,16 @@ def fail(message: str, code: int = 1) -> NoReturn:
 def settings(code: int = 2, **given: Any) -> Settings:
     """The settings (stash_sense.settings): the options given over STASH_SENSE_* variables;
     a malformed value ends the command with one line and exit status `code`."""
+    from stash_sense.app.resources import limit_cores
     from stash_sense.errors import ConfigError
     from stash_sense.settings import load_settings
 
     try:
-        return load_settings(**given)
+        loaded = load_settings(**given)
     except ConfigError as err:
         fail(str(err), code)
+    limit_cores(loaded.cores)
+    return loaded
 
 
 def database(db: Path | None, code: int = 2) -> Path:

@@ -10,7 +10,9 @@ import contextlib
 import json
 import sys
 import threading
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -95,8 +97,7 @@ def _run(
 ) -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = []
     if as_json:
-        for image in images:
-            record = identify_record(engine, matcher, image, top, max_bytes)
+        for record in _records(engine, matcher, images, top, max_bytes):
             print(json.dumps(record), flush=True)
             records.append(record)
         return records
@@ -109,11 +110,27 @@ def _run(
         records.append(identify_record(engine, matcher, images[0], top, max_bytes))
     else:
         with progress_bar() as bar:
-            for image in bar.track(images, description="identifying"):
-                records.append(identify_record(engine, matcher, image, top, max_bytes))
+            done = _records(engine, matcher, images, top, max_bytes)
+            for record in bar.track(done, total=len(images), description="identifying"):
+                records.append(record)
     for record in records:
         _print_record(console, record)
     return records
+
+
+def _records(
+    engine: FaceEngine, matcher: Matcher, images: list[Path], top: int, max_bytes: int | None
+) -> Iterator[dict[str, Any]]:
+    """Each image's record, in order; `engine.workers` images identified at a time (so every
+    core the engine may use is busy), at most twice that many ahead of the one printed."""
+    with ThreadPoolExecutor(engine.workers, thread_name_prefix="identify") as pool:
+        ahead: deque[Future[dict[str, Any]]] = deque()
+        for image in images:
+            ahead.append(pool.submit(identify_record, engine, matcher, image, top, max_bytes))
+            if len(ahead) >= 2 * engine.workers:
+                yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()
 
 
 def _print_record(console: Any, record: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from stash_sense.faces.alignment import align
+from stash_sense.faces.cores import worker_threads
 from stash_sense.faces.detection import DetectorSettings, YuNetDetector
 from stash_sense.faces.embedders import EMBEDDERS, Embedder, make_embedder
 from stash_sense.faces.quality import QualityPolicy, assess
@@ -49,7 +50,10 @@ class FaceEngine:
     """YuNet detection plus an ensemble of embedders.
 
     Models load lazily, once, under a lock (two threads may ask for the first face together);
-    every public method is thread-safe.
+    every public method is thread-safe. `workers`: the cores the engine may keep busy (default:
+    faces.cores.worker_threads()); dlib's ResNet, which holds the GIL, gets that many lanes (this
+    process and worker processes started when first needed, faces/lanes.py), the other networks
+    run in the callers' threads. `close()` (or leaving a `with` block) stops the worker processes.
     """
 
     _default: ClassVar[FaceEngine | None] = None
@@ -61,6 +65,7 @@ class FaceEngine:
         *,
         detector_settings: DetectorSettings | None = None,
         quality_policy: QualityPolicy | None = None,
+        workers: int | None = None,
     ) -> None:
         if not embedders:
             raise ValueError("a FaceEngine needs at least one embedder")
@@ -73,6 +78,21 @@ class FaceEngine:
         self._detector: YuNetDetector | None = None
         self._full_size: YuNetDetector | None = None
         self._lock = threading.Lock()
+        self.workers = max(1, workers if workers is not None else worker_threads())
+        for embedder in self._embedders:
+            embedder.set_workers(self.workers)
+
+    def close(self) -> None:
+        """Stop the worker processes the embedders started (the engine still works afterwards:
+        they start again when needed)."""
+        for embedder in self._embedders:
+            embedder.close()
+
+    def __enter__(self) -> FaceEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @classmethod
     def create(
@@ -82,12 +102,14 @@ class FaceEngine:
         flip: bool = DEFAULT_FLIP,
         detector_settings: DetectorSettings | None = None,
         quality_policy: QualityPolicy | None = None,
+        workers: int | None = None,
     ) -> FaceEngine:
         """A new engine with the named embedders (see stash_sense.faces.embedders.EMBEDDERS)."""
         return cls(
             [make_embedder(name, flip=flip) for name in embedder_names],
             detector_settings=detector_settings,
             quality_policy=quality_policy,
+            workers=workers,
         )
 
     @classmethod

@@ -109,6 +109,21 @@ class Embedder(ABC):
                 self._path = str(resolve_model_path(self.model))
             return self._path
 
+    @property
+    def workers(self) -> int:
+        """How many cores this embedder's network may run on at once (1: threads share it)."""
+        return 1
+
+    def set_workers(self, workers: int) -> None:
+        """Let the network run on up to `workers` cores (for a network that holds the GIL: worker
+        processes; the others release it and run in the caller's threads, so nothing to do)."""
+        return None
+
+    def close(self) -> None:
+        """Stop whatever this embedder started (worker processes); it still works afterwards,
+        in this process."""
+        return None
+
     def align(self, image: ImageArray, landmarks: FloatArray, box: Box | None = None) -> ImageArray:
         """The crop this embedder expects, from the image and a face's five landmarks (and its
         box, for an embedder that places points of its own in it)."""

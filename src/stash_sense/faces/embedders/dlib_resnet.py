@@ -16,9 +16,11 @@ from typing import Any
 import numpy as np
 
 from stash_sense.faces.embedders.base import Embedder, NetPool
+from stash_sense.faces.lanes import Lanes
 from stash_sense.faces.types import Box, FloatArray, ImageArray
 from stash_sense.models import resolve_model_path
 
+DIM = 128
 #: the chip dlib's network was trained on
 CHIP_SIZE = 150
 CHIP_PADDING = 0.25
@@ -35,14 +37,32 @@ def box_around(landmarks: FloatArray) -> Box:
 
 class DlibResNetEmbedder(Embedder):
     model = "dlib"
-    dim = 128
+    dim = DIM
     input_size = CHIP_SIZE
     recipe = "shape5-chip"
 
-    def __init__(self, *, flip: bool = False) -> None:
+    def __init__(self, *, flip: bool = False, workers: int = 1) -> None:
         super().__init__(flip=flip)
         self._nets: NetPool[Any] = NetPool(self._load_net)
         self._predictors: NetPool[Any] = NetPool(self._load_predictor)
+        self._lanes = Lanes(self._run_here, load_net, forward, self.model_path, workers)
+
+    @property
+    def workers(self) -> int:
+        """How many cores the network may run on at once (this process and worker processes)."""
+        return self._lanes.workers
+
+    def set_workers(self, workers: int) -> None:
+        self._lanes.close()
+        self._lanes.workers = max(1, workers)
+
+    @property
+    def lanes(self) -> Lanes:
+        """Where the network runs: this process and the worker processes (faces/lanes.py)."""
+        return self._lanes
+
+    def close(self) -> None:
+        self._lanes.close()
 
     def model_path(self) -> str:
         resolve_model_path("dlib-shape5")  # verified too, so that load() checks both files
@@ -55,9 +75,7 @@ class DlibResNetEmbedder(Embedder):
         return dlib.shape_predictor(str(resolve_model_path("dlib-shape5")))
 
     def _load_net(self) -> Any:
-        import dlib
-
-        return dlib.face_recognition_model_v1(self.model_path())
+        return load_net(self.model_path())
 
     def align(self, image: ImageArray, landmarks: FloatArray, box: Box | None = None) -> ImageArray:
         """dlib's 150x150 face chip (BGR, as every crop here) from its own five points in `box`
@@ -74,6 +92,21 @@ class DlibResNetEmbedder(Embedder):
 
     def _forward(self, crops: list[ImageArray]) -> np.ndarray:
         chips = [np.ascontiguousarray(c[:, :, ::-1]) for c in crops]  # dlib wants RGB
+        return self._lanes.run(chips).reshape(len(crops), self.dim)
+
+    def _run_here(self, chips: list[ImageArray]) -> np.ndarray:
         with self._nets.borrow() as net:
-            out = net.compute_face_descriptor(chips)
-        return np.asarray(out, dtype=np.float32).reshape(len(crops), self.dim)
+            return forward(net, chips)
+
+
+def load_net(path: str) -> Any:
+    """dlib's network from its (verified) file; in this process or a worker process."""
+    import dlib  # the dlib-bin wheel, a dependency of the package
+
+    return dlib.face_recognition_model_v1(path)
+
+
+def forward(net: Any, chips: list[ImageArray]) -> np.ndarray:
+    """(n, 128) float32 descriptors of n 150x150 RGB chips."""
+    out = net.compute_face_descriptor(chips) if chips else []
+    return np.asarray(out, dtype=np.float32).reshape(len(chips), DIM)
