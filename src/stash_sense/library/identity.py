@@ -54,6 +54,14 @@ class PerformerRef:
         return self.performer_id == other.performer_id and self.name == other.name
 
 
+@dataclass(frozen=True)
+class PersonVector:
+    """A face cluster's representative vector and the embedder that made it."""
+
+    embedder: str
+    vector: Vector
+
+
 def person_vector(person: Person, embedder: str) -> Vector | None:
     """The person's representative vector for `embedder`: the mean of its faces' unit vectors,
     made unit again; None when no face has that embedder's vector."""

@@ -10,26 +10,22 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from stash_sense.library.identity import PerformerRef, Vector, from_blob, to_blob
-from stash_sense.library.schema import MIGRATIONS, SCHEMA_VERSION
+from stash_sense.library.database import FILENAME, StateDatabase, StateError
+from stash_sense.library.decisions import Decision, DecisionLog
+from stash_sense.library.identity import PersonVector, to_blob
 from stash_sense.scenes.identify import SceneResult
 from stash_sense.sources.stash import SceneRef
 
-FILENAME = "library.sqlite"
+__all__ = ["FILENAME", "LOGIC_VERSION", "Decision", "LibraryStore", "PersonVector", "Scan",
+           "StateDatabase", "StateError"]  # fmt: skip
+
 #: Raised when the way a scene is identified changes, so older results count as not done.
 LOGIC_VERSION = 1
-
-
-class StateError(RuntimeError):
-    """The state database cannot be opened or is newer than this program."""
 
 
 @dataclass
@@ -50,97 +46,8 @@ class Scan:
     watermark: str | None
 
 
-@dataclass
-class Decision:
-    id: int
-    kind: str
-    scene_id: str
-    person_id: int | None
-    performer: PerformerRef
-    distance: float | None
-    tier: str | None
-    embedder: str | None
-    vector: Vector | None
-    created_at: float
-    undone_at: float | None
-
-
-@dataclass(frozen=True)
-class PersonVector:
-    embedder: str
-    vector: Vector
-
-
-class LibraryStore:
-    """The state database at `path` (created, and migrated to SCHEMA_VERSION, on open)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.execute("PRAGMA busy_timeout=10000")
-        except (OSError, sqlite3.Error) as err:
-            raise StateError(f"cannot open the state database {self.path}: {err}") from None
-        self._lock = threading.RLock()
-        try:
-            self._migrate()
-        except StateError:
-            self._db.close()
-            raise
-
-    @classmethod
-    def in_folder(cls, data_dir: Path) -> LibraryStore:
-        return cls(Path(data_dir) / FILENAME)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    def __enter__(self) -> LibraryStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # schema ---------------------------------------------------------------
-    @property
-    def version(self) -> int:
-        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
-
-    def _migrate(self) -> None:
-        try:
-            current = self.version
-            if current > SCHEMA_VERSION:
-                raise StateError(
-                    f"the state database {self.path} has schema {current}, newer than this "
-                    f"program's {SCHEMA_VERSION}: upgrade stash-sense"
-                )
-            for number in range(current, SCHEMA_VERSION):
-                with self._tx() as db:
-                    for statement in _statements(MIGRATIONS[number]):
-                        db.execute(statement)
-                    db.execute(f"PRAGMA user_version={number + 1}")
-        except sqlite3.DatabaseError as err:
-            raise StateError(f"the state database {self.path} is unusable: {err}") from None
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return list(self._db.execute(sql, args).fetchall())
+class LibraryStore(DecisionLog):
+    """The state database: scans, scene results (`DecisionLog`: the user's decisions)."""
 
     # scans ----------------------------------------------------------------
     def new_scan(self, scope: str, since: str | None, total: int) -> Scan:
@@ -322,75 +229,3 @@ class LibraryStore:
             (scene_id, person_id, performer_id),
         )
         return rows[0] if rows else None
-
-    # decisions ------------------------------------------------------------
-    def decide(
-        self,
-        kind: str,
-        scene_id: str,
-        person_id: int | None,
-        performer: PerformerRef,
-        *,
-        distance: float | None = None,
-        tier: str | None = None,
-        vector: PersonVector | None = None,
-    ) -> int:
-        with self._tx() as db:
-            cur = db.execute(
-                "INSERT INTO decisions (kind, scene_id, person_id, performer_id, name, stash_ids,"
-                " distance, tier, embedder, vector, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (kind, scene_id, person_id, performer.performer_id, performer.name,
-                 performer.stash_ids_json(), distance, tier,
-                 vector.embedder if vector else None, to_blob(vector.vector) if vector else None,
-                 time.time()),
-            )  # fmt: skip
-            return int(cur.lastrowid or 0)
-
-    def undo(self, decision_id: int | None = None) -> Decision | None:
-        """Undo one decision (default: the latest one still in force); None when none is."""
-        with self._tx() as db:
-            if decision_id is None:
-                row = db.execute(
-                    "SELECT * FROM decisions WHERE undone_at IS NULL ORDER BY id DESC LIMIT 1"
-                ).fetchone()
-            else:
-                row = db.execute(
-                    "SELECT * FROM decisions WHERE id = ? AND undone_at IS NULL", (decision_id,)
-                ).fetchone()
-            if row is None:
-                return None
-            now = time.time()
-            db.execute("UPDATE decisions SET undone_at = ? WHERE id = ?", (now, row["id"]))
-        decision = _decision(row)
-        decision.undone_at = now
-        return decision
-
-    def decisions(self, kind: str | None = None, *, active: bool = True) -> list[Decision]:
-        sql = "SELECT * FROM decisions WHERE 1 = 1"
-        args: list[Any] = []
-        if kind is not None:
-            sql += " AND kind = ?"
-            args.append(kind)
-        if active:
-            sql += " AND undone_at IS NULL"
-        return [_decision(r) for r in self._rows(sql + " ORDER BY id", tuple(args))]
-
-
-def _decision(row: sqlite3.Row) -> Decision:
-    return Decision(
-        id=int(row["id"]),
-        kind=str(row["kind"]),
-        scene_id=str(row["scene_id"]),
-        person_id=row["person_id"],
-        performer=PerformerRef.from_row(row["performer_id"], row["name"], row["stash_ids"]),
-        distance=row["distance"],
-        tier=row["tier"],
-        embedder=row["embedder"],
-        vector=from_blob(row["vector"]),
-        created_at=float(row["created_at"]),
-        undone_at=row["undone_at"],
-    )
-
-
-def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
