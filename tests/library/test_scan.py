@@ -196,3 +196,13 @@ def test_stash_down_stops_the_scan_with_the_reason_and_it_resumes(
         back = scan(store, library, recognizer).progress().scan  # Stash is back: resumed
         assert back is not None and back.id == stopped.id and back.status == "done"
         assert (back.total, back.done, back.failed) == (4, 4, 1)
+
+
+def test_the_memory_ceiling_pauses_the_scan_after_a_scene(
+    library: str, recognizer: Recognizer, tmp_path: Path
+) -> None:
+    with LibraryStore.in_folder(tmp_path) as store:
+        paused = scan(store, library, recognizer, memory_ceiling_mb=1.0).progress()
+        assert paused.scan is not None and paused.scan.status == "paused"
+        assert paused.scan.reason is not None and "memory ceiling" in paused.scan.reason
+        assert paused.scan.done == 1 and paused.scanned_this_run == 1

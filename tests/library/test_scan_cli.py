@@ -83,3 +83,33 @@ def test_bad_input_is_one_line(test_db: dict[str, Any], tmp_path: Path) -> None:
         assert done.returncode in (1, 2), (extra, done.stderr)
         assert len(lines) == 1 and message in lines[0], (extra, done.stderr)
         assert "Traceback" not in done.stderr
+
+
+def test_ctrl_c_pauses_and_the_next_run_resumes(
+    test_db: dict[str, Any], data_dir: Path, tmp_path: Path
+) -> None:
+    scenes = make_scenes(tmp_path / "scenes", data_dir, 3)
+    data = tmp_path / "data"
+    with serve_in_subprocess("stash", ["--scenes", str(scenes)]) as url:
+        first = subprocess.Popen(
+            [*scan_cmd(test_db["db"], url, data), "--json"], stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
+        )  # fmt: skip
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and first.poll() is None:
+            if (data / "library.sqlite").exists() and len(done_scenes(data)) >= 1:
+                break
+            time.sleep(0.2)
+        first.send_signal(signal.SIGINT)
+        out, err = first.communicate(timeout=120)
+        assert first.returncode == 0 and "Traceback" not in err, err
+        paused = json.loads(out)
+        assert paused["status"] == "paused" and paused["reason"] == "paused by the user"
+        assert 1 <= paused["done"] < 3
+        again = subprocess.run(
+            [*scan_cmd(test_db["db"], url, data), "--json"], capture_output=True, text=True,
+            timeout=300, check=False,
+        )  # fmt: skip
+        resumed = json.loads(again.stdout)
+        assert resumed["status"] == "done" and resumed["scan_id"] == paused["scan_id"]
+        assert resumed["scanned_this_run"] == 3 - paused["done"]

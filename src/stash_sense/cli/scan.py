@@ -5,6 +5,7 @@ next `stash-sense scan` resumes it."""
 from __future__ import annotations
 
 import json
+import signal
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -91,6 +92,8 @@ def scan_command(
 
 def _follow(runner: ScanRunner, *, quiet: bool) -> ScanStatus:
     """Show the progress until the scan ends; the first Ctrl-C pauses it, a second quits."""
+    # Ctrl-C is this command's pause button, even where the shell started it with SIGINT ignored
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 

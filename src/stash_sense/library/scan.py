@@ -199,6 +199,8 @@ class LibraryScan:
                 return {"status": "stopped", "reason": f"cannot list scenes: {err}"}
             advanced = False
             for ref in found.scenes:
+                if self._pause.is_set():
+                    return {"status": "paused", "reason": "paused by the user"}
                 if self.store.already_handled(scan.id, ref):
                     continue
                 stop = self._one(scan, ref)
