@@ -141,6 +141,23 @@ class SidecarSettings(Group):
         ge=0.01,
         description="largest feedback file, MiB; when full, POST /feedback is 507",
     )
+    scan_rate: float = Field(
+        default=4.0,
+        gt=0,
+        le=1000,
+        description="requests a second the library scan sends to Stash (GraphQL and files)",
+    )
+    scan_memory_mb: float = Field(
+        default=1400.0,
+        ge=256,
+        description="resident memory, MiB, above which the library scan pauses itself",
+    )
+    scan_preselect_frames: int = Field(
+        default=3,
+        ge=1,
+        le=MAX_FRAMES,
+        description='frames a "high" person of a scanned scene must be seen in to be pre-selected',
+    )
 
 
 class Settings(BaseSettings):

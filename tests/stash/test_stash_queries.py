@@ -19,6 +19,14 @@ VARIABLES = {
     "FindScene": {"id": "12"},
     "FindPerformer": {"id": "3"},
     "FindPerformersByStashId": {"endpoint": "https://stashdb.org/graphql", "stash_id": "abc"},
+    "FindScenesPage": {
+        "scene_filter": {
+            "performer_count": {"value": 0, "modifier": "EQUALS"},
+            "updated_at": {"value": "2026-01-02T03:04:05Z", "modifier": "GREATER_THAN"},
+        },
+        "page": 1,
+        "per_page": 100,
+    },
     "Version": {},
 }
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from stash_sense.cli import build, db, db_release, identify, models, scene, serve
+from stash_sense.cli import build, db, db_release, identify, models, scan, scene, serve
 
 app = typer.Typer(
     name="stash-sense",
@@ -24,6 +24,7 @@ app.command("identify")(identify.identify_command)
 app.command("build")(build.build_command)
 app.command("serve")(serve.serve_command)
 app.command("scene")(scene.scene_command)
+app.command("scan")(scan.scan_command)
 
 
 def main() -> None:

@@ -46,6 +46,9 @@ def serve_command(
     data_dir: Annotated[Path | None, _opt("data_dir")] = None,
     feedback_db: Annotated[Path | None, _opt("feedback_db")] = None,
     feedback_max_mb: Annotated[float | None, _opt("feedback_max_mb")] = None,
+    scan_rate: Annotated[float | None, _opt("scan_rate")] = None,
+    scan_memory_mb: Annotated[float | None, _opt("scan_memory_mb")] = None,
+    scan_preselect_frames: Annotated[int | None, _opt("scan_preselect_frames")] = None,
     release_index: Annotated[str | None, _opt("release_index")] = None,
     release_keys: Annotated[Path | None, _opt("release_keys")] = None,
 ) -> None:

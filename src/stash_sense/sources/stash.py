@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from stash_sense.net import Closing, HttpClient, NetError, Opened, Policy, origin_of, redact_url
+from stash_sense.sources.ratelimit import TokenBucket
 
 FIND_SCENE = """
 query FindScene($id: ID!) {
@@ -54,6 +55,20 @@ query FindPerformersByStashId($endpoint: String!, $stash_id: String!) {
 }
 """
 
+#: One page of scenes for the library scan, oldest edit first: `scene_filter` picks the scope (no
+#: performers: performer_count EQUALS 0; edited since: updated_at GREATER_THAN, RFC 3339).
+FIND_SCENES_PAGE = """
+query FindScenesPage($scene_filter: SceneFilterType, $page: Int!, $per_page: Int!) {
+  findScenes(
+    scene_filter: $scene_filter
+    filter: {page: $page, per_page: $per_page, sort: "updated_at", direction: ASC}
+  ) {
+    count
+    scenes { id title date updated_at studio { id name } }
+  }
+}
+"""
+
 VERSION = """
 query Version {
   version { version }
@@ -64,6 +79,7 @@ QUERIES: dict[str, str] = {
     "FindScene": FIND_SCENE,
     "FindPerformer": FIND_PERFORMER,
     "FindPerformersByStashId": FIND_PERFORMERS_BY_STASH_ID,
+    "FindScenesPage": FIND_SCENES_PAGE,
     "Version": VERSION,
 }
 
@@ -120,6 +136,23 @@ class StashScene:
     performers: list[StashPerformer]
 
 
+@dataclass(frozen=True)
+class SceneRef:
+    """A scene as a page of `findScenes` lists it: enough to decide whether to scan it again."""
+
+    id: str
+    updated_at: str
+    title: str | None = None
+    date: str | None = None
+    studio: str | None = None
+
+
+@dataclass
+class ScenePage:
+    count: int
+    scenes: list[SceneRef]
+
+
 def _stash_ids(raw: list[dict[str, Any]] | None) -> list[StashId]:
     return [StashId(str(s["endpoint"]), str(s["stash_id"])) for s in raw or []]
 
@@ -132,7 +165,8 @@ class StashClient(Closing[HttpClient]):
     """Talks to one Stash server at `url` (e.g. http://localhost:9999), with an optional API key.
 
     A `user:password@` in the URL becomes HTTP Basic credentials sent, like the API key, only to
-    that origin; the URL kept, shown and logged is the one without it.
+    that origin; the URL kept, shown and logged is the one without it. With a `limiter`, every
+    request (GraphQL, file, stream check) first waits for one of its tokens.
     """
 
     def __init__(
@@ -142,7 +176,9 @@ class StashClient(Closing[HttpClient]):
         *,
         timeout: float = 15.0,
         deadline_s: float = GRAPHQL_DEADLINE_S,
+        limiter: TokenBucket | None = None,
     ) -> None:
+        self.limiter = limiter
         try:
             parts = urlsplit(url)
             origin_ok = origin_of(url) is not None
@@ -186,6 +222,8 @@ class StashClient(Closing[HttpClient]):
     def query(self, document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """Run one GraphQL operation; return `data` or raise StashError."""
         body = {"query": document, "variables": variables or {}}
+        if self.limiter is not None:
+            self.limiter.acquire()
         try:
             answer = self._http.request("POST", self.graphql_url, self._graphql, json=body)
         except NetError as err:
@@ -236,6 +274,23 @@ class StashClient(Closing[HttpClient]):
             ],
         )
 
+    def scene_page(
+        self, scene_filter: dict[str, Any] | None, page: int, per_page: int
+    ) -> ScenePage:
+        """One page (from 1) of the scenes `scene_filter` picks, oldest `updated_at` first."""
+        variables = {"scene_filter": scene_filter or {}, "page": page, "per_page": per_page}
+        raw = self.query(FIND_SCENES_PAGE, variables).get("findScenes") or {}
+        scenes = []
+        for s in raw.get("scenes") or []:
+            studio = s.get("studio") or {}
+            scenes.append(
+                SceneRef(
+                    str(s["id"]), str(s.get("updated_at") or ""), s.get("title") or None,
+                    s.get("date") or None, studio.get("name") or None,
+                )
+            )  # fmt: skip
+        return ScenePage(int(raw.get("count") or 0), scenes)
+
     def find_performer(self, performer_id: str) -> StashPerformer | None:
         raw = self.query(FIND_PERFORMER, {"id": str(performer_id)}).get("findPerformer")
         if raw is None:
@@ -264,6 +319,8 @@ class StashClient(Closing[HttpClient]):
         target = self.absolute(url)
         if not self.is_on_host(target):
             raise OffHostError(f"refusing to fetch {redact_url(target)}: {self._files.refusal}")
+        if self.limiter is not None:
+            self.limiter.acquire()
         return self._http.stream("GET", target, self._files, headers=headers)
 
     def resolve(self, url: str) -> str:

@@ -11,9 +11,14 @@ with an extension answer 401 with an empty body and other paths redirect (302) t
 /login?returnURL=...; and `paths.stream` carries the key as `?apikey=`
 (internal/api/urlbuilders/scene.go, GetStreamURL). Performers live in memory: created with
 performerCreate, changed with performerUpdate (one per name and disambiguation, stash ids kept
-as Stash keeps them: see `_check_name`, `_stash_ids`), put on scenes with sceneUpdate. Every
-mutation received is recorded and listed at GET /__mutations so tests can assert what a client
-sent.
+as Stash keeps them: see `_check_name`, `_stash_ids`), put on scenes with sceneUpdate. `findScenes`
+pages the scenes as Stash does (pkg/sqlite/scene_filter.go, pkg/sqlite/sql.go): `performer_count`
+and `updated_at` (RFC 3339, pkg/utils/date.go ParseDateStringAsTime) criteria, sort by
+`updated_at` or `id`, 1-based LIMIT/OFFSET pages, `per_page` -1 for all (id breaks ties here; the
+library scan does not rely on any order within one second). A scene's `updated_at` is its
+folder's modification time (whole seconds, as Stash stores it) until sceneUpdate sets it to now,
+as Stash's scene update does. Every mutation received is recorded and listed at GET /__mutations
+so tests can assert what a client sent.
 """
 
 from __future__ import annotations
@@ -133,6 +138,7 @@ class StashState:
     images: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     scene_performers: dict[str, list[str]] = field(default_factory=dict)
     plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
+    scene_updated: dict[str, str] = field(default_factory=dict)
     mutations: list[dict[str, Any]] = field(default_factory=list)
     next_id: int = 1
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -156,6 +162,56 @@ class StashState:
                 shots[0] if shots else None,
             )
         return None
+
+    def scene_ids(self) -> list[str]:
+        if not self.scenes_dir.is_dir():
+            return []
+        found = []
+        for folder in self.scenes_dir.iterdir():
+            m = _SCENE_DIR_RE.search(folder.name)
+            if folder.is_dir() and m:
+                found.append(str(int(m.group(1))))
+        return sorted(found, key=int)
+
+    def updated_at(self, scene_id: str) -> str:
+        if scene_id in self.scene_updated:
+            return self.scene_updated[scene_id]
+        files = self.scene_files(scene_id)
+        mtime = files.folder.stat().st_mtime if files is not None else 0.0
+        return _rfc3339(datetime.fromtimestamp(int(mtime), UTC))
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _parse_time(value: str) -> datetime:
+    """pkg/utils/date.go ParseDateStringAsTime: RFC 3339, then YYYY-MM-DD, then 'YYYY-MM-DD
+    HH:MM:SS' (an error otherwise, which Stash reports as a GraphQL error)."""
+    for parse in (
+        lambda v: datetime.fromisoformat(v.replace("Z", "+00:00")) if "T" in v else None,
+        lambda v: datetime.strptime(v, "%Y-%m-%d"),
+        lambda v: datetime.strptime(v, "%Y-%m-%d %H:%M:%S"),
+    ):
+        try:
+            moment = parse(value)
+        except ValueError:
+            continue
+        if moment is not None:
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    raise ValueError(f"ParseDateStringAsTime failed: dateString <{value}>")
+
+
+def _compare(value: Any, crit: dict[str, Any], parse: Any = None) -> bool:
+    modifier = crit.get("modifier", "EQUALS")
+    want = parse(crit["value"]) if parse else crit["value"]
+    checks = {
+        "EQUALS": lambda: value == want, "NOT_EQUALS": lambda: value != want,
+        "GREATER_THAN": lambda: value > want, "LESS_THAN": lambda: value < want,
+    }  # fmt: skip
+    if modifier not in checks:
+        raise ValueError(f"the stand-in does not implement modifier {modifier}")
+    return bool(checks[modifier]())
 
 
 def _parse_data_url(image: str) -> tuple[bytes, str] | None:
@@ -224,6 +280,8 @@ class StashRoot:
             },
             "performers": [p for p in performers if p is not None],
             "stash_ids": [],
+            "updated_at": self.s.updated_at(scene_id),
+            "created_at": self.s.updated_at(scene_id),
         }
 
     def _stream_url(self, base: str) -> str:
@@ -239,6 +297,36 @@ class StashRoot:
     # queries -------------------------------------------------------------
     def findScene(self, info: GraphQLResolveInfo, id: str | None = None, **_: Any) -> Any:
         return self._scene(str(id)) if id is not None else None
+
+    def findScenes(
+        self,
+        info: GraphQLResolveInfo,
+        scene_filter: dict[str, Any] | None = None,
+        filter: dict[str, Any] | None = None,
+        ids: list[str] | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        crit = scene_filter or {}
+        chosen = [i for i in self.s.scene_ids() if not ids or i in {str(x) for x in ids}]
+        if crit.get("performer_count"):
+            c = crit["performer_count"]
+            chosen = [i for i in chosen if _compare(len(self.s.scene_performers.get(i, [])), c)]
+        if crit.get("updated_at"):
+            c = crit["updated_at"]
+            chosen = [i for i in chosen if _compare(_parse_time(self.s.updated_at(i)), c,
+                                                    _parse_time)]  # fmt: skip
+        paging = filter or {}
+        sort = paging.get("sort") or "id"
+        if sort == "updated_at":
+            chosen.sort(key=lambda i: (_parse_time(self.s.updated_at(i)), int(i)))
+        elif sort != "id":
+            raise ValueError(f"the stand-in sorts by id or updated_at, not {sort}")
+        if paging.get("direction") == "DESC":
+            chosen.reverse()
+        per_page = int(paging.get("per_page") or 25)
+        page = max(1, int(paging.get("page") or 1))
+        window = chosen if per_page < 0 else chosen[(page - 1) * per_page : page * per_page]
+        return {"count": len(chosen), "scenes": [self._scene(i) for i in window]}
 
     def findPerformer(self, info: GraphQLResolveInfo, id: str) -> Any:
         return self._performer(str(id))
@@ -353,6 +441,7 @@ class StashRoot:
                 if unknown:
                     raise ValueError(f"performers not found: {unknown}")
                 self.s.scene_performers[sid] = [str(p) for p in input["performer_ids"]]
+            self.s.scene_updated[sid] = _rfc3339(datetime.now(UTC))
         return self._scene(sid)
 
     def configurePlugin(

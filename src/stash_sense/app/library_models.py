@@ -1,0 +1,153 @@
+"""The library scan's requests and results, as pydantic models (the sidecar's bodies and
+answers, `/docs`, and `stash-sense scan --json`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from stash_sense.app.requests import Request
+from stash_sense.app.results import Result, StashId
+from stash_sense.matching.tiers import Tier
+
+Scope = Literal["untagged", "all", "since"]
+Kind = Literal["apply", "reject"]
+#: RFC 3339 or YYYY-MM-DD (what Stash's filters parse)
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?)?$"
+
+
+class ScanRequest(Request):
+    """Start (or resume) a scan: scenes without performers by default, all scenes, or scenes
+    edited since a date; `restart` begins a new scan instead of resuming the last one."""
+
+    scope: Scope = "untagged"
+    since: str | None = Field(None, pattern=DATE_PATTERN, max_length=40)
+    frames: int = Field(40, ge=1, le=400)
+    restart: bool = False
+
+
+class SuggestionsQuery(Request):
+    """Filters and paging of the suggestions list."""
+
+    lowest_tier: Tier = "possible"
+    studio: str | None = Field(None, max_length=256)
+    date_from: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    date_to: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    has_suggestion: bool | None = True
+    preselected_only: bool = False
+    min_frames: int | None = Field(None, ge=1, le=400)
+    offset: int = Field(0, ge=0, le=10_000_000)
+    limit: int = Field(50, ge=1, le=500)
+
+
+class DecisionRequest(Request):
+    """Apply ("this is them": the page has added them in Stash) or reject ("not this person")
+    one candidate of one person of a scene."""
+
+    kind: Kind
+    scene_id: str = Field(min_length=1, max_length=64)
+    person_id: int = Field(ge=0, le=10_000)
+    performer_id: int = Field(ge=0, le=2**63 - 1)
+
+
+class ScanStatus(Result):
+    """Where the latest scan stands; `rate_per_hour` and `eta_s` are this run's (None before
+    a scene is done)."""
+
+    running: bool
+    scan_id: int | None
+    status: str | None  # running, paused, done, stopped
+    reason: str | None
+    scope: str | None
+    since: str | None
+    total: int
+    done: int
+    failed: int
+    scanned_this_run: int
+    rate_per_hour: float | None
+    eta_s: float | None
+    current_scene: str | None
+
+
+class CandidateOut(Result):
+    performer_id: int
+    name: str
+    disambiguation: str | None
+    distance: float
+    tier: str
+    stash_ids: list[StashId]
+    image_url: str | None
+    stash_performer_id: str | None
+    applied: bool
+
+
+class PersonOut(Result):
+    person_id: int
+    frames: int
+    times: list[float]
+    face_jpeg: str | None
+    candidates: list[CandidateOut]
+    preselected: int | None  # the performer_id pre-selected, if any
+
+
+class SceneOut(Result):
+    scene_id: str
+    title: str | None
+    date: str | None
+    studio: str | None
+    persons: list[PersonOut]
+
+
+class SuggestionPage(Result):
+    total: int
+    offset: int
+    scenes: list[SceneOut]
+
+
+class UndoRequest(Request):
+    """Undo one decision by id; without one, the latest still in force."""
+
+    id: int | None = Field(None, ge=1, le=2**63 - 1)
+
+
+class DecisionOut(Result):
+    id: int
+    kind: str
+    scene_id: str
+    person_id: int | None
+    performer_id: int | None
+    name: str
+    stash_ids: list[StashId]
+    distance: float | None
+    tier: str | None
+    created_at: float
+    undone_at: float | None
+
+
+class DecisionList(Result):
+    decisions: list[DecisionOut]
+
+
+class ReportPerformer(Result):
+    name: str
+    performer_id: int | None
+    stash_ids: list[StashId]
+    rejections: int
+    scenes: int
+    distances: list[float]
+
+
+class ReportRange(Result):
+    min_distance: float
+    max_distance: float
+    rejections: int
+
+
+class RejectionReport(Result):
+    """Where rejections cluster: the negative-mining input for calibration."""
+
+    rejections: int
+    by_performer: list[ReportPerformer]
+    by_tier: dict[str, int]
+    by_distance: list[ReportRange]

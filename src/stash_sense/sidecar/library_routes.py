@@ -1,0 +1,129 @@
+"""The library scan's endpoints under /library: start, pause and follow the scan (it runs on a
+background thread of this process; requests go on meanwhile), list suggestions, apply / reject /
+undo, list rejections and their report. Each adapts HTTP to a use case of `app.library`."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+
+from stash_sense.app.library import (
+    ScanRunner,
+    decide,
+    list_decisions,
+    list_suggestions,
+    open_library,
+    rejection_report,
+    undo_decision,
+)
+from stash_sense.app.library_models import (
+    DecisionList,
+    DecisionOut,
+    DecisionRequest,
+    RejectionReport,
+    ScanRequest,
+    ScanStatus,
+    SuggestionPage,
+    SuggestionsQuery,
+    UndoRequest,
+)
+from stash_sense.app.requests import parse
+from stash_sense.sidecar.bodies import json_object
+from stash_sense.sidecar.responses import ERRORS
+from stash_sense.sidecar.routes import body_of
+from stash_sense.sidecar.services import Services
+
+library_router = APIRouter(prefix="/library", tags=["library"], responses=ERRORS)
+_create = threading.Lock()
+
+
+def library_of(request: Request) -> ScanRunner:
+    """The app's one ScanRunner over the state database in the data folder, made on first use
+    (InvalidInput, a 400, when that database cannot be opened)."""
+    state = request.app.state
+    with _create:
+        if getattr(state, "library", None) is None:
+            s: Services = state.services
+            store = open_library(s.config.data_dir)
+            state.library = ScanRunner(
+                store, s.config.stash_url, s.config.stash_api_key_value, s.holder.use,
+                requests_per_s=s.config.scan_rate, memory_ceiling_mb=s.config.scan_memory_mb,
+            )  # fmt: skip
+    found: ScanRunner = state.library
+    return found
+
+
+@library_router.post(
+    "/scan", status_code=202, response_model=ScanStatus, openapi_extra=body_of(ScanRequest)
+)
+async def start_scan(request: Request) -> ScanStatus:
+    """Start (or resume) the scan in the background; 400 while one runs or without a Stash URL."""
+    given = parse(ScanRequest, await json_object(request))
+    runner = await run_in_threadpool(library_of, request)
+    return await run_in_threadpool(runner.start, given)
+
+
+@library_router.post("/scan/pause", response_model=ScanStatus)
+async def pause_scan(request: Request) -> ScanStatus:
+    """Pause the scan after (or during) its current scene; POST /library/scan resumes it."""
+    runner = await run_in_threadpool(library_of, request)
+    return await run_in_threadpool(runner.pause)
+
+
+@library_router.get("/scan", response_model=ScanStatus)
+async def scan_status(request: Request) -> ScanStatus:
+    """Where the scan stands: done / total / failed, this run's rate and the time left."""
+    runner = await run_in_threadpool(library_of, request)
+    return await run_in_threadpool(runner.status)
+
+
+@library_router.get("/suggestions", response_model=SuggestionPage)
+async def suggestions(request: Request) -> SuggestionPage:
+    """One page of scanned scenes with what to propose; the query string holds the filters
+    (lowest_tier, studio, date_from, date_to, has_suggestion, preselected_only, min_frames,
+    offset, limit). A rejected performer or face cluster is never among them."""
+    query: dict[str, Any] = dict(request.query_params)
+    given = parse(SuggestionsQuery, query)
+    runner = await run_in_threadpool(library_of, request)
+    s: Services = request.app.state.services
+    if given.min_frames is None:
+        given = given.model_copy(update={"min_frames": s.config.scan_preselect_frames})
+    return await run_in_threadpool(list_suggestions, runner.store, given)
+
+
+@library_router.post(
+    "/decisions", response_model=DecisionOut, openapi_extra=body_of(DecisionRequest)
+)
+async def add_decision(request: Request) -> DecisionOut:
+    """Apply ("this is them"; the page adds them in Stash itself) or reject ("not this person":
+    kept by scene and by face cluster, so no rescan or database update proposes it again)."""
+    given = parse(DecisionRequest, await json_object(request))
+    runner = await run_in_threadpool(library_of, request)
+    return await run_in_threadpool(decide, runner.store, given)
+
+
+@library_router.post(
+    "/decisions/undo", response_model=DecisionOut, openapi_extra=body_of(UndoRequest)
+)
+async def undo(request: Request) -> DecisionOut:
+    """Undo a decision (`{"id": n}`, or `{}` for the latest in force)."""
+    given = parse(UndoRequest, await json_object(request))
+    runner = await run_in_threadpool(library_of, request)
+    return await run_in_threadpool(undo_decision, runner.store, given.id)
+
+
+@library_router.get("/rejections", response_model=DecisionList)
+async def rejections(request: Request) -> DecisionList:
+    """The rejections in force, oldest first (undo one with POST /library/decisions/undo)."""
+    runner = await run_in_threadpool(library_of, request)
+    return await run_in_threadpool(list_decisions, runner.store, "reject")
+
+
+@library_router.get("/rejections/report", response_model=RejectionReport)
+async def report(request: Request) -> RejectionReport:
+    """Where rejections cluster (performers, tiers, distance ranges), for calibration."""
+    runner = await run_in_threadpool(library_of, request)
+    return await run_in_threadpool(rejection_report, runner.store)
