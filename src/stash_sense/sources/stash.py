@@ -2,8 +2,8 @@
 
 Every request goes to the configured Stash origin only: URLs that Stash hands back (sprites,
 streams, performer images) are fetched only when they are on that same origin, and redirects are
-followed only while they stay on it. The GraphQL documents are module constants so a test can
-validate each one against the real Stash schema.
+followed only while they stay on it. The GraphQL documents it sends are in
+`sources.stash_queries`.
 """
 
 from __future__ import annotations
@@ -17,71 +17,32 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from stash_sense.net import Closing, HttpClient, NetError, Opened, Policy, origin_of, redact_url
 from stash_sense.sources.ratelimit import TokenBucket
+from stash_sense.sources.stash_queries import (
+    FIND_PERFORMER,
+    FIND_PERFORMERS_BY_STASH_ID,
+    FIND_SCENE,
+    FIND_SCENES_PAGE,
+    QUERIES,
+    VERSION,
+)
 
-FIND_SCENE = """
-query FindScene($id: ID!) {
-  findScene(id: $id) {
-    id
-    title
-    paths { screenshot stream sprite vtt }
-    files { path duration width height }
-    performers { id name stash_ids { endpoint stash_id } }
-  }
-}
-"""
-
-FIND_PERFORMER = """
-query FindPerformer($id: ID!) {
-  findPerformer(id: $id) {
-    id
-    name
-    image_path
-    stash_ids { endpoint stash_id }
-  }
-}
-"""
-
-FIND_PERFORMERS_BY_STASH_ID = """
-query FindPerformersByStashId($endpoint: String!, $stash_id: String!) {
-  findPerformers(
-    performer_filter: {
-      stash_id_endpoint: {endpoint: $endpoint, stash_id: $stash_id, modifier: EQUALS}
-    }
-    filter: {per_page: 2}
-  ) {
-    count
-    performers { id name }
-  }
-}
-"""
-
-#: One page of scenes for the library scan, oldest edit first: `scene_filter` picks the scope (no
-#: performers: performer_count EQUALS 0; edited since: updated_at GREATER_THAN, RFC 3339).
-FIND_SCENES_PAGE = """
-query FindScenesPage($scene_filter: SceneFilterType, $page: Int!, $per_page: Int!) {
-  findScenes(
-    scene_filter: $scene_filter
-    filter: {page: $page, per_page: $per_page, sort: "updated_at", direction: ASC}
-  ) {
-    count
-    scenes { id title date updated_at studio { id name } }
-  }
-}
-"""
-
-VERSION = """
-query Version {
-  version { version }
-}
-"""
-
-QUERIES: dict[str, str] = {
-    "FindScene": FIND_SCENE,
-    "FindPerformer": FIND_PERFORMER,
-    "FindPerformersByStashId": FIND_PERFORMERS_BY_STASH_ID,
-    "FindScenesPage": FIND_SCENES_PAGE,
-    "Version": VERSION,
-}
+__all__ = [
+    "FIND_PERFORMER",
+    "FIND_PERFORMERS_BY_STASH_ID",
+    "FIND_SCENE",
+    "FIND_SCENES_PAGE",
+    "QUERIES",
+    "VERSION",
+    "OffHostError",
+    "ScenePage",
+    "SceneRef",
+    "StashClient",
+    "StashError",
+    "StashId",
+    "StashPerformer",
+    "StashScene",
+    "StashVideoFile",
+]
 
 MAX_REDIRECTS = 3
 #: the largest GraphQL answer read (a findScene is a few KB; a 2 GB answer once took RSS to 2.1 GB)
