@@ -84,3 +84,36 @@ def test_a_hanging_graphql_endpoint_stops_with_a_clear_error(
         with pytest.raises(BuildIncomplete) as err:
             build(options, engine)
     assert "timed out" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_download_that_finishes_after_close_is_dropped_without_a_traceback() -> None:
+    """The build stops (a key revoked mid-build) while a download is still running: when it
+    finishes, its image is dropped (cancelled: not recorded, fetched again next run) instead of
+    a RuntimeError from the closed embedding pool logged with a traceback."""
+    import threading
+    from concurrent.futures import Future
+
+    from stash_sense.builder.images import ImageWorkers
+
+    release = threading.Event()
+
+    class SlowSession:
+        def download_image(self, url: str, max_bytes: int) -> bytes:
+            release.wait(10)
+            return b"not an image"
+
+    pipeline = ImageWorkers(
+        session=SlowSession(),  # type: ignore[arg-type]
+        engine=None,  # type: ignore[arg-type]
+        download_threads=1,
+        embed_threads=1,
+        max_image_bytes=1024,
+    )
+    out: Future[object] = pipeline.submit("http://127.0.0.1:9/a.jpg")  # type: ignore[assignment]
+    pipeline.close()
+    release.set()
+    for _ in range(100):
+        if out.done():
+            break
+        threading.Event().wait(0.05)
+    assert out.cancelled()

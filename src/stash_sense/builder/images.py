@@ -73,7 +73,12 @@ class ImageWorkers:
                 self._held.release()
                 out.set_result(got)
                 return
-            embed = self._embeds.submit(self._analyze, url, got)
+            try:
+                embed = self._embeds.submit(self._analyze, url, got)
+            except RuntimeError:  # closed while this download finished: dropped, not recorded
+                self._held.release()
+                out.cancel()
+                return
             embed.add_done_callback(_finish(out, self._held.release))
 
         download.add_done_callback(downloaded)
