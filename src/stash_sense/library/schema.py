@@ -83,6 +83,76 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX decisions_scene ON decisions (scene_id);
     """,
+    # 2: per-scene suggestion summaries (the fast suggestions list), the stash ids of each scene's
+    # candidates (which summaries a cluster rejection touches), library health items and their
+    # decisions. Triggers keep the summaries right: a scene's new result, a decision or its undo
+    # drops the summaries it may change; the next list computes them again.
+    """
+    CREATE TABLE candidate_keys (
+        key TEXT NOT NULL,
+        scene_id TEXT NOT NULL REFERENCES scenes (scene_id) ON DELETE CASCADE
+    );
+    CREATE INDEX candidate_keys_key ON candidate_keys (key);
+    CREATE INDEX candidate_keys_scene ON candidate_keys (scene_id);
+    INSERT INTO candidate_keys (key, scene_id)
+        SELECT json_extract(j.value, '$.endpoint') || char(31) || json_extract(j.value,
+            '$.stash_id'), c.scene_id FROM candidates c, json_each(c.stash_ids) j;
+    INSERT INTO candidate_keys (key, scene_id)
+        SELECT 'db' || char(31) || c.performer_id || char(31) || c.name, c.scene_id
+        FROM candidates c WHERE json_array_length(c.stash_ids) = 0;
+    CREATE TABLE scene_summaries (
+        scene_id TEXT PRIMARY KEY REFERENCES scenes (scene_id) ON DELETE CASCADE,
+        best_tier INTEGER,
+        preselect_frames INTEGER NOT NULL
+    );
+    CREATE INDEX scene_summaries_tier ON scene_summaries (best_tier);
+    CREATE TRIGGER candidates_added AFTER INSERT ON candidates BEGIN
+        INSERT INTO candidate_keys (key, scene_id)
+            SELECT json_extract(j.value, '$.endpoint') || char(31) || json_extract(j.value,
+                '$.stash_id'), NEW.scene_id FROM json_each(NEW.stash_ids) j;
+        INSERT INTO candidate_keys (key, scene_id)
+            SELECT 'db' || char(31) || NEW.performer_id || char(31) || NEW.name, NEW.scene_id
+            WHERE json_array_length(NEW.stash_ids) = 0;
+        DELETE FROM scene_summaries WHERE scene_id = NEW.scene_id;
+    END;
+    CREATE TRIGGER persons_added AFTER INSERT ON persons BEGIN
+        DELETE FROM scene_summaries WHERE scene_id = NEW.scene_id;
+    END;
+    CREATE TRIGGER decision_made AFTER INSERT ON decisions BEGIN
+        DELETE FROM scene_summaries WHERE scene_id = NEW.scene_id;
+        DELETE FROM scene_summaries WHERE NEW.vector IS NOT NULL AND scene_id IN (
+            SELECT k.scene_id FROM candidate_keys k WHERE k.key IN (
+                SELECT json_extract(j.value, '$.endpoint') || char(31) || json_extract(j.value,
+                    '$.stash_id') FROM json_each(NEW.stash_ids) j
+                UNION SELECT 'db' || char(31) || NEW.performer_id || char(31) || NEW.name
+                    WHERE json_array_length(NEW.stash_ids) = 0));
+    END;
+    CREATE TRIGGER decision_undone AFTER UPDATE OF undone_at ON decisions BEGIN
+        DELETE FROM scene_summaries WHERE scene_id = NEW.scene_id;
+        DELETE FROM scene_summaries WHERE NEW.vector IS NOT NULL AND scene_id IN (
+            SELECT k.scene_id FROM candidate_keys k WHERE k.key IN (
+                SELECT json_extract(j.value, '$.endpoint') || char(31) || json_extract(j.value,
+                    '$.stash_id') FROM json_each(NEW.stash_ids) j
+                UNION SELECT 'db' || char(31) || NEW.performer_id || char(31) || NEW.name
+                    WHERE json_array_length(NEW.stash_ids) = 0));
+    END;
+    CREATE TABLE health_items (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('link', 'merge')),
+        score REAL NOT NULL,
+        body TEXT NOT NULL,
+        refreshed_at REAL NOT NULL
+    );
+    CREATE INDEX health_items_kind ON health_items (kind, score);
+    CREATE TABLE health_decisions (
+        id INTEGER PRIMARY KEY,
+        item_id TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('apply', 'dismiss')),
+        created_at REAL NOT NULL,
+        undone_at REAL
+    );
+    CREATE INDEX health_decisions_item ON health_decisions (item_id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

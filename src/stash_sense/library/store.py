@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -203,18 +202,6 @@ class LibraryStore(DecisionLog):
             f"SELECT * FROM candidates WHERE scene_id IN ({marks}) "
             "ORDER BY scene_id, person_id, rank",
             tuple(scene_ids),
-        )
-
-    def candidate_summaries(self, tiers: Sequence[str]) -> list[sqlite3.Row]:
-        """The candidates of these tiers that Stash does not have on their scene yet, with their
-        person's frames (no face crop, no vector), for a pass over the whole library."""
-        marks = ",".join("?" * len(tiers))
-        return self._rows(
-            "SELECT c.scene_id, c.person_id, c.rank, c.performer_id, c.name, c.stash_ids, "
-            "c.tier, p.frames FROM candidates c JOIN persons p "
-            "ON p.scene_id = c.scene_id AND p.person_id = c.person_id "
-            f"WHERE c.already_on_scene = 0 AND c.tier IN ({marks})",
-            tuple(tiers),
         )
 
     def person(self, scene_id: str, person_id: int) -> sqlite3.Row | None:
