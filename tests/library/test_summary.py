@@ -60,8 +60,11 @@ def _page_ids(store: LibraryStore, wanted: SuggestionFilter) -> list[str]:
 
 
 def _summarised(store: LibraryStore) -> set[str]:
+    """The scenes whose stored summary is up to date (not marked due)."""
     with sqlite3.connect(store.path) as db:
-        return {r[0] for r in db.execute("SELECT scene_id FROM scene_summaries")}
+        return {r[0] for r in db.execute(
+            "SELECT scene_id FROM scene_summaries WHERE scene_id NOT IN "
+            "(SELECT scene_id FROM summaries_due)")}  # fmt: skip
 
 
 def _with_performer(store: LibraryStore, performer: int) -> set[str]:

@@ -229,6 +229,7 @@ def decide(store: LibraryStore, request: DecisionRequest) -> DecisionOut:
     decision_id = store.decide(
         request.kind, request.scene_id, request.person_id, performer,
         distance=float(cand["distance"]), tier=cand["tier"], vector=cluster,
+        distances=store.candidate_distances(request.scene_id, request.person_id, cand["rank"]),
     )  # fmt: skip
     found = next(d for d in store.decisions(active=False) if d.id == decision_id)
     return _decision_out(found)

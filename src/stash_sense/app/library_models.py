@@ -151,3 +151,6 @@ class RejectionReport(Result):
     by_performer: list[ReportPerformer]
     by_tier: dict[str, int]
     by_distance: list[ReportRange]
+    #: per embedder, the rejections by that embedder's distance (decisions made since the scan
+    #: kept per-embedder distances; older ones count only in `by_distance`)
+    by_embedder: dict[str, list[ReportRange]] = Field(default_factory=dict)

@@ -124,6 +124,11 @@ class LibraryStore(DecisionLog):
                          json.dumps(match.stash_ids), match.image_url,
                          int(owner is not None), owner),
                     )  # fmt: skip
+                    db.executemany(
+                        "INSERT INTO candidate_distances VALUES (?, ?, ?, ?, ?)",
+                        [(ref.id, person.person_id, rank, name, float(d))
+                         for name, d in sorted(match.distances.items())],
+                    )  # fmt: skip
             self._progress(db, scan_id, ref, counted, failed=False)
 
     def record_failure(self, scan_id: int, ref: SceneRef, reason: str) -> None:
@@ -209,6 +214,15 @@ class LibraryStore(DecisionLog):
             "SELECT * FROM persons WHERE scene_id = ? AND person_id = ?", (scene_id, person_id)
         )
         return rows[0] if rows else None
+
+    def candidate_distances(self, scene_id: str, person_id: int, rank: int) -> dict[str, float]:
+        """The candidate's distance per embedder (empty for results stored before they were)."""
+        rows = self._rows(
+            "SELECT embedder, distance FROM candidate_distances WHERE scene_id = ? AND "
+            "person_id = ? AND rank = ? ORDER BY embedder",
+            (scene_id, person_id, rank),
+        )
+        return {str(r["embedder"]): float(r["distance"]) for r in rows}
 
     def candidate(self, scene_id: str, person_id: int, performer_id: int) -> sqlite3.Row | None:
         rows = self._rows(

@@ -3,11 +3,12 @@
 A scene's summary is the best tier among the candidates still to propose (none: NULL) and the
 most frames of a person whose first candidate is "high" and still to propose (pre-selection asks
 for at least `min_frames`). It depends only on the scene's stored result and the decisions in
-force; the state database's triggers (library/schema.py, migration 2) drop the summaries a new
-result, a decision or an undo may change (a cluster rejection: every scene with a candidate
-sharing a stash id of that performer), and `refresh` computes the missing ones before a page is
-read. A face database update changes no stored result (a rescan of a scene does, and drops its
-summary), so it needs nothing here.
+force; the state database's triggers (library/schema.py, migration 2) mark as due the scenes
+whose summary a new result, a decision or an undo may change (a cluster rejection: every scene
+with a candidate sharing a stash id of that performer), and `refresh` computes them again before
+a page is read. The summary keeps the scene's studio and date, so a page's count and scene ids
+come from one table. A face database update changes no stored result (a rescan of a scene does,
+and marks it due), so it needs nothing here.
 """
 
 from __future__ import annotations
@@ -45,26 +46,32 @@ class SuggestionFilter:
 
 
 def refresh(store: LibraryStore) -> int:
-    """Compute the summaries of scanned scenes that have none; the number computed. Runs in
-    one transaction, so a result or decision written meanwhile waits and drops what it changes
+    """Compute the summaries of the scenes marked due; the number computed. Runs in one
+    transaction, so a result or decision written meanwhile waits and marks what it changes
     after, never before, the new summary is written."""
     with store.transaction() as db:
-        stale = [r[0] for r in db.execute(
-            "SELECT s.scene_id FROM scenes s WHERE s.status = 'done' AND NOT EXISTS "
-            "(SELECT 1 FROM scene_summaries m WHERE m.scene_id = s.scene_id) AND EXISTS "
-            "(SELECT 1 FROM persons p WHERE p.scene_id = s.scene_id)"
-        )]  # fmt: skip
-        if not stale:
+        due = [r[0] for r in db.execute("SELECT scene_id FROM summaries_due")]
+        if not due:
             return 0
         rules = Rules(store.decisions())
-        for start in range(0, len(stale), CHUNK):
-            chunk = stale[start : start + CHUNK]
-            summaries = _judge(db, rules, chunk)
+        for start in range(0, len(due), CHUNK):
+            chunk = due[start : start + CHUNK]
+            marks = ",".join("?" * len(chunk))
+            db.execute(f"DELETE FROM scene_summaries WHERE scene_id IN ({marks})", chunk)
+            scenes = db.execute(
+                f"SELECT scene_id, studio, date FROM scenes s WHERE scene_id IN ({marks}) AND "
+                "status = 'done' AND EXISTS (SELECT 1 FROM persons p WHERE p.scene_id = "
+                "s.scene_id)",
+                chunk,
+            ).fetchall()
+            summaries = _judge(db, rules, [r["scene_id"] for r in scenes])
             db.executemany(
-                "INSERT OR REPLACE INTO scene_summaries VALUES (?, ?, ?)",
-                [(sid, *summaries.get(sid, (None, 0))) for sid in chunk],
-            )
-    return len(stale)
+                "INSERT INTO scene_summaries VALUES (?, ?, ?, ?, ?)",
+                [(r["scene_id"], r["studio"], r["date"], *summaries.get(r["scene_id"], (None, 0)))
+                 for r in scenes],
+            )  # fmt: skip
+            db.execute(f"DELETE FROM summaries_due WHERE scene_id IN ({marks})", chunk)
+    return len(due)
 
 
 def _judge(
@@ -109,16 +116,16 @@ def page(store: LibraryStore, wanted: SuggestionFilter) -> tuple[int, list[sqlit
     """The number of scanned scenes `wanted` selects and the scene rows of its page (by scene
     id), from the stored summaries (refreshed first)."""
     refresh(store)
-    where = ["s.status = 'done'"]
+    where = ["1 = 1"]
     args: list[Any] = []
     if wanted.studio is not None:
-        where.append("COALESCE(s.studio, '') = ?")
+        where.append("COALESCE(m.studio, '') = ?")
         args.append(wanted.studio)
     if wanted.date_from:
-        where.append("COALESCE(s.date, '') != '' AND s.date >= ?")
+        where.append("COALESCE(m.date, '') != '' AND m.date >= ?")
         args.append(wanted.date_from)
     if wanted.date_to:
-        where.append("COALESCE(s.date, '') != '' AND s.date <= ?")
+        where.append("COALESCE(m.date, '') != '' AND m.date <= ?")
         args.append(wanted.date_to)
     lowest = RANK[wanted.lowest_tier]
     if wanted.preselected_only:
@@ -130,12 +137,13 @@ def page(store: LibraryStore, wanted: SuggestionFilter) -> tuple[int, list[sqlit
     elif wanted.has_suggestion is False:
         where.append("(m.best_tier IS NULL OR m.best_tier > ?)")
         args.append(lowest)
-    joined = "FROM scenes s JOIN scene_summaries m ON m.scene_id = s.scene_id"
-    sql = f"{joined} WHERE {' AND '.join(where)}"
+    sql = f"FROM scene_summaries m WHERE {' AND '.join(where)}"
     with store.transaction() as db:  # one snapshot for the count and the page
         total = int(db.execute(f"SELECT COUNT(*) {sql}", tuple(args)).fetchone()[0])
         rows = list(db.execute(
-            f"SELECT s.* {sql} ORDER BY s.scene_id LIMIT ? OFFSET ?",
+            "SELECT s.* FROM scenes s JOIN (SELECT m.scene_id "
+            f"{sql} ORDER BY m.scene_id LIMIT ? OFFSET ?) w ON w.scene_id = s.scene_id "
+            "ORDER BY s.scene_id",
             (*args, wanted.limit, wanted.offset),
         ))  # fmt: skip
     return total, rows
