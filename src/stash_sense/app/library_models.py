@@ -19,12 +19,15 @@ DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d
 
 class ScanRequest(Request):
     """Start (or resume) a scan: scenes without performers by default, all scenes, or scenes
-    edited since a date; `restart` begins a new scan instead of resuming the last one."""
+    edited since a date; `restart` begins a new scan instead of resuming the last one;
+    `new_only`: after a finished scan of the same scope, list only the scenes Stash added or
+    edited since it (from its watermark) instead of the whole scope again."""
 
     scope: Scope = "untagged"
     since: str | None = Field(None, pattern=DATE_PATTERN, max_length=40)
     frames: int = Field(40, ge=1, le=400)
     restart: bool = False
+    new_only: bool = False
 
 
 class SuggestionsQuery(Request):
@@ -68,6 +71,10 @@ class ScanStatus(Result):
     rate_per_hour: float | None
     eta_s: float | None
     current_scene: str | None
+    #: the sidecar's scan schedule (STASH_SENSE_SCAN_SCHEDULE) and when it next looks, as a Unix
+    #: time (None when off, or from the command line)
+    schedule: str | None = None
+    next_scheduled_at: float | None = None
 
 
 class CandidateOut(Result):

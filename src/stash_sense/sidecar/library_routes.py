@@ -4,12 +4,14 @@ undo, list rejections and their report. Each adapts HTTP to a use case of `app.l
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 
+from stash_sense.app.errors import InvalidInput
 from stash_sense.app.library import (
     ScanRunner,
     decide,
@@ -30,12 +32,14 @@ from stash_sense.app.library_models import (
     SuggestionsQuery,
     UndoRequest,
 )
+from stash_sense.app.library_schedule import SHUTDOWN_PAUSE, ScanSchedule, interval_s
 from stash_sense.app.requests import parse
 from stash_sense.sidecar.bodies import json_object
 from stash_sense.sidecar.responses import ERRORS
 from stash_sense.sidecar.routes import body_of
 from stash_sense.sidecar.services import Services
 
+log = logging.getLogger(__name__)
 library_router = APIRouter(prefix="/library", tags=["library"], responses=ERRORS)
 _create = threading.Lock()
 
@@ -43,7 +47,11 @@ _create = threading.Lock()
 def library_of(request: Request) -> ScanRunner:
     """The app's one ScanRunner over the state database in the data folder, made on first use
     (InvalidInput, a 400, when that database cannot be opened)."""
-    state = request.app.state
+    return runner_of(request.app.state)
+
+
+def runner_of(state: Any) -> ScanRunner:
+    """`library_of` for the app's state (also at startup, for the schedule)."""
     with _create:
         if getattr(state, "library", None) is None:
             s: Services = state.services
@@ -56,6 +64,44 @@ def library_of(request: Request) -> ScanRunner:
     return found
 
 
+def start_library(app: FastAPI) -> None:
+    """At startup: the scan schedule (STASH_SENSE_SCAN_SCHEDULE), unless it is off; a state
+    database that cannot be opened is logged, and the sidecar serves on without a schedule."""
+    config = app.state.services.config
+    every = interval_s(config.scan_schedule)
+    if every is None:
+        return
+    try:
+        runner = runner_of(app.state)
+    except InvalidInput as err:
+        log.error("no scan schedule: %s", err)
+        return
+    schedule = ScanSchedule(runner, config.scan_schedule, every,
+                            new_scenes=config.scan_new_scenes, frames=config.frames)  # fmt: skip
+    app.state.schedule = schedule
+    schedule.start()
+
+
+def stop_library(app: FastAPI, wait_s: float = 15.0) -> None:
+    """At shutdown: the schedule ends; a running scan pauses (the next scheduled look or POST
+    /library/scan resumes it) and is given `wait_s` to finish writing."""
+    schedule: ScanSchedule | None = getattr(app.state, "schedule", None)
+    if schedule is not None:
+        schedule.stop()
+    runner: ScanRunner | None = getattr(app.state, "library", None)
+    if runner is not None and runner.running:
+        runner.pause(SHUTDOWN_PAUSE)
+        runner.wait(wait_s)
+
+
+def _scheduled(request: Request, status: ScanStatus) -> ScanStatus:
+    schedule: ScanSchedule | None = getattr(request.app.state, "schedule", None)
+    if schedule is None:
+        return status
+    return status.model_copy(update={"schedule": schedule.schedule,
+                                     "next_scheduled_at": schedule.next_at})  # fmt: skip
+
+
 @library_router.post(
     "/scan", status_code=202, response_model=ScanStatus, openapi_extra=body_of(ScanRequest)
 )
@@ -63,21 +109,21 @@ async def start_scan(request: Request) -> ScanStatus:
     """Start (or resume) the scan in the background; 400 while one runs or without a Stash URL."""
     given = parse(ScanRequest, await json_object(request))
     runner = await run_in_threadpool(library_of, request)
-    return await run_in_threadpool(runner.start, given)
+    return _scheduled(request, await run_in_threadpool(runner.start, given))
 
 
 @library_router.post("/scan/pause", response_model=ScanStatus)
 async def pause_scan(request: Request) -> ScanStatus:
     """Pause the scan after (or during) its current scene; POST /library/scan resumes it."""
     runner = await run_in_threadpool(library_of, request)
-    return await run_in_threadpool(runner.pause)
+    return _scheduled(request, await run_in_threadpool(runner.pause))
 
 
 @library_router.get("/scan", response_model=ScanStatus)
 async def scan_status(request: Request) -> ScanStatus:
     """Where the scan stands: done / total / failed, this run's rate and the time left."""
     runner = await run_in_threadpool(library_of, request)
-    return await run_in_threadpool(runner.status)
+    return _scheduled(request, await run_in_threadpool(runner.status))
 
 
 @library_router.get("/suggestions", response_model=SuggestionPage)
