@@ -257,7 +257,7 @@ class LibraryScan:
         """ "done", "failed" (recorded with the reason) or "paused" (nothing recorded)."""
         started = time.perf_counter()
         try:
-            result, owners = self._identify(ref, rec.engine, rec.matcher)
+            result, owners, tagged = self._identify(ref, rec.engine, rec.matcher)
         except SceneCancelled:
             return "paused"
         except (FrameError, StashError) as err:
@@ -270,15 +270,16 @@ class LibraryScan:
         embedder = rec.matcher.embedder_names[0]
         vectors = [_vector(p, embedder) for p in result.persons]
         elapsed = time.perf_counter() - started
-        self.store.record_result(scan.id, ref, result, owners, vectors, elapsed)
+        self.store.record_result(scan.id, ref, result, owners, vectors, elapsed, tagged)
         with self._lock:
             self._scanned += 1
         return "done"
 
     def _identify(
         self, ref: SceneRef, engine: FaceEngine, matcher: Matcher
-    ) -> tuple[SceneResult, list[list[str | None]]]:
-        """The scene's persons, and for each match the Stash performer of the scene it is."""
+    ) -> tuple[SceneResult, list[list[str | None]], list[tuple[str, str]]]:
+        """The scene's persons, for each match the Stash performer of the scene it is, and the
+        performers Stash has on the scene (id, name)."""
         scene = self.stash.find_scene(ref.id)
         if scene is None:
             raise FrameError(f"Stash no longer has scene {ref.id}")
@@ -290,7 +291,8 @@ class LibraryScan:
             frames, engine, matcher, source=used, scene_id=scene.id,
             should_stop=self._pause.is_set,
         )  # fmt: skip
-        return result, performers_on_scene(result, scene)
+        tagged = [(p.id, p.name) for p in scene.performers]
+        return result, performers_on_scene(result, scene), tagged
 
 
 def _vector(person: Any, embedder: str) -> PersonVector | None:

@@ -85,7 +85,8 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 2: per-scene suggestion summaries (the fast suggestions list), the stash ids of each scene's
     # candidates (which summaries a cluster rejection touches), library health items and their
-    # decisions; each candidate's distance per embedder, kept with a decision for the report.
+    # decisions; each candidate's distance per embedder, kept with a decision for the report;
+    # the performers Stash has on each scanned scene (the "check this scene" health kind).
     # Triggers keep the summaries right: a scene's new result, a decision or its undo marks the
     # scenes whose summary it may change as due (`summaries_due`); the next list computes them.
     """
@@ -173,6 +174,12 @@ MIGRATIONS: tuple[str, ...] = (
             ON DELETE CASCADE
     );
     ALTER TABLE decisions ADD COLUMN distances TEXT;
+    CREATE TABLE scene_performers (
+        scene_id TEXT NOT NULL REFERENCES scenes (scene_id) ON DELETE CASCADE,
+        stash_performer_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        PRIMARY KEY (scene_id, stash_performer_id)
+    );
     """,
 )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,10 +95,12 @@ class LibraryStore(DecisionLog):
         owners: list[list[str | None]],
         vectors: list[PersonVector | None],
         elapsed_s: float,
+        tagged: Sequence[tuple[str, str]] = (),
     ) -> None:
         """The scene's persons and candidates (`owners`: per person, per match, the Stash
-        performer of the scene that is that match), in place of any earlier result, and the
-        scan's progress, in one transaction."""
+        performer of the scene that is that match; `tagged`: (id, name) of the performers Stash
+        has on the scene), in place of any earlier result, and the scan's progress, in one
+        transaction."""
         now = time.time()
         with self._tx() as db:
             counted = self._replace_scene(db, scan_id, ref)
@@ -129,6 +132,8 @@ class LibraryStore(DecisionLog):
                         [(ref.id, person.person_id, rank, name, float(d))
                          for name, d in sorted(match.distances.items())],
                     )  # fmt: skip
+            db.executemany("INSERT OR IGNORE INTO scene_performers VALUES (?, ?, ?)",
+                           [(ref.id, pid, name) for pid, name in tagged])  # fmt: skip
             self._progress(db, scan_id, ref, counted, failed=False)
 
     def record_failure(self, scan_id: int, ref: SceneRef, reason: str) -> None:

@@ -21,10 +21,21 @@ from stash_sense.app.library import (
     rejection_report,
     undo_decision,
 )
+from stash_sense.app.library_health import (
+    HealthRunner,
+    decide_health,
+    list_health,
+    undo_health,
+)
 from stash_sense.app.library_models import (
     DecisionList,
     DecisionOut,
     DecisionRequest,
+    HealthDecisionOut,
+    HealthDecisionRequest,
+    HealthPage,
+    HealthQuery,
+    HealthStatus,
     RejectionReport,
     ScanRequest,
     ScanStatus,
@@ -64,6 +75,21 @@ def runner_of(state: Any) -> ScanRunner:
     return found
 
 
+def health_of(request: Request) -> HealthRunner:
+    """The app's one link / merge refresh, over the same state database as the scan."""
+    state = request.app.state
+    runner = runner_of(state)
+    with _create:
+        if getattr(state, "health", None) is None:
+            s: Services = state.services
+            state.health = HealthRunner(
+                runner.store, s.config.stash_url, s.config.stash_api_key_value, s.holder.use,
+                requests_per_s=s.config.scan_rate, busy=lambda: runner.running,
+            )  # fmt: skip
+    found: HealthRunner = state.health
+    return found
+
+
 def start_library(app: FastAPI) -> None:
     """At startup: the scan schedule (STASH_SENSE_SCAN_SCHEDULE), unless it is off; a state
     database that cannot be opened is logged, and the sidecar serves on without a schedule."""
@@ -88,6 +114,9 @@ def stop_library(app: FastAPI, wait_s: float = 15.0) -> None:
     schedule: ScanSchedule | None = getattr(app.state, "schedule", None)
     if schedule is not None:
         schedule.stop()
+    health: HealthRunner | None = getattr(app.state, "health", None)
+    if health is not None:
+        health.stop()
     runner: ScanRunner | None = getattr(app.state, "library", None)
     if runner is not None and runner.running:
         runner.pause(SHUTDOWN_PAUSE)
@@ -173,3 +202,49 @@ async def report(request: Request) -> RejectionReport:
     """Where rejections cluster (performers, tiers, distance ranges), for calibration."""
     runner = await run_in_threadpool(library_of, request)
     return await run_in_threadpool(rejection_report, runner.store)
+
+
+@library_router.get("/health", response_model=HealthPage)
+async def health_items(request: Request) -> HealthPage:
+    """One page of library health items of a kind (`kind`=link|merge|check, `tier`=high|likely
+    for links, `offset`, `limit`), best first; applied and dismissed ones are left out."""
+    given = parse(HealthQuery, dict(request.query_params))
+    runner = await run_in_threadpool(library_of, request)
+    return await run_in_threadpool(list_health, runner.store, given)
+
+
+@library_router.post(
+    "/health/decisions", response_model=HealthDecisionOut,
+    openapi_extra=body_of(HealthDecisionRequest),
+)  # fmt: skip
+async def health_decision(request: Request) -> HealthDecisionOut:
+    """Apply (the page changed Stash: the stash ids added, or Stash's merge opened) or dismiss
+    one item; it is not listed again until the decision is undone."""
+    given = parse(HealthDecisionRequest, await json_object(request))
+    runner = await run_in_threadpool(library_of, request)
+    return await run_in_threadpool(decide_health, runner.store, given)
+
+
+@library_router.post(
+    "/health/decisions/undo", response_model=HealthDecisionOut, openapi_extra=body_of(UndoRequest)
+)
+async def health_undo(request: Request) -> HealthDecisionOut:
+    """Undo a health decision (`{"id": n}`, or `{}` for the latest in force)."""
+    given = parse(UndoRequest, await json_object(request))
+    runner = await run_in_threadpool(library_of, request)
+    return await run_in_threadpool(undo_health, runner.store, given.id)
+
+
+@library_router.post("/health/refresh", status_code=202, response_model=HealthStatus)
+async def health_refresh(request: Request) -> HealthStatus:
+    """Read every local performer and its image (paced like the scan) in the background, and
+    find the link and merge items; 400 while one runs or a scan runs."""
+    health = await run_in_threadpool(health_of, request)
+    return await run_in_threadpool(health.start)
+
+
+@library_router.get("/health/status", response_model=HealthStatus)
+async def health_status(request: Request) -> HealthStatus:
+    """Where the link / merge refresh stands, and how many items it found."""
+    health = await run_in_threadpool(health_of, request)
+    return await run_in_threadpool(health.status)
