@@ -85,7 +85,10 @@ def test_an_identity_holds_one_record_per_endpoint_unless_merged() -> None:
     s2 = rec(STASHDB, "a2", "Jane Doe", birthdate="1990-01-02")
     f = rec(FANSDB, "f1", "Jane Doe", birthdate="1990-01-02")
     graph = link_records([s, s2, f], fusion=FUSION)
-    assert [len(i.records) for i in sorted(graph.identities, key=lambda i: -len(i.records))] == [2, 1]
+    assert [len(i.records) for i in sorted(graph.identities, key=lambda i: -len(i.records))] == [
+        2,
+        1,
+    ]
     assert any("two records of" in lk.reason for lk in graph.links if lk.status == Status.REVIEW)
     merged = rec(STASHDB, "a1", "Jane Doe", merged_ids=[(STASHDB, "a2")])
     assert together([merged, s2, f]) == [{merged.key, s2.key, f.key}]

@@ -17,8 +17,10 @@ from stash_sense.graph.urls import canonical_url, is_profile
         ("instagram.com/JaneDoe/?hl=en", "instagram.com/janedoe"),
         ("https://www.instagram.com/janedoe/reels/", "instagram.com/janedoe"),
         ("https://onlyfans.com/janedoe?ref=abc#top", "onlyfans.com/janedoe"),
-        ("https://www.iafd.com/person.rme/perfid=janedoe/gender=f/jane-doe.htm",
-         "iafd.com/person.rme/perfid=janedoe/gender=f/jane-doe"),
+        (
+            "https://www.iafd.com/person.rme/perfid=janedoe/gender=f/jane-doe.htm",
+            "iafd.com/person.rme/perfid=janedoe/gender=f/jane-doe",
+        ),
         ("https://www.babepedia.com/babe/Jane_Doe", "babepedia.com/babe/jane_doe"),
         ("https://www.freeones.com/jane-doe/bio", "freeones.com/jane-doe"),
         ("https://www.data18.com/name/jane-doe/scenes", "data18.com/name/jane-doe"),
@@ -32,9 +34,16 @@ def test_one_canonical_form_per_site(url: str, key: str) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["javascript:alert(1)", "JavaScript:alert(document.cookie)", "data:text/html,<b>x</b>",
-     "file:///etc/passwd", "ftp://example.org/x", "https://", "https://exa mple.org/x",
-     "https://" + "a" * 3000 + ".com/"],
+    [
+        "javascript:alert(1)",
+        "JavaScript:alert(document.cookie)",
+        "data:text/html,<b>x</b>",
+        "file:///etc/passwd",
+        "ftp://example.org/x",
+        "https://",
+        "https://exa mple.org/x",
+        "https://" + "a" * 3000 + ".com/",
+    ],
 )
 def test_non_web_addresses_are_refused_with_a_reason(url: str) -> None:
     canon = canonical_url(url)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from stash_sense.app.errors import InvalidInput, NotFound, Unusable
-from stash_sense.app.results import Result
+from stash_sense.app.results import Result, StashId
 from stash_sense.database import DatabaseError
 from stash_sense.graph import (
     DecisionsError,
@@ -74,6 +74,7 @@ class GraphRecordResult(Result):
     image_count: int
     performer_id: int | None
     skipped: list[str]
+    other_ids: list[list[str]]
 
 
 class IdentityResult(Result):
@@ -82,6 +83,8 @@ class IdentityResult(Result):
     id: str
     name: str
     primary: str
+    #: every stash id of the identity across endpoints
+    stash_ids: list[StashId]
     records: list[GraphRecordResult]
     links: list[LinkResult]
 
@@ -116,7 +119,9 @@ def build_identity_graph(db: Path) -> GraphBuildResult:
 def list_review(db: Path) -> ReviewResult:
     """The links left for a maintainer, strongest first."""
     try:
-        return ReviewResult(links=[LinkResult.of(lk) for lk in review_links(graph_paths(_root(db))[0])])
+        return ReviewResult(
+            links=[LinkResult.of(lk) for lk in review_links(graph_paths(_root(db))[0])]
+        )
     except GraphError as err:
         raise Unusable(str(err)) from None
 
@@ -147,10 +152,13 @@ def explain_identity(db: Path, ident: str) -> IdentityResult:
     if found is None:
         raise NotFound(f"no identity, record or performer {ident!r} in the graph")
     records = sorted(found.records, key=lambda r: r.key != found.primary)
+    ids = {(r.endpoint, r.source_id) for r in records if not r.source_id.startswith("db:")}
+    ids |= {(str(ep), str(sid)) for r in records for ep, sid in r.other_ids}
     return IdentityResult(
         id=found.id,
         name=found.name,
         primary=found.primary,
+        stash_ids=[StashId(endpoint=ep, stash_id=sid) for ep, sid in sorted(ids)],
         records=[GraphRecordResult(**r.__dict__) for r in records],
         links=[LinkResult.of(lk) for lk in found.links],
     )

@@ -16,16 +16,22 @@ app = typer.Typer(no_args_is_help=True, help="Link performers across sources int
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
+def _printable(text: str) -> str:
+    """Text from a source with its control characters escaped, so none reaches the terminal."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 def _emit(result: Any, as_json: bool, text: str) -> None:
     if as_json:
         print(json.dumps(result.as_json(), ensure_ascii=False))
     else:
-        print(text)
+        print("\n".join(_printable(line) for line in text.split("\n")))
 
 
 def _link_line(link: Any) -> str:
     kinds = ", ".join(f"{e.kind} {e.weight:+g} ({e.detail})" for e in link.evidence)
-    return f"{link.a}  <->  {link.b}\n    score {link.score:g}, {link.status}: {link.reason}\n    {kinds}"
+    head = f"{link.a}  <->  {link.b}"
+    return f"{head}\n    score {link.score:g}, {link.status}: {link.reason}\n    {kinds}"
 
 
 @app.command("build")
@@ -58,7 +64,9 @@ def review_command(
     ] = None,
     reject: Annotated[
         tuple[str, str] | None,
-        typer.Option("--reject", help="Keep two records apart: their keys A B.", show_default=False),
+        typer.Option(
+            "--reject", help="Keep two records apart: their keys A B.", show_default=False
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -85,7 +93,9 @@ def review_command(
 
 @app.command("explain")
 def explain_command(
-    ident: Annotated[str, typer.Argument(help="An identity id, a record key, a stash id or a performer id.")],
+    ident: Annotated[
+        str, typer.Argument(help="An identity id, a record key, a stash id or a performer id.")
+    ],
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:

@@ -41,7 +41,9 @@ def record_decision(path: Path, a: str, b: str, accept: bool) -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     old = {}
     if path.exists():
-        old = {tuple(sorted((d["a"], d["b"]))): d for d in json.loads(path.read_text())["decisions"]}
+        old = {
+            tuple(sorted((d["a"], d["b"]))): d for d in json.loads(path.read_text())["decisions"]
+        }
     items = []
     for (x, y), ok in sorted(current.items()):
         prior = old.get((x, y))

@@ -89,12 +89,24 @@ def features(rec: SourceRecord) -> Features:
     )
 
 
+def kept_aliases(rec: SourceRecord) -> list[str]:
+    """The aliases the graph stores: the first MAX_ALIASES usable ones."""
+    return [a for a in rec.aliases[:MAX_ALIASES] if usable_name(a) is None]
+
+
+def kept_urls(rec: SourceRecord) -> list[str]:
+    """The URLs the graph stores: web addresses only, the first MAX_ALIASES."""
+    return [u for u in rec.urls[:MAX_ALIASES] if canonical_url(u).key is not None]
+
+
 def explicit(a: Features, b: Features) -> Evidence | None:
     """An id one record states for the other (a TPDB StashDB link, a merge record)."""
     ra, rb = a.record, b.record
     for left, right in ((a, b), (b, a)):
         rec = right.record
-        if (rec.endpoint, rec.source_id) in left.ids - {(left.record.endpoint, left.record.source_id)}:
+        if (rec.endpoint, rec.source_id) in left.ids - {
+            (left.record.endpoint, left.record.source_id)
+        }:
             merged = (rec.endpoint, rec.source_id) in left.record.merged_ids
             how = "merge record" if merged else "stated id"
             return Evidence(Kind.ID, 100.0, f"{how}: {left.record.key} names {rec.key}")

@@ -59,6 +59,8 @@ def face_distance(a: SourceRecord, b: SourceRecord, fusion: Mapping[str, float])
     total = sum(float(fusion[n]) for n in names)
     dist: np.ndarray | None = None
     for n in names:
-        part = (float(fusion[n]) / total) * (1.0 - np.asarray(a.faces[n]) @ np.asarray(b.faces[n]).T)
+        part = (float(fusion[n]) / total) * (
+            1.0 - np.asarray(a.faces[n]) @ np.asarray(b.faces[n]).T
+        )
         dist = part if dist is None else dist + part
     return None if dist is None else float(dist.min())

@@ -63,8 +63,9 @@ def candidates(feats: Sequence[Features]) -> set[tuple[int, int]]:
 
 
 def decide(evidence: list[Evidence], rules: Rules) -> tuple[float, Status, str]:
-    """A link's score, status and why: strongest evidence first; conflicts and a face alone
-    never accept a link; an explicit id does."""
+    """A link's score, status and why: an explicit id or a decision accepts; conflicting
+    evidence or one kind of evidence alone (a name, a face) never does without an id or a
+    shared profile URL; otherwise the score decides."""
     score = sum(e.weight for e in evidence)
     kinds = {e.kind for e in evidence if e.weight > 0}
     conflicts = sorted({e.kind.value for e in evidence if e.conflicts and e.kind != Kind.FACE})
@@ -75,9 +76,11 @@ def decide(evidence: list[Evidence], rules: Rules) -> tuple[float, Status, str]:
     if conflicts and not kinds & STRONG:
         status = Status.REVIEW if score >= rules.accept else Status.REJECTED
         return score, status, f"conflicting {', '.join(conflicts)}"
-    if kinds <= {Kind.FACE, Kind.COUNTRY}:
+    if len(kinds - {Kind.COUNTRY}) == 1 and not kinds & STRONG:
+        # one kind alone (a name shared by namesakes, a look-alike's face) never links
+        alone = next(iter(kinds - {Kind.COUNTRY})).value
         status = Status.REVIEW if score >= rules.review else Status.REJECTED
-        return score, status, "a face alone"
+        return score, status, f"a {alone} alone"
     if score >= rules.accept:
         return score, Status.ACCEPTED, f"score {score:.1f} >= {rules.accept:.1f}"
     if score >= rules.review:
@@ -108,9 +111,14 @@ def link_records(
             pairs.add((min(index[a], index[b]), max(index[a], index[b])))
     links: list[Link] = []
     for i, j in sorted(pairs):
-        if records[i].endpoint == records[j].endpoint and not _decided(records, i, j, decisions):
-            if not (feats[i].ids & feats[j].ids):
-                continue
+        # one endpoint lists a person once: its records join only by a merge or a decision
+        same_endpoint = records[i].endpoint == records[j].endpoint
+        if (
+            same_endpoint
+            and not feats[i].ids & feats[j].ids
+            and not _decided(records, i, j, decisions)
+        ):
+            continue
         dist = near.get((i, j))
         if dist is None and fusion:
             dist = face_distance(records[i], records[j], fusion)

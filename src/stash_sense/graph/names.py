@@ -19,9 +19,7 @@ _LONG_VOWELS = (("ou", "o"), ("oo", "o"), ("uu", "u"))
 def clean(text: str) -> str:
     """NFKC with control and format characters removed and whitespace collapsed."""
     text = unicodedata.normalize("NFKC", text)
-    text = "".join(
-        " " if ch.isspace() else ch for ch in text if unicodedata.category(ch)[0] != "C"
-    )
+    text = "".join(" " if ch.isspace() else ch for ch in text if unicodedata.category(ch)[0] != "C")
     return " ".join(text.split())
 
 

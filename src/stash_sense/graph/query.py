@@ -27,6 +27,8 @@ class RecordRow:
     image_count: int
     performer_id: int | None
     skipped: list[str]
+    #: the record's ids on other endpoints and those merged into it, as [endpoint, id]
+    other_ids: list[list[str]]
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,9 @@ class Explained:
 
 def open_existing(graph_file: Path) -> sqlite3.Connection:
     if not graph_file.is_file():
-        raise GraphError(f"no identity graph at {graph_file}: run `stash-sense db graph build` first")
+        raise GraphError(
+            f"no identity graph at {graph_file}: run `stash-sense db graph build` first"
+        )
     return open_graph(graph_file)
 
 
@@ -76,10 +80,12 @@ def explain(graph_file: Path, ident: str) -> Explained | None:
                 image_count=int(r[8]),
                 performer_id=r[9],
                 skipped=json.loads(r[10]),
+                other_ids=json.loads(r[11]),
             )
             for r in conn.execute(
                 "SELECT key, endpoint, source_id, name, aliases, country, birthdate, urls, "
-                "image_count, performer_id, skipped FROM records WHERE identity = ? ORDER BY key",
+                "image_count, performer_id, skipped, stash_ids FROM records "
+                "WHERE identity = ? ORDER BY key",
                 (identity,),
             )
         ]

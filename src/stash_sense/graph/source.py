@@ -21,7 +21,9 @@ def records_from_database(db: FaceDatabase) -> list[SourceRecord]:
         "SELECT performer_id, endpoint, stash_id FROM stash_ids ORDER BY rowid"
     ):
         ids[int(pid)].append((str(endpoint), str(stash_id)))
-    merged = {(str(e), str(s)) for e, s in db.query("SELECT endpoint, stash_id FROM merged_stash_ids")}
+    merged = {
+        (str(e), str(s)) for e, s in db.query("SELECT endpoint, stash_id FROM merged_stash_ids")
+    }
     aliases = _grouped(db, "SELECT performer_id, alias FROM aliases ORDER BY alias")
     urls = _grouped(db, "SELECT performer_id, url FROM external_urls ORDER BY url")
     images = dict(db.query("SELECT performer_id, COUNT(*) FROM image_urls GROUP BY performer_id"))

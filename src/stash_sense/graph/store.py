@@ -11,6 +11,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+from stash_sense.graph.evidence import kept_aliases, kept_urls
 from stash_sense.graph.model import Evidence, Kind, Link, SourceRecord, Status
 
 GRAPH_NAME = "graph.sqlite"
@@ -29,7 +30,8 @@ MIGRATIONS: tuple[str, ...] = (
         image_count INTEGER NOT NULL,
         performer_id INTEGER,
         identity TEXT NOT NULL,
-        skipped TEXT NOT NULL DEFAULT '[]'
+        skipped TEXT NOT NULL DEFAULT '[]',
+        stash_ids TEXT NOT NULL DEFAULT '[]'
     );
     CREATE INDEX records_identity ON records(identity);
     CREATE TABLE links (
@@ -71,10 +73,10 @@ def open_graph(path: Path) -> sqlite3.Connection:
             f"{len(MIGRATIONS)}: update stash-sense or run `db graph build` into another folder"
         )
     for number in range(version, len(MIGRATIONS)):
-        conn.execute("BEGIN")
-        conn.executescript(MIGRATIONS[number].replace("BEGIN", ""))
-        conn.execute(f"PRAGMA user_version = {number + 1}")
-        conn.execute("COMMIT")
+        # one script, one transaction: a migration and its version number land together
+        conn.executescript(
+            f"BEGIN; {MIGRATIONS[number]}; PRAGMA user_version = {number + 1}; COMMIT;"
+        )
     return conn
 
 
@@ -92,21 +94,22 @@ def write_graph(
         for table in ("records", "links", "identities"):
             conn.execute(f"DELETE FROM {table}")
         conn.executemany(
-            "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     r.key,
                     r.endpoint,
                     r.source_id,
                     r.name,
-                    json.dumps(r.aliases),
+                    json.dumps(kept_aliases(r), ensure_ascii=False),
                     r.country,
                     r.birthdate,
-                    json.dumps(r.urls),
+                    json.dumps(kept_urls(r)),
                     r.image_count,
                     r.performer_id,
                     identity_of[r.key],
-                    json.dumps(skipped.get(r.key, [])),
+                    json.dumps(skipped.get(r.key, []), ensure_ascii=False),
+                    json.dumps(sorted({*r.same_as, *r.merged_ids})),
                 )
                 for r in records
             ],
@@ -126,18 +129,27 @@ def write_graph(
 
 
 def _evidence_json(evidence: list[Evidence]) -> str:
-    return json.dumps([{"kind": e.kind.value, "weight": e.weight, "detail": e.detail} for e in evidence])
+    return json.dumps(
+        [{"kind": e.kind.value, "weight": e.weight, "detail": e.detail} for e in evidence]
+    )
 
 
-def read_links(conn: sqlite3.Connection, where: str = "", params: tuple[str, ...] = ()) -> list[Link]:
+def read_links(
+    conn: sqlite3.Connection, where: str = "", params: tuple[str, ...] = ()
+) -> list[Link]:
     """Links of the graph file (`where`: an SQL condition on a, b, status), strongest first."""
     sql = "SELECT a, b, score, status, reason, evidence FROM links"
-    rows = conn.execute(f"{sql} {'WHERE ' + where if where else ''} ORDER BY score DESC, a, b", params)
+    rows = conn.execute(
+        f"{sql} {'WHERE ' + where if where else ''} ORDER BY score DESC, a, b", params
+    )
     return [
         Link(
             a,
             b,
-            [Evidence(Kind(e["kind"]), float(e["weight"]), str(e["detail"])) for e in json.loads(ev)],
+            [
+                Evidence(Kind(e["kind"]), float(e["weight"]), str(e["detail"]))
+                for e in json.loads(ev)
+            ],
             float(score),
             Status(status),
             reason,

@@ -83,7 +83,9 @@ def canonical_url(url: str) -> Canonical:
         return Canonical(None, None, f"URL longer than {MAX_URL_CHARS} characters")
     text = url.strip()
     if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", text):
-        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", text) and not re.match(r"^[^:/]+\.[a-z]+[:/]", text):
+        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", text) and not re.match(
+            r"^[^:/]+\.[a-z]+[:/]", text
+        ):
             scheme = text.split(":", 1)[0].lower()
             return Canonical(None, None, f"not a web address (scheme {scheme}:)")
         text = "https://" + text.lstrip("/")
