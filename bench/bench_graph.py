@@ -29,6 +29,7 @@ import numpy as np
 from bench.graph_faces import CACHE, EMBEDDERS, GraphFaces
 from stash_sense.database.calibrated import measured
 from stash_sense.graph import Graph, Kind, Rules, Status, link_records
+from stash_sense.graph.model import STASHDB
 from stash_sense.matching.fusion import aggregate
 from stash_sense_devkit.graph_world import Person, World, add_look_alikes, build_world
 
@@ -164,7 +165,9 @@ def _pairs_by(assign: dict[str, str]) -> set[tuple[str, str]]:
 
 def rank1(world: World, graph: Graph, people: dict[str, Person]) -> dict[str, float]:
     """Held-out photos against the records (unlinked) and against the identities (linked); the
-    gallery score is the matcher's aggregation: the mean of each entry's best face distances."""
+    gallery score is the matcher's aggregation: the mean of each entry's best face distances.
+    `stashdb_id_*`: for people StashDB lists, whether the answer carries her StashDB id (the id a
+    user links in Stash), which a face found under another endpoint's record does not."""
     recs = [r for r in world.records if r.faces]
     ident = graph.identity_of()
     members: dict[str, list[int]] = defaultdict(list)
@@ -174,8 +177,10 @@ def rank1(world: World, graph: Graph, people: dict[str, Person]) -> dict[str, fl
         g: Counter(world.truth[recs[i].key] for i in idx).most_common(1)[0][0]
         for g, idx in members.items()
     }
-    right = {"unlinked": 0, "linked": 0}
+    right = {"unlinked": 0, "linked": 0, "stashdb_id_unlinked": 0, "stashdb_id_linked": 0}
     total = 0
+    with_stashdb = {world.truth[r.key] for r in world.records if r.endpoint == STASHDB}
+    stashdb_queries = 0
     for label, row in world.held_out:
         q = {k: people[label].faces[k][row : row + 1] for k in FUSION}
         dists = [fused(q, r.faces)[0] for r in recs]
@@ -189,7 +194,20 @@ def rank1(world: World, graph: Graph, people: dict[str, Person]) -> dict[str, fl
         best = min(per_ident, key=per_ident.__getitem__)
         right["linked"] += majority[best] == label
         total += 1
-    return {"queries": total, **{k: v / total for k, v in right.items()}}
+        if label in with_stashdb:  # does the answer carry her StashDB id?
+            stashdb_queries += 1
+            top_rec = recs[top]
+            right["stashdb_id_unlinked"] += world.truth[top_rec.key] == label and (
+                top_rec.endpoint == STASHDB or any(ep == STASHDB for ep, _ in top_rec.same_as)
+            )
+            right["stashdb_id_linked"] += any(
+                r.endpoint == STASHDB and world.truth[r.key] == label
+                for r in world.records
+                if ident[r.key] == best
+            )
+    shares = {k: v / total for k, v in right.items() if not k.startswith("stashdb")}
+    shares |= {k: v / max(1, stashdb_queries) for k, v in right.items() if k.startswith("stashdb")}
+    return {"queries": total, "queries_with_stashdb_record": stashdb_queries, **shares}
 
 
 def face_tiers(people: list[Person]) -> tuple[float, float, float]:

@@ -121,3 +121,14 @@ def test_hostile_metadata_is_stored_safely_or_skipped_with_a_reason(tmp_path: Pa
     with sqlite3.connect(db / "graph.sqlite") as conn:
         assert conn.execute("SELECT COUNT(*) FROM records").fetchone()[0] == 10
         assert (db / "graph.sqlite").stat().st_size < 5_000_000
+
+
+def test_a_graph_file_from_a_newer_version_is_refused_and_kept(tmp_path: Path) -> None:
+    db = make_database(tmp_path / "db")
+    with sqlite3.connect(db / "graph.sqlite") as conn:
+        conn.execute("PRAGMA user_version = 99")
+    proc = run_cli("db", "graph", "build", "--db", db)
+    assert proc.returncode == 1 and "graph schema version 99" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    with sqlite3.connect(db / "graph.sqlite") as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 99

@@ -60,6 +60,9 @@ class GraphBuildResult(Result):
     links: dict[str, int]
     records_with_skipped_data: int
     decisions: int
+    #: since the previous build: new_records, joined (records that joined an existing
+    #: identity), splits, new_identities
+    changes: dict[str, int]
 
 
 class GraphRecordResult(Result):
@@ -72,6 +75,7 @@ class GraphRecordResult(Result):
     birthdate: str | None
     urls: list[str]
     image_count: int
+    faces: int
     performer_id: int | None
     skipped: list[str]
     other_ids: list[list[str]]
@@ -113,6 +117,7 @@ def build_identity_graph(db: Path) -> GraphBuildResult:
         links=summary.links,
         records_with_skipped_data=summary.skipped,
         decisions=summary.decisions,
+        changes=dict(summary.changes.__dict__),
     )
 
 

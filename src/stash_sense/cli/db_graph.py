@@ -51,7 +51,9 @@ def build_command(db: DbOption = None, as_json: JsonOption = False) -> None:
         f"{result.records} records -> {result.identities} identities "
         f"({result.multi_source} from several sources); links: {links}; "
         f"{result.records_with_skipped_data} records with data skipped; "
-        f"{result.decisions} maintainer decisions applied; wrote {result.graph}",
+        f"{result.decisions} maintainer decisions applied; since the last build: "
+        + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in result.changes.items())
+        + f"; wrote {result.graph}",
     )
 
 
@@ -94,7 +96,8 @@ def review_command(
 @app.command("explain")
 def explain_command(
     ident: Annotated[
-        str, typer.Argument(help="An identity id, a record key, a stash id or a performer id.")
+        str,
+        typer.Argument(help="An identity id, a record key, a stash id, a performer id or a name."),
     ],
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -110,7 +113,8 @@ def explain_command(
     lines = [f"identity {result.id}: {result.name} (primary {result.primary})"]
     for rec in result.records:
         extra = f"; skipped: {'; '.join(rec.skipped)}" if rec.skipped else ""
-        lines.append(f"  record {rec.key}: {rec.name}, {rec.image_count} images{extra}")
+        counts = f"{rec.image_count} images, {rec.faces} faces"
+        lines.append(f"  record {rec.key}: {rec.name}, {counts}{extra}")
     lines += [_link_line(lk) for lk in result.links] or ["  no links (a single record)"]
     _emit(result, as_json, "\n".join(lines))
 

@@ -12,8 +12,9 @@ from stash_sense.graph.decisions import DECISIONS_NAME, load_decisions
 from stash_sense.graph.evidence import Rules
 from stash_sense.graph.link import Graph, link_records
 from stash_sense.graph.model import DEFAULT_PRECEDENCE, Status
+from stash_sense.graph.reconcile import Changes, carry_ids
 from stash_sense.graph.source import records_from_database, rules_for
-from stash_sense.graph.store import GRAPH_NAME, open_graph, write_graph
+from stash_sense.graph.store import GRAPH_NAME, graph_errors, open_graph, write_graph
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class BuildSummary:
     links: dict[str, int]
     skipped: int
     decisions: int
+    changes: Changes
 
 
 def graph_paths(root: Path) -> tuple[Path, Path]:
@@ -47,6 +49,7 @@ def build_graph(
     graph = link_records(
         records, fusion=fusion, rules=rules, decisions=decisions, precedence=precedence
     )
+    graph.identities, changes = carry_ids(graph.identities, previous_identities(graph_file))
     save(graph_file, graph)
     counts = Counter(lk.status.value for lk in graph.links)
     return BuildSummary(
@@ -57,9 +60,23 @@ def build_graph(
         links={s.value: counts.get(s.value, 0) for s in Status},
         skipped=len(graph.skipped),
         decisions=len(decisions),
+        changes=changes,
     )
 
 
+@graph_errors
+def previous_identities(graph_file: Path) -> dict[str, str]:
+    """Record key -> identity id of the last build ({} when there is none)."""
+    if not graph_file.is_file():
+        return {}
+    conn = open_graph(graph_file)
+    try:
+        return {str(k): str(i) for k, i in conn.execute("SELECT key, identity FROM records")}
+    finally:
+        conn.close()
+
+
+@graph_errors
 def save(graph_file: Path, graph: Graph) -> None:
     """Write a linked graph into its file (replacing the previous build)."""
     records = [r for ident in graph.identities for r in ident.records]

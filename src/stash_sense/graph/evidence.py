@@ -31,10 +31,14 @@ class Rules:
     face_likely: float = 2.5
     face_possible: float = 1.0
     face_far: float = -1.0
-    tiers: tuple[float, float, float] = (0.4, 0.6, 0.8)
-    #: a link is accepted at this score, kept for review from `review` up
-    accept: float = 5.0
-    review: float = 2.5
+    #: for the default ensemble (SFace + dlib ResNet, fusion 0.25/0.75): the fused distances
+    #: below which 1e-4, 1e-3 and 1e-2 of different people's photo pairs fall, measured by
+    #: bench/bench_graph.py on its tuning half (docs/identity-graph.md)
+    tiers: tuple[float, float, float] = (0.2157, 0.2336, 0.2611)
+    #: a link is accepted at this score, kept for review from `review` up (tuned by
+    #: bench/bench_graph.py on its tuning half)
+    accept: float = 3.5
+    review: float = 3.0
 
 
 @dataclass

@@ -46,6 +46,10 @@ class SourceRecord:
     def key(self) -> str:
         return record_key(self.endpoint, self.source_id)
 
+    @property
+    def face_count(self) -> int:
+        return min((len(v) for v in self.faces.values()), default=0)
+
 
 def record_key(endpoint: str, source_id: str) -> str:
     """A record's one-string name: `<endpoint>#<id>`."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stash_sense.graph.model import Link
-from stash_sense.graph.store import GraphError, open_graph, read_links
+from stash_sense.graph.store import GraphError, graph_errors, open_graph, read_links
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class RecordRow:
     birthdate: str | None
     urls: list[str]
     image_count: int
+    faces: int
     performer_id: int | None
     skipped: list[str]
     #: the record's ids on other endpoints and those merged into it, as [endpoint, id]
@@ -51,15 +52,17 @@ def open_existing(graph_file: Path) -> sqlite3.Connection:
     return open_graph(graph_file)
 
 
+@graph_errors
 def explain(graph_file: Path, ident: str) -> Explained | None:
-    """The identity named by its id, a record key (`<endpoint>#<id>`), a bare source id or a
-    face database performer id; None when nothing matches."""
+    """The identity named by its id, a record key (`<endpoint>#<id>`), a bare source id, a
+    face database performer id or, last, a record's name; None when nothing matches."""
     conn = open_existing(graph_file)
     try:
         row = conn.execute(
             "SELECT identity FROM records WHERE identity = ? OR key = ? OR source_id = ? "
-            "OR CAST(performer_id AS TEXT) = ? ORDER BY key LIMIT 1",
-            (ident, ident, ident, ident),
+            "OR CAST(performer_id AS TEXT) = ? OR name = ? COLLATE NOCASE "
+            "ORDER BY name = ? COLLATE NOCASE, key LIMIT 1",
+            (ident, ident, ident, ident, ident, ident),
         ).fetchone()
         if row is None:
             return None
@@ -78,13 +81,14 @@ def explain(graph_file: Path, ident: str) -> Explained | None:
                 birthdate=r[6],
                 urls=json.loads(r[7]),
                 image_count=int(r[8]),
+                faces=int(r[12]),
                 performer_id=r[9],
                 skipped=json.loads(r[10]),
                 other_ids=json.loads(r[11]),
             )
             for r in conn.execute(
                 "SELECT key, endpoint, source_id, name, aliases, country, birthdate, urls, "
-                "image_count, performer_id, skipped, stash_ids FROM records "
+                "image_count, performer_id, skipped, stash_ids, faces FROM records "
                 "WHERE identity = ? ORDER BY key",
                 (identity,),
             )
@@ -97,6 +101,7 @@ def explain(graph_file: Path, ident: str) -> Explained | None:
         conn.close()
 
 
+@graph_errors
 def review_links(graph_file: Path) -> list[Link]:
     """The links left for a maintainer, strongest first."""
     conn = open_existing(graph_file)
@@ -106,6 +111,7 @@ def review_links(graph_file: Path) -> list[Link]:
         conn.close()
 
 
+@graph_errors
 def find_link(graph_file: Path, a: str, b: str) -> Link | None:
     """The stored link between two records, either order."""
     conn = open_existing(graph_file)

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from stash_sense.database import FaceDatabase
+from stash_sense.database.calibrated import is_calibrated
 from stash_sense.graph.evidence import Rules
 from stash_sense.graph.model import SourceRecord
 
@@ -56,8 +57,11 @@ def records_from_database(db: FaceDatabase) -> list[SourceRecord]:
 
 
 def rules_for(db: FaceDatabase, base: Rules | None = None) -> Rules:
-    """The linking rules with this database's face tiers (fused distances)."""
+    """The linking rules for this database: the measured face tiers for the default ensemble,
+    the database's own plain fused-distance thresholds for any other."""
     base = base or Rules()
+    if is_calibrated(list(db.manifest.models.values())):
+        return base
     tiers = db.manifest.tiers
     try:
         found = (float(tiers["high"]), float(tiers["likely"]), float(tiers["possible"]))

@@ -7,9 +7,12 @@ schema moves on its own versions without forcing a new face database."""
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from stash_sense.graph.evidence import kept_aliases, kept_urls
 from stash_sense.graph.model import Evidence, Kind, Link, SourceRecord, Status
@@ -31,7 +34,8 @@ MIGRATIONS: tuple[str, ...] = (
         performer_id INTEGER,
         identity TEXT NOT NULL,
         skipped TEXT NOT NULL DEFAULT '[]',
-        stash_ids TEXT NOT NULL DEFAULT '[]'
+        stash_ids TEXT NOT NULL DEFAULT '[]',
+        faces INTEGER NOT NULL DEFAULT 0
     );
     CREATE INDEX records_identity ON records(identity);
     CREATE TABLE links (
@@ -55,7 +59,24 @@ MIGRATIONS: tuple[str, ...] = (
 
 
 class GraphError(Exception):
-    """The graph file cannot be opened or is from a newer stash-sense."""
+    """The graph file cannot be opened, read or written, or is from a newer stash-sense."""
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def graph_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Let SQLite's errors out as one GraphError line (a full disk, a damaged file)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except sqlite3.Error as err:
+            raise GraphError(f"the identity graph file: {err}") from None
+
+    return wrapper
 
 
 def open_graph(path: Path) -> sqlite3.Connection:
@@ -94,7 +115,7 @@ def write_graph(
         for table in ("records", "links", "identities"):
             conn.execute(f"DELETE FROM {table}")
         conn.executemany(
-            "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     r.key,
@@ -110,6 +131,7 @@ def write_graph(
                     identity_of[r.key],
                     json.dumps(skipped.get(r.key, []), ensure_ascii=False),
                     json.dumps(sorted({*r.same_as, *r.merged_ids})),
+                    r.face_count,
                 )
                 for r in records
             ],
