@@ -76,7 +76,7 @@ def test_clear_errors(built: Path, tmp_path: Path) -> None:
     proc = run_cli("db", "graph", "explain", "nobody", "--db", built)
     assert proc.returncode == 1 and "no identity" in proc.stderr and "Traceback" not in proc.stderr
     proc = run_cli("db", "graph", "review", "--db", built, "--accept", "x#1", "y#2")
-    assert proc.returncode == 1 and "no link between" in proc.stderr
+    assert proc.returncode == 1 and "no record x#1, y#2" in proc.stderr
     empty = tmp_path / "empty"
     empty.mkdir()
     proc = run_cli("db", "graph", "review", "--db", empty)
@@ -132,3 +132,14 @@ def test_a_graph_file_from_a_newer_version_is_refused_and_kept(tmp_path: Path) -
     assert "Traceback" not in proc.stderr
     with sqlite3.connect(db / "graph.sqlite") as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 99
+
+
+def test_a_maintainer_joins_two_records_no_evidence_linked(tmp_path: Path) -> None:
+    db = make_database(tmp_path / "db")
+    assert run_cli("db", "graph", "build", "--db", db).returncode == 0
+    a, b = f"{FANSDB}#fd-look", f"{JAVSTASH}#jv-lisa"
+    proc = run_cli("db", "graph", "review", "--db", db, "--accept", a, b)
+    assert proc.returncode == 0 and "accepted" in proc.stdout, proc.stderr
+    assert run_cli("db", "graph", "build", "--db", db).returncode == 0
+    keys = {r["key"] for r in explain(db, "fd-look")["records"]}
+    assert keys == {a, b}

@@ -115,3 +115,12 @@ def test_rules_thresholds_are_the_tuned_values() -> None:
     s = rec(STASHDB, "a1", "Jane Doe", birthdate="1990-01-02")
     f = rec(FANSDB, "f1", "Jane Doe", birthdate="1990-01-02")
     assert len(together([s, f], rules=Rules(accept=50.0, review=40.0))) == 2
+
+
+def test_a_shared_url_against_a_conflicting_birthdate_is_left_for_review() -> None:
+    s = rec(STASHDB, "a1", "Jane Doe", birthdate="1990-01-02", urls=["https://twitter.com/jd"])
+    f = rec(FANSDB, "f1", "Jane", birthdate="1992-01-02", urls=["https://x.com/JD"])
+    graph = link_records([s, f], fusion=FUSION)
+    assert len(graph.identities) == 2
+    assert graph.links[0].status == Status.REVIEW
+    assert graph.links[0].reason == "conflicting birthdate"

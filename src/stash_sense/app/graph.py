@@ -12,10 +12,12 @@ from stash_sense.graph import (
     DecisionsError,
     GraphError,
     Link,
+    Status,
     build_graph,
     explain,
     find_link,
     graph_paths,
+    missing_records,
     record_decision,
     review_links,
 )
@@ -137,10 +139,16 @@ def decide_link(db: Path, a: str, b: str, accept: bool) -> LinkResult:
     graph_file, decisions_file = graph_paths(_root(db))
     try:
         link = find_link(graph_file, a, b)
+        missing = missing_records(graph_file, [a, b]) if link is None else []
     except GraphError as err:
         raise Unusable(str(err)) from None
-    if link is None:
-        raise NotFound(f"no link between {a} and {b} in the graph: see `db graph review`")
+    if missing:
+        raise NotFound(
+            f"no record {', '.join(missing)} in the graph: record keys are <endpoint>#<id>, "
+            "as `db graph review` and `db graph explain` print them"
+        )
+    if link is None:  # two records no evidence joined: the maintainer's word is the evidence
+        link = Link(*sorted((a, b)), [], 0.0, Status.REVIEW, "no evidence; a maintainer's call")
     try:
         record_decision(decisions_file, a, b, accept)
     except (DecisionsError, OSError) as err:

@@ -17,7 +17,14 @@ from stash_sense.graph.model import (
     primary_record,
     record_key,
 )
-from stash_sense.graph.query import Explained, RecordRow, explain, find_link, review_links
+from stash_sense.graph.query import (
+    Explained,
+    RecordRow,
+    explain,
+    find_link,
+    missing_records,
+    review_links,
+)
 from stash_sense.graph.store import GraphError
 
 __all__ = [
@@ -41,6 +48,7 @@ __all__ = [
     "graph_paths",
     "link_records",
     "load_decisions",
+    "missing_records",
     "primary_record",
     "record_decision",
     "record_key",

@@ -73,8 +73,10 @@ def decide(evidence: list[Evidence], rules: Rules) -> tuple[float, Status, str]:
         return score, Status.ACCEPTED, "a maintainer's decision"
     if Kind.ID in kinds:
         return score, Status.ACCEPTED, "an explicit id"
-    if conflicts and not kinds & STRONG:
-        status = Status.REVIEW if score >= rules.accept else Status.REJECTED
+    if conflicts:
+        # strong evidence against a conflict is for a person to judge, never dropped silently
+        strong = bool(kinds & STRONG)
+        status = Status.REVIEW if strong or score >= rules.accept else Status.REJECTED
         return score, status, f"conflicting {', '.join(conflicts)}"
     if len(kinds - {Kind.COUNTRY}) == 1 and not kinds & STRONG:
         # one kind alone (a name shared by namesakes, a look-alike's face) never links

@@ -121,3 +121,17 @@ def find_link(graph_file: Path, a: str, b: str) -> Link | None:
         return found[0] if found else None
     finally:
         conn.close()
+
+
+@graph_errors
+def missing_records(graph_file: Path, keys: list[str]) -> list[str]:
+    """Those of `keys` that are no record of the graph."""
+    conn = open_existing(graph_file)
+    try:
+        return [
+            k
+            for k in keys
+            if not conn.execute("SELECT 1 FROM records WHERE key = ?", (k,)).fetchone()
+        ]
+    finally:
+        conn.close()
