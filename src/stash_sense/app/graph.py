@@ -148,7 +148,8 @@ def decide_link(db: Path, a: str, b: str, accept: bool) -> LinkResult:
             "as `db graph review` and `db graph explain` print them"
         )
     if link is None:  # two records no evidence joined: the maintainer's word is the evidence
-        link = Link(*sorted((a, b)), [], 0.0, Status.REVIEW, "no evidence; a maintainer's call")
+        x, y = sorted((a, b))
+        link = Link(x, y, [], 0.0, Status.REVIEW, "no evidence; a maintainer's call")
     try:
         record_decision(decisions_file, a, b, accept)
     except (DecisionsError, OSError) as err:
