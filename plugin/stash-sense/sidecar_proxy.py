@@ -30,6 +30,10 @@ ALLOWED = (
     ("POST", re.compile(r"/identify/scene")),
     ("POST", re.compile(r"/identify/performer")),
     ("POST", re.compile(r"/feedback")),
+    # the library review page (docs/library.md): the scan, suggestions, decisions, rejections
+    ("GET", re.compile(r"/library/(scan|rejections)")),
+    ("POST", re.compile(r"/library/(scan|scan/pause|decisions|decisions/undo)")),
+    ("GET", re.compile(r"/library/suggestions(\?[\w.=&%+-]{0,1000})?")),
 )
 TIMEOUT_S = 300.0
 STASH_TIMEOUT_S = 30.0
