@@ -86,8 +86,12 @@ def main() -> int:
             "VALUES (?, ?, ?, ?, ?)",
             persons,
         )
-        marks = ", ".join("?" * 12)
-        db.executemany(f"INSERT INTO candidates VALUES ({marks})", candidates)
+        db.executemany(
+            "INSERT INTO candidates (scene_id, person_id, rank, performer_id, name, "
+            "disambiguation, distance, tier, stash_ids, image_url, already_on_scene, "
+            "stash_performer_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            candidates,
+        )
     db.close()
     print(json.dumps({"scenes": count, "seconds": round(time.monotonic() - started, 1)}))
     return 0
