@@ -158,6 +158,17 @@ class SidecarSettings(Group):
         le=MAX_FRAMES,
         description='frames a "high" person of a scanned scene must be seen in to be pre-selected',
     )
+    scan_schedule: str = Field(
+        default="off",
+        pattern=r"^(off|hourly|daily|[1-9][0-9]{0,4})$",
+        description="when the sidecar starts or resumes the library scan by itself: off, hourly, "
+        "daily or every N minutes (a scan the user paused stays paused)",
+    )
+    scan_new_scenes: bool = Field(
+        default=True,
+        description="with a scan schedule: after a finished scan, scan the scenes Stash added or "
+        "edited since (off: only resume an unfinished scan)",
+    )
 
 
 class Settings(BaseSettings):
