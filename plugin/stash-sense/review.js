@@ -15,6 +15,12 @@
   const R = ns.review;
   const PATH = "/plugin/stash-sense/review";
   const LIMIT = 50;
+  const TABS = [
+    ["scenes", "Scene suggestions"],
+    ["link", "Link performers"],
+    ["merge", "Duplicates"],
+    ["check", "Check scenes"],
+  ];
   const KEYS = "j / \u2193 next, k / \u2191 previous, a apply, r not this person, u undo the last action";
 
   function messageOf(err) {
@@ -381,15 +387,38 @@
         (err) => setReach(messageOf(err))
       );
     }, [settings]);
+    // The tab is kept in the address (?tab=link), so a reload or a shared link opens it again.
+    const [tab, setTabState] = useState(() => {
+      const t = new URLSearchParams(window.location.search).get("tab");
+      return TABS.some(([k]) => k === t) ? t : "scenes";
+    });
+    const setTab = (t) => {
+      const url = new URL(window.location.href);
+      if (t === "scenes") url.searchParams.delete("tab");
+      else url.searchParams.set("tab", t);
+      window.history.replaceState(window.history.state, "", url.href);
+      setTabState(t);
+    };
     let body;
     if (error) body = h(ErrorBox, { message: error });
     else if (!settings || reach === null) body = h("div", { className: "stash-sense-loading" }, "Connecting to the sidecar\u2026");
     else if (reach !== "ok") body = h(ErrorBox, { message: reach, kind: "sidecar" });
-    else body = h(ReviewList, { settings });
+    else if (tab === "scenes" || !ns.health) body = h(ReviewList, { settings });
+    else body = h(ns.health.HealthList, { key: tab, settings, kind: tab });
+    const tabs = h(
+      "ul",
+      { className: "nav nav-tabs stash-sense-tabs", role: "tablist" },
+      TABS.map(([k, label]) =>
+        h("li", { key: k, className: "nav-item" },
+          h("button", { type: "button", role: "tab", "aria-selected": tab === k ? "true" : "false", "data-tab": k,
+            className: `nav-link btn btn-link${tab === k ? " active" : ""}`, onClick: () => setTab(k) }, label))
+      )
+    ); // prettier-ignore
     return h(
       "div",
       { className: "stash-sense-review container-fluid" },
       h("h2", null, "Stash Sense: library review"),
+      tabs,
       body
     );
   }

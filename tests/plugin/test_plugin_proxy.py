@@ -140,6 +140,11 @@ def test_bad_input_from_stash_is_one_error() -> None:
         ("POST", "/library/decisions"),
         ("POST", "/library/decisions/undo"),
         ("GET", "/library/rejections"),
+        ("GET", "/library/health?kind=link&offset=0&limit=50"),
+        ("GET", "/library/health/status"),
+        ("POST", "/library/health/refresh"),
+        ("POST", "/library/health/decisions"),
+        ("POST", "/library/health/decisions/undo"),
     ],
 )
 def test_the_review_pages_calls_are_forwarded(stash: str, method: str, path: str) -> None:

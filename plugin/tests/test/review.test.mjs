@@ -7,7 +7,7 @@
 // comes from the sidecar. Run: cd plugin/tests && node --test --test-concurrency=1 test/
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -21,6 +21,9 @@ const ARTIFACTS = path.join(TESTS_DIR, "artifacts");
 const DOCS = path.join(REPO, "docs");
 const API_KEY = "review-test-key";
 const LIBRARY_SCENES = 20000;
+const STASHDB = "https://stashdb.org/graphql";
+const FANSDB = "https://fansdb.cc/graphql";
+const MONICA_ID = "5b1f0a4e-0000-4000-8000-00000000a001";
 const BROWSER_ARGS = [
   "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
   "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -64,6 +67,16 @@ async function configure(sidecarUrl) {
   await standInGql(`mutation C($input: Map!) { configurePlugin(plugin_id: "stash-sense", input: $input) }`, {
     input: { sidecarUrl, apiKey: API_KEY, minTier: "possible", frames: 12, connection: "auto" },
   });
+}
+
+async function createPerformer(input) {
+  const data = await standInGql(`mutation P($input: PerformerCreateInput!) { performerCreate(input: $input) { id } }`, { input });
+  return data.performerCreate.id;
+}
+
+async function faceDataUrl(who, n) {
+  const bytes = await readFile(path.join(TEST_DATA, "faces", "lfw-dev", who, `${n}.jpg`));
+  return `data:image/jpeg;base64,${bytes.toString("base64")}`;
 }
 
 async function scenePerformers(id) {
@@ -312,6 +325,56 @@ describe("library review page", () => {
     await page.reload();
     await page.locator(".stash-sense-count", { hasText: "No scene matches." }).waitFor({ timeout: 30000 });
     assert.equal(await page.locator(".stash-sense-apply-page").textContent(), "Apply all pre-selected on this page (0)");
+    await page.close();
+  });
+
+  test("health tabs: link a local performer to its stash-box entry; dismiss a duplicate, undo; check scenes", { timeout: 400000 }, async () => {
+    // A local performer with Monica Seles's face and no stash id, and nobody in Stash holding her
+    // StashDB id (the sidecar proposes a link only then: else it is a duplicate); a second performer
+    // with the FansDB id of Ali Naimi (created with it by the keys test).
+    const held = (await standInGql(`query { findPerformers(filter: { q: "Monica Seles" }) { performers { id } } }`)).findPerformers.performers;
+    for (const p of held) await standInGql(`mutation U($input: PerformerUpdateInput!) { performerUpdate(input: $input) { id } }`, { input: { id: p.id, stash_ids: [] } });
+    const monicaS = await createPerformer({ name: "Monica S", image: await faceDataUrl("Monica_Seles", 2) });
+    const ali2 = await createPerformer({ name: "Ali N (2)", stash_ids: [{ endpoint: FANSDB, stash_id: "7c2e1b5f-0000-4000-8000-00000000b002" }] });
+    const page = await openReview();
+    await page.locator('[data-tab="link"]').click();
+    await page.waitForURL(`${harness.url}/plugin/stash-sense/review?tab=link`);
+    await page.locator(".stash-sense-health-refresh").click();
+    await page.locator(".stash-sense-health-line", { hasText: /^Checked \d+ of \d+ performers/ }).waitFor({ timeout: 300000 });
+    const item = page.locator(".stash-sense-health-item", { has: page.locator(`.stash-sense-health-performer[data-id="${monicaS}"]`) });
+    await item.waitFor({ timeout: 30000 }).catch(async (err) => {
+      throw new Error(`${err.message}\n${await page.locator(".stash-sense-review").innerText()}`);
+    });
+    assert.equal(await item.locator(".stash-sense-health-match").getAttribute("data-performer"), "Monica Seles");
+    assert.ok((await item.locator(".stash-sense-evidence li").count()) > 0);
+    await page.screenshot({ path: path.join(DOCS, "review-health.png") });
+    await page.screenshot({ path: path.join(ARTIFACTS, "review-health.png"), fullPage: true });
+    // Link: the modal's performerUpdate (ids it has, as read, plus the match's), then the decision.
+    const got = await mutationsDuring(async () => {
+      await item.locator(".stash-sense-health-link").click();
+      await page.locator(".stash-sense-review-status", { hasText: "Linked Monica S to Monica Seles" }).waitFor({ timeout: 30000 });
+    });
+    assert.deepEqual(got, [{ mutation: "performerUpdate", args: { input: { id: monicaS, stash_ids: [{ endpoint: STASHDB, stash_id: MONICA_ID }] } } }]);
+    await item.waitFor({ state: "detached", timeout: 30000 });
+    await page.reload(); // the tab is in the address; the item stays gone (sidecar state)
+    await page.locator('.stash-sense-health[data-kind="link"] .stash-sense-count').waitFor({ timeout: 30000 });
+    assert.equal(await item.count(), 0);
+
+    await page.locator('[data-tab="merge"]').click();
+    const dup = page.locator(".stash-sense-health-item", { has: page.locator(`.stash-sense-health-performer[data-id="${ali2}"]`) });
+    await dup.waitFor({ timeout: 30000 });
+    assert.equal(await dup.locator(`.stash-sense-health-performer[data-id="${ali2}"] a`).getAttribute("href"), `${harness.url}/performers/${ali2}`);
+    const none = await mutationsDuring(async () => {
+      await dup.locator(".stash-sense-health-dismiss").click();
+      await dup.waitFor({ state: "detached", timeout: 30000 });
+    });
+    assert.deepEqual(none, [], "a duplicate is never merged by the page");
+    await page.locator(".stash-sense-health-undo").click();
+    await page.locator(".stash-sense-review-status", { hasText: "Undid dismissing merge:" }).waitFor({ timeout: 30000 });
+    await dup.waitFor({ timeout: 30000 });
+
+    await page.locator('[data-tab="check"]').click();
+    await page.locator('.stash-sense-health[data-kind="check"] .stash-sense-count').waitFor({ timeout: 30000 });
     await page.close();
   });
 
