@@ -121,6 +121,9 @@ def test_link_merge_check_and_sticky_dismissals(
                           memory_ceiling_mb=1e9)  # fmt: skip
     client = StashClient(stash["url"])
     LibraryScan(store, client, lambda: nullcontext(recognizer), options).run()
+    with store.transaction() as db:  # the scan computed each scene's suggestion summary
+        assert db.execute("SELECT COUNT(*) FROM summaries_due").fetchone()[0] == 0
+        assert db.execute("SELECT COUNT(*) FROM scene_summaries").fetchone()[0] == 2
     [check] = _items(store, "check")
     assert check.scene_id == "1"
     assert [(m.id, m.name) for m in check.missing or []] == [(stash["stranger"], "Stranger")]

@@ -26,6 +26,7 @@ from stash_sense.faces import FaceEngine
 from stash_sense.library.identity import person_vector
 from stash_sense.library.pace import lower_priority, over_ceiling
 from stash_sense.library.store import LibraryStore, PersonVector, Scan
+from stash_sense.library.summary import refresh as refresh_summaries
 from stash_sense.matching import Matcher
 from stash_sense.scenes.faces import SceneCancelled
 from stash_sense.scenes.frames import FrameError
@@ -271,6 +272,7 @@ class LibraryScan:
         vectors = [_vector(p, embedder) for p in result.persons]
         elapsed = time.perf_counter() - started
         self.store.record_result(scan.id, ref, result, owners, vectors, elapsed, tagged)
+        refresh_summaries(self.store)  # the list stays instant right after a long scan
         with self._lock:
             self._scanned += 1
         return "done"

@@ -6,6 +6,19 @@ rather than guessed at. Add a migration at the end; never edit one that has ship
 
 from __future__ import annotations
 
+#: A decision (made or undone) marks as due the summary of its scene and, for a cluster rejection
+#: (it has a vector), of every scene with a candidate sharing a stash id (or, without any, the
+#: database id and name) of its performer.
+_DECISION_MARKS_DUE = """        INSERT OR IGNORE INTO summaries_due SELECT scene_id FROM scenes
+            WHERE scene_id = NEW.scene_id;
+        INSERT OR IGNORE INTO summaries_due SELECT DISTINCT k.scene_id FROM candidate_keys k
+            WHERE NEW.vector IS NOT NULL AND k.key IN (
+                SELECT json_extract(j.value, '$.endpoint') || char(31) || json_extract(j.value,
+                    '$.stash_id') FROM json_each(NEW.stash_ids) j
+                UNION SELECT 'db' || char(31) || NEW.performer_id || char(31) || NEW.name
+                    WHERE json_array_length(NEW.stash_ids) = 0);
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: scans, per-scene results (persons, candidates), decisions (apply / reject, undoable)
     """
@@ -128,25 +141,13 @@ MIGRATIONS: tuple[str, ...] = (
         INSERT OR IGNORE INTO summaries_due VALUES (NEW.scene_id);
     END;
     CREATE TRIGGER decision_made AFTER INSERT ON decisions BEGIN
-        INSERT OR IGNORE INTO summaries_due SELECT scene_id FROM scenes
-            WHERE scene_id = NEW.scene_id;
-        INSERT OR IGNORE INTO summaries_due SELECT DISTINCT k.scene_id FROM candidate_keys k
-            WHERE NEW.vector IS NOT NULL AND k.key IN (
-                SELECT json_extract(j.value, '$.endpoint') || char(31) || json_extract(j.value,
-                    '$.stash_id') FROM json_each(NEW.stash_ids) j
-                UNION SELECT 'db' || char(31) || NEW.performer_id || char(31) || NEW.name
-                    WHERE json_array_length(NEW.stash_ids) = 0);
-    END;
+"""
+    + _DECISION_MARKS_DUE
+    + """    END;
     CREATE TRIGGER decision_undone AFTER UPDATE OF undone_at ON decisions BEGIN
-        INSERT OR IGNORE INTO summaries_due SELECT scene_id FROM scenes
-            WHERE scene_id = NEW.scene_id;
-        INSERT OR IGNORE INTO summaries_due SELECT DISTINCT k.scene_id FROM candidate_keys k
-            WHERE NEW.vector IS NOT NULL AND k.key IN (
-                SELECT json_extract(j.value, '$.endpoint') || char(31) || json_extract(j.value,
-                    '$.stash_id') FROM json_each(NEW.stash_ids) j
-                UNION SELECT 'db' || char(31) || NEW.performer_id || char(31) || NEW.name
-                    WHERE json_array_length(NEW.stash_ids) = 0);
-    END;
+"""
+    + _DECISION_MARKS_DUE
+    + """    END;
     CREATE TABLE health_items (
         id TEXT PRIMARY KEY,
         kind TEXT NOT NULL CHECK (kind IN ('link', 'merge')),

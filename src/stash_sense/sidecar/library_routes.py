@@ -108,7 +108,7 @@ def start_library(app: FastAPI) -> None:
     schedule.start()
 
 
-def stop_library(app: FastAPI, wait_s: float = 15.0) -> None:
+def stop_library(app: FastAPI, wait_s: float = 10.0) -> None:
     """At shutdown: the schedule ends; a running scan pauses (the next scheduled look or POST
     /library/scan resumes it) and is given `wait_s` to finish writing."""
     schedule: ScanSchedule | None = getattr(app.state, "schedule", None)
