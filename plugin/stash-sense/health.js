@@ -207,7 +207,7 @@
         "div",
         { className: "stash-sense-review-bar" },
         page ? h("span", { className: "stash-sense-count", "data-total": page.total },
-          page.total ? `Items ${offset + 1}\u2013${offset + items.length} of ${page.total}` : "Nothing to do here.") : null,
+          page.total ? `Items ${page.offset + 1}\u2013${page.offset + items.length} of ${page.total}` : "Nothing to do here.") : null,
         h("button", { type: "button", className: "btn btn-sm btn-secondary stash-sense-prev", disabled: offset === 0, onClick: () => setOffset(Math.max(0, offset - LIMIT)) }, "Previous"),
         h("button", { type: "button", className: "btn btn-sm btn-secondary stash-sense-next", disabled: !page || offset + LIMIT >= page.total, onClick: () => setOffset(offset + LIMIT) }, "Next"),
         h("button", { type: "button", className: "btn btn-sm btn-outline-secondary stash-sense-health-undo", onClick: undo }, "Undo last")

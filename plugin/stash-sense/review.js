@@ -357,7 +357,7 @@
         "div",
         { className: "stash-sense-review-bar" },
         page ? h("span", { className: "stash-sense-count", "data-total": page.total },
-          page.total ? `Scenes ${(offset + 1).toLocaleString()}\u2013${(offset + scenes.length).toLocaleString()} of ${page.total.toLocaleString()}` : "No scene matches.") : null,
+          page.total ? `Scenes ${(page.offset + 1).toLocaleString()}\u2013${(page.offset + scenes.length).toLocaleString()} of ${page.total.toLocaleString()}` : "No scene matches.") : null,
         h("button", { type: "button", className: "btn btn-sm btn-secondary stash-sense-prev", disabled: offset === 0, onClick: () => setOffset(Math.max(0, offset - LIMIT)) }, "Previous"),
         h("button", { type: "button", className: "btn btn-sm btn-secondary stash-sense-next", disabled: !page || offset + LIMIT >= page.total, onClick: () => setOffset(offset + LIMIT) }, "Next"),
         h("button", { type: "button", className: "btn btn-sm btn-primary stash-sense-apply-page", disabled: !allPre.length, onClick: () => applyMany(allPre) },
