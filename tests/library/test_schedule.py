@@ -106,7 +106,7 @@ def test_schedule_values(monkeypatch: pytest.MonkeyPatch) -> None:
     assert interval_s("off") is None
     assert (interval_s("hourly"), interval_s("daily"), interval_s("15")) == (3600, 86400, 900)
     for bad in ("weekly", "0", "-5", "1.5"):
-        with pytest.raises(ValueError, match="off, hourly, daily or minutes"):
+        with pytest.raises(ValueError, match="off, hourly, daily or a number of minutes"):
             interval_s(bad)
     monkeypatch.setenv("STASH_SENSE_SCAN_SCHEDULE", "weekly")
     with pytest.raises(ConfigError, match="SCAN_SCHEDULE"):

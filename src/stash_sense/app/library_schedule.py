@@ -13,7 +13,6 @@ every interval.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 
@@ -21,11 +20,10 @@ from stash_sense.app.errors import InvalidInput
 from stash_sense.app.library import ScanRunner
 from stash_sense.app.library_models import ScanRequest, Scope
 from stash_sense.library.scan import USER_PAUSE
+from stash_sense.settings import parse_schedule
 
 log = logging.getLogger(__name__)
 
-#: STASH_SENSE_SCAN_SCHEDULE's grammar: off, hourly, daily, or a number of minutes
-SCHEDULE_PATTERN = r"^(off|hourly|daily|[1-9][0-9]{0,4})$"
 NAMED = {"hourly": 60, "daily": 24 * 60}
 #: the scan a shutdown paused resumes at the next look (its reason is not the user's)
 SHUTDOWN_PAUSE = "the sidecar shut down"
@@ -33,9 +31,7 @@ SHUTDOWN_PAUSE = "the sidecar shut down"
 
 def interval_s(schedule: str) -> float | None:
     """Seconds between looks for a schedule value; None for "off" (ValueError when malformed)."""
-    text = schedule.strip().lower()
-    if not re.match(SCHEDULE_PATTERN, text):
-        raise ValueError(f"a scan schedule is off, hourly, daily or minutes, got {schedule!r}")
+    text = parse_schedule(schedule)
     if text == "off":
         return None
     return float(NAMED.get(text) or int(text)) * 60

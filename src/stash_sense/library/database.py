@@ -90,6 +90,10 @@ class StateDatabase:
                 raise
             self._db.execute("COMMIT")
 
+    def read(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        """The rows of one query, under the connection's lock."""
+        return self._rows(sql, args)
+
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return list(self._db.execute(sql, args).fetchall())

@@ -46,7 +46,7 @@ def replace_items(store: LibraryStore, items: list[dict[str, Any]]) -> None:
 
 
 def stored_items(store: LibraryStore, kind: str) -> list[dict[str, Any]]:
-    rows = store._rows(
+    rows = store.read(
         "SELECT body FROM health_items WHERE kind = ? ORDER BY score DESC, id", (kind,)
     )
     return [json.loads(r["body"]) for r in rows]
@@ -81,7 +81,7 @@ def undo(store: LibraryStore, decision_id: int | None = None) -> HealthDecision 
 
 def decided(store: LibraryStore) -> set[str]:
     """The item ids with a decision in force (applied or dismissed: not listed again)."""
-    rows = store._rows("SELECT item_id FROM health_decisions WHERE undone_at IS NULL")
+    rows = store.read("SELECT item_id FROM health_decisions WHERE undone_at IS NULL")
     return {str(r["item_id"]) for r in rows}
 
 
@@ -91,14 +91,14 @@ def check_items(store: LibraryStore) -> list[dict[str, Any]]:
     candidate is "high", not on the scene and not rejected. Only scenes Stash has performers on
     (recorded by scans since schema 2) are checked."""
     tagged: dict[str, list[dict[str, str]]] = defaultdict(list)
-    for r in store._rows("SELECT * FROM scene_performers ORDER BY scene_id, name"):
+    for r in store.read("SELECT * FROM scene_performers ORDER BY scene_id, name"):
         tagged[r["scene_id"]].append({"id": r["stash_performer_id"], "name": r["name"]})
     if not tagged:
         return []
     seen: dict[str, set[str]] = defaultdict(set)
     untagged: dict[str, list[dict[str, Any]]] = defaultdict(list)
     rules = Rules(store.decisions())
-    rows = store._rows(
+    rows = store.read(
         "SELECT c.*, p.frames FROM candidates c JOIN persons p ON p.scene_id = c.scene_id AND "
         "p.person_id = c.person_id WHERE c.scene_id IN (SELECT scene_id FROM scene_performers) "
         "ORDER BY c.scene_id, c.person_id, c.rank"
@@ -118,7 +118,7 @@ def check_items(store: LibraryStore) -> list[dict[str, Any]]:
             "tier": c["tier"], "stash_ids": json.loads(c["stash_ids"]),
             "image_url": c["image_url"], "stash_performer_id": None, "applied": False,
         }})  # fmt: skip
-    scenes = {r["scene_id"]: r for r in store._rows("SELECT scene_id, title FROM scenes")}
+    scenes = {r["scene_id"]: r for r in store.read("SELECT scene_id, title FROM scenes")}
     items: list[dict[str, Any]] = []
     for scene_id, performers in tagged.items():
         missing = [p for p in performers if p["id"] not in seen[scene_id]]
