@@ -1,12 +1,18 @@
-"""A synthetic state database (`library.sqlite`) of many scanned scenes, for the suggestions
-list's benchmark and the review page's tests: scenes with persons, candidates of every tier,
-applied and cluster-rejected decisions, written through the real schema (migrations and
-triggers run as for a real scan).
+"""A synthetic state database (`library.sqlite`) of many scanned scenes, as a scan leaves it.
 
-    python -m stash_sense_devkit.library_fill DATA_DIR --scenes 20000
+For the suggestions list's benchmark (bench/bench_suggestions.py), the library tests and the
+review page's browser tests (plugin/tests/test/review.test.mjs): scenes with persons (a face
+crop, face times, a vector), candidates of every tier with stash-box ids (a person whose first
+candidate is "high" and seen in enough frames is pre-selectable), applied and cluster-rejected
+decisions, written through the real schema (migrations and triggers run as for a real scan);
+then each scene's suggestion summary is computed, as the scan does after each result, so a
+list read afterwards measures a scanned library, not the one-off summary build.
 
-Deterministic for a seed. Nothing here is a real person: names are "Performer <n>", stash ids
-are made up, face crops are one small grey JPEG.
+    python -m stash_sense_devkit.library_fill DATA_DIR --scenes 20000 --studios 4
+
+Scene n (from 1) is in "Studio <(n - 1) % studios>". Prints one JSON object: the file, the scene
+count and the seconds it took. Deterministic for a seed. Nothing here is a real person: names
+are "Performer <n>", stash ids are made up, face crops are one small grey JPEG.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import numpy as np
 from stash_sense.library import LibraryStore, PerformerRef
 from stash_sense.library.identity import PersonVector
 from stash_sense.library.store import LOGIC_VERSION
+from stash_sense.library.summary import refresh
 
 STASHDB = "https://stashdb.org/graphql"
 TIERS = ("high", "likely", "possible", "unlikely")
@@ -41,6 +48,7 @@ class FillSpec:
     applied: int = 50
     studios: int = 40
     seed: int = 0
+    summaries: bool = True  # computed, as a scan leaves them (False: all due, as after migration)
 
 
 def _face_jpeg() -> str:
@@ -104,7 +112,8 @@ def fill(data_dir: Path, spec: FillSpec | None = None) -> Path:
             db.execute("UPDATE scans SET status = 'done', done = ? WHERE id = ?",
                        (spec.scenes, scan.id))  # fmt: skip
         keys = list(vectors)
-        picked = rng.choice(len(keys), spec.rejections + spec.applied, replace=False)
+        decided = min(len(keys), spec.rejections + spec.applied)  # a small fill: fewer
+        picked = rng.choice(len(keys), decided, replace=False)
         for i, index in enumerate(picked):
             scene_id, person = keys[int(index)]
             performer = firsts[(scene_id, person)]
@@ -114,6 +123,8 @@ def fill(data_dir: Path, spec: FillSpec | None = None) -> Path:
                 store.decide("reject", scene_id, person, ref, distance=0.3, vector=cluster)
             else:
                 store.decide("apply", scene_id, person, ref, distance=0.3)
+        if spec.summaries:
+            refresh(store)
         return store.path
 
 
@@ -121,10 +132,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("--scenes", type=int, default=FillSpec.scenes)
+    parser.add_argument("--studios", type=int, default=FillSpec.studios)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    path = fill(args.data_dir, FillSpec(scenes=args.scenes, seed=args.seed))
-    print(path)
+    if args.scenes < 1 or args.studios < 1:
+        parser.error("--scenes and --studios must be at least 1")
+    started = time.monotonic()
+    spec = FillSpec(scenes=args.scenes, studios=args.studios, seed=args.seed)
+    path = fill(args.data_dir, spec)
+    seconds = round(time.monotonic() - started, 1)
+    print(json.dumps({"path": str(path), "scenes": spec.scenes, "seconds": seconds}))
     return 0
 
 
