@@ -2,11 +2,11 @@
 
 For the suggestions list's benchmark (bench/bench_suggestions.py), the library tests and the
 review page's browser tests (plugin/tests/test/review.test.mjs): scenes with persons (a face
-crop, face times, a vector), candidates of every tier with stash-box ids (a person whose first
-candidate is "high" and seen in enough frames is pre-selectable), applied and cluster-rejected
-decisions, written through the real schema (migrations and triggers run as for a real scan);
-then each scene's suggestion summary is computed, as the scan does after each result, so a
-list read afterwards measures a scanned library, not the one-off summary build.
+crop, face times, a vector), candidates of every tier with stash-box ids and a picture URL (a
+person whose first candidate is "high" and seen in enough frames is pre-selectable), applied and
+cluster-rejected decisions, written through the real schema (migrations and triggers run as
+for a real scan); then each scene's suggestion summary is computed, as the scan does after each
+result, so a list read afterwards measures a scanned library, not the one-off summary build.
 
     python -m stash_sense_devkit.library_fill DATA_DIR --scenes 20000 --studios 4
 
@@ -63,6 +63,12 @@ def stash_ids(performer: int) -> list[dict[str, str]]:
     return [{"endpoint": STASHDB, "stash_id": f"00000000-0000-4000-8000-{performer:012d}"}]
 
 
+def image_url(performer: int) -> str:
+    """The made-up stash-box picture URL a candidate carries (the page asks the sidecar's
+    GET /images/<id> for it, never this URL)."""
+    return f"https://cdn.stashdb.org/images/00000000-0000-4000-8000-{performer:012d}"
+
+
 def fill(data_dir: Path, spec: FillSpec | None = None) -> Path:
     """Write `spec.scenes` scanned scenes into `data_dir`/library.sqlite (made if missing) and
     the decisions; the file's path."""
@@ -104,10 +110,11 @@ def fill(data_dir: Path, spec: FillSpec | None = None) -> Path:
                         tier = TIERS[min(3, int(rank + rng.integers(0, 2)))]
                         db.execute(
                             "INSERT INTO candidates VALUES "
-                            "(?, ?, ?, ?, ?, NULL, ?, ?, ?, NULL, ?, ?)",
+                            "(?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)",
                             (scene_id, person, rank, int(performer), f"Performer {performer}",
                              round(distance, 4), tier, json.dumps(stash_ids(int(performer))),
-                             int(rank == 4), f"sp{performer}" if rank == 4 else None),
+                             image_url(int(performer)), int(rank == 4),
+                             f"sp{performer}" if rank == 4 else None),
                         )  # fmt: skip
             db.execute("UPDATE scans SET status = 'done', done = ? WHERE id = ?",
                        (spec.scenes, scan.id))  # fmt: skip

@@ -382,6 +382,10 @@ describe("library review page", () => {
     await configure(big.url);
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+      const pictures = []; // the candidate picture requests (direct to the sidecar, or through Stash)
+      page.on("request", (r) => {
+        if (r.url().includes("/images/") || (r.postData() || "").includes("/images/")) pictures.push(Date.now());
+      });
       const started = Date.now();
       await page.goto(`${harness.url}/plugin/stash-sense/review`);
       await page.locator(".stash-sense-review h2").waitFor();
@@ -402,6 +406,21 @@ describe("library review page", () => {
       figures.first_contentful_paint_ms = await page.evaluate(() =>
         Math.round((performance.getEntriesByName("first-contentful-paint")[0] || {}).startTime || -1)
       );
+      // Candidate pictures are asked for near the screen only: the first screen's few, not the
+      // page's hundreds (50 scenes, 3 persons, up to 3 candidates each, each with a picture URL).
+      const quiet = async (least) => {
+        const until = Date.now() + 60000;
+        while (Date.now() < until && (pictures.length < least || Date.now() - (pictures.at(-1) || 0) < 1500)) {
+          await page.waitForTimeout(250);
+        }
+        return pictures.length;
+      };
+      figures.picture_requests_first_screen = await quiet(1);
+      assert.ok(figures.picture_requests_first_screen < 100, JSON.stringify(figures));
+      await page.locator(".stash-sense-review-scene").last().scrollIntoViewIfNeeded();
+      figures.picture_requests_after_scroll = await quiet(figures.picture_requests_first_screen + 1);
+      assert.ok(figures.picture_requests_after_scroll > figures.picture_requests_first_screen, JSON.stringify(figures));
+      await page.evaluate(() => window.scrollTo(0, 0));
       // Generous functional bounds (the machine is shared): the figures are the report.
       assert.ok(figures.shell_paint_ms < 10000, JSON.stringify(figures));
       assert.ok(figures.key_response_ms < 5000, JSON.stringify(figures));
