@@ -13,7 +13,8 @@ bench/work/scale/db. Measured:
   distance, every stored face). Identities of lfw-dev are the tuning half (search width chosen on
   them); the lfw-dev-extra half is reported as held out;
 - the sidecar (`stash-sense serve`, a subprocess): cold start to the first /identify answer, RSS
-  idle, and RSS / latency under 50 concurrent /identify requests.
+  idle, and RSS / latency under 50 concurrent /identify requests;
+- a 1% delta applied incrementally and verified (bench/scale_delta.py).
 
     python -m bench.scale_faces && python -m bench.bench_scale     # BENCH_QUICK=1: 11,000 / 37,000
 
@@ -37,7 +38,7 @@ import httpx
 import numpy as np
 import psutil
 
-from bench import scale_faces
+from bench import scale_delta, scale_faces
 from bench.bench_sidecar import PeakRss, burst, summary
 from bench.evaldata import FACES as EVAL_FACES
 from bench.scale_world import (
@@ -249,6 +250,12 @@ def sidecar(db: Path, real: RealSet) -> dict[str, Any]:
     }
 
 
+def _save(results: dict[str, Any]) -> None:
+    """Write what is measured so far (a later stage that fails keeps the earlier figures)."""
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+
+
 def main() -> int:
     cpus = pin_cores(2)
     for name in scale_faces.SETS:
@@ -278,10 +285,15 @@ def main() -> int:
             "model_check": check_model(model, real, weights),
             "size": sizes(DB),
         }
+        _save(results)
         results["search"] = search(db, real, meta, weights)
-    results["sidecar"] = sidecar(DB, real)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+        _save(results)
+    if "--no-sidecar" not in sys.argv[1:]:
+        results["sidecar"] = sidecar(DB, real)
+        _save(results)
+    if "--no-delta" not in sys.argv[1:]:
+        results["delta"] = scale_delta.measure(DB, model, WORK / "delta")
+        _save(results)
     print(json.dumps(results, indent=2))
     print(f"wrote {RESULTS}")
     return 0

@@ -7,10 +7,12 @@ bench/face_cache.py embeds every set with three embedders and mirrored crops (ab
 - `lfw-dev` (150 identities, 772 photos) and the first EXTRA_IDENTITIES multi-photo identities of
   `lfw-dev-extra`: the real identities enrolled in the big database (`0.jpg`) and queried (the
   other photos);
-- `lfw-dev-distractors` and `lfw-dev-extra-distractors` (2,069 one-photo identities): real
-  inter-person vectors, the sample the synthetic distractors are fitted to and checked against.
+- `lfw-dev-distractors` (300 one-photo identities): the real inter-person vectors the synthetic
+  distractors are fitted to; `lfw-dev-extra-distractors` (the first FIT_IDENTITIES one-photo
+  identities): real ones they are checked against.
 
-    python -m bench.scale_faces        # about 10 minutes on 2 cores (under load); resumes
+    python -m bench.scale_faces        # about 20 minutes on 2 cores under load; resumes
+    python -m bench.scale_faces --only=lfw-dev-extra-distractors     # one set (run two at once)
 
 Same subject rule as face_cache: the face nearest the centre of an LFW photo.
 """
@@ -30,6 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench" / "work" / "scale"
 #: multi-photo identities of lfw-dev-extra enrolled and queried (with lfw-dev's 150)
 EXTRA_IDENTITIES = 250
+#: one-photo identities of lfw-dev-extra-distractors the synthetic faces are checked against
+FIT_IDENTITIES = 600
 SETS = ("lfw-dev", "lfw-dev-extra", "lfw-dev-distractors", "lfw-dev-extra-distractors")
 SAVE_EVERY = 200
 
@@ -46,6 +50,8 @@ def images(name: str) -> list[tuple[str, str]]:
     idents = sorted(p for p in folder.iterdir() if p.is_dir())
     if name == "lfw-dev-extra":
         idents = [p for p in idents if len(list(p.glob("*.jpg"))) >= 2][:EXTRA_IDENTITIES]
+    elif name == "lfw-dev-extra-distractors":
+        idents = idents[:FIT_IDENTITIES]
     return [(p.name, f.name) for p in idents for f in sorted(p.glob("*.jpg"))]
 
 
@@ -100,7 +106,8 @@ def load(name: str) -> dict[str, np.ndarray]:
 def main() -> int:
     WORK.mkdir(parents=True, exist_ok=True)
     engine = FaceEngine.default().load()
-    for name in SETS:
+    only = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--only=")]
+    for name in only or SETS:
         if cache_path(name).is_file():
             print(f"{name}: cached")
             continue

@@ -5,8 +5,8 @@ Method (docs/scale.md, "How the vectors are made"). A face is one 256-d vector, 
 to dlib's 128, so the two embedders stay correlated as they are on a real face. Fitted on real
 vectors of the default FaceEngine (bench/scale_faces.py):
 
-- the total covariance St and mean mu on the one-photo identities of lfw-dev-extra-distractors
-  (1,769 people, one face each);
+- the total covariance St and mean mu on the one-photo identities of lfw-dev-distractors (300
+  people, one face each);
 - the within-person covariance Sw on the deviations of each multi-photo identity's photos from
   its mean (lfw-dev and the enrolled part of lfw-dev-extra);
 - the between-person covariance Sb = St - Sw (negative eigenvalues clipped to 0).
@@ -14,8 +14,8 @@ vectors of the default FaceEngine (bench/scale_faces.py):
 A synthetic performer is a centre c ~ N(mu, Sb); each of its faces is c + N(0, Sw), each 128-d
 half then L2-normalised. Faces per performer: 1 + Poisson, scaled to the anchor's 3.4 per
 performer. `check_model` compares the synthetic vectors with real ones the fit never saw
-(lfw-dev-distractors and the enrolled 0.jpg photos): random-pair, nearest-neighbour and
-same-person distances.
+(lfw-dev-extra-distractors' 600 people and the enrolled 0.jpg photos): random-pair,
+nearest-neighbour and same-person distances.
 
 The real identities (lfw-dev's 150 and EXTRA of lfw-dev-extra) are enrolled with their 0.jpg only,
 at random places among the synthetic performers; their other photos are the queries.
@@ -47,6 +47,8 @@ ANCHOR_PERFORMERS, ANCHOR_FACES = 108_001, 366_794
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 PERFORMERS, FACES = (11_000, 37_000) if QUICK else (110_000, 370_000)
 SEED = 24
+#: the one-photo people the Gaussian is fitted to, and those it is checked against
+FIT_SET, CHECK_SET = "lfw-dev-distractors", "lfw-dev-extra-distractors"
 
 
 @dataclass
@@ -60,9 +62,12 @@ class RealSet:
 
 
 def load_real() -> RealSet:
-    """Every embedded photo of bench/scale_faces.py that has a face."""
+    """Every embedded photo of bench/scale_faces.py that has a face (sets not embedded yet are
+    left out: building the database needs all but CHECK_SET)."""
     ids, files, vecs, group = [], [], [], []
     for name in scale_faces.SETS:
+        if not scale_faces.cache_path(name).is_file():
+            continue
         data = scale_faces.load(name)
         v = np.concatenate([data[f"vec_{e}"] for e in EMBEDDERS], axis=1)
         ok = np.isfinite(v).all(axis=1)
@@ -94,7 +99,7 @@ class FaceModel:
 
     @classmethod
     def fit(cls, real: RealSet) -> FaceModel:
-        fit = real.vectors[real.group == "lfw-dev-extra-distractors"]
+        fit = real.vectors[real.group == FIT_SET]
         mean = fit.mean(axis=0)
         total = np.cov(fit, rowvar=False)
         multi = np.isin(real.group, ("lfw-dev", "lfw-dev-extra"))
@@ -168,7 +173,7 @@ def check_model(model: FaceModel, real: RealSet, weights: dict[str, float]) -> d
     """Distance statistics of real vectors the fit never saw vs as many synthetic ones."""
     rng = np.random.default_rng(SEED + 1)
     enrolled, _ = enrolled_and_queries(real)
-    held = np.concatenate([np.nonzero(real.group == "lfw-dev-distractors")[0], enrolled])
+    held = np.concatenate([np.nonzero(real.group == CHECK_SET)[0], enrolled])
     real_v = split_normalise(real.vectors[held])
     # same-person pairs: real ones from lfw-dev-extra's photos (first two of each identity)
     extra = np.nonzero(real.group == "lfw-dev-extra")[0]

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
-from relsynth import EMBEDDERS, add_performer, change
+from relsynth import EMBEDDERS, Host, World, add_performer, change
 
 from stash_sense.database import DatabaseError, DatabaseWriter
 from stash_sense.database.canonical import export_canonical
@@ -18,6 +20,7 @@ from stash_sense.database.diff import write_diff
 from stash_sense.database.incremental import apply_incremental
 from stash_sense.database.layout import SQLITE_NAME, current_generation, index_name
 from stash_sense.database.manifest import Manifest
+from stash_sense.database.publish import sha256_file
 from stash_sense.database.schema import connect_readonly
 
 
@@ -105,3 +108,49 @@ def test_a_tampered_base_index_is_refused(
     index.save(str(base / index_name(info.name)))
     with pytest.raises(DatabaseError, match="not the database's"):
         apply_incremental(base, delta, tmp_path / "out", EMBEDDERS, _digest(new), probe=50)
+
+
+def test_a_large_database_takes_deltas_incrementally(
+    world: World,
+    host_for: Callable[..., Host],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Through `update`: the delta chain lands on the full release's content (a lower threshold
+    stands in for a large database); a later update finds the installed generation as its base."""
+    from stash_sense.release import ReleaseHost, incremental, trusted_keys, update
+
+    monkeypatch.setattr(incremental, "INCREMENTAL_FACES", 0)
+    keys = trusted_keys(world.keys_json)
+    host = host_for(world.served)
+    db, full = tmp_path / "db", tmp_path / "full"
+
+    def install(root: Path, stage: int) -> dict[str, Any]:
+        with ReleaseHost(f"{host.url}/stage{stage}/index.json") as h:
+            return update(h, root, keys)
+
+    assert install(db, 1)["method"] == "full"
+    first = current_generation(db)
+    assert first is not None
+    before = _digest(first)
+    assert install(db, 2)["method"] == "delta"
+    # the second delta's base is the generation the first one installed incrementally
+    assert install(db, 3)["method"] == "delta"
+    install(full, 3)
+    installed, published = current_generation(db), current_generation(full)
+    assert installed is not None and published is not None
+    assert _digest(installed) == _digest(published) != before
+    # not the published bytes, but the same faces and vectors in every index
+    assert sha256_file(installed / SQLITE_NAME) != sha256_file(published / SQLITE_NAME)
+    from voyager import Index
+
+    with contextlib.closing(connect_readonly(published / SQLITE_NAME)) as conn:
+        for info in EMBEDDERS:
+            ids, _ = live_vectors(conn, info)
+            mine = Index.load(str(installed / index_name(info.name)))
+            theirs = Index.load(str(published / index_name(info.name)))
+            assert index_digest(mine, ids) == index_digest(theirs, ids)
+    # the installed generation's own manifest lists its files: `db check` passes
+    from stash_sense.release.completeness import check_database
+
+    assert check_database(db) == []
