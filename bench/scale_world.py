@@ -137,9 +137,7 @@ def enrolled_and_queries(real: RealSet) -> tuple[np.ndarray, np.ndarray]:
 
 def _quantiles(x: np.ndarray) -> dict[str, float]:
     qs = np.quantile(x, [0.05, 0.25, 0.5, 0.75, 0.95])
-    return {
-        f"p{int(q * 100)}": round(float(v), 4) for q, v in zip((5, 25, 50, 75, 95), qs, strict=True)
-    }
+    return {f"p{q}": round(float(v), 4) for q, v in zip((5, 25, 50, 75, 95), qs, strict=True)}
 
 
 def fused(a: np.ndarray, b: np.ndarray, weights: dict[str, float]) -> np.ndarray:
@@ -161,12 +159,14 @@ def _stats(v: np.ndarray, same: list[tuple[int, int]], weights: dict[str, float]
     for k, name in enumerate(EMBEDDERS):
         s = slice(k * DIM, (k + 1) * DIM)
         per[name] = _quantiles((1.0 - v[:, s] @ v[:, s].T)[iu])
-    return {
+    out: dict[str, Any] = {
         "random_pair_fused": _quantiles(d[iu]),
         "random_pair": per,
         "nearest_neighbour_fused": _quantiles(d.min(axis=1)),
-        "same_person_fused": _quantiles(np.array([d[i, j] for i, j in same])),
     }
+    if same:
+        out["same_person_fused"] = _quantiles(np.array([d[i, j] for i, j in same]))
+    return out
 
 
 def check_model(model: FaceModel, real: RealSet, weights: dict[str, float]) -> dict[str, Any]:
