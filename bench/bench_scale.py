@@ -18,7 +18,9 @@ bench/work/scale/db. Measured:
 
     python -m bench.scale_faces && python -m bench.bench_scale     # BENCH_QUICK=1: 11,000 / 37,000
 
-Writes bench/results/scale.json (scale-quick.json in quick mode).
+`--compare-canonical` also times today's canonical rebuild of the same delta (always in quick
+mode; at full size it takes many minutes). Writes bench/results/scale.json (scale-quick.json in
+quick mode).
 """
 
 from __future__ import annotations
@@ -199,7 +201,12 @@ def _serve(db: Path) -> Any:
     import subprocess
 
     t0 = time.perf_counter()
-    proc = subprocess.Popen([*cmd, str(port), "--workers", "2"], env=env, stdout=log, stderr=log)
+    proc = subprocess.Popen(
+        [*cmd, str(port), "--workers", "2", "--queue", str(CONCURRENT)],
+        env=env,
+        stdout=log,
+        stderr=log,
+    )
     try:
         yield f"http://127.0.0.1:{port}", proc, t0
     finally:
@@ -292,7 +299,8 @@ def main() -> int:
         results["sidecar"] = sidecar(DB, real)
         _save(results)
     if "--no-delta" not in sys.argv[1:]:
-        results["delta"] = scale_delta.measure(DB, model, WORK / "delta")
+        compare = QUICK or "--compare-canonical" in sys.argv[1:]
+        results["delta"] = scale_delta.measure(DB, model, WORK / "delta", compare)
         _save(results)
     print(json.dumps(results, indent=2))
     print(f"wrote {RESULTS}")
