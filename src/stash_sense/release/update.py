@@ -151,7 +151,12 @@ def _install(
             _check_files(tmp, manifest)
         elif incremental.wanted([m for _u, _e, m in manifests]):
             assert current is not None
-            _apply_incremental(current, [m for _u, _e, m in manifests], part_paths, work, tmp)
+            shutil.rmtree(work, ignore_errors=True)
+            work.mkdir()
+            try:  # a result that is not the signed content: the full release instead
+                incremental.apply_chain(current, [m for *_, m in manifests], part_paths, work, tmp)
+            except DatabaseError as err:
+                raise DeltaUnusable(str(err)) from None
         else:
             assert current is not None
             _apply_chain(current / SQLITE_NAME, manifests, part_paths, work, tmp, report)
@@ -216,23 +221,6 @@ def _apply_chain(
             raise DeltaUnusable(str(err)) from None
         report("verify", step + 1, len(manifests))
         base = out / SQLITE_NAME
-
-
-def _apply_incremental(
-    current: Path,
-    manifests: list[dict[str, Any]],
-    part_paths: list[list[Path]],
-    work: Path,
-    dest: Path,
-) -> None:
-    """The chain applied in place (release/incremental.py); a result that is not the signed
-    content makes the full release the way instead."""
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir()
-    try:
-        incremental.apply_chain(current, manifests, part_paths, work, dest)
-    except DatabaseError as err:
-        raise DeltaUnusable(str(err)) from None
 
 
 def _check_files(folder: Path, manifest: dict[str, Any]) -> None:
