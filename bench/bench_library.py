@@ -21,6 +21,8 @@ paused with Ctrl-C (SIGINT) once N scenes are done. Measured:
     python -m bench.bench_library                  # 200 scenes sampled
     python -m bench.bench_library --scenes 60      # quicker (bench/results/library-quick.json)
     BENCH_QUICK=1 python -m bench.bench_library    # 30 scenes
+    python -m bench.bench_library --max-minutes 30 # stop the scan then, however far it got
+    python -m bench.bench_library --health-from bench/work/library/state-N  # health kinds only
 
 Timings depend on the machine's other load: the JSON records the load average around the run.
 Writes bench/results/library.json (library-quick.json with fewer than 150 scenes).
@@ -33,6 +35,7 @@ import contextlib
 import json
 import os
 import platform
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -170,6 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--max-minutes", type=float, default=None, help="stop the scan then, even short of --scenes"
     )
+    parser.add_argument(
+        "--health-from", type=Path, default=None,
+        help="only measure the health kinds, on this earlier run's state folder",
+    )  # fmt: skip
     parser.add_argument("--library", type=int, default=20_000, help="scenes in the library")
     parser.add_argument("--clips", type=int, default=165, help="distinct clips")
     # run_all passes its own arguments (bench names) along: those are not ours
@@ -183,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     world_file = LIBRARY / f"world-{args.library}-{args.clips}.json"
     db = enrolled_library_db(world)
     prepared_s = time.monotonic() - t0
+    if args.health_from is not None:
+        return health_only(world, world_file, db, args.health_from)
     data = LIBRARY / f"state-{int(time.time())}"
     data.mkdir(parents=True)
     load_start = os.getloadavg()
@@ -235,6 +244,21 @@ def main(argv: list[str] | None = None) -> int:
     (RESULTS / name).write_text(json.dumps(results, indent=2) + "\n")
     report(results, n)
     print(f"wrote {RESULTS / name}")
+    return 0
+
+
+def health_only(world: dict[str, Any], world_file: Path, db: Path, data: Path) -> int:
+    """The health kinds on an earlier scan's state (a copy of it: the sidecar may migrate it);
+    written to bench/results/library-health.json."""
+    copy = data.with_name(data.name + f"-health-{int(time.time())}")
+    shutil.copytree(data, copy)
+    scenes = stored(copy / "library.sqlite")
+    with world_stand_in(world_file) as url:
+        health = measure_health(world, db, url, copy, STASH_KEY, scenes)
+    out = RESULTS / "library-health.json"
+    out.write_text(json.dumps({"state": str(data), "health": health}, indent=2) + "\n")
+    print(json.dumps(health, indent=2))
+    print(f"wrote {out}")
     return 0
 
 
