@@ -97,7 +97,12 @@ def measure_health(
                 time.sleep(2)
             want = truth(world, {sid for sid, s in scenes.items() if s["status"] == "done"})
             out = {k: score(k, _all_items(client, k), want[k], world) for k in KINDS}
-            return {"status": "measured", **out}
+            note = (
+                "the world's database is enrolled with `db enroll` (no stash ids), so a link "
+                "(which adds the database performer's stash ids) has nothing to add: link recall "
+                "needs a builder-made database"
+            )
+            return {"status": "measured", "note": note, **out}
     except (httpx.HTTPError, RuntimeError, subprocess.SubprocessError, KeyError) as err:
         print(f"health kinds not measured: {err}", file=sys.stderr)
         return {"status": f"not measured: {type(err).__name__}: {err}"}
