@@ -20,12 +20,12 @@ paused with Ctrl-C (SIGINT) once N scenes are done. Measured:
 
     python -m bench.bench_library                  # 200 scenes sampled
     python -m bench.bench_library --scenes 60      # quicker (bench/results/library-quick.json)
-    BENCH_QUICK=1 python -m bench.bench_library    # 30 scenes
+    BENCH_QUICK=1 python -m bench.bench_library    # 30 scenes (library-quick.json)
     python -m bench.bench_library --max-minutes 30 # stop the scan then, however far it got
     python -m bench.bench_library --health-from bench/work/library/state-N  # health kinds only
 
 Timings depend on the machine's other load: the JSON records the load average around the run.
-Writes bench/results/library.json (library-quick.json with fewer than 150 scenes).
+Writes bench/results/library.json (library-quick.json when fewer than 60 scenes were scanned).
 """
 
 from __future__ import annotations
@@ -213,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
         "library_scenes": args.library,
         "clips": args.clips,
         "sample_scenes": args.scenes,
+        "scenes_scanned": len(scenes),
+        "stopped_by": "--scenes"
+        if len(scenes) >= args.scenes
+        else f"--max-minutes {args.max_minutes:g}",
         "database_performers": len(world["cast_folders"]) + len(world["distractors"]),
         "scope": "all",
         "frames": 40,
@@ -223,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         "prepare_s": round(prepared_s, 1),
     }
     results: dict[str, Any] = {
-        "quick": args.scenes < 150,
+        "quick": len(scenes) < 60,
         "setup": setup,
         "runs": [first, second],
         "rate": rates(scenes, first["wall_s"] + second["wall_s"], watch.cpu_s, second_started),
