@@ -20,6 +20,7 @@ ORDER = [
     "bench_scene",
     "bench_sidecar",
     "bench_release",
+    "bench_suggestions",
     "bench_library",
 ]
 

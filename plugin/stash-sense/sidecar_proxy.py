@@ -30,6 +30,11 @@ ALLOWED = (
     ("POST", re.compile(r"/identify/scene")),
     ("POST", re.compile(r"/identify/performer")),
     ("POST", re.compile(r"/feedback")),
+    # the library review page (docs/library.md): the scan, suggestions, decisions, health
+    ("GET", re.compile(r"/library/(scan|rejections|health/status)")),
+    ("POST", re.compile(r"/library/(scan|scan/pause|decisions|decisions/undo)")),
+    ("POST", re.compile(r"/library/health/(decisions|decisions/undo|refresh)")),
+    ("GET", re.compile(r"/library/(suggestions|health)(\?[\w.=&%+-]{0,1000})?")),
 )
 TIMEOUT_S = 300.0
 STASH_TIMEOUT_S = 30.0

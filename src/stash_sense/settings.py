@@ -14,6 +14,7 @@ inside a group the name is the group's prefix + the field (`Settings.release.ind
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
@@ -38,6 +39,17 @@ def _split(value: object) -> object:
 
 
 Names = Annotated[list[str], BeforeValidator(_split)]
+
+
+def parse_schedule(value: object) -> str:
+    """A scan schedule: off, hourly, daily or a number of minutes (1 to 99999)."""
+    text = str(value).strip().lower()
+    if not re.fullmatch(r"off|hourly|daily|[1-9][0-9]{0,4}", text):
+        raise ValueError(f"off, hourly, daily or a number of minutes, got {value!r}")
+    return text
+
+
+Schedule = Annotated[str, BeforeValidator(parse_schedule)]
 
 
 def _shown(text: str) -> dict[str, Any]:
@@ -157,6 +169,16 @@ class SidecarSettings(Group):
         ge=1,
         le=MAX_FRAMES,
         description='frames a "high" person of a scanned scene must be seen in to be pre-selected',
+    )
+    scan_schedule: Schedule = Field(
+        default="off",
+        description="when the sidecar starts or resumes the library scan by itself: off, hourly, "
+        "daily or every N minutes (a scan the user paused stays paused)",
+    )
+    scan_new_scenes: bool = Field(
+        default=True,
+        description="with a scan schedule: after a finished scan, scan the scenes Stash added or "
+        "edited since (off: only resume an unfinished scan)",
     )
 
 
@@ -312,4 +334,4 @@ def load_settings(**given: Any) -> Settings:
         name = loc[-1] if len(loc) == 1 else _prefix(loc[0]) + loc[1]
         field = next(f for n, _, f in entries() if n == name)
         where = variable(name) if env_only(field) else f"{variable(name)} or {option(name)}"
-        raise ConfigError(f"{where}: {first['msg']}") from None
+        raise ConfigError(f"{where}: {str(first['msg']).removeprefix('Value error, ')}") from None

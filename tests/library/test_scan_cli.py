@@ -27,7 +27,10 @@ def scan_cmd(db: str, url: str, data: Path, *extra: str) -> list[str]:
 
 def done_scenes(data: Path) -> dict[str, float]:
     with sqlite3.connect(data / "library.sqlite") as db:
-        rows = db.execute("SELECT scene_id, scanned_at FROM scenes WHERE status = 'done'")
+        try:
+            rows = db.execute("SELECT scene_id, scanned_at FROM scenes WHERE status = 'done'")
+        except sqlite3.OperationalError:  # the scan has made the file, not yet its tables
+            return {}
         return {str(r[0]): float(r[1]) for r in rows}
 
 

@@ -68,6 +68,13 @@ def run_task(stash: str, stdin: str | None = None, **args: Any) -> tuple[int, di
         ("GET", "/../x"),
         ("GET", "/images/1/../../admin"),
         ("GET", "/images/abc"),
+        ("GET", "/library/suggestions/../../admin"),
+        ("GET", "/library/suggestions?x=1#frag"),
+        ("GET", "/library/suggestions?a=b c"),
+        ("POST", "/library/suggestions"),
+        ("GET", "/library/decisions"),
+        ("DELETE", "/library/scan"),
+        ("GET", "/library/rejections/report"),
     ],
 )
 def test_only_the_plugins_sidecar_calls_are_forwarded(stash: str, method: str, path: str) -> None:
@@ -121,3 +128,28 @@ def test_bad_input_from_stash_is_one_error() -> None:
     code, out, _ = run_task("", stdin="{not json")
     assert code == 1
     assert out["error"].startswith("stash-sense: bad input from Stash: ")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/library/scan"),
+        ("POST", "/library/scan"),
+        ("POST", "/library/scan/pause"),
+        ("GET", "/library/suggestions?lowest_tier=possible&studio=Studio%20A&offset=50&limit=50"),
+        ("POST", "/library/decisions"),
+        ("POST", "/library/decisions/undo"),
+        ("GET", "/library/rejections"),
+        ("GET", "/library/health?kind=link&offset=0&limit=50"),
+        ("GET", "/library/health/status"),
+        ("POST", "/library/health/refresh"),
+        ("POST", "/library/health/decisions"),
+        ("POST", "/library/health/decisions/undo"),
+    ],
+)
+def test_the_review_pages_calls_are_forwarded(stash: str, method: str, path: str) -> None:
+    """The library review page's routes go through (here to a closed port: unreachable, not 400)."""
+    configure(stash, sidecarUrl=f"http://127.0.0.1:{closed_port()}")
+    code, out, _ = run_task(stash, mode="proxy", method=method, path=path)
+    assert code == 0
+    assert "unreachable" in out["output"], out

@@ -60,7 +60,8 @@ def test_operation_validates_against_stash_schema(key: str, stash_schema: GraphQ
 def test_other_scripts_use_queries_by_name_only() -> None:
     used: set[str] = set()
     scripts = sorted(p.name for p in PLUGIN_DIR.glob("*.js") if p.name != "queries.js")
-    assert {"stash.js", "sidecar.js", "modal.js", "stash-sense.js"} <= set(scripts)
+    expected = {"stash.js", "sidecar.js", "modal.js", "stash-sense.js", "performers.js"}
+    assert expected | {"review_list.js", "health.js", "review.js"} <= set(scripts)
     for script in scripts:
         text = (PLUGIN_DIR / script).read_text(encoding="utf-8")
         for literal in TEMPLATE.findall(text):
@@ -83,7 +84,10 @@ def test_every_script_is_listed_in_the_yml_in_load_order() -> None:
     yml = (PLUGIN_DIR / "stash-sense.yml").read_text(encoding="utf-8")
     block = yml.split("javascript:", 1)[1].split("css:", 1)[0]
     listed = re.findall(r"^\s+- (\S+\.js)$", block, re.MULTILINE)
-    assert listed == ["queries.js", "stash.js", "sidecar.js", "modal.js", "stash-sense.js"]
+    assert listed == [
+        "queries.js", "stash.js", "sidecar.js", "modal.js", "performers.js", "stash-sense.js",
+        "review_list.js", "health.js", "review.js",
+    ]  # fmt: skip
     assert set(listed) == {p.name for p in PLUGIN_DIR.glob("*.js")}
 
 

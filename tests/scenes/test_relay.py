@@ -69,7 +69,7 @@ def test_local_files_are_left_alone_and_every_url_is_relayed(stash: str) -> None
         assert KEY not in " ".join(src.env.values())
 
 
-@pytest.mark.parametrize("method", ["seek", "opencv"])
+@pytest.mark.parametrize("method", ["seek", "opencv", "batch"])
 def test_frames_through_the_relay_with_the_key_on_no_command_line(
     stash: str, method: video.Method, command_lines: Any
 ) -> None:
@@ -123,7 +123,7 @@ def test_a_redirect_is_not_followed() -> None:
         upstream.server_close()
 
 
-@pytest.mark.parametrize("method", ["seek", "opencv"])
+@pytest.mark.parametrize("method", ["seek", "opencv", "batch"])
 def test_a_dash_manifest_served_as_video_reaches_no_other_host(
     data_dir: Path, method: video.Method
 ) -> None:
@@ -157,8 +157,9 @@ def test_only_recognised_containers_pass(data_dir: Path) -> None:
     assert relay_container(mp4) == "mov"
 
 
+@pytest.mark.parametrize("method", ["seek", "batch"])
 def test_the_decoders_command_lines_open_nothing_for_another_process(
-    stash: str, command_lines: Any
+    stash: str, command_lines: Any, method: video.Method
 ) -> None:
     """Every URL on an ffmpeg/ffprobe command line is tried by another local process while the
     frames are read: none of them gives the stream (the relay's token is not on one)."""
@@ -186,7 +187,7 @@ def test_the_decoders_command_lines_open_nothing_for_another_process(
         thief.start()
         try:
             frames = frames_at(f"{stash}/scene/1/stream", [1.0, 5.0, 9.0],
-                               headers={"ApiKey": KEY}, method="seek")  # fmt: skip
+                               headers={"ApiKey": KEY}, method=method)  # fmt: skip
         finally:
             stop.set()
             thief.join()

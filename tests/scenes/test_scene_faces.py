@@ -84,3 +84,23 @@ def test_every_embedder_runs_only_on_each_persons_best_faces(
     # clustering needs SFace on every face; dlib's ResNet meets only the matcher's representatives
     assert embedded["dlib"] <= DEFAULT_REPRESENTATIVES * len(result.persons)
     assert embedded["dlib"] < result.faces_detected
+
+
+def test_scene_frames_are_detected_at_a_smaller_size(engine: FaceEngine, lfw_dev: Path) -> None:
+    """A 1280 x 720 frame is detected at SCENE_DETECTION_SIDE: one smaller YuNet pass finds the
+    same face, in the frame's own pixels, and a face to be matched is refined at that scale."""
+    from stash_sense.scenes.faces import SCENE_DETECTION_SIDE
+
+    face = load_image((lfw_dev / "Monica_Seles" / "1.jpg").read_bytes())
+    frame = np.full((720, 1280, 3), 90, np.uint8)
+    frame[200:450, 700:950] = face
+    assert engine._get_detector(max_side=SCENE_DETECTION_SIDE).pass_scales(1280, 720) == [0.625]
+    (full,) = engine.detect(frame, refine=False)
+    (small,) = engine.detect(frame, refine=False, max_side=SCENE_DETECTION_SIDE)
+    assert abs(small.box.x - full.box.x) < 6 and abs(small.box.w - full.box.w) < 10
+    assert 700 <= small.box.x < 950 and 200 <= small.box.y < 450
+    refined = engine.refine(frame, small, max_side=SCENE_DETECTION_SIDE)  # 100-odd px seen
+    assert refined is not small
+    assert float(np.abs(refined.landmarks - full.landmarks).max()) < 6
+    faces = detect_scene_faces(engine, [Frame(0, 0.0, frame)], engine.embedder_names[:1])
+    assert len(faces) == 1 and faces[0].face.box.x == pytest.approx(small.box.x)

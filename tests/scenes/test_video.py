@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
+from stash_sense.scenes import batch
+from stash_sense.scenes.relay import decoder_source
 from stash_sense.scenes.video import (
     FrameError,
     VideoInfo,
@@ -74,7 +77,7 @@ def test_opencv_and_ffmpeg_give_the_same_frames(two_people_video: Path) -> None:
 def test_large_frames_are_scaled_to_1280_wide(tmp_path: Path, lfw_dev: Path) -> None:
     big = compose_video([[lfw_dev / "Monica_Seles" / "1.jpg"]], tmp_path / "big.mp4",
                         size=(1920, 1080), shot_s=1.0)  # fmt: skip
-    for method in ("opencv", "seek"):
+    for method in ("opencv", "seek", "batch"):
         (frame,) = frames_at(str(big), [0.5], method=method)  # type: ignore[arg-type]
         assert frame.image.shape == (720, 1280, 3)
 
@@ -86,3 +89,44 @@ def test_fewer_decoders_run_at_once_for_large_frames() -> None:
     assert decoder_processes(VideoInfo(60.0, 8192, 4320), 32) == 3
     assert decoder_processes(VideoInfo(60.0, 8192, 4320), 2) == 2
     assert decoder_processes(VideoInfo(60.0, 100_000, 100_000), None) == 1
+
+
+def _same_pictures(a: list[np.ndarray | None], b: list[np.ndarray | None]) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        assert x is not None and y is not None and x.shape == y.shape
+        assert float(np.abs(x.astype(np.int16) - y.astype(np.int16)).mean()) < 1.0
+
+
+def test_one_process_decodes_the_frames_of_one_process_a_frame(
+    two_people_video: Path, command_lines: Any
+) -> None:
+    """Frames decoded by one ffmpeg (runs straight through, far times each with its own seek)
+    equal those of one ffmpeg a frame, in the order asked, each with its own time."""
+    source = str(two_people_video)
+    times = [7.0, 0.2, 0.4, 0.6, 2.5, 4.6, 4.6, 7.9]
+    with command_lines("ffmpeg") as seen:
+        together = frames_at(source, times, method="batch")
+    one_by_one = frames_at(source, times, method="seek")
+    assert [f.time_s for f in together] == [f.time_s for f in one_by_one] == times
+    _same_pictures([f.image for f in together], [f.image for f in one_by_one])
+    ours = {c for c in seen if source in c}  # every ffmpeg on the machine, seen while it runs
+    assert len(ours) == 1 and "-filter_complex" in ours.pop(), ours
+
+
+def test_runs_over_several_processes_and_a_time_past_the_end(two_people_video: Path) -> None:
+    """Runs spread over processes keep their order; a time past the end is the one frame left
+    out (its process falls short, so its runs are decoded one process a run)."""
+    times = [0.5, 3.0, 5.5, 7.5, 30.0]
+    with decoder_source(str(two_people_video), None) as src:
+        got = batch.grab_batch(src, times, fps=25.0, size=(640, 360), processes=2,
+                               inputs_per_process=2)  # fmt: skip
+    assert got[-1] is None
+    alone = frames_at(str(two_people_video), times[:-1], method="seek")
+    _same_pictures(got[:-1], [f.image for f in alone])
+
+
+def test_nearby_times_are_one_run() -> None:
+    assert batch.plan_runs([3.0, 1.0, 1.5, 100.0], fps=24.0) == [[1.0, 1.5, 3.0], [100.0]]
+    assert batch.plan_runs([0.0, 3.0], fps=10.0) == [[0.0, 3.0]]
+    assert batch.plan_runs([0.0, 3.0], fps=0.0) == [[0.0], [3.0]]  # unknown rate: 30 fps

@@ -4,6 +4,7 @@ listed, reported and undone; bad input is a 400/404 with one line; /docs shows t
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -120,3 +121,63 @@ def test_routes_need_the_key_and_show_in_the_docs(library_sidecar: Sidecar) -> N
                  "/library/decisions", "/library/decisions/undo", "/library/rejections",
                  "/library/rejections/report"):  # fmt: skip
         assert path in paths, path
+
+
+def test_health_routes(library_sidecar: Sidecar) -> None:
+    with library_sidecar.client() as http:
+        page = http.get("/library/health", params={"kind": "check"})
+        assert page.status_code == 200, page.text
+        assert set(page.json()) == {"kind", "total", "offset", "items"}
+        started = http.post("/library/health/refresh", json={})
+        assert started.status_code == 202, started.text
+        deadline = time.monotonic() + 60
+        while http.get("/library/health/status").json()["running"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        status = http.get("/library/health/status").json()
+        assert status["reason"] is None and status["total"] == status["done"] == 0, status
+        assert http.get("/library/health", params={"kind": "link"}).json()["items"] == []
+        for method, path, payload, code in (
+            ("GET", "/library/health?kind=everything", None, 400),
+            ("POST", "/library/health/decisions", {"item_id": "link:1:x", "kind": "dismiss"}, 404),
+            ("POST", "/library/health/decisions", {"item_id": "nope", "kind": "dismiss"}, 400),
+            ("POST", "/library/health/decisions/undo", {}, 404),
+        ):
+            answer = http.request(method, path, json=payload)
+            assert answer.status_code == code, answer.text
+            assert "\n" not in answer.json()["error"]
+        paths = http.get("/openapi.json").json()["paths"]
+    for path in ("/library/health", "/library/health/decisions", "/library/health/decisions/undo",
+                 "/library/health/refresh", "/library/health/status"):  # fmt: skip
+        assert path in paths, path
+    assert httpx.get(f"{library_sidecar.url}/library/health?kind=link").status_code == 401
+
+
+def test_a_schedule_shows_and_a_shutdown_pauses_the_scan(
+    test_db: dict[str, Any], data_dir: Path, tmp_path: Path
+) -> None:
+    scenes = tmp_path / "scenes"
+    scenes.mkdir()
+    for i in (1, 2, 3):
+        (scenes / f"scene-{i}").symlink_to(data_dir / "scenes" / "scene-1")
+    data = tmp_path / "data"
+    with serve_in_subprocess("stash", ["--scenes", str(scenes)]) as stash_url:
+        env = {"STASH_SENSE_SCAN_SCHEDULE": "hourly", "STASH_SENSE_SCAN_NEW_SCENES": "on"}
+        running = start_sidecar(Path(test_db["db"]), stash_url, data, "--frames", "8", env=env)
+        try:
+            with running.client() as http:
+                status = http.get("/library/scan").json()
+                assert status["schedule"] == "hourly"
+                assert 0 < status["next_scheduled_at"] - time.time() <= 60
+                assert http.post("/library/scan", json={"scope": "all"}).status_code == 202
+                deadline = time.monotonic() + 120
+                while http.get("/library/scan").json()["done"] < 1:  # mid-scan: 1 of 3 done
+                    assert time.monotonic() < deadline
+                    time.sleep(0.2)
+        finally:
+            running.stop()  # SIGTERM: the sidecar pauses the scan as it shuts down
+    with sqlite3.connect(data / "library.sqlite") as db:
+        status_, reason = db.execute(
+            "SELECT status, reason FROM scans ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+    assert (status_, reason) == ("paused", "the sidecar shut down")

@@ -27,6 +27,7 @@ VARIABLES = {
         "page": 1,
         "per_page": 100,
     },
+    "FindPerformersPage": {"page": 1, "per_page": 100},
     "Version": {},
 }
 

@@ -20,6 +20,14 @@
 //   evicts like useSceneUpdate.
 // - The performer page (src/components/Performers/PerformerDetails/Performer.tsx): FindPerformer
 //   through Apollo, PatchComponent "PerformerDetailsPanel".
+// - The navigation bar (src/components/MainNavbar.tsx): its menu items inside PatchComponent
+//   "MainNavBar.MenuItems" (a <Nav> around its children), on every page.
+// - Plugin pages (src/pluginApi.tsx registerRoute): register.route(path, component) adds a
+//   before-patch to PatchFunction "PluginRoutes" that appends a route for the path; PluginRoutes
+//   renders where no page of Stash's own matched (the end of App.tsx's <Switch>). Routes match as
+//   react-router v5's <Route path> does (the path or below it); the harness has no router of its
+//   own, so PluginApi.libraries has no ReactRouterDOM and links are plain links.
+// - The scene page starts its player at ?t=<seconds> (Scene.tsx reads the "t" query parameter).
 // The harness server names the Stash version it plays (<html data-stash-version>, and the `version`
 // query): below v0.28.0 there is no "ScenePage.Tabs" patch point (the tabs are plain), as in those
 // releases.
@@ -144,6 +152,48 @@ const SCENE_UPDATE = gql`
   }
 `;
 
+// ---- plugin routes and the navigation bar ------------------------------------------------------
+/** react-router v5's <Route path component>: renders when the location is the path or below it. */
+function HarnessRoute({ path, component: Component }) {
+  const here = window.location.pathname.replace(/\/+$/, "");
+  const want = path.replace(/\/+$/, "");
+  if (here !== want && !here.startsWith(`${want}/`)) return null;
+  return <Component match={{ path, url: here, isExact: here === want, params: {} }} location={window.location} />;
+}
+
+function registerRoute(path, component) {
+  addPatch("before", "PluginRoutes", (props) => [
+    {
+      children: (
+        <>
+          {props.children}
+          <HarnessRoute path={path} component={component} />
+        </>
+      ),
+    },
+  ]);
+}
+
+const PluginRoutes = PatchFunction("PluginRoutes", (props) => <>{props.children}</>);
+
+const MainNavbarMenuItems = PatchComponent("MainNavBar.MenuItems", (props) => <Nav>{props.children}</Nav>);
+
+function MainNavbar() {
+  return (
+    <nav className="navbar top-nav">
+      <MainNavbarMenuItems>
+        {[["/scenes/1", "Scenes"], ["/performers/1", "Performers"]].map(([href, label]) => (
+          <div key={href} className="col-4 col-sm-3 col-md-2 col-lg-auto nav-link">
+            <a className="btn minimal p-4 p-xl-2" href={href}>
+              {label}
+            </a>
+          </div>
+        ))}
+      </MainNavbarMenuItems>
+    </nav>
+  );
+}
+
 // ---- toasts (src/hooks/Toast.tsx shows them in a corner; the tests read #toasts) -----------------
 function showToast(variant, message) {
   const list = document.getElementById("toasts");
@@ -164,7 +214,7 @@ window.PluginApi = {
   GQL: {},
   libraries: { Bootstrap, Apollo, Mousetrap },
   components,
-  register: { route() {}, component: (name, fn) => (components[name] = fn) },
+  register: { route: registerRoute, component: (name, fn) => (components[name] = fn) },
   hooks: { useToast: () => toastApi },
   utils: { StashService: { getClient: () => client, evictQueries }, NavUtils: {} },
   patch: {
@@ -272,7 +322,7 @@ const ScenePage = PatchComponent("ScenePage", (props) => {
 
 function SceneLoader({ id }) {
   const { data, error } = useQuery(FIND_SCENE, { variables: { id } });
-  const [time, setTime] = useState(0);
+  const [time, setTime] = useState(() => Number(new URLSearchParams(window.location.search).get("t")) || 0);
   if (error) return <div className="harness-error">{error.message}</div>;
   if (!data) return <div>Loading…</div>;
   if (!data.findScene) return <div className="harness-error">no such scene</div>;
@@ -317,10 +367,15 @@ function PerformerLoader({ id }) {
 
 function App() {
   const [, kind, id] = window.location.pathname.match(/^\/(scenes|performers)\/(\d+)$/) || [];
+  let page;
+  if (kind === "performers") page = <PerformerLoader id={id} />;
+  else if (kind === "scenes" || window.location.pathname === "/") page = <SceneLoader id={id || "1"} />;
+  else page = <PluginRoutes />;
   return (
     <ApolloProvider client={client}>
       <div className="harness-version" data-version={STASH_VERSION} />
-      {kind === "performers" ? <PerformerLoader id={id} /> : <SceneLoader id={id || "1"} />}
+      <MainNavbar />
+      {page}
     </ApolloProvider>
   );
 }

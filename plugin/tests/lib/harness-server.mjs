@@ -111,10 +111,15 @@ function runRaw(exec, pluginDir, input) {
   });
 }
 
-/** Stash's page Content-Security-Policy for these declared connect-src origins. */
-export function stashCsp(declared) {
+/**
+ * Stash's page Content-Security-Policy for these declared connect-src origins. strictScripts drops
+ * Stash's 'unsafe-inline' and 'unsafe-eval' from script-src: a test's proof that the plugin needs
+ * neither (Stash itself allows both).
+ */
+export function stashCsp(declared, strictScripts = false) {
   const connect = ["data:", "'self'", "ws:", "wss:", ...declared];
-  const script = ["'self'", "http://www.gstatic.com", "https://www.gstatic.com", "'unsafe-inline'", "'unsafe-eval'"];
+  const loose = strictScripts ? [] : ["'unsafe-inline'", "'unsafe-eval'"];
+  const script = ["'self'", "http://www.gstatic.com", "https://www.gstatic.com", ...loose];
   return (
     `default-src data: 'self' 'unsafe-inline'; connect-src ${connect.join(" ")}; img-src data: *; ` +
     `script-src ${script.join(" ")}; style-src 'self' 'unsafe-inline'; media-src blob: 'self'; ` +
@@ -124,11 +129,12 @@ export function stashCsp(declared) {
 
 /**
  * Starts the harness on 127.0.0.1 (free port).
- * @param {{stashUrl: string, pluginDir?: string, stashVersion?: string}} options
+ * @param {{stashUrl: string, pluginDir?: string, stashVersion?: string, strictScripts?: boolean}} options
  *   pluginDir: the installed plugin folder Stash loads (default: the source folder);
- *   stashVersion: the Stash release the harness plays (default v0.28.1).
+ *   stashVersion: the Stash release the harness plays (default v0.28.1);
+ *   strictScripts: a policy stricter than Stash's (see stashCsp).
  */
-export async function startHarness({ stashUrl, pluginDir = PLUGIN_DIR, stashVersion = "v0.28.1" }) {
+export async function startHarness({ stashUrl, pluginDir = PLUGIN_DIR, stashVersion = "v0.28.1", strictScripts = false }) {
   const upstream = new URL(stashUrl);
   const ymlPath = path.join(pluginDir, `${PLUGIN_ID}.yml`);
   const yml = await readFile(ymlPath, "utf8");
@@ -215,10 +221,12 @@ export async function startHarness({ stashUrl, pluginDir = PLUGIN_DIR, stashVers
     const url = new URL(req.url, "http://harness");
     try {
       if (url.pathname === "/favicon.ico") return send(res, 204, "image/x-icon", "");
-      // The UI's pages, at the paths Stash uses (/scenes/12, /performers/3).
-      if (/^\/((scenes|performers)\/\d+)?$/.test(url.pathname) && req.method === "GET") {
+      // The UI's pages, at the paths Stash uses (/scenes/12, /performers/3, /plugin/<id>/<page>).
+      // Plugin pages (register.route) are served the same page: Stash's UI routes them itself.
+      const pluginPage = /^\/plugin\/[\w-]+\/(?!javascript$|css$|assets\/)[\w/-]+$/.test(url.pathname);
+      if ((pluginPage || /^\/((scenes|performers)\/\d+)?$/.test(url.pathname)) && req.method === "GET") {
         return send(res, 200, "text/html", page(), {
-          "Content-Security-Policy": stashCsp(declared),
+          "Content-Security-Policy": stashCsp(declared, strictScripts),
           "Referrer-Policy": "same-origin",
         });
       }

@@ -28,8 +28,9 @@ from stash_sense.app.library_models import (
 from stash_sense.app.results import StashId
 from stash_sense.library import LibraryScan, LibraryStore, ScanOptions, ScanScope, StateError
 from stash_sense.library.identity import PerformerRef, from_blob
+from stash_sense.library.lock import ScanLock
 from stash_sense.library.report import rejection_report as _report
-from stash_sense.library.scan import Recognizes, UseRecognizer
+from stash_sense.library.scan import USER_PAUSE, Recognizes, UseRecognizer
 from stash_sense.library.store import Decision, PersonVector
 from stash_sense.library.suggest import (
     PRESELECT_MIN_FRAMES,
@@ -94,24 +95,34 @@ class ScanRunner:
         options = ScanOptions(
             scope=ScanScope(request.scope), since=request.since, frames=request.frames,
             requests_per_s=self._rate, memory_ceiling_mb=self._ceiling,
+            new_only=request.new_only,
         )  # fmt: skip
         bucket = TokenBucket(options.requests_per_s, options.burst)
         stash = StashClient(self._url, self._key, limiter=bucket)
         return LibraryScan(self.store, stash, self._use, options)
 
     def start(self, request: ScanRequest) -> ScanStatus:
-        """Start the scan on a background thread (InvalidInput when one is running)."""
+        """Start the scan on a background thread (InvalidInput when one is running, here or in
+        another process on the same state database)."""
         with self._lock:
             if self.running:
                 raise InvalidInput("a scan is already running")
-            scan = self._scan = self._new(request)
+            scan = self._new(request)
+            lock = ScanLock(self.store.path)
+            try:
+                lock.acquire()
+            except StateError as err:
+                scan.stash.close()
+                raise InvalidInput(str(err)) from None
+            self._scan = scan
             self._thread = threading.Thread(
-                target=self._background, args=(scan, request), name="library-scan", daemon=True
-            )
+                target=self._background, args=(scan, request, lock), name="library-scan",
+                daemon=True,
+            )  # fmt: skip
             self._thread.start()
         return self.status()
 
-    def _background(self, scan: LibraryScan, request: ScanRequest) -> None:
+    def _background(self, scan: LibraryScan, request: ScanRequest, lock: ScanLock) -> None:
         try:
             scan.run(resume=not request.restart)
         except Exception as err:  # the thread's end is its status: kept, never raised
@@ -120,16 +131,18 @@ class ScanRunner:
                 self.store.set_scan(latest.id, status="stopped", reason=str(err)[:300])
         finally:
             scan.stash.close()
+            lock.release()
 
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def pause(self) -> ScanStatus:
-        """Ask the running scan to stop at the next check; it resumes where it stopped."""
+    def pause(self, reason: str = USER_PAUSE) -> ScanStatus:
+        """Ask the running scan to stop at the next check; it resumes where it stopped. A
+        schedule leaves a scan the user paused alone (any other `reason`, it resumes)."""
         with self._lock:
-            if self._scan is not None:
-                self._scan.pause()
+            if self._scan is not None and self.running:
+                self._scan.pause(reason)
         return self.status()
 
     def wait(self, timeout_s: float | None = None) -> None:
@@ -229,6 +242,7 @@ def decide(store: LibraryStore, request: DecisionRequest) -> DecisionOut:
     decision_id = store.decide(
         request.kind, request.scene_id, request.person_id, performer,
         distance=float(cand["distance"]), tier=cand["tier"], vector=cluster,
+        distances=store.candidate_distances(request.scene_id, request.person_id, cand["rank"]),
     )  # fmt: skip
     found = next(d for d in store.decisions(active=False) if d.id == decision_id)
     return _decision_out(found)

@@ -19,12 +19,15 @@ DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d
 
 class ScanRequest(Request):
     """Start (or resume) a scan: scenes without performers by default, all scenes, or scenes
-    edited since a date; `restart` begins a new scan instead of resuming the last one."""
+    edited since a date; `restart` begins a new scan instead of resuming the last one;
+    `new_only`: after a finished scan of the same scope, list only the scenes Stash added or
+    edited since it (from its watermark) instead of the whole scope again."""
 
     scope: Scope = "untagged"
     since: str | None = Field(None, pattern=DATE_PATTERN, max_length=40)
     frames: int = Field(40, ge=1, le=400)
     restart: bool = False
+    new_only: bool = False
 
 
 class SuggestionsQuery(Request):
@@ -68,6 +71,10 @@ class ScanStatus(Result):
     rate_per_hour: float | None
     eta_s: float | None
     current_scene: str | None
+    #: the sidecar's scan schedule (STASH_SENSE_SCAN_SCHEDULE) and when it next looks, as a Unix
+    #: time (None when off, or from the command line)
+    schedule: str | None = None
+    next_scheduled_at: float | None = None
 
 
 class CandidateOut(Result):
@@ -151,3 +158,109 @@ class RejectionReport(Result):
     by_performer: list[ReportPerformer]
     by_tier: dict[str, int]
     by_distance: list[ReportRange]
+    #: per embedder, the rejections by that embedder's distance (decisions made since the scan
+    #: kept per-embedder distances; older ones count only in `by_distance`)
+    by_embedder: dict[str, list[ReportRange]] = Field(default_factory=dict)
+
+
+# library health ------------------------------------------------------------------------------
+HealthKind = Literal["link", "merge", "check"]
+
+
+class HealthQuery(Request):
+    """One page of library health items of a kind; `tier` "likely" lists the "likely" links
+    kept apart (never by default)."""
+
+    kind: HealthKind
+    tier: Literal["high", "likely"] = "high"
+    offset: int = Field(0, ge=0, le=10_000_000)
+    limit: int = Field(50, ge=1, le=500)
+
+
+class LocalPerformerOut(Result):
+    """A performer of the user's Stash."""
+
+    id: str
+    name: str
+    image_url: str | None
+    stash_ids: list[StashId] = Field(default_factory=list)
+    scene_count: int | None = None
+
+
+class HealthMatch(Result):
+    """The database performer a local performer's image matches."""
+
+    performer_id: int
+    name: str
+    disambiguation: str | None
+    distance: float
+    tier: str
+    stash_ids: list[StashId]
+    image_url: str | None
+
+
+class TaggedOut(Result):
+    id: str
+    name: str
+
+
+class UntaggedOut(Result):
+    person_id: int
+    candidate: CandidateOut
+
+
+class HealthItem(Result):
+    """One library health suggestion. link: `performer`, `match`, `apply_stash_ids` (the local
+    performer's stash ids and the match's, for performerUpdate); merge: `performers`,
+    `distance` (None when they share a stash id or a database match only); check: `scene_id`,
+    `title`, `missing`, `untagged`."""
+
+    id: str
+    kind: HealthKind
+    score: float
+    evidence: list[str]
+    performer: LocalPerformerOut | None = None
+    match: HealthMatch | None = None
+    apply_stash_ids: list[StashId] | None = None
+    performers: list[LocalPerformerOut] | None = None
+    distance: float | None = None
+    scene_id: str | None = None
+    title: str | None = None
+    missing: list[TaggedOut] | None = None
+    untagged: list[UntaggedOut] | None = None
+
+
+class HealthPage(Result):
+    kind: HealthKind
+    total: int
+    offset: int
+    items: list[HealthItem]
+
+
+class HealthDecisionRequest(Request):
+    """Apply (the page made the change in Stash, or opened Stash's merge) or dismiss an item."""
+
+    item_id: str = Field(min_length=3, max_length=2000, pattern=r"^(link|merge|check):")
+    kind: Literal["apply", "dismiss"]
+
+
+class HealthDecisionOut(Result):
+    id: int
+    item_id: str
+    kind: str
+    created_at: float
+    undone_at: float | None
+
+
+class HealthStatus(Result):
+    """The link / merge refresh: performers read of the total, why it stopped, what it found."""
+
+    running: bool
+    done: int
+    total: int
+    failed: int
+    reason: str | None
+    finished_at: float | None
+    links: int
+    likely_links: int
+    merges: int

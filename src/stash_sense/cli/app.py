@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from stash_sense.cli import build, db, db_release, identify, models, scan, scene, serve
+from stash_sense.cli import build, db, db_graph, db_release, identify, models, scan, scene, serve
 
 app = typer.Typer(
     name="stash-sense",
@@ -18,6 +18,7 @@ app = typer.Typer(
     add_completion=False,
 )
 db_release.register(db.app)
+db_graph.register(db.app)
 app.add_typer(db.app, name="db", help="Create, inspect and combine face databases.")
 app.add_typer(models.app, name="models", help="List and fetch face models.")
 app.command("identify")(identify.identify_command)

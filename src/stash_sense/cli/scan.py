@@ -44,6 +44,14 @@ def scan_command(
         bool, typer.Option("--restart", help="Begin a new scan instead of resuming the last.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="The final status as JSON.")] = False,
+    report: Annotated[
+        bool,
+        typer.Option(
+            "--report",
+            help="Scan nothing: print where rejections cluster (--json: "
+            "the report as JSON, as GET /library/rejections/report answers it).",
+        ),
+    ] = False,
 ) -> None:
     """Identify every scene of your Stash in scope and keep what was found for review.
 
@@ -61,6 +69,9 @@ def scan_command(
     given = {k: v for k, v in locals().items()
              if k in ("db", "stash_url", "stash_api_key_file", "data_dir", "frames",
                       "scan_rate", "scan_memory_mb") and v is not None}  # fmt: skip
+    if report:  # needs only the data folder
+        _report(settings(**given).sidecar.data_dir.expanduser(), as_json=as_json)
+        return
     try:
         config = SidecarConfig.of(settings(**given))
         request = ScanRequest(scope=scope, since=since, frames=config.frames, restart=restart)
@@ -88,6 +99,30 @@ def scan_command(
         _summary(status)
     if status.status == "stopped":
         raise typer.Exit(1)
+
+
+def _report(data_dir: Path, *, as_json: bool) -> None:
+    """The rejection report of the state database in `data_dir`."""
+    from stash_sense.app.errors import AppError
+    from stash_sense.app.library import open_library, rejection_report
+
+    try:
+        store = open_library(data_dir)
+    except AppError as err:
+        fail(str(err))
+    with store:
+        found = rejection_report(store)
+    if as_json:
+        print(json.dumps(found.as_json()))
+        return
+    print(f"{found.rejections} rejections in force")
+    for p in found.by_performer[:20]:
+        spread = f", distances {min(p.distances):.2f}-{max(p.distances):.2f}" if p.distances else ""
+        print(f"  {p.name}: {p.rejections} in {p.scenes} scenes{spread}")
+    for name, ranges in {"fused": found.by_distance, **found.by_embedder}.items():
+        counts = ", ".join(f"{r.min_distance:.2f}-{r.max_distance:.2f}: {r.rejections}"
+                           for r in ranges)  # fmt: skip
+        print(f"  by {name} distance: {counts or 'none'}")
 
 
 def _follow(runner: ScanRunner, *, quiet: bool) -> ScanStatus:

@@ -49,6 +49,15 @@ def serve_command(
     scan_rate: Annotated[float | None, _opt("scan_rate")] = None,
     scan_memory_mb: Annotated[float | None, _opt("scan_memory_mb")] = None,
     scan_preselect_frames: Annotated[int | None, _opt("scan_preselect_frames")] = None,
+    scan_schedule: Annotated[str | None, _opt("scan_schedule")] = None,
+    scan_new_scenes: Annotated[
+        bool | None,
+        typer.Option(
+            "--scan-new-scenes/--no-scan-new-scenes",
+            help=help_text("scan_new_scenes"),
+            show_default=False,
+        ),
+    ] = None,
     release_index: Annotated[str | None, _opt("release_index")] = None,
     release_keys: Annotated[Path | None, _opt("release_keys")] = None,
 ) -> None:

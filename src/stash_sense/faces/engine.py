@@ -77,6 +77,7 @@ class FaceEngine:
         self.quality_policy = quality_policy or QualityPolicy()
         self._detector: YuNetDetector | None = None
         self._full_size: YuNetDetector | None = None
+        self._by_side: dict[int, YuNetDetector] = {}
         self._lock = threading.Lock()
         self.workers = max(1, workers if workers is not None else worker_threads())
         for embedder in self._embedders:
@@ -147,8 +148,13 @@ class FaceEngine:
         return self
 
     # -- pipeline ---------------------------------------------------------------------------
-    def _get_detector(self, full_size: bool = False) -> YuNetDetector:
+    def _get_detector(self, full_size: bool = False, max_side: int | None = None) -> YuNetDetector:
         with self._lock:
+            if max_side is not None and not full_size:
+                if max_side not in self._by_side:
+                    settings = replace(self._detector_settings, max_side=max_side)
+                    self._by_side[max_side] = YuNetDetector(resolve_model_path("yunet"), settings)
+                return self._by_side[max_side]
             if full_size:
                 if self._full_size is None:
                     self._full_size = YuNetDetector(resolve_model_path("yunet"), FULL_SIZE)
@@ -158,18 +164,29 @@ class FaceEngine:
             return self._detector
 
     def detect(
-        self, image: ImageArray, *, refine: bool = True, full_size: bool = False
+        self,
+        image: ImageArray,
+        *,
+        refine: bool = True,
+        full_size: bool = False,
+        max_side: int | None = None,
     ) -> list[DetectedFace]:
         """Every face in a BGR image, largest first (`refine`: see YuNetDetector.detect).
 
         `full_size`: detect on the image as it is, however large (no downscaling, no landmark
         refinement): for "is anyone there" over a large mosaic such as a sprite sheet.
+        `max_side`: shrink the image to at most this longest side for YuNet instead of the
+        settings' (a scene's many frames; boxes and landmarks still in the image's pixels).
         """
-        return self._get_detector(full_size).detect(_check_image(image), refine=refine)
+        detector = self._get_detector(full_size, max_side)
+        return detector.detect(_check_image(image), refine=refine)
 
-    def refine(self, image: ImageArray, face: DetectedFace) -> DetectedFace:
-        """A face found with `refine=False`, with the landmarks `detect` would have given it."""
-        return self._get_detector().refine(_check_image(image), face)
+    def refine(
+        self, image: ImageArray, face: DetectedFace, *, max_side: int | None = None
+    ) -> DetectedFace:
+        """A face found with `refine=False`, with the landmarks `detect` (with the same
+        `max_side`) would have given it."""
+        return self._get_detector(max_side=max_side).refine(_check_image(image), face)
 
     def align(
         self, image: ImageArray, detected: Sequence[DetectedFace], first: str | None = None

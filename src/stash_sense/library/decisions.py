@@ -4,9 +4,10 @@ deleted."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from stash_sense.library.database import StateDatabase
@@ -26,6 +27,7 @@ class Decision:
     vector: Vector | None
     created_at: float
     undone_at: float | None
+    distances: dict[str, float] = field(default_factory=dict)  # per embedder, when stored
 
 
 class DecisionLog(StateDatabase):
@@ -41,15 +43,17 @@ class DecisionLog(StateDatabase):
         distance: float | None = None,
         tier: str | None = None,
         vector: PersonVector | None = None,
+        distances: dict[str, float] | None = None,
     ) -> int:
         with self._tx() as db:
             cur = db.execute(
                 "INSERT INTO decisions (kind, scene_id, person_id, performer_id, name, stash_ids,"
-                " distance, tier, embedder, vector, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                " distance, tier, embedder, vector, created_at, distances)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (kind, scene_id, person_id, performer.performer_id, performer.name,
                  performer.stash_ids_json(), distance, tier,
                  vector.embedder if vector else None, to_blob(vector.vector) if vector else None,
-                 time.time()),
+                 time.time(), json.dumps(distances) if distances else None),
             )  # fmt: skip
             return int(cur.lastrowid or 0)
 
@@ -96,4 +100,5 @@ def _decision(row: sqlite3.Row) -> Decision:
         vector=from_blob(row["vector"]),
         created_at=float(row["created_at"]),
         undone_at=row["undone_at"],
+        distances=json.loads(row["distances"]) if row["distances"] else {},
     )

@@ -13,10 +13,12 @@ BIN = 0.05
 
 
 def rejection_report(store: LibraryStore) -> dict[str, Any]:
-    """Counts of the rejections in force, by performer, by tier and by distance range."""
+    """Counts of the rejections in force, by performer, by tier, by distance range (the fused
+    distance) and, where the decision kept them, by distance range per embedder."""
     rejections = store.decisions("reject")
     by_performer: dict[tuple[Any, ...], dict[str, Any]] = {}
     distances: Counter[float] = Counter()
+    per_embedder: dict[str, Counter[float]] = defaultdict(Counter)
     tiers: Counter[str] = Counter()
     scenes: dict[tuple[Any, ...], set[str]] = defaultdict(set)
     for r in rejections:
@@ -32,7 +34,9 @@ def rejection_report(store: LibraryStore) -> dict[str, Any]:
         scenes[key].add(r.scene_id)
         if r.distance is not None:
             entry["distances"].append(round(r.distance, 4))
-            distances[round(int(r.distance / BIN) * BIN, 2)] += 1
+            distances[_bin(r.distance)] += 1
+        for embedder, value in r.distances.items():
+            per_embedder[embedder][_bin(value)] += 1
         if r.tier:
             tiers[r.tier] += 1
     performers = []
@@ -44,8 +48,17 @@ def rejection_report(store: LibraryStore) -> dict[str, Any]:
         "rejections": len(rejections),
         "by_performer": performers,
         "by_tier": dict(tiers.most_common()),
-        "by_distance": [
-            {"min_distance": lo, "max_distance": round(lo + BIN, 2), "rejections": n}
-            for lo, n in sorted(distances.items())
-        ],
+        "by_distance": _ranges(distances),
+        "by_embedder": {name: _ranges(found) for name, found in sorted(per_embedder.items())},
     }
+
+
+def _bin(distance: float) -> float:
+    return round(int(distance / BIN) * BIN, 2)
+
+
+def _ranges(counts: Counter[float]) -> list[dict[str, Any]]:
+    return [
+        {"min_distance": lo, "max_distance": round(lo + BIN, 2), "rejections": n}
+        for lo, n in sorted(counts.items())
+    ]

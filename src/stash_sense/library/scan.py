@@ -26,6 +26,7 @@ from stash_sense.faces import FaceEngine
 from stash_sense.library.identity import person_vector
 from stash_sense.library.pace import lower_priority, over_ceiling
 from stash_sense.library.store import LibraryStore, PersonVector, Scan
+from stash_sense.library.summary import refresh as refresh_summaries
 from stash_sense.matching import Matcher
 from stash_sense.scenes.faces import SceneCancelled
 from stash_sense.scenes.frames import FrameError
@@ -35,6 +36,8 @@ from stash_sense.sources.stash import SceneRef, StashClient, StashError
 
 log = logging.getLogger(__name__)
 
+#: Why a scan paused on the user's request (a schedule leaves such a scan paused).
+USER_PAUSE = "paused by the user"
 #: Waits before asking Stash for a page again when it fails (then the scan stops, resumable).
 PAGE_RETRIES_S = (1.0, 4.0, 15.0)
 
@@ -69,6 +72,9 @@ class ScanOptions:
     memory_ceiling_mb: float = 1400.0
     niceness: int = 10
     page_retries_s: tuple[float, ...] = PAGE_RETRIES_S
+    #: a new scan (after a finished one of the same scope) starts at that one's watermark:
+    #: only the scenes Stash added or edited since are listed
+    new_only: bool = False
 
 
 @dataclass
@@ -119,6 +125,7 @@ class LibraryScan:
         self.use = use
         self.options = options or ScanOptions()
         self._pause = threading.Event()
+        self._pause_reason = USER_PAUSE
         self._lock = threading.Lock()
         self._scan: Scan | None = None
         self._run_started = time.monotonic()
@@ -126,9 +133,14 @@ class LibraryScan:
         self._current: str | None = None
 
     # control ----------------------------------------------------------------
-    def pause(self) -> None:
-        """Stop after (or, through the pipeline's checks, during) the current scene."""
+    def pause(self, reason: str = USER_PAUSE) -> None:
+        """Stop after (or, through the pipeline's checks, during) the current scene; `reason`
+        is kept with the paused scan (a schedule resumes any pause but the user's)."""
+        self._pause_reason = reason
         self._pause.set()
+
+    def _paused(self) -> dict[str, Any]:
+        return {"status": "paused", "reason": self._pause_reason}
 
     @property
     def pausing(self) -> bool:
@@ -165,8 +177,13 @@ class LibraryScan:
             resume and last is not None and last.status != "done"
             and last.scope == opts.scope.value and last.since == since
         )  # fmt: skip
+        carried = (
+            last.watermark if opts.new_only and not resumable and last is not None
+            and last.status == "done" and last.scope == opts.scope.value and last.since == since
+            else None
+        )  # fmt: skip
         try:
-            total = self.stash.scene_page(scene_filter(opts, None), 1, 1).count
+            total = self.stash.scene_page(scene_filter(opts, carried), 1, 1).count
         except StashError:  # Stash down: the scan is opened anyway, and stops saying why
             total = last.total if resumable and last is not None else 0
         if resumable and last is not None:
@@ -174,7 +191,11 @@ class LibraryScan:
             found = self.store.scan(last.id)
             assert found is not None
             return found
-        return self.store.new_scan(opts.scope.value, since, total)
+        scan = self.store.new_scan(opts.scope.value, since, total)
+        if carried is not None:
+            self.store.set_scan(scan.id, watermark=carried)
+            scan.watermark = carried
+        return scan
 
     def _page(self, watermark: str | None, page: int, per_page: int) -> Any:
         filt = scene_filter(self.options, watermark)
@@ -190,17 +211,17 @@ class LibraryScan:
         page, watermark = 1, scan.watermark
         while True:
             if self._pause.is_set():
-                return {"status": "paused", "reason": "paused by the user"}
+                return self._paused()
             try:
                 found = self._page(watermark, page, self.options.per_page)
             except StashError as err:
                 if self._pause.is_set():
-                    return {"status": "paused", "reason": "paused by the user"}
+                    return self._paused()
                 return {"status": "stopped", "reason": f"cannot list scenes: {err}"}
             advanced = False
             for ref in found.scenes:
                 if self._pause.is_set():
-                    return {"status": "paused", "reason": "paused by the user"}
+                    return self._paused()
                 if self.store.already_handled(scan.id, ref):
                     continue
                 stop = self._one(scan, ref)
@@ -223,7 +244,7 @@ class LibraryScan:
                 except Exception as err:  # no database loaded: nothing to scan with
                     return {"status": "stopped", "reason": f"no face database: {err}"}
                 if self._scene(scan, ref, rec) == "paused":
-                    return {"status": "paused", "reason": "paused by the user"}
+                    return self._paused()
         finally:
             with self._lock:
                 self._current = None
@@ -237,7 +258,7 @@ class LibraryScan:
         """ "done", "failed" (recorded with the reason) or "paused" (nothing recorded)."""
         started = time.perf_counter()
         try:
-            result, owners = self._identify(ref, rec.engine, rec.matcher)
+            result, owners, tagged = self._identify(ref, rec.engine, rec.matcher)
         except SceneCancelled:
             return "paused"
         except (FrameError, StashError) as err:
@@ -250,15 +271,17 @@ class LibraryScan:
         embedder = rec.matcher.embedder_names[0]
         vectors = [_vector(p, embedder) for p in result.persons]
         elapsed = time.perf_counter() - started
-        self.store.record_result(scan.id, ref, result, owners, vectors, elapsed)
+        self.store.record_result(scan.id, ref, result, owners, vectors, elapsed, tagged)
+        refresh_summaries(self.store)  # the list stays instant right after a long scan
         with self._lock:
             self._scanned += 1
         return "done"
 
     def _identify(
         self, ref: SceneRef, engine: FaceEngine, matcher: Matcher
-    ) -> tuple[SceneResult, list[list[str | None]]]:
-        """The scene's persons, and for each match the Stash performer of the scene it is."""
+    ) -> tuple[SceneResult, list[list[str | None]], list[tuple[str, str]]]:
+        """The scene's persons, for each match the Stash performer of the scene it is, and the
+        performers Stash has on the scene (id, name)."""
         scene = self.stash.find_scene(ref.id)
         if scene is None:
             raise FrameError(f"Stash no longer has scene {ref.id}")
@@ -270,7 +293,8 @@ class LibraryScan:
             frames, engine, matcher, source=used, scene_id=scene.id,
             should_stop=self._pause.is_set,
         )  # fmt: skip
-        return result, performers_on_scene(result, scene)
+        tagged = [(p.id, p.name) for p in scene.performers]
+        return result, performers_on_scene(result, scene), tagged
 
 
 def _vector(person: Any, embedder: str) -> PersonVector | None:

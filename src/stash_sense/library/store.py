@@ -95,10 +95,12 @@ class LibraryStore(DecisionLog):
         owners: list[list[str | None]],
         vectors: list[PersonVector | None],
         elapsed_s: float,
+        tagged: Sequence[tuple[str, str]] = (),
     ) -> None:
         """The scene's persons and candidates (`owners`: per person, per match, the Stash
-        performer of the scene that is that match), in place of any earlier result, and the
-        scan's progress, in one transaction."""
+        performer of the scene that is that match; `tagged`: (id, name) of the performers Stash
+        has on the scene), in place of any earlier result, and the scan's progress, in one
+        transaction."""
         now = time.time()
         with self._tx() as db:
             counted = self._replace_scene(db, scan_id, ref)
@@ -125,6 +127,13 @@ class LibraryStore(DecisionLog):
                          json.dumps(match.stash_ids), match.image_url,
                          int(owner is not None), owner),
                     )  # fmt: skip
+                    db.executemany(
+                        "INSERT INTO candidate_distances VALUES (?, ?, ?, ?, ?)",
+                        [(ref.id, person.person_id, rank, name, float(d))
+                         for name, d in sorted(match.distances.items())],
+                    )  # fmt: skip
+            db.executemany("INSERT OR IGNORE INTO scene_performers VALUES (?, ?, ?)",
+                           [(ref.id, pid, name) for pid, name in tagged])  # fmt: skip
             self._progress(db, scan_id, ref, counted, failed=False)
 
     def record_failure(self, scan_id: int, ref: SceneRef, reason: str) -> None:
@@ -205,23 +214,20 @@ class LibraryStore(DecisionLog):
             tuple(scene_ids),
         )
 
-    def candidate_summaries(self, tiers: Sequence[str]) -> list[sqlite3.Row]:
-        """The candidates of these tiers that Stash does not have on their scene yet, with their
-        person's frames (no face crop, no vector), for a pass over the whole library."""
-        marks = ",".join("?" * len(tiers))
-        return self._rows(
-            "SELECT c.scene_id, c.person_id, c.rank, c.performer_id, c.name, c.stash_ids, "
-            "c.tier, p.frames FROM candidates c JOIN persons p "
-            "ON p.scene_id = c.scene_id AND p.person_id = c.person_id "
-            f"WHERE c.already_on_scene = 0 AND c.tier IN ({marks})",
-            tuple(tiers),
-        )
-
     def person(self, scene_id: str, person_id: int) -> sqlite3.Row | None:
         rows = self._rows(
             "SELECT * FROM persons WHERE scene_id = ? AND person_id = ?", (scene_id, person_id)
         )
         return rows[0] if rows else None
+
+    def candidate_distances(self, scene_id: str, person_id: int, rank: int) -> dict[str, float]:
+        """The candidate's distance per embedder (empty for results stored before they were)."""
+        rows = self._rows(
+            "SELECT embedder, distance FROM candidate_distances WHERE scene_id = ? AND "
+            "person_id = ? AND rank = ? ORDER BY embedder",
+            (scene_id, person_id, rank),
+        )
+        return {str(r["embedder"]): float(r["distance"]) for r in rows}
 
     def candidate(self, scene_id: str, person_id: int, performer_id: int) -> sqlite3.Row | None:
         rows = self._rows(

@@ -1,9 +1,11 @@
 """Frames of a scene from its video with ffmpeg: N evenly spaced frames, fast-seeking (-ss first).
 
 Ways offered: `opencv` decodes in-process with OpenCV's FFmpeg backend (one open, a seek per frame:
-no process start per frame, about 2.5 times less CPU on a 1080p video); `seek` runs one short
-ffmpeg per frame (several at once). `auto` (the default) uses `opencv`, and `seek` when OpenCV
-fails. Only local files of moderate size (OPENCV_MAX_PIXELS) are decoded in-process; remote
+no process start per frame, about 2.5 times less CPU on a 1080p video); `batch` has one ffmpeg
+process decode many frames (scenes/batch.py: nearby times decoded straight through, far ones
+each with its own seek, all in one process); `seek` runs one short ffmpeg per frame (several at
+once). `auto` (the default) uses `opencv`, and `batch` when OpenCV cannot or may not read the
+source. Only local files of moderate size (OPENCV_MAX_PIXELS) are decoded in-process; remote
 streams and large frames always go to ffmpeg processes.
 
 A remote stream is always read through a loopback relay (scenes/relay.py), which is the decoder
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -35,21 +36,22 @@ import cv2
 import numpy as np
 
 from stash_sense.net.redact import redact_url
+from stash_sense.scenes.batch import grab_batch
+from stash_sense.scenes.ffmpeg import (
+    DECODER_THREADS,
+    MAX_VIDEO_PIXELS,
+    MAX_WIDTH,
+    input_args,
+    scaled_size,
+)
+from stash_sense.scenes.ffmpeg import run as _run
+from stash_sense.scenes.ffmpeg import tool as _tool
 from stash_sense.scenes.frames import Frame, FrameError, Image
 from stash_sense.scenes.relay import DecoderInput, decoder_source
 
-Method = Literal["auto", "opencv", "seek"]
-MAX_WIDTH = (
-    1280  # frames are scaled down to this width: faces stay large enough, decoding stays fast
-)
-FFMPEG_TIMEOUT_S = 60.0
-#: Largest frame decoded: DCI 8K (8192 x 4320, 35 MP); anything larger is refused unread.
-MAX_VIDEO_PIXELS = 8192 * 4320
+Method = Literal["auto", "opencv", "batch", "seek"]
 #: Largest frame decoded in this process (OpenCV); larger ones go to an ffmpeg process. 4K DCI.
 OPENCV_MAX_PIXELS = 4096 * 2160
-#: ffmpeg's largest single allocation: an RGBA frame of MAX_VIDEO_PIXELS, and some room.
-MAX_ALLOC = MAX_VIDEO_PIXELS * 4 + 16 * 1024 * 1024
-DECODER_THREADS = 2
 #: Memory the ffmpeg processes of one request may use together: each takes about 8 bytes a
 #: frame pixel and 16 MB (measured: 272 MB peak for one 8192 x 4320 frame), so an 8K video is
 #: read by 3 processes at once, a 1080p one by as many as the pool has.
@@ -58,39 +60,21 @@ DECODE_MEMORY = 1024 * 1024 * 1024
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """What ffprobe says of a video: its duration (0 when unknown) and frame size."""
+    """What ffprobe says of a video: its duration (0 when unknown), frame size and frame rate
+    (0 when unknown)."""
 
     duration: float
     width: int
     height: int
-
-
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        raise FrameError(f"{name} is not installed (Debian package ffmpeg; `make system-deps`)")
-    return path
-
-
-def input_args(source: DecoderInput) -> list[str]:
-    """ffmpeg's input options: remote sources are the relay (plain http, through it as proxy);
-    local ones are files, and neither may open anything else; the container is forced."""
-    args = ["-max_alloc", str(MAX_ALLOC), "-threads", str(DECODER_THREADS)]
-    args += ["-protocol_whitelist", "file" if source.local else "http,tcp"]
-    return args + (["-f", source.container] if source.container else [])
-
-
-def _run(cmd: list[str], source: DecoderInput) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        cmd, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False, env=source.env
-    )
+    fps: float = 0.0
 
 
 def probe(source: DecoderInput, shown: str) -> VideoInfo:
     """Duration and frame size of the first video stream; FrameError when there is none, or
     when its frames have more pixels than MAX_VIDEO_PIXELS."""
     cmd = [_tool("ffprobe"), "-v", "error", *input_args(source), "-select_streams", "v:0"]
-    cmd += ["-show_entries", "stream=width,height:format=duration", "-of", "json", source.target]
+    entries = "stream=width,height,avg_frame_rate:format=duration"
+    cmd += ["-show_entries", entries, "-of", "json", source.target]
     try:
         out = _run(cmd, source)
     except subprocess.TimeoutExpired as exc:
@@ -104,6 +88,7 @@ def probe(source: DecoderInput, shown: str) -> VideoInfo:
         stream = (found.get("streams") or [{}])[0]
         width, height = int(stream.get("width", 0)), int(stream.get("height", 0))
         duration = float(found.get("format", {}).get("duration", 0) or 0)
+        fps = _rate(str(stream.get("avg_frame_rate", "0/0")))
     except (ValueError, TypeError, AttributeError) as exc:
         raise FrameError("ffprobe gave no usable answer") from exc
     if width <= 0 or height <= 0:
@@ -112,7 +97,17 @@ def probe(source: DecoderInput, shown: str) -> VideoInfo:
         raise FrameError(
             f"its frames are {width}x{height}: too many pixels (limit {MAX_VIDEO_PIXELS})"
         )
-    return VideoInfo(duration if duration > 0 else 0.0, width, height)
+    return VideoInfo(duration if duration > 0 else 0.0, width, height, fps)
+
+
+def _rate(text: str) -> float:
+    """ffprobe's "30000/1001" as frames a second (0 when unknown or absurd)."""
+    num, _, den = text.partition("/")
+    try:
+        rate = float(num) / float(den or 1)
+    except (ValueError, ZeroDivisionError):
+        return 0.0
+    return rate if 0 < rate <= 1000 else 0.0
 
 
 def probe_duration(source: str, headers: dict[str, str] | None = None) -> float:
@@ -161,8 +156,7 @@ def _scaled(img: Image) -> Image:
     height, width = img.shape[:2]
     if width <= MAX_WIDTH:
         return np.ascontiguousarray(img, dtype=np.uint8)
-    new_h = max(2, round(height * MAX_WIDTH / width / 2) * 2)
-    small = cv2.resize(img, (MAX_WIDTH, new_h), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(img, scaled_size(width, height), interpolation=cv2.INTER_AREA)
     return np.ascontiguousarray(small, dtype=np.uint8)
 
 
@@ -260,7 +254,12 @@ def frames_at(
                     images = None  # OpenCV opened it but read nothing: let ffmpeg try
             if images is None:
                 pool = decoder_processes(info, workers)
-                images = _grab_seek(readable, times, pool, should_stop)
+                if method == "seek":
+                    images = _grab_seek(readable, times, pool, should_stop)
+                else:
+                    size = scaled_size(info.width, info.height)
+                    images = grab_batch(readable, times, fps=info.fps, size=size,
+                                        processes=pool, should_stop=should_stop)  # fmt: skip
     except FrameError as exc:
         raise FrameError(f"could not read any frame of {shown}: {exc}") from None
     frames = [

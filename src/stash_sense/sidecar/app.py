@@ -14,7 +14,7 @@ from stash_sense.app.recognizer import FaceEngine
 from stash_sense.sidecar import docs_ui, errors, images
 from stash_sense.sidecar.config import SidecarConfig
 from stash_sense.sidecar.guard import API_KEY_HEADER, Guard
-from stash_sense.sidecar.library_routes import library_router
+from stash_sense.sidecar.library_routes import library_router, start_library, stop_library
 from stash_sense.sidecar.limits import Limits
 from stash_sense.sidecar.routes import router
 from stash_sense.sidecar.services import Services
@@ -27,9 +27,11 @@ def create_app(config: SidecarConfig, engine: FaceEngine | None = None) -> FastA
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = await run_in_threadpool(Services.start, config, engine)
+        start_library(app)
         try:
             yield
         finally:
+            await run_in_threadpool(stop_library, app)
             app.state.services.close()
 
     app = FastAPI(

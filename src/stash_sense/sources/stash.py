@@ -20,6 +20,7 @@ from stash_sense.sources.ratelimit import TokenBucket
 from stash_sense.sources.stash_queries import (
     FIND_PERFORMER,
     FIND_PERFORMERS_BY_STASH_ID,
+    FIND_PERFORMERS_PAGE,
     FIND_SCENE,
     FIND_SCENES_PAGE,
     QUERIES,
@@ -262,6 +263,13 @@ class StashClient(Closing[HttpClient]):
             _stash_ids(raw.get("stash_ids")),
             raw.get("image_path") or None,
         )
+
+    def performer_page(self, page: int, per_page: int = 100) -> tuple[int, list[dict[str, Any]]]:
+        """(count, one page of local performers by id: id, name, disambiguation, image_path,
+        scene_count, stash_ids)."""
+        found = self.query(FIND_PERFORMERS_PAGE, {"page": page, "per_page": per_page})
+        listed = found["findPerformers"]
+        return int(listed.get("count") or 0), list(listed.get("performers") or [])
 
     def performer_by_stash_id(self, endpoint: str, stash_id: str) -> StashPerformer | None:
         """The local performer linked to (endpoint, stash_id), if exactly one is."""

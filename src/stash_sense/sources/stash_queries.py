@@ -54,6 +54,19 @@ query FindScenesPage($scene_filter: SceneFilterType, $page: Int!, $per_page: Int
 }
 """
 
+#: One page of local performers for the library health refresh, by id.
+FIND_PERFORMERS_PAGE = """
+query FindPerformersPage($page: Int!, $per_page: Int!) {
+  findPerformers(filter: {page: $page, per_page: $per_page, sort: "id", direction: ASC}) {
+    count
+    performers {
+      id name disambiguation image_path scene_count
+      stash_ids { endpoint stash_id }
+    }
+  }
+}
+"""
+
 VERSION = """
 query Version {
   version { version }
@@ -65,5 +78,6 @@ QUERIES: dict[str, str] = {
     "FindPerformer": FIND_PERFORMER,
     "FindPerformersByStashId": FIND_PERFORMERS_BY_STASH_ID,
     "FindScenesPage": FIND_SCENES_PAGE,
+    "FindPerformersPage": FIND_PERFORMERS_PAGE,
     "Version": VERSION,
 }

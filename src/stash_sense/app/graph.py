@@ -1,0 +1,178 @@
+"""The identity graph's use cases: build a database's graph, list the links left for review,
+accept or reject one (kept in the decisions file across rebuilds), explain an identity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stash_sense.app.errors import InvalidInput, NotFound, Unusable
+from stash_sense.app.results import Result, StashId
+from stash_sense.database import DatabaseError
+from stash_sense.graph import (
+    DecisionsError,
+    GraphError,
+    Link,
+    Status,
+    build_graph,
+    explain,
+    find_link,
+    graph_paths,
+    missing_records,
+    record_decision,
+    review_links,
+)
+
+
+class EvidenceResult(Result):
+    kind: str
+    weight: float
+    detail: str
+
+
+class LinkResult(Result):
+    """Two records (keys `<endpoint>#<id>`), their evidence, score, status and why."""
+
+    a: str
+    b: str
+    score: float
+    status: str
+    reason: str
+    evidence: list[EvidenceResult]
+
+    @classmethod
+    def of(cls, link: Link) -> LinkResult:
+        return cls(
+            a=link.a,
+            b=link.b,
+            score=round(link.score, 3),
+            status=link.status.value,
+            reason=link.reason,
+            evidence=[
+                EvidenceResult(kind=e.kind.value, weight=round(e.weight, 3), detail=e.detail)
+                for e in link.evidence
+            ],
+        )
+
+
+class GraphBuildResult(Result):
+    graph: str
+    records: int
+    identities: int
+    multi_source: int
+    links: dict[str, int]
+    records_with_skipped_data: int
+    decisions: int
+    #: since the previous build: new_records, joined (records that joined an existing
+    #: identity), splits, new_identities
+    changes: dict[str, int]
+
+
+class GraphRecordResult(Result):
+    key: str
+    endpoint: str
+    source_id: str
+    name: str
+    aliases: list[str]
+    country: str | None
+    birthdate: str | None
+    urls: list[str]
+    image_count: int
+    faces: int
+    performer_id: int | None
+    skipped: list[str]
+    other_ids: list[list[str]]
+
+
+class IdentityResult(Result):
+    """One identity: its records (primary first), and the links among them."""
+
+    id: str
+    name: str
+    primary: str
+    #: every stash id of the identity across endpoints
+    stash_ids: list[StashId]
+    records: list[GraphRecordResult]
+    links: list[LinkResult]
+
+
+class ReviewResult(Result):
+    links: list[LinkResult]
+
+
+def _root(db: Path) -> Path:
+    if not db.is_dir():
+        raise InvalidInput(f"no face database folder at {db}")
+    return db
+
+
+def build_identity_graph(db: Path) -> GraphBuildResult:
+    """Link the database's performers into identities and write its graph file."""
+    try:
+        summary = build_graph(_root(db))
+    except (GraphError, DecisionsError, DatabaseError) as err:
+        raise Unusable(str(err)) from None
+    return GraphBuildResult(
+        graph=str(summary.graph),
+        records=summary.records,
+        identities=summary.identities,
+        multi_source=summary.multi_source,
+        links=summary.links,
+        records_with_skipped_data=summary.skipped,
+        decisions=summary.decisions,
+        changes=dict(summary.changes.__dict__),
+    )
+
+
+def list_review(db: Path) -> ReviewResult:
+    """The links left for a maintainer, strongest first."""
+    try:
+        return ReviewResult(
+            links=[LinkResult.of(lk) for lk in review_links(graph_paths(_root(db))[0])]
+        )
+    except GraphError as err:
+        raise Unusable(str(err)) from None
+
+
+def decide_link(db: Path, a: str, b: str, accept: bool) -> LinkResult:
+    """Record a maintainer's decision on the link between records `a` and `b`; it applies from
+    the next `db graph build` on, and every one after."""
+    graph_file, decisions_file = graph_paths(_root(db))
+    try:
+        link = find_link(graph_file, a, b)
+        missing = missing_records(graph_file, [a, b]) if link is None else []
+    except GraphError as err:
+        raise Unusable(str(err)) from None
+    if missing:
+        raise NotFound(
+            f"no record {', '.join(missing)} in the graph: record keys are <endpoint>#<id>, "
+            "as `db graph review` and `db graph explain` print them"
+        )
+    if link is None:  # two records no evidence joined: the maintainer's word is the evidence
+        x, y = sorted((a, b))
+        link = Link(x, y, [], 0.0, Status.REVIEW, "no evidence; a maintainer's call")
+    try:
+        record_decision(decisions_file, a, b, accept)
+    except (DecisionsError, OSError) as err:
+        raise Unusable(f"cannot record the decision: {err}") from None
+    return LinkResult.of(link)
+
+
+def explain_identity(db: Path, ident: str) -> IdentityResult:
+    """Why records are one identity: its records and each link, its evidence and score."""
+    try:
+        found = explain(graph_paths(_root(db))[0], ident)
+    except GraphError as err:
+        raise Unusable(str(err)) from None
+    if found is None:
+        raise NotFound(f"no identity, record or performer {ident!r} in the graph")
+    records = sorted(found.records, key=lambda r: r.key != found.primary)
+    ids = {(r.endpoint, r.source_id) for r in records if not r.source_id.startswith("db:")}
+    ids |= {(str(ep), str(sid)) for r in records for ep, sid in r.other_ids}
+    return IdentityResult(
+        id=found.id,
+        name=found.name,
+        primary=found.primary,
+        stash_ids=[StashId(endpoint=ep, stash_id=sid) for ep, sid in sorted(ids)],
+        records=[GraphRecordResult(**r.__dict__) for r in records],
+        links=[LinkResult.of(lk) for lk in found.links],
+    )
