@@ -215,26 +215,58 @@
     return images.get(performerId);
   }
 
+  /** Calls `onVisible` once when `node` comes near the viewport (at once without
+   * IntersectionObserver); a function that stops watching. */
+  function whenVisible(node, onVisible) {
+    if (!node || typeof IntersectionObserver !== "function") {
+      onVisible();
+      return () => {};
+    }
+    const observer = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((e) => e.isIntersecting)) {
+          observer.disconnect();
+          onVisible();
+        }
+      },
+      { rootMargin: "300px" }
+    );
+    observer.observe(node);
+    return () => observer.disconnect();
+  }
+
+  // A candidate's picture is asked for only when its placeholder comes near the viewport, so a
+  // page of 50 scenes (hundreds of candidates) does not queue hundreds of requests through the
+  // plugin's proxy at once.
   function CandidateImage(props) {
     const { match, settings } = props;
     const [src, setSrc] = useState(null);
     const [failed, setFailed] = useState(null);
+    const placeholder = useRef(null);
     useEffect(() => {
       let live = true;
+      let stop = () => {};
       if (match.image_url && settings) {
-        candidateImage(settings, match.performer_id).then(
-          (url) => live && (url ? setSrc(url) : setFailed("no image")),
-          (err) => live && setFailed(err.message)
+        stop = whenVisible(placeholder.current, () =>
+          candidateImage(settings, match.performer_id).then(
+            (url) => live && (url ? setSrc(url) : setFailed("no image")),
+            (err) => live && setFailed(err.message)
+          )
         );
       }
       return () => {
         live = false;
+        stop();
       };
     }, [match.performer_id]);
     if (!src) {
-      return h("div", { className: "stash-sense-candidate-img stash-sense-noimg", title: failed || "" }, "?");
+      return h(
+        "div",
+        { ref: placeholder, className: "stash-sense-candidate-img stash-sense-noimg", title: failed || "" },
+        "?"
+      );
     }
-    return h("img", { className: "stash-sense-candidate-img", src, alt: match.name });
+    return h("img", { className: "stash-sense-candidate-img", src, alt: match.name, loading: "lazy" });
   }
 
   /** One candidate: image, name, disambiguation, tier, distance and stash-box links; then the

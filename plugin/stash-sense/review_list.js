@@ -193,7 +193,7 @@
         "div",
         { className: "stash-sense-face" },
         person.face_jpeg
-          ? h("img", { src: `data:image/jpeg;base64,${person.face_jpeg}`, alt: `person ${person.person_id + 1}` })
+          ? h("img", { src: `data:image/jpeg;base64,${person.face_jpeg}`, alt: `person ${person.person_id + 1}`, loading: "lazy" })
           : h("div", { className: "stash-sense-noimg" }, "?"),
         h("div", { className: "stash-sense-face-meta" }, `${person.frames} frame${person.frames === 1 ? "" : "s"}`),
         h(TimeLinks, { times: person.times, sceneId: scene.scene_id })

@@ -20,6 +20,7 @@ from stash_sense.library.summary import refresh
 from stash_sense.matching.tiers import at_least
 from stash_sense.sources.stash import SceneRef
 from stash_sense_devkit.library_fill import FillSpec, fill, stash_ids
+from stash_sense_devkit.library_fill import main as fill_main
 
 
 @pytest.fixture
@@ -85,6 +86,32 @@ def test_a_page_from_summaries_equals_judging_every_candidate(store: LibraryStor
         page.total == 80
         and [s.scene_id for s in page.scenes] == sorted(str(i) for i in range(1, 81))[10:15]
     )
+
+
+def test_a_filled_library_is_left_as_a_scan_leaves_it(store: LibraryStore, tmp_path: Path) -> None:
+    """The fill computes every scene's summary, as the scan does after each result: the first
+    page reads them, it builds none (the review page's 20,000-scene figure measures that)."""
+    assert len(_summarised(store)) == 80
+    assert refresh(store) == 0
+    due = fill(tmp_path / "due", FillSpec(scenes=5, performers=10, rejections=0, applied=0,
+                                          summaries=False))  # fmt: skip
+    assert _summarised(LibraryStore.in_folder(due.parent)) == set()
+
+
+def test_the_fill_command_prints_its_figures_and_refuses_bad_counts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert fill_main([str(tmp_path), "--scenes", "8", "--studios", "4"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["scenes"] == 8 and printed["path"] == str(tmp_path / "library.sqlite")
+    with sqlite3.connect(printed["path"]) as db:
+        studios = db.execute("SELECT studio, COUNT(*) FROM scene_summaries GROUP BY studio")
+        assert dict(studios.fetchall()) == {f"Studio {i}": 2 for i in range(4)}
+    with pytest.raises(SystemExit) as refused:
+        fill_main([str(tmp_path / "none"), "--scenes", "0"])
+    assert refused.value.code == 2
+    assert "--scenes and --studios must be at least 1" in capsys.readouterr().err
+    assert not (tmp_path / "none").exists()
 
 
 def test_decisions_undo_and_rescans_drop_the_summaries_they_change(store: LibraryStore) -> None:

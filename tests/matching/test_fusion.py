@@ -45,6 +45,11 @@ def test_large_indices_are_searched_wider() -> None:
     assert query_ef(50, LARGE_INDEX + 1) == LARGE_QUERY_EF
 
 
+def test_a_database_of_37000_real_faces_is_searched_wide() -> None:
+    # at 37,000 faces the narrow search missed 1% of the true performers (docs/scale.md)
+    assert query_ef(50, 37_000) == LARGE_QUERY_EF
+
+
 def test_candidates_of_a_large_index_hold_the_nearest_faces(monkeypatch: MonkeyPatch) -> None:
     """A real Voyager index past the (lowered) large-index line: the wide search is exact here."""
     from voyager import Index, Space

@@ -1,12 +1,18 @@
-"""A synthetic state database (`library.sqlite`) of many scanned scenes, for the suggestions
-list's benchmark and the review page's tests: scenes with persons, candidates of every tier,
-applied and cluster-rejected decisions, written through the real schema (migrations and
-triggers run as for a real scan).
+"""A synthetic state database (`library.sqlite`) of many scanned scenes, as a scan leaves it.
 
-    python -m stash_sense_devkit.library_fill DATA_DIR --scenes 20000
+For the suggestions list's benchmark (bench/bench_suggestions.py), the library tests and the
+review page's browser tests (plugin/tests/test/review.test.mjs): scenes with persons (a face
+crop, face times, a vector), candidates of every tier with stash-box ids and a picture URL (a
+person whose first candidate is "high" and seen in enough frames is pre-selectable), applied and
+cluster-rejected decisions, written through the real schema (migrations and triggers run as
+for a real scan); then each scene's suggestion summary is computed, as the scan does after each
+result, so a list read afterwards measures a scanned library, not the one-off summary build.
 
-Deterministic for a seed. Nothing here is a real person: names are "Performer <n>", stash ids
-are made up, face crops are one small grey JPEG.
+    python -m stash_sense_devkit.library_fill DATA_DIR --scenes 20000 --studios 4
+
+Scene n (from 1) is in "Studio <(n - 1) % studios>". Prints one JSON object: the file, the scene
+count and the seconds it took. Deterministic for a seed. Nothing here is a real person: names
+are "Performer <n>", stash ids are made up, face crops are one small grey JPEG.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import numpy as np
 from stash_sense.library import LibraryStore, PerformerRef
 from stash_sense.library.identity import PersonVector
 from stash_sense.library.store import LOGIC_VERSION
+from stash_sense.library.summary import refresh
 
 STASHDB = "https://stashdb.org/graphql"
 TIERS = ("high", "likely", "possible", "unlikely")
@@ -41,6 +48,7 @@ class FillSpec:
     applied: int = 50
     studios: int = 40
     seed: int = 0
+    summaries: bool = True  # computed, as a scan leaves them (False: all due, as after migration)
 
 
 def _face_jpeg() -> str:
@@ -53,6 +61,12 @@ def _face_jpeg() -> str:
 
 def stash_ids(performer: int) -> list[dict[str, str]]:
     return [{"endpoint": STASHDB, "stash_id": f"00000000-0000-4000-8000-{performer:012d}"}]
+
+
+def image_url(performer: int) -> str:
+    """The made-up stash-box picture URL a candidate carries (the page asks the sidecar's
+    GET /images/<id> for it, never this URL)."""
+    return f"https://cdn.stashdb.org/images/00000000-0000-4000-8000-{performer:012d}"
 
 
 def fill(data_dir: Path, spec: FillSpec | None = None) -> Path:
@@ -96,15 +110,17 @@ def fill(data_dir: Path, spec: FillSpec | None = None) -> Path:
                         tier = TIERS[min(3, int(rank + rng.integers(0, 2)))]
                         db.execute(
                             "INSERT INTO candidates VALUES "
-                            "(?, ?, ?, ?, ?, NULL, ?, ?, ?, NULL, ?, ?)",
+                            "(?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)",
                             (scene_id, person, rank, int(performer), f"Performer {performer}",
                              round(distance, 4), tier, json.dumps(stash_ids(int(performer))),
-                             int(rank == 4), f"sp{performer}" if rank == 4 else None),
+                             image_url(int(performer)), int(rank == 4),
+                             f"sp{performer}" if rank == 4 else None),
                         )  # fmt: skip
             db.execute("UPDATE scans SET status = 'done', done = ? WHERE id = ?",
                        (spec.scenes, scan.id))  # fmt: skip
         keys = list(vectors)
-        picked = rng.choice(len(keys), spec.rejections + spec.applied, replace=False)
+        decided = min(len(keys), spec.rejections + spec.applied)  # a small fill: fewer
+        picked = rng.choice(len(keys), decided, replace=False)
         for i, index in enumerate(picked):
             scene_id, person = keys[int(index)]
             performer = firsts[(scene_id, person)]
@@ -114,6 +130,8 @@ def fill(data_dir: Path, spec: FillSpec | None = None) -> Path:
                 store.decide("reject", scene_id, person, ref, distance=0.3, vector=cluster)
             else:
                 store.decide("apply", scene_id, person, ref, distance=0.3)
+        if spec.summaries:
+            refresh(store)
         return store.path
 
 
@@ -121,10 +139,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("--scenes", type=int, default=FillSpec.scenes)
+    parser.add_argument("--studios", type=int, default=FillSpec.studios)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    path = fill(args.data_dir, FillSpec(scenes=args.scenes, seed=args.seed))
-    print(path)
+    if args.scenes < 1 or args.studios < 1:
+        parser.error("--scenes and --studios must be at least 1")
+    started = time.monotonic()
+    spec = FillSpec(scenes=args.scenes, studios=args.studios, seed=args.seed)
+    path = fill(args.data_dir, spec)
+    seconds = round(time.monotonic() - started, 1)
+    print(json.dumps({"path": str(path), "scenes": spec.scenes, "seconds": seconds}))
     return 0
 
 

@@ -2,8 +2,9 @@
 // (playwright-core) on the harness page (Stash's UI libraries, PluginApi with register.route and
 // the MainNavBar.MenuItems patch point, Stash's Content-Security-Policy; the plugin installed from
 // its published zip), the Stash stand-in and two real sidecars: one whose library scan the page
-// runs over eval scene-1, one whose state database holds 20,000 scanned scenes (made by
-// lib/make_library_db.py with the store's own schema). Every state the tests check after a reload
+// runs over eval scene-1, one whose state database holds 20,000 scanned scenes as a scan leaves
+// them, suggestion summaries computed (made by python -m stash_sense_devkit.library_fill with the
+// store's own schema). Every state the tests check after a reload
 // comes from the sidecar. Run: cd plugin/tests && node --test --test-concurrency=1 test/
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -133,7 +134,8 @@ before(async () => {
     makeTestDb(tmp),
     (async () => (standIn = await startStandIn(ports[0], scenes)))(),
     installFromSource(tmp),
-    promisify(execFile)(PYTHON, [path.join(TESTS_DIR, "lib", "make_library_db.py"), path.join(tmp, "big"), String(LIBRARY_SCENES)], { cwd: REPO }),
+    promisify(execFile)(PYTHON, ["-m", "stash_sense_devkit.library_fill", path.join(tmp, "big"), "--scenes", String(LIBRARY_SCENES), "--studios", "4"], { cwd: REPO })
+      .then(({ stdout }) => (figures.library_fill_s = JSON.parse(stdout).seconds)),
   ]); // prettier-ignore
   harness = await startHarness({ stashUrl: standInUrl, pluginDir: plugin.installed });
   strict = await startHarness({ stashUrl: standInUrl, pluginDir: plugin.installed, strictScripts: true });
@@ -380,6 +382,10 @@ describe("library review page", () => {
     await configure(big.url);
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+      const pictures = []; // the candidate picture requests (direct to the sidecar, or through Stash)
+      page.on("request", (r) => {
+        if (r.url().includes("/images/") || (r.postData() || "").includes("/images/")) pictures.push(Date.now());
+      });
       const started = Date.now();
       await page.goto(`${harness.url}/plugin/stash-sense/review`);
       await page.locator(".stash-sense-review h2").waitFor();
@@ -400,6 +406,21 @@ describe("library review page", () => {
       figures.first_contentful_paint_ms = await page.evaluate(() =>
         Math.round((performance.getEntriesByName("first-contentful-paint")[0] || {}).startTime || -1)
       );
+      // Candidate pictures are asked for near the screen only: the first screen's few, not the
+      // page's hundreds (50 scenes, 3 persons, up to 3 candidates each, each with a picture URL).
+      const quiet = async (least) => {
+        const until = Date.now() + 60000;
+        while (Date.now() < until && (pictures.length < least || Date.now() - (pictures.at(-1) || 0) < 1500)) {
+          await page.waitForTimeout(250);
+        }
+        return pictures.length;
+      };
+      figures.picture_requests_first_screen = await quiet(1);
+      assert.ok(figures.picture_requests_first_screen < 100, JSON.stringify(figures));
+      await page.locator(".stash-sense-review-scene").last().scrollIntoViewIfNeeded();
+      figures.picture_requests_after_scroll = await quiet(figures.picture_requests_first_screen + 1);
+      assert.ok(figures.picture_requests_after_scroll > figures.picture_requests_first_screen, JSON.stringify(figures));
+      await page.evaluate(() => window.scrollTo(0, 0));
       // Generous functional bounds (the machine is shared): the figures are the report.
       assert.ok(figures.shell_paint_ms < 10000, JSON.stringify(figures));
       assert.ok(figures.key_response_ms < 5000, JSON.stringify(figures));
@@ -407,11 +428,11 @@ describe("library review page", () => {
       await page.locator(".stash-sense-count", { hasText: "Scenes 51\u2013100 of 20,000" }).waitFor({ timeout: 120000 });
       figures.next_page_sidecar_ms = await page.evaluate(() => Math.round(window.StashSense.lastListMs));
       await page.screenshot({ path: path.join(ARTIFACTS, "review-20000.png") });
-      // Filters go to the sidecar: a quarter of the scenes are Studio A's.
-      await page.locator('input[name="studio"]').fill("Studio A");
+      // Filters go to the sidecar: a quarter of the scenes are Studio 0's (--studios 4).
+      await page.locator('input[name="studio"]').fill("Studio 0");
       await page.locator('.stash-sense-count[data-total="5000"]').waitFor({ timeout: 120000 });
       const studios = await page.locator(".stash-sense-scene-meta").allTextContents();
-      assert.ok(studios.length === 50 && studios.every((t) => t.startsWith("Studio A")), JSON.stringify(studios));
+      assert.ok(studios.length === 50 && studios.every((t) => t.startsWith("Studio 0")), JSON.stringify(studios));
       await page.close();
     } finally {
       await configure(scanning.url);

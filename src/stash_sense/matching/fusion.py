@@ -20,8 +20,11 @@ AGGREGATE_BEST = 3  # the performer distance is the mean over this many best que
 
 #: Above this many stored faces the search widens to LARGE_QUERY_EF: on 1M random 512-d vectors
 #: query_ef 100 found the source of a query among the 50 nearest 53% of the time, 400 did 91%
-#: (7.5 ms a query; bench/bench_voyager.py, docs/matching.md section 1).
-LARGE_INDEX = 50_000
+#: (7.5 ms a query; bench/bench_voyager.py, docs/matching.md section 1). Real faces need it
+#: sooner: among 37,000 faces (bench/bench_scale.py) SFace's index found a real query's true
+#: nearest face 85% of the time at 100, 98% at 400; the matcher then missed 1.0% of the true
+#: performers an exact search finds, 0.2% at 400 (docs/scale.md).
+LARGE_INDEX = 10_000
 LARGE_QUERY_EF = 400
 
 

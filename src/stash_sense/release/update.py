@@ -21,6 +21,7 @@ from nacl.signing import VerifyKey
 
 from stash_sense.database.canonical import export_canonical
 from stash_sense.database.diff import apply_diff
+from stash_sense.database.errors import DatabaseError
 from stash_sense.database.layout import (
     CURRENT,
     SQLITE_NAME,
@@ -31,9 +32,9 @@ from stash_sense.database.layout import (
 from stash_sense.database.publish import (
     fsync_path,
     prune_generations,
-    sha256_file,
     swap_current,
 )
+from stash_sense.release import incremental
 from stash_sense.release.archive import unpack
 from stash_sense.release.download import ReleaseHost
 from stash_sense.release.errors import ReleaseError
@@ -111,10 +112,10 @@ def _install(
             raise ReleaseError(f"release {entry['version']} needs {reason}")
         manifests.append((url, envelope, manifest))
     current = current_generation(root)
-    if plan.steps[0][0] == "delta":
-        base = manifests[0][2]["base"]["files"][SQLITE_NAME]
-        if current is None or sha256_file(current / SQLITE_NAME) != base:
-            raise DeltaUnusable("the installed database is not the delta's base")
+    if plan.steps[0][0] == "delta" and (
+        current is None or not incremental.is_base(current, manifests[0][2]["base"])
+    ):
+        raise DeltaUnusable("the installed database is not the delta's base")
     downloads = root / DOWNLOADS
     _check_space(root, downloads, [m for _u, _e, m in manifests])
     downloads.mkdir(exist_ok=True)
@@ -148,6 +149,14 @@ def _install(
             manifest = manifests[0][2]
             unpack(part_paths[0], tmp, manifest["payload"])
             _check_files(tmp, manifest)
+        elif incremental.wanted([m for _u, _e, m in manifests]):
+            assert current is not None
+            shutil.rmtree(work, ignore_errors=True)
+            work.mkdir()
+            try:  # a result that is not the signed content: the full release instead
+                incremental.apply_chain(current, [m for *_, m in manifests], part_paths, work, tmp)
+            except DatabaseError as err:
+                raise DeltaUnusable(str(err)) from None
         else:
             assert current is not None
             _apply_chain(current / SQLITE_NAME, manifests, part_paths, work, tmp, report)
