@@ -21,6 +21,7 @@ ORDER = [
     "bench_sidecar",
     "bench_release",
     "bench_suggestions",
+    "bench_library",
 ]
 
 

@@ -131,10 +131,13 @@ def stand_in(scenes: Path) -> contextlib.AbstractContextManager[str]:
 
 
 @contextlib.contextmanager
-def sidecar(db: Path, stash_url: str, *extra: str) -> Iterator[tuple[str, int]]:
-    """`stash-sense serve` as a subprocess; yields its URL and process id."""
+def sidecar(
+    db: Path, stash_url: str, *extra: str, data: Path | None = None
+) -> Iterator[tuple[str, int]]:
+    """`stash-sense serve` as a subprocess (data folder: `data`, else bench/work/sidecar-data);
+    yields its URL and process id."""
     port = free_port()
-    data = WORK / "sidecar-data"
+    data = data or WORK / "sidecar-data"
     data.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, STASH_SENSE_STASH_URL=stash_url, STASH_SENSE_API_KEY=API_KEY,
                STASH_SENSE_DATA_DIR=str(data))  # fmt: skip

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from stash_sense.database import FaceDatabase
-from stash_sense.demo import DEMO_DATA, load_queries
+from stash_sense.demo import DEMO_DATA, load_queries, load_scene
 
 
 def test_bundled_demo_data_is_small_and_attributed() -> None:
@@ -21,6 +21,10 @@ def test_bundled_demo_data_is_small_and_attributed() -> None:
     queries = load_queries(DEMO_DATA)
     assert set(queries.values()) <= people
     assert all((DEMO_DATA / "queries" / name).is_file() for name in queries)
+    video, in_scene = load_scene(DEMO_DATA / "scene")
+    assert video.stat().st_size < 300 * 1024
+    assert len(in_scene) >= 2 and set(in_scene) <= people
+    assert "scene/scene.mp4" in (DEMO_DATA / "ATTRIBUTION.md").read_text()
 
 
 def test_demo_builds_and_recognises_every_query(tmp_path: Path) -> None:
@@ -38,6 +42,12 @@ def test_demo_builds_and_recognises_every_query(tmp_path: Path) -> None:
     assert "3 of 3 query pictures recognised" in proc.stdout
     for expected in load_queries(DEMO_DATA).values():
         assert f"✓ {expected}" in proc.stdout
+    # the main job on the bundled scene: everyone in it is named, nobody else
+    _, in_scene = load_scene(DEMO_DATA / "scene")
+    found = f"{len(in_scene)} of {len(in_scene)} people in the scene found"
+    assert found in proc.stdout
+    assert proc.stdout.rstrip().endswith(", ".join(in_scene))
+    assert "✗" not in proc.stdout
     with FaceDatabase.open(out / "db") as fdb:
         manifest = json.loads((fdb.path / "manifest.json").read_text())
     assert manifest["counts"]["performers"] == 12

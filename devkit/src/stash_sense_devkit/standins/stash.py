@@ -459,10 +459,14 @@ def stash_app(
     schema_dir: Path | None = None,
     api_key: str | None = None,
     stash_boxes: list[dict[str, Any]] | None = None,
+    world: StashState | None = None,
 ) -> FastAPI:
-    """The stand-in as an ASGI app; run it with uvicorn (see `stash-sense-dev stash`)."""
+    """The stand-in as an ASGI app; run it with uvicorn (see `stash-sense-dev stash`).
+
+    `world`, when given, replaces the folder-backed state: a generated world (a subclass that
+    answers `scene_ids`, `scene_files` and `updated_at` itself, standins/library_world.py)."""
     schema = load_stash_schema(schema_dir)
-    state = StashState(Path(scenes_dir).resolve(), list(stash_boxes or []), api_key)
+    state = world or StashState(Path(scenes_dir).resolve(), list(stash_boxes or []), api_key)
     app = FastAPI(title="Stash stand-in", docs_url=None, redoc_url=None)
     app.add_middleware(
         CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"]

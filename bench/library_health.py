@@ -1,0 +1,108 @@
+"""Library health kinds (link, merge, check) measured against the world's truth, through the
+sidecar's `/library/health` API (the contract of issue 21's health work).
+
+Truth from the world generator: "link" is every local performer without a stash id whose
+identity is in the face database; "merge" is every identity with two local performers; "check"
+is every scanned scene whose tags are wrong (a performer tagged who is not there, or someone seen
+who is not tagged). Run on the scan's own state database, by `stash-sense serve` on the same data
+folder. When the sidecar has no `/library/health` (the health work is not merged), it says so
+and measures nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from typing import Any
+
+import httpx
+
+from bench.sidecar_world import API_KEY, sidecar
+
+KINDS = ("link", "merge", "check")
+
+
+def truth(world: dict[str, Any], scanned: set[str]) -> dict[str, set[Any]]:
+    """The items each kind should find."""
+    by_identity: dict[str, list[str]] = {}
+    for p in world["performers"]:
+        by_identity.setdefault(p["identity"], []).append(p["id"])
+    return {
+        "link": {p["id"] for p in world["performers"] if not p["stash_ids"]},
+        "merge": {frozenset(ids) for ids in by_identity.values() if len(ids) > 1},
+        "check": {s["id"] for s in world["scenes"] if s["wrong_tags"] and s["id"] in scanned},
+    }
+
+
+def judge(kind: str, item: dict[str, Any], world: dict[str, Any]) -> tuple[Any, bool]:
+    """(the truth key the item stands for, whether it is right)."""
+    identity = {p["id"]: p["identity"] for p in world["performers"]}
+    if kind == "link":
+        pid = str(item["performer"]["id"])
+        return pid, item["match"]["name"] == identity.get(pid)
+    if kind == "merge":
+        ids = frozenset(str(p["id"]) for p in item["performers"])
+        return ids, len({identity.get(i) for i in ids}) == 1
+    return str(item["scene_id"]), True  # right when the scene is in the truth set
+
+
+def score(
+    kind: str, items: list[dict[str, Any]], want: set[Any], world: dict[str, Any]
+) -> dict[str, Any]:
+    keys, right = set(), 0
+    for item in items:
+        key, ok = judge(kind, item, world)
+        keys.add(key)
+        right += ok and key in want
+    return {"items": len(items), "expected": len(want), "right": right,
+            "precision": round(right / len(items), 4) if items else None,
+            "recall": round(len(keys & want) / len(want), 4) if want else None}  # fmt: skip
+
+
+def _all_items(client: httpx.Client, kind: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    while True:
+        page = client.get(
+            "/library/health", params={"kind": kind, "offset": len(items), "limit": 50}
+        )
+        page.raise_for_status()
+        body = page.json()
+        items += body["items"]
+        if not body["items"] or len(items) >= body["total"]:
+            return items
+
+
+def measure_health(
+    world: dict[str, Any],
+    db: Any,
+    stash_url: str,
+    data: Any,
+    stash_key: str,
+    scenes: dict[str, Any],
+) -> dict[str, Any]:
+    """Each kind's precision and recall, or why they were not measured."""
+    os.environ["STASH_SENSE_STASH_API_KEY"] = stash_key  # the sidecar reads it from its environment
+    try:
+        with sidecar(db, stash_url, "--workers", "1", data=data) as (url, _pid):
+            client = httpx.Client(base_url=url, headers={"X-API-Key": API_KEY}, timeout=120)
+            if client.get("/library/health/status").status_code == 404:
+                return {"status": "not yet measured: the sidecar has no /library/health"}
+            client.post("/library/health/refresh").raise_for_status()
+            deadline = time.monotonic() + 1800
+            while client.get("/library/health/status").json().get("running"):
+                if time.monotonic() > deadline:
+                    return {"status": "not measured: the health refresh did not finish in 30 min"}
+                time.sleep(2)
+            want = truth(world, {sid for sid, s in scenes.items() if s["status"] == "done"})
+            out = {k: score(k, _all_items(client, k), want[k], world) for k in KINDS}
+            note = (
+                "the world's database is enrolled with `db enroll` (no stash ids), so a link "
+                "(which adds the database performer's stash ids) has nothing to add: link recall "
+                "needs a builder-made database"
+            )
+            return {"status": "measured", "note": note, **out}
+    except (httpx.HTTPError, RuntimeError, subprocess.SubprocessError, KeyError) as err:
+        print(f"health kinds not measured: {err}", file=sys.stderr)
+        return {"status": f"not measured: {type(err).__name__}: {err}"}

@@ -1,0 +1,211 @@
+"""The 20,000-scene library that bench_library scans: clips, scenes, local performers, truth.
+
+Made once from ../shared/eval faces into bench/work/library/ (seeded, so a re-run makes the same
+world) and reused:
+- identities: the cast (lfw-dev and lfw-dev-extra people with 3+ photos), split by identity into
+  a tuning half "A" and a held-out half "B"; strangers (lfw-dev-extra people never enrolled);
+  distractors (one photo each, enrolled, never on screen);
+- the face database: 0.jpg of every cast identity and every distractor (`stash-sense db enroll`);
+- clips: short H.264 videos (synth.compose_video) with a Stash sprite sheet and VTT, made of cast
+  photos other than 0.jpg (held out by photo), each clip of one half only, some with a stranger,
+  a few with nobody; many scenes share a clip;
+- scenes: each points at one clip, with a distinct Stash `updated_at` in random order (so the
+  scan, oldest edit first, takes a random sample of the library first); 60% without performers,
+  the rest tagged with the local performers of the clip's cast, some wrongly;
+- local performers (Stash's): one per cast identity, some with a stash id, some without (to
+  link), and a few duplicated under another name (to merge), each with a photo as its image.
+
+`world.json` holds all of it; the devkit stand-in (standins/library_world.py) serves it.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.evaldata import FACES, enrolment_folder
+from bench.sidecar_world import WORK
+from stash_sense_devkit.synth import compose_video, make_sprite
+
+LIBRARY = WORK / "library"
+ENDPOINT = "https://stashdb.org/graphql"
+SEED = 21
+SHOT_S = 3.0
+
+
+@dataclass(frozen=True)
+class WorldSize:
+    scenes: int = 20_000
+    clips: int = 165
+    cast_per_half: int = 120
+    strangers: int = 60
+    distractors: int = 800
+    untagged_share: float = 0.6
+    wrong_tag_share: float = 0.15  # of the tagged scenes
+    stash_id_share: float = 0.6  # local performers that have a stash id already
+    duplicate_share: float = 0.05  # cast identities with a second local performer
+
+
+def _people(folder: Path, min_photos: int) -> list[Path]:
+    return sorted(
+        p for p in folder.iterdir() if p.is_dir() and len(list(p.glob("*.jpg"))) >= min_photos
+    )
+
+
+def _name(folder: Path) -> str:
+    return folder.name.replace("_", " ")
+
+
+def _photos(folder: Path) -> list[Path]:
+    """The photos of an identity other than 0.jpg (the enrolled one)."""
+    return sorted(p for p in folder.glob("*.jpg") if p.name != "0.jpg")
+
+
+def choose_identities(size: WorldSize, rng: random.Random) -> dict[str, list[Path]]:
+    """Cast halves A and B, strangers, distractors: disjoint sets of identity folders."""
+    cast_pool = _people(FACES / "lfw-dev", 3) + _people(FACES / "lfw-dev-extra", 3)
+    rng.shuffle(cast_pool)
+    n = size.cast_per_half
+    half_a, half_b = cast_pool[:n], cast_pool[n : 2 * n]
+    taken = {p.name for p in cast_pool[: 2 * n]}
+    stranger_pool = [p for p in _people(FACES / "lfw-dev-extra", 2) if p.name not in taken]
+    rng.shuffle(stranger_pool)
+    distractors = sorted((FACES / "lfw-dev-distractors").iterdir())
+    extra = sorted((FACES / "lfw-dev-extra-distractors").iterdir())
+    rng.shuffle(extra)
+    distractors += extra[: max(0, size.distractors - len(distractors))]
+    return {"A": half_a, "B": half_b, "strangers": stranger_pool[: size.strangers],
+            "distractors": distractors[: size.distractors]}  # fmt: skip
+
+
+def plan_clip(index: int, groups: dict[str, list[Path]], rng: random.Random) -> dict[str, Any]:
+    """Who is in one clip, shot by shot: (identity folder, photo) per face, of one half only."""
+    half = "A" if index % 2 == 0 else "B"
+    roll = rng.random()
+    n_cast = 0 if roll < 0.08 else rng.choice([1, 1, 2, 2, 3])
+    cast = rng.sample(groups[half], n_cast)
+    strangers = rng.sample(groups["strangers"], 1) if (rng.random() < 0.25 or roll < 0.04) else []
+    people = cast + strangers
+    n_shots = rng.randint(4, 7)
+    shots: list[list[tuple[Path, Path]]] = [[] for _ in range(n_shots)]
+    for person in people:
+        # some appear in one shot only (a cameo): what the pre-selection's min_frames is for
+        for s in rng.sample(range(n_shots), rng.randint(1, n_shots - 1)):
+            if len(shots[s]) < 3:
+                shots[s].append((person, rng.choice(_photos(person))))
+    seen = {str(p) for shot in shots for p, _ in shot}
+    return {
+        "name": f"clip-{index:04d}",
+        "half": half,
+        "cast": [_name(p) for p in cast if str(p) in seen],
+        "strangers": [_name(p) for p in strangers if str(p) in seen],
+        "face_height": rng.randint(110, 300),
+        "shots": [[str(photo) for _, photo in shot] for shot in shots],
+    }
+
+
+def make_clip(plan: dict[str, Any], folder: Path) -> None:
+    """The clip's video, sprite sheet and VTT (skipped when already made)."""
+    video = folder / "scene.mp4"
+    if not (folder / "scene_thumbs.vtt").exists():
+        shots = [[Path(p) for p in shot] for shot in plan["shots"]]
+        compose_video(shots, video, shot_s=SHOT_S, face_height=plan["face_height"])
+        make_sprite(video, SHOT_S * len(shots), folder)
+
+
+def _local_performers(
+    size: WorldSize, groups: dict[str, list[Path]], rng: random.Random
+) -> list[dict[str, Any]]:
+    """Stash's own performers: every cast identity once, some twice (a duplicate to merge)."""
+    out: list[dict[str, Any]] = []
+    for folder in groups["A"] + groups["B"]:
+        name = _name(folder)
+        has_id = rng.random() < size.stash_id_share
+        sid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"stashdb/{name}"))
+        out.append({"id": str(len(out) + 1), "name": name, "identity": name,
+                    "stash_ids": [{"endpoint": ENDPOINT, "stash_id": sid}] if has_id else [],
+                    "image": str(rng.choice(_photos(folder)))})  # fmt: skip
+        if rng.random() < size.duplicate_share:
+            first, *rest = name.split(" ")
+            out.append({"id": str(len(out) + 1), "name": " ".join([first[0] + ".", *rest]),
+                        "identity": name, "stash_ids": [],
+                        "image": str(rng.choice(_photos(folder)))})  # fmt: skip
+    return out
+
+
+def _scenes(
+    size: WorldSize, clips: list[dict[str, Any]], locals_: list[dict[str, Any]], rng: random.Random
+) -> list[dict[str, Any]]:
+    by_identity: dict[str, str] = {}
+    for p in locals_:
+        by_identity.setdefault(p["identity"], p["id"])
+    all_ids = [p["id"] for p in locals_]
+    stamps = rng.sample(range(1_735_689_600, 1_735_689_600 + size.scenes * 60), size.scenes)
+    scenes = []
+    for i in range(size.scenes):
+        clip = rng.randrange(len(clips))
+        tagged: list[str] = []
+        wrong = False
+        if rng.random() >= size.untagged_share:
+            tagged = [by_identity[n] for n in clips[clip]["cast"]]
+            if rng.random() < size.wrong_tag_share or not tagged:
+                wrong = True
+                if tagged and rng.random() < 0.5:
+                    tagged.pop(rng.randrange(len(tagged)))  # someone seen is not tagged
+                tagged.append(rng.choice([x for x in all_ids if x not in tagged]))
+        scenes.append({"id": str(i + 1), "clip": clip, "updated": stamps[i],
+                       "performers": tagged, "wrong_tags": wrong})  # fmt: skip
+    return scenes
+
+
+def build_world(size: WorldSize, log: Any = print) -> dict[str, Any]:
+    """world.json (made once per size; the clips are cached one by one)."""
+    path = LIBRARY / f"world-{size.scenes}-{size.clips}.json"
+    if path.is_file():
+        world: dict[str, Any] = json.loads(path.read_text())
+        return world
+    rng = random.Random(SEED)
+    groups = choose_identities(size, rng)
+    clips = [plan_clip(i, groups, rng) for i in range(size.clips)]
+    locals_ = _local_performers(size, groups, rng)
+    world = {
+        "size": size.__dict__,
+        "endpoint": ENDPOINT,
+        "halves": {h: [_name(p) for p in groups[h]] for h in ("A", "B")},
+        "strangers": [_name(p) for p in groups["strangers"]],
+        "distractors": [str(p) for p in groups["distractors"]],
+        "cast_folders": [str(p) for p in groups["A"] + groups["B"]],
+        "clips": clips,
+        "performers": locals_,
+        "scenes": _scenes(size, clips, locals_, rng),
+    }
+    for n, plan in enumerate(clips):
+        make_clip(plan, LIBRARY / "clips" / plan["name"])
+        if n % 25 == 24:
+            log(f"  clips made: {n + 1}/{len(clips)}")
+    LIBRARY.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(world))
+    return world
+
+
+def enrolled_library_db(world: dict[str, Any]) -> Path:
+    """0.jpg of every cast identity and every distractor, enrolled with `stash-sense db enroll`."""
+    folders = [Path(p) for p in world["cast_folders"] + world["distractors"]]
+    db = LIBRARY / f"db-{len(folders)}"
+    if (db / "current" / "manifest.json").is_file():
+        return db
+    src = LIBRARY / f"db-{len(folders)}-src"
+    enrolment_folder(src, folders)
+    cmd = [sys.executable, "-m", "stash_sense.cli.app", "db", "enroll", str(src), "--db", str(db)]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=7200)
+    return db
+
+
+def clip_folder(world: dict[str, Any], clip: int) -> Path:
+    return LIBRARY / "clips" / world["clips"][clip]["name"]
