@@ -6,8 +6,10 @@ after kill -9 asks Stash only for scenes edited at or after it and skips those a
 their current edit: none is scanned twice and none is lost. A scene edited since it was scanned
 has a new `updated_at` and is scanned again. A scene that cannot be identified (files gone, a
 sprite that 404s, Stash answering 500) is recorded with the reason and tried again by the next
-scan; the scan goes on. One scene at a time; every request to Stash waits for a token of the
-scan's own bucket (sources/ratelimit.py).
+scan; the scan goes on. One scene is analysed at a time while the next one's Stash requests and
+frame decode run ahead on one background thread (library/prefetch.py; a pause or kill drops
+that scene unrecorded); every request to Stash waits for a token of the scan's own bucket
+(sources/ratelimit.py).
 """
 
 from __future__ import annotations
@@ -25,14 +27,15 @@ from typing import Any, Protocol
 from stash_sense.faces import FaceEngine
 from stash_sense.library.identity import person_vector
 from stash_sense.library.pace import lower_priority, over_ceiling
+from stash_sense.library.prefetch import Prefetch
 from stash_sense.library.store import LibraryStore, PersonVector, Scan
 from stash_sense.library.summary import refresh as refresh_summaries
 from stash_sense.matching import Matcher
 from stash_sense.scenes.faces import SceneCancelled
-from stash_sense.scenes.frames import FrameError
-from stash_sense.scenes.identify import SceneResult, identify_scene
+from stash_sense.scenes.frames import Frame, FrameError
+from stash_sense.scenes.identify import identify_scene
 from stash_sense.scenes.stash import performers_on_scene, stash_scene_frames
-from stash_sense.sources.stash import SceneRef, StashClient, StashError
+from stash_sense.sources.stash import SceneRef, StashClient, StashError, StashScene
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,8 @@ class Recognizes(Protocol):
 
 #: Lends the current recognizer for one scene (the sidecar's may be swapped between scenes).
 UseRecognizer = Callable[[], AbstractContextManager[Recognizes]]
+#: A scene as Stash has it, its frames and where they came from ("sprite", "video", ...).
+Fetched = tuple[StashScene, list[Frame], str]
 
 
 class ScanScope(StrEnum):
@@ -208,6 +213,11 @@ class LibraryScan:
         raise AssertionError("unreachable")
 
     def _loop(self, scan: Scan) -> dict[str, Any]:
+        stop = self._pause.is_set
+        with Prefetch(self._fetch, niceness=self.options.niceness, should_stop=stop) as ahead:
+            return self._pages(scan, ahead)
+
+    def _pages(self, scan: Scan, ahead: Prefetch[Fetched]) -> dict[str, Any]:
         page, watermark = 1, scan.watermark
         while True:
             if self._pause.is_set():
@@ -219,12 +229,11 @@ class LibraryScan:
                     return self._paused()
                 return {"status": "stopped", "reason": f"cannot list scenes: {err}"}
             advanced = False
-            for ref in found.scenes:
+            todo = [ref for ref in found.scenes if not self.store.already_handled(scan.id, ref)]
+            for ref, following in zip(todo, [*todo[1:], None], strict=False):
                 if self._pause.is_set():
                     return self._paused()
-                if self.store.already_handled(scan.id, ref):
-                    continue
-                stop = self._one(scan, ref)
+                stop = self._one(scan, ref, ahead, following)
                 if stop is not None:
                     return stop
                 watermark, advanced = ref.updated_at, True
@@ -232,9 +241,11 @@ class LibraryScan:
                 return {"status": "done", "reason": None, "finished_at": time.time()}
             page = 1 if advanced else page + 1
 
-    def _one(self, scan: Scan, ref: SceneRef) -> dict[str, Any] | None:
-        """Identify one scene and record it; a dict ends the run (a pause, no face database,
-        the memory ceiling)."""
+    def _one(
+        self, scan: Scan, ref: SceneRef, ahead: Prefetch[Fetched], following: SceneRef | None
+    ) -> dict[str, Any] | None:
+        """Identify one scene (while `following` is fetched ahead) and record it; a dict ends
+        the run (a pause, no face database, the memory ceiling)."""
         with self._lock:
             self._current = ref.id
         try:
@@ -243,7 +254,7 @@ class LibraryScan:
                     rec = stack.enter_context(self.use())
                 except Exception as err:  # no database loaded: nothing to scan with
                     return {"status": "stopped", "reason": f"no face database: {err}"}
-                if self._scene(scan, ref, rec) == "paused":
+                if self._scene(scan, ref, rec, ahead, following) == "paused":
                     return self._paused()
         finally:
             with self._lock:
@@ -254,14 +265,31 @@ class LibraryScan:
             return {"status": "paused", "reason": f"memory ceiling: {rss:.0f} MB > {ceiling:.0f}"}
         return None
 
-    def _scene(self, scan: Scan, ref: SceneRef, rec: Recognizes) -> str:
+    def _scene(
+        self,
+        scan: Scan,
+        ref: SceneRef,
+        rec: Recognizes,
+        ahead: Prefetch[Fetched],
+        following: SceneRef | None,
+    ) -> str:
         """ "done", "failed" (recorded with the reason) or "paused" (nothing recorded)."""
         started = time.perf_counter()
         try:
-            result, owners, tagged = self._identify(ref, rec.engine, rec.matcher)
+            try:
+                scene, frames, used = ahead.take(ref.id)
+            finally:  # the next scene's Stash requests and decode run while this one is analysed
+                if following is not None:
+                    ahead.ahead(following.id)
+            result = identify_scene(
+                frames, rec.engine, rec.matcher, source=used, scene_id=scene.id,
+                should_stop=self._pause.is_set,
+            )  # fmt: skip
         except SceneCancelled:
             return "paused"
         except (FrameError, StashError) as err:
+            if self._pause.is_set():  # a decode told to stop reads no frame: not a failure
+                return "paused"
             self.store.record_failure(scan.id, ref, str(err))
             return "failed"
         except Exception as err:  # a scene must not end the scan; keep why, in one line
@@ -270,6 +298,8 @@ class LibraryScan:
             return "failed"
         embedder = rec.matcher.embedder_names[0]
         vectors = [_vector(p, embedder) for p in result.persons]
+        tagged = [(p.id, p.name) for p in scene.performers]
+        owners = performers_on_scene(result, scene)
         elapsed = time.perf_counter() - started
         self.store.record_result(scan.id, ref, result, owners, vectors, elapsed, tagged)
         refresh_summaries(self.store)  # the list stays instant right after a long scan
@@ -277,24 +307,18 @@ class LibraryScan:
             self._scanned += 1
         return "done"
 
-    def _identify(
-        self, ref: SceneRef, engine: FaceEngine, matcher: Matcher
-    ) -> tuple[SceneResult, list[list[str | None]], list[tuple[str, str]]]:
-        """The scene's persons, for each match the Stash performer of the scene it is, and the
-        performers Stash has on the scene (id, name)."""
-        scene = self.stash.find_scene(ref.id)
+    def _fetch(self, scene_id: str, should_stop: Callable[[], bool]) -> Fetched:
+        """The scene as Stash has it now and its frames, where they came from (in the
+        prefetch's thread, with a recognizer of its own for the sprite pass)."""
+        scene = self.stash.find_scene(scene_id)
         if scene is None:
-            raise FrameError(f"Stash no longer has scene {ref.id}")
-        frames, used, _ = stash_scene_frames(
-            self.stash, scene, self.options.frames, source=self.options.source,
-            should_stop=self._pause.is_set, engine=engine,
-        )  # fmt: skip
-        result = identify_scene(
-            frames, engine, matcher, source=used, scene_id=scene.id,
-            should_stop=self._pause.is_set,
-        )  # fmt: skip
-        tagged = [(p.id, p.name) for p in scene.performers]
-        return result, performers_on_scene(result, scene), tagged
+            raise FrameError(f"Stash no longer has scene {scene_id}")
+        with self.use() as rec:
+            frames, used, _ = stash_scene_frames(
+                self.stash, scene, self.options.frames, source=self.options.source,
+                should_stop=should_stop, engine=rec.engine,
+            )  # fmt: skip
+        return scene, frames, used
 
 
 def _vector(person: Any, embedder: str) -> PersonVector | None:
