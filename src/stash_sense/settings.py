@@ -159,10 +159,12 @@ class SidecarSettings(Group):
         le=1000,
         description="requests a second the library scan sends to Stash (GraphQL and files)",
     )
-    scan_memory_mb: float = Field(
-        default=1400.0,
+    scan_memory_mb: float | None = Field(
+        default=None,
         ge=256,
-        description="resident memory, MiB, above which the library scan pauses itself",
+        description="resident memory, MiB, above which the library scan pauses itself (checked "
+        "after each scene)",
+        json_schema_extra=_shown("its memory after its first scene (models loaded) + 512"),
     )
     scan_preselect_frames: int = Field(
         default=3,

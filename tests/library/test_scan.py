@@ -8,17 +8,19 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 from scan_stash import make_scenes
 
 from stash_sense.app.recognizer import Recognizer
 from stash_sense.library import LibraryScan, LibraryStore, ScanOptions, ScanScope, suggestions
 from stash_sense.library.identity import PerformerRef, from_blob
+from stash_sense.library.pace import rss_mb
 from stash_sense.library.store import PersonVector
 from stash_sense.library.suggest import SuggestionFilter
 from stash_sense.sources.ratelimit import TokenBucket
@@ -209,3 +211,40 @@ def test_the_memory_ceiling_pauses_the_scan_after_a_scene(
         assert paused.scan is not None and paused.scan.status == "paused"
         assert paused.scan.reason is not None and "memory ceiling" in paused.scan.reason
         assert paused.scan.done == 1 and paused.scanned_this_run == 1
+
+
+def test_the_default_ceiling_counts_growth_above_the_first_scene_not_the_models(
+    library: str, recognizer: Recognizer, tmp_path: Path
+) -> None:
+    """The old default (1,400 MB of total RSS) paused a normal scan whose models and database
+    alone came near it; by default the scan now counts growth above its first scene's RSS."""
+    ballast = np.ones(int(max(0.0, 1500 - rss_mb()) * 2**20), np.uint8)  # RSS over 1,400 MB
+    assert rss_mb() > 1400
+    with LibraryStore.in_folder(tmp_path) as store:
+        runner = scan(store, library, recognizer, memory_ceiling_mb=None)
+        done = runner.progress().scan
+        assert done is not None and done.status == "done" and done.done == 4
+    del ballast
+
+
+def test_by_default_growth_above_the_first_scene_pauses_the_scan(
+    library: str, recognizer: Recognizer, tmp_path: Path
+) -> None:
+    held: list[np.ndarray] = []
+    lent = 0
+
+    @contextmanager
+    def use() -> Iterator[Recognizer]:
+        nonlocal lent
+        if threading.current_thread() is threading.main_thread():  # one call a scene
+            lent += 1
+            if lent == 2:  # the second scene holds 700 MB more than the first
+                held.append(np.ones(700 * 2**20, np.uint8))
+        yield recognizer
+
+    opts = ScanOptions(frames=8, per_page=2, niceness=0)
+    with LibraryStore.in_folder(tmp_path) as store:
+        runner = LibraryScan(store, StashClient(library), use, opts)
+        paused = runner.run()
+        assert paused.status == "paused" and paused.done == 2
+        assert paused.reason is not None and paused.reason.startswith("memory ceiling: ")

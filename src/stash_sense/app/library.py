@@ -75,7 +75,7 @@ class ScanRunner:
         use: UseRecognizer,
         *,
         requests_per_s: float = 4.0,
-        memory_ceiling_mb: float = 1400.0,
+        memory_ceiling_mb: float | None = None,
     ) -> None:
         self.store = store
         self._url = stash_url

@@ -1,4 +1,9 @@
-"""How gently a scan runs: a lowered CPU priority for its thread and a memory ceiling."""
+"""How gently a scan runs: a lowered CPU priority for its threads and a memory ceiling.
+
+The ceiling is the user's (STASH_SENSE_SCAN_MEMORY_MB) or, by default, the scan's resident memory
+after its first scene plus GROWTH_MB: what the models and the face database hold is the same for
+every scene and differs by database, so the default rule counts growth above it, not the total.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,19 @@ def rss_mb() -> float:
             return int(f.read().split()[1]) * _PAGE / 2**20
     except (OSError, ValueError, IndexError):
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+#: By default, the scan pauses when its resident memory after a scene exceeds what it was after
+#: this run's first scene (models loaded, one scene's frames and its next one's decode held) by
+#: more than this (MiB).
+GROWTH_MB = 512.0
+
+
+def first_scene_ceiling(growth_mb: float = GROWTH_MB) -> float:
+    """The default ceiling, measured once after the run's first scene: the RSS then (after a
+    garbage collection) plus `growth_mb`."""
+    gc.collect()
+    return rss_mb() + growth_mb
 
 
 def over_ceiling(ceiling_mb: float) -> float | None:

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from stash_sense.faces import FaceEngine
 from stash_sense.library.identity import person_vector
-from stash_sense.library.pace import lower_priority, over_ceiling
+from stash_sense.library.pace import first_scene_ceiling, lower_priority, over_ceiling
 from stash_sense.library.prefetch import Prefetch
 from stash_sense.library.store import LibraryStore, PersonVector, Scan
 from stash_sense.library.summary import refresh as refresh_summaries
@@ -74,7 +74,9 @@ class ScanOptions:
     #: requests a second toward Stash (GraphQL and files), at most `burst` at once
     requests_per_s: float = 4.0
     burst: int = 4
-    memory_ceiling_mb: float = 1400.0
+    #: resident MiB above which the scan pauses after a scene; None: its RSS after this run's
+    #: first scene plus pace.GROWTH_MB (models and database included in that first figure)
+    memory_ceiling_mb: float | None = None
     niceness: int = 10
     page_retries_s: tuple[float, ...] = PAGE_RETRIES_S
     #: a new scan (after a finished one of the same scope) starts at that one's watermark:
@@ -136,6 +138,7 @@ class LibraryScan:
         self._run_started = time.monotonic()
         self._scanned = 0
         self._current: str | None = None
+        self._ceiling: float | None = None  # MiB; set after this run's first scene
 
     # control ----------------------------------------------------------------
     def pause(self, reason: str = USER_PAUSE) -> None:
@@ -259,10 +262,13 @@ class LibraryScan:
         finally:
             with self._lock:
                 self._current = None
-        rss = over_ceiling(self.options.memory_ceiling_mb)
+        if self._ceiling is None:
+            self._ceiling = self.options.memory_ceiling_mb or first_scene_ceiling()
+            log.info("memory ceiling for this scan: %.0f MB", self._ceiling)
+        rss = over_ceiling(self._ceiling)
         if rss is not None:
-            ceiling = self.options.memory_ceiling_mb
-            return {"status": "paused", "reason": f"memory ceiling: {rss:.0f} MB > {ceiling:.0f}"}
+            reason = f"memory ceiling: {rss:.0f} MB > {self._ceiling:.0f}"
+            return {"status": "paused", "reason": reason}
         return None
 
     def _scene(
