@@ -1,11 +1,10 @@
 """Where a library scan's wall time goes, stage by stage (issue 21), on bench_library's world.
 
-Runs the real `stash-sense scan --scope all` under cProfile against the world's Stash stand-in
-(bench/bench_library.py builds both) until `--scenes` scenes are recorded, pauses it (SIGINT),
-and prints each stage's wall seconds a scene, from the profile of the thread that runs the scan.
-The profile sees that thread only: with the prefetch (library/prefetch.py) the Stash requests
-and the decode run in another thread, and what is left of them in the scan's thread is the
-wait for them (`Prefetch.take`). cProfile slows Python code down, not ffmpeg or OpenCV.
+Runs the real `stash-sense scan --scope all` against the world's Stash stand-in (bench/
+bench_library.py builds both), every thread under cProfile, until `--scenes` scenes are recorded,
+pauses it (SIGINT), and prints each stage's wall seconds a scene in the scan's thread and in the
+prefetch thread (library/prefetch.py: the next scene's Stash requests and decode, whose wait is
+`Prefetch.take` in the scan's thread). cProfile slows Python code down, not ffmpeg or OpenCV.
 
     python -m bench.scan_stages --scenes 12
 """
@@ -13,12 +12,15 @@ wait for them (`Prefetch.take`). cProfile slows Python code down, not ffmpeg or 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import cProfile
 import json
 import os
 import pstats
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -48,6 +50,27 @@ STAGES = {
 }
 
 
+def profiled_cli(out: Path, argv: list[str]) -> None:
+    """The CLI with each thread's run under its own cProfile, written to out/<thread>.prof."""
+    run = threading.Thread.run
+
+    def profiled(self: threading.Thread) -> None:
+        prof = cProfile.Profile()
+        prof.enable()
+        try:
+            run(self)
+        finally:
+            prof.disable()
+            prof.dump_stats(str(out / f"{self.name.replace('/', '_')}.prof"))
+
+    threading.Thread.run = profiled  # type: ignore[method-assign]
+    from stash_sense.cli.app import main as cli
+
+    sys.argv = ["stash-sense", *argv]
+    with contextlib.suppress(SystemExit):
+        cli()
+
+
 def stage_seconds(profile: Path) -> dict[str, float]:
     stats = pstats.Stats(str(profile))
     out: dict[str, float] = {}
@@ -72,17 +95,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenes", type=int, default=12)
     parser.add_argument("--rate", type=float, default=4.0)
+    parser.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("cli", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child is not None:
+        profiled_cli(args.child, args.cli)
+        return 0
     pin_cores(2)
     world = build_world(WorldSize(scenes=20_000, clips=165))
     db = enrolled_library_db(world)
     data = LIBRARY / f"stages-{int(time.time())}"
     data.mkdir(parents=True)
-    profile = data / "scan.prof"
     load = os.getloadavg()
     rss: dict[int, list[float]] = {}  # scenes recorded -> the scan's RSS samples meanwhile
     with world_stand_in(LIBRARY / "world-20000-165.json") as url:
-        cmd = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "stash_sense.cli.app",
+        cmd = [sys.executable, "-m", "bench.scan_stages", "--child", str(data), "--",
                "scan", "--scope", "all", "--db", str(db), "--stash-url", url, "--data-dir",
                str(data), "--scan-rate", str(args.rate), "--json"]  # fmt: skip
         env = dict(os.environ, STASH_SENSE_STASH_API_KEY=STASH_KEY)
@@ -98,7 +125,11 @@ def main(argv: list[str] | None = None) -> int:
             proc.wait(timeout=600)
         wall = time.monotonic() - started
     n = max(1, done_count(data / "library.sqlite"))
-    per_scene = {k: round(v / n, 3) for k, v in sorted(stage_seconds(profile).items())}
+    per_scene = {  # the scan's thread and the prefetch's (the others run none of the stages)
+        prof.stem: {k: round(v / n, 3) for k, v in sorted(stage_seconds(prof).items())}
+        for prof in sorted(data.glob("*.prof"))
+        if prof.stem.startswith(("library-scan", "scan-prefetch"))
+    }
     result = {
         "scenes": n,
         "wall_s": round(wall, 1),
