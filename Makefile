@@ -43,7 +43,7 @@ typecheck: setup
 	$(BIN)/mypy
 
 pytest: setup system-deps node-deps
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=15
 
 test: lint typecheck pytest
 

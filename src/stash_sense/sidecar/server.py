@@ -5,7 +5,9 @@ between requests, and any byte received cancels it), so a client sending one hea
 time holds a connection, and a coroutine, indefinitely. `HeaderTimeoutProtocol` closes a
 connection whose request line and headers have not all arrived within `header_timeout_s`, and
 keeps at most `max_waiting` connections waiting for headers: a new connection beyond that closes
-the one that has waited longest. uvicorn's `limit_concurrency` counts every open connection, so
+the one that has waited longest, when that one has waited `grace_s` at least (a client that
+sends its headers at once is never displaced by a churn of attackers reconnecting; CI saw one
+`/health` of 15 cut so under load). uvicorn's `limit_concurrency` counts every open connection, so
 without that bound 260 connections dribbling header bytes made `/health` answer 503 in 23 of 25
 checks; with it a waiting connection costs a protocol object until a newer one displaces it,
 and requests whose headers have arrived are served (300 such connections, `/health` below 1 s:
@@ -29,6 +31,8 @@ from stash_sense.sidecar.memory import return_freed_memory
 
 #: Connections waiting for their request headers at most; a new one displaces the oldest.
 MAX_WAITING = 128
+#: A connection waiting for headers this long at least may be displaced; a younger one never is.
+GRACE_S = 1.0
 #: Open connections at most (waiting ones included); beyond that uvicorn answers 503 at once.
 MAX_CONNECTIONS = 512
 
@@ -38,6 +42,7 @@ class HeaderTimeoutProtocol(H11Protocol):
 
     header_timeout_s = 10.0
     max_waiting = MAX_WAITING
+    grace_s = GRACE_S
     #: the connections waiting for headers, oldest first (one dict per server: see `serve`)
     waiting: ClassVar[dict[HeaderTimeoutProtocol, None]] = {}
 
@@ -52,10 +57,11 @@ class HeaderTimeoutProtocol(H11Protocol):
     def _arm(self) -> None:
         if self._header_timer is None:
             self._header_timer = self.loop.call_later(self.header_timeout_s, self._expire)
+            self._armed_at = self.loop.time()
             self.waiting[self] = None
             while len(self.waiting) > self.max_waiting:
                 oldest = next(iter(self.waiting))
-                if oldest is self:
+                if oldest is self or self._armed_at - oldest._armed_at < self.grace_s:
                     break
                 oldest._close_waiting()
 
