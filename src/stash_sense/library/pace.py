@@ -1,8 +1,8 @@
 """How gently a scan runs: a lowered CPU priority for its threads and a memory ceiling.
 
 The ceiling is the user's (STASH_SENSE_SCAN_MEMORY_MB) or, by default, the scan's resident memory
-after its first scene plus GROWTH_MB: what the models and the face database hold is the same for
-every scene and differs by database, so the default rule counts growth above it, not the total.
+after its first identified scene plus GROWTH_MB: what the models and the face database hold is
+the same for every scene and differs by database, so the default counts growth above it.
 """
 
 from __future__ import annotations

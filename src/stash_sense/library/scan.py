@@ -257,19 +257,29 @@ class LibraryScan:
                     rec = stack.enter_context(self.use())
                 except Exception as err:  # no database loaded: nothing to scan with
                     return {"status": "stopped", "reason": f"no face database: {err}"}
-                if self._scene(scan, ref, rec, ahead, following) == "paused":
+                outcome = self._scene(scan, ref, rec, ahead, following)
+                if outcome == "paused":
                     return self._paused()
         finally:
             with self._lock:
                 self._current = None
-        if self._ceiling is None:
-            self._ceiling = self.options.memory_ceiling_mb or first_scene_ceiling()
-            log.info("memory ceiling for this scan: %.0f MB", self._ceiling)
-        rss = over_ceiling(self._ceiling)
+        ceiling = self._memory_ceiling(outcome)
+        rss = None if ceiling is None else over_ceiling(ceiling)
         if rss is not None:
-            reason = f"memory ceiling: {rss:.0f} MB > {self._ceiling:.0f}"
+            reason = f"memory ceiling: {rss:.0f} MB > {ceiling:.0f}"
             return {"status": "paused", "reason": reason}
         return None
+
+    def _memory_ceiling(self, outcome: str) -> float | None:
+        """The user's ceiling, else (from this run's first scene done: the models are loaded
+        then, not after a scene that failed first) that scene's RSS plus pace.GROWTH_MB."""
+        if self._ceiling is None:
+            if self.options.memory_ceiling_mb is not None:
+                self._ceiling = self.options.memory_ceiling_mb
+            elif outcome == "done":
+                self._ceiling = first_scene_ceiling()
+                log.info("memory ceiling for this scan: %.0f MB", self._ceiling)
+        return self._ceiling
 
     def _scene(
         self,
