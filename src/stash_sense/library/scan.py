@@ -279,7 +279,7 @@ class LibraryScan:
 
     def _identify(
         self, ref: SceneRef, engine: FaceEngine, matcher: Matcher
-    ) -> tuple[SceneResult, list[list[str | None]], list[tuple[str, str]]]:
+    ) -> tuple[SceneResult, list[list[str | None]], list[tuple[str, str, list[dict[str, str]]]]]:
         """The scene's persons, for each match the Stash performer of the scene it is, and the
         performers Stash has on the scene (id, name)."""
         scene = self.stash.find_scene(ref.id)
@@ -293,7 +293,8 @@ class LibraryScan:
             frames, engine, matcher, source=used, scene_id=scene.id,
             should_stop=self._pause.is_set,
         )  # fmt: skip
-        tagged = [(p.id, p.name) for p in scene.performers]
+        tagged = [(p.id, p.name, [{"endpoint": s.endpoint, "stash_id": s.stash_id}
+                                  for s in p.stash_ids]) for p in scene.performers]  # fmt: skip
         return result, performers_on_scene(result, scene), tagged
 
 
