@@ -25,6 +25,7 @@ from stash_sense_devkit.standins.launch import serve_in_subprocess
 STASHDB = "https://stashdb.org/graphql"
 FANSDB = "https://fansdb.cc/graphql"
 MONICA = "5b1f0a4e-0000-4000-8000-00000000a001"
+NOT_IN_DATABASE = "5b1f0a4e-0000-4000-8000-00000000dead"
 ALI_STASHDB, ALI_FANSDB = (
     "5b1f0a4e-0000-4000-8000-00000000a002",
     "7c2e1b5f-0000-4000-8000-00000000b002",
@@ -62,7 +63,8 @@ def stash(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Iterator[
                            stash_ids=[{"endpoint": FANSDB, "stash_id": ALI_FANSDB}]),
             "ali2": _create(url, name="Ali N (2)",
                             stash_ids=[{"endpoint": FANSDB, "stash_id": ALI_FANSDB}]),
-            "stranger": _create(url, name="Stranger", image=_image(data_dir, "Adam_Sandler", 0)),
+            "stranger": _create(url, name="Stranger", image=_image(data_dir, "Adam_Sandler", 0),
+                                stash_ids=[{"endpoint": STASHDB, "stash_id": NOT_IN_DATABASE}]),
         }  # fmt: skip
         # scene 1: Stash has Ali (seen) and the stranger (not in it) on it
         _gql(url, "mutation($i: SceneUpdateInput!) { sceneUpdate(input: $i) { id } }",
@@ -130,6 +132,12 @@ def test_link_merge_check_and_sticky_dismissals(
     untagged = {u.candidate.name for u in check.untagged or []}
     assert "Ali Naimi" not in untagged and untagged <= {"Monica Seles", "Tommy Thompson"}
     assert untagged, check
+    # with the face database at hand, the stranger's stash id is not in it: its face could
+    # not have been found, so it is not claimed as "not seen" (the faces seen still are)
+    use = lambda: nullcontext(recognizer)  # noqa: E731
+    [known] = list_health(store, HealthQuery(kind="check"), use).items
+    assert known.missing == [] and known.untagged == check.untagged, known
+    decide_health(store, HealthDecisionRequest(item_id=known.id, kind="apply"), use)
     decide_health(store, HealthDecisionRequest(item_id=check.id, kind="apply"))
     assert _items(store, "check") == []
     LibraryScan(

@@ -137,6 +137,11 @@ class ScanRunner:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    @property
+    def use(self) -> UseRecognizer:
+        """Lends the current recognizer (the sidecar's may be swapped between uses)."""
+        return self._use
+
     def pause(self, reason: str = USER_PAUSE) -> ScanStatus:
         """Ask the running scan to stop at the next check; it resumes where it stopped. A
         schedule leaves a scan the user paused alone (any other `reason`, it resumes)."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
+from typing import Any
 
 from stash_sense.app.errors import InvalidInput, NotFound
 from stash_sense.app.library_models import (
@@ -114,10 +116,28 @@ class HealthRunner:
         )  # fmt: skip
 
 
-def list_health(store: LibraryStore, query: HealthQuery) -> HealthPage:
+def _check_items(store: LibraryStore, use: UseRecognizer | None) -> list[dict[str, Any]]:
+    """The "check this scene" items, a tagged performer claimed only when the face database
+    knows one of its stash ids (any stash id will do when no database is loaded)."""
+    if use is None:
+        return store_health.check_items(store)
+    with ExitStack() as stack:
+        try:
+            rec = stack.enter_context(use())
+        except Exception:  # no face database loaded: "has a stash id" is all there is
+            return store_health.check_items(store)
+        db = rec.matcher.db
+        return store_health.check_items(
+            store, lambda endpoint, sid: db.performer_by_stash_id(endpoint, sid) is not None
+        )
+
+
+def list_health(
+    store: LibraryStore, query: HealthQuery, use: UseRecognizer | None = None
+) -> HealthPage:
     """One page of items of a kind, best first, none that is applied or dismissed."""
     if query.kind == "check":
-        items = store_health.check_items(store)
+        items = _check_items(store, use)
     else:
         items = store_health.stored_items(store, query.kind)
         if query.kind == "link":
@@ -129,10 +149,12 @@ def list_health(store: LibraryStore, query: HealthQuery) -> HealthPage:
                       items=[HealthItem.model_validate(i) for i in window])  # fmt: skip
 
 
-def decide_health(store: LibraryStore, request: HealthDecisionRequest) -> HealthDecisionOut:
+def decide_health(
+    store: LibraryStore, request: HealthDecisionRequest, use: UseRecognizer | None = None
+) -> HealthDecisionOut:
     """Record apply / dismiss for an item (NotFound when no current item has that id)."""
     kind = request.item_id.split(":", 1)[0]
-    listed = (store_health.check_items(store) if kind == "check"
+    listed = (_check_items(store, use) if kind == "check"
               else store_health.stored_items(store, kind))  # fmt: skip
     if not any(i["id"] == request.item_id for i in listed):
         raise NotFound(f"no library health item {request.item_id}")

@@ -13,6 +13,7 @@ import hashlib
 import json
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -85,14 +86,26 @@ def decided(store: LibraryStore) -> set[str]:
     return {str(r["item_id"]) for r in rows}
 
 
-def check_items(store: LibraryStore) -> list[dict[str, Any]]:
+def check_items(
+    store: LibraryStore, known: Callable[[str, str], bool] | None = None
+) -> list[dict[str, Any]]:
     """Scanned scenes where Stash's performers and the faces found disagree: performers tagged
     on the scene that no person found matches ("possible" or better), and persons whose first
     candidate is "high", not on the scene and not rejected. Only scenes Stash has performers on
-    (recorded by scans since schema 2) are checked."""
+    (recorded by scans since schema 2) are checked.
+
+    A face is tied to a performer by stash id only, so a claim needs stash ids on both sides: a
+    tagged performer counts as not seen only when the face database knows one of its stash ids
+    (`known(endpoint, stash_id)`; without `known`, when it has any), and a face as not tagged
+    only when its candidate has stash ids. A database without them yields no claim, not a
+    wrong one (docs/library-bench.md)."""
     tagged: dict[str, list[dict[str, str]]] = defaultdict(list)
+    claimable: set[tuple[str, str]] = set()
     for r in store.read("SELECT * FROM scene_performers ORDER BY scene_id, name"):
         tagged[r["scene_id"]].append({"id": r["stash_performer_id"], "name": r["name"]})
+        ids = json.loads(r["stash_ids"])
+        if any(known is None or known(s["endpoint"], s["stash_id"]) for s in ids):
+            claimable.add((r["scene_id"], r["stash_performer_id"]))
     if not tagged:
         return []
     seen: dict[str, set[str]] = defaultdict(set)
@@ -108,6 +121,8 @@ def check_items(store: LibraryStore) -> list[dict[str, Any]]:
             seen[c["scene_id"]].add(str(c["stash_performer_id"]))
         if c["rank"] != 0 or c["tier"] != "high" or c["already_on_scene"]:
             continue
+        if not json.loads(c["stash_ids"]):
+            continue  # no stash id: it cannot be told apart from a tagged performer
         ref = PerformerRef.from_row(c["performer_id"], c["name"], c["stash_ids"])
         vector = partial(_vector, store, c["scene_id"], c["person_id"])
         if rules.rejected(c["scene_id"], ref, vector):
@@ -121,7 +136,11 @@ def check_items(store: LibraryStore) -> list[dict[str, Any]]:
     scenes = {r["scene_id"]: r for r in store.read("SELECT scene_id, title FROM scenes")}
     items: list[dict[str, Any]] = []
     for scene_id, performers in tagged.items():
-        missing = [p for p in performers if p["id"] not in seen[scene_id]]
+        missing = [
+            p
+            for p in performers
+            if p["id"] not in seen[scene_id] and (scene_id, p["id"]) in claimable
+        ]
         found = untagged.get(scene_id, [])
         if not missing and not found:
             continue

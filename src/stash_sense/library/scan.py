@@ -314,7 +314,8 @@ class LibraryScan:
             return "failed"
         embedder = rec.matcher.embedder_names[0]
         vectors = [_vector(p, embedder) for p in result.persons]
-        tagged = [(p.id, p.name) for p in scene.performers]
+        tagged = [(p.id, p.name, [{"endpoint": s.endpoint, "stash_id": s.stash_id}
+                                  for s in p.stash_ids]) for p in scene.performers]  # fmt: skip
         owners = performers_on_scene(result, scene)
         elapsed = time.perf_counter() - started
         self.store.record_result(scan.id, ref, result, owners, vectors, elapsed, tagged)

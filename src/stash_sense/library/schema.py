@@ -182,6 +182,11 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (scene_id, stash_performer_id)
     );
     """,
+    # 3: the stash ids of the performers Stash has on a scene ("check this scene" claims a
+    # tagged performer as not seen only when the face database knows one of them)
+    """
+    ALTER TABLE scene_performers ADD COLUMN stash_ids TEXT NOT NULL DEFAULT '[]';
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -95,12 +95,12 @@ class LibraryStore(DecisionLog):
         owners: list[list[str | None]],
         vectors: list[PersonVector | None],
         elapsed_s: float,
-        tagged: Sequence[tuple[str, str]] = (),
+        tagged: Sequence[tuple[str, str, list[dict[str, str]]]] = (),
     ) -> None:
         """The scene's persons and candidates (`owners`: per person, per match, the Stash
-        performer of the scene that is that match; `tagged`: (id, name) of the performers Stash
-        has on the scene), in place of any earlier result, and the scan's progress, in one
-        transaction."""
+        performer of the scene that is that match; `tagged`: (id, name, stash ids) of the
+        performers Stash has on the scene), in place of any earlier result, and the scan's
+        progress, in one transaction."""
         now = time.time()
         with self._tx() as db:
             counted = self._replace_scene(db, scan_id, ref)
@@ -132,8 +132,11 @@ class LibraryStore(DecisionLog):
                         [(ref.id, person.person_id, rank, name, float(d))
                          for name, d in sorted(match.distances.items())],
                     )  # fmt: skip
-            db.executemany("INSERT OR IGNORE INTO scene_performers VALUES (?, ?, ?)",
-                           [(ref.id, pid, name) for pid, name in tagged])  # fmt: skip
+            db.executemany(
+                "INSERT OR IGNORE INTO scene_performers (scene_id, stash_performer_id, name, "
+                "stash_ids) VALUES (?, ?, ?, ?)",
+                [(ref.id, pid, name, json.dumps(ids)) for pid, name, ids in tagged],
+            )
             self._progress(db, scan_id, ref, counted, failed=False)
 
     def record_failure(self, scan_id: int, ref: SceneRef, reason: str) -> None:

@@ -210,7 +210,7 @@ async def health_items(request: Request) -> HealthPage:
     for links, `offset`, `limit`), best first; applied and dismissed ones are left out."""
     given = parse(HealthQuery, dict(request.query_params))
     runner = await run_in_threadpool(library_of, request)
-    return await run_in_threadpool(list_health, runner.store, given)
+    return await run_in_threadpool(list_health, runner.store, given, runner.use)
 
 
 @library_router.post(
@@ -222,7 +222,7 @@ async def health_decision(request: Request) -> HealthDecisionOut:
     one item; it is not listed again until the decision is undone."""
     given = parse(HealthDecisionRequest, await json_object(request))
     runner = await run_in_threadpool(library_of, request)
-    return await run_in_threadpool(decide_health, runner.store, given)
+    return await run_in_threadpool(decide_health, runner.store, given, runner.use)
 
 
 @library_router.post(
