@@ -13,6 +13,7 @@ import { promisify } from "node:util";
 import { chromium } from "playwright-core";
 import { startHarness, TESTS_DIR } from "../lib/harness-server.mjs";
 import { freePort, installFromSource, makeTestDb, startSidecar, startStandIn, TEST_DATA } from "../lib/services.mjs";
+import { standInClient } from "../lib/standin-client.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const ARTIFACTS = path.join(TESTS_DIR, "artifacts");
@@ -38,28 +39,7 @@ let browser;
 const local = {}; // local Stash performer ids by name
 const consoleErrors = [];
 
-async function standInGql(query, variables = {}) {
-  const response = await fetch(`${standInUrl}/graphql`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ query, variables }),
-  });
-  const payload = await response.json();
-  assert.equal(payload.errors, undefined, JSON.stringify(payload.errors));
-  return payload.data;
-}
-
-async function mutations() {
-  const response = await fetch(`${standInUrl}/__mutations`);
-  return (await response.json()).map((m) => ({ mutation: m.mutation, args: m.args }));
-}
-
-/** The mutations received while fn ran. */
-async function mutationsDuring(fn) {
-  const mark = (await mutations()).length;
-  await fn();
-  return (await mutations()).slice(mark);
-}
+const { gql: standInGql, mutations, mutationsDuring } = standInClient(() => standInUrl);
 
 async function configure(settings) {
   const base = { sidecarUrl, apiKey: API_KEY, minTier: "possible", frames: FRAMES, connection: "auto" };

@@ -16,6 +16,7 @@ import { promisify } from "node:util";
 import { chromium } from "playwright-core";
 import { startHarness, TESTS_DIR } from "../lib/harness-server.mjs";
 import { freePort, installFromSource, makeTestDb, PYTHON, REPO, startSidecar, startStandIn, TEST_DATA } from "../lib/services.mjs";
+import { standInClient } from "../lib/standin-client.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const ARTIFACTS = path.join(TESTS_DIR, "artifacts");
@@ -42,27 +43,7 @@ const figures = {};
 const violations = [];
 const pageErrors = [];
 
-async function standInGql(query, variables = {}) {
-  const response = await fetch(`${standInUrl}/graphql`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ query, variables }),
-  });
-  const payload = await response.json();
-  assert.equal(payload.errors, undefined, JSON.stringify(payload.errors));
-  return payload.data;
-}
-
-async function mutations() {
-  const response = await fetch(`${standInUrl}/__mutations`);
-  return (await response.json()).map((m) => ({ mutation: m.mutation, args: m.args }));
-}
-
-async function mutationsDuring(fn) {
-  const mark = (await mutations()).length;
-  await fn();
-  return (await mutations()).slice(mark);
-}
+const { gql: standInGql, mutations, mutationsDuring } = standInClient(() => standInUrl);
 
 async function configure(sidecarUrl) {
   await standInGql(`mutation C($input: Map!) { configurePlugin(plugin_id: "stash-sense", input: $input) }`, {
