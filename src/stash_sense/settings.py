@@ -53,7 +53,7 @@ Schedule = Annotated[str, BeforeValidator(parse_schedule)]
 
 
 def parse_auto(value: object) -> object:
-    """"auto" (any case) or an empty value means the computed default (None); numbers pass."""
+    """The value "auto" (any case) or an empty one is the computed default (None)."""
     if value is None or (isinstance(value, str) and value.strip().lower() in ("auto", "")):
         return None
     if isinstance(value, str) and not re.fullmatch(r"\s*[0-9]+(\.[0-9]*)?\s*", value):

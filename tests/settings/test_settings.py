@@ -156,5 +156,5 @@ def test_scan_memory_mb_takes_auto_for_the_default(
 
 def test_scan_memory_mb_refuses_words_other_than_auto(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STASH_SENSE_SCAN_MEMORY_MB", "lots")
-    with pytest.raises(ConfigError, match='STASH_SENSE_SCAN_MEMORY_MB.*"auto"'):
+    with pytest.raises(ConfigError, match=r'STASH_SENSE_SCAN_MEMORY_MB.*"auto"'):
         load_settings()
