@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import cv2
 import numpy as np
+import psutil
 
+from stash_sense.faces import FaceEngine
 from stash_sense.matching import Match
 from stash_sense.scenes.frames import sprite_frames
 from stash_sense.scenes.identify import Person, SceneResult
@@ -73,3 +76,24 @@ def test_pick_times_mixes_face_times_and_even_ones() -> None:
     assert len(picked) == 8 and picked == sorted(picked)
     assert sum(10 <= t < 30 for t in picked) >= 6
     assert pick_times([], 10.0, 4) == [1.25, 3.75, 6.25, 8.75]
+
+
+def test_the_presence_pass_holds_a_row_not_a_whole_sheet(data_dir: Path) -> None:
+    """The detector keeps buffers for the largest input it saw, per thread (the scan's prefetch
+    thread keeps its own): a whole enlarged sheet cost about 530 MB, a row of it about 100 MB."""
+    folder = data_dir / "scenes" / "scene-1"
+    sheet = cv2.imread(str(folder / "scene_sprite.jpg"))
+    frames = sprite_frames(sheet, (folder / "scene_thumbs.vtt").read_text())
+    engine = FaceEngine.default()
+    process = psutil.Process()
+    grown: list[float] = []
+
+    def presence_pass() -> None:  # a new thread: a detector of its own, as the prefetch's
+        before = process.memory_info().rss
+        assert face_times(sheet, frames, engine)[0]
+        grown.append((process.memory_info().rss - before) / 2**20)
+
+    thread = threading.Thread(target=presence_pass)
+    thread.start()
+    thread.join()
+    assert grown and grown[0] < 250, f"the presence pass grew the process by {grown[0]:.0f} MB"

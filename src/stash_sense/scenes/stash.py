@@ -3,7 +3,7 @@
 Sources: "sprite" cuts the sprite sheet along its VTT; "video" samples N evenly spaced ffmpeg frames
 of the stream; "auto" (the default) reads the sprite first and, because Stash's 160 px thumbnails
 show faces too small to recognise, uses it to find *when* faces are on screen (one detector pass
-over the whole enlarged sheet), then takes full-size video frames: most at those times, the rest
+per enlarged row of thumbnails), then takes full-size video frames: most at those times, the rest
 evenly spaced in case the sheet hid a face. Without a usable sprite, "auto" samples evenly.
 Every file is fetched from the Stash host only.
 """
@@ -76,23 +76,43 @@ def face_times(
 ) -> tuple[list[float], float]:
     """Times of the thumbnails that show a face, and the widest face in thumbnail pixels.
 
-    One detector pass over the whole sheet enlarged SHEET_SCALE times, instead of one per
-    thumbnail; each face belongs to the thumbnail holding its centre.
+    One detector pass per row of thumbnails enlarged SHEET_SCALE times, instead of one per
+    thumbnail; each face belongs to the thumbnail holding its centre. Row by row, not the whole
+    sheet at once: the detector keeps buffers for the largest input it saw (about 530 MB for a
+    whole enlarged 1440 x 810 sheet, about 100 MB for one row of it), and the scan's prefetch
+    thread keeps its detector; no face crosses from one thumbnail into another.
     """
-    big = cv2.resize(sheet, None, fx=SHEET_SCALE, fy=SHEET_SCALE, interpolation=cv2.INTER_LINEAR)
+    detector = engine or FaceEngine.default()
     seen: set[int] = set()
     widest = 0.0
-    # "is anyone on screen": the engine's full-size pass (the sheet is large; no refinement)
-    for face in (engine or FaceEngine.default()).detect(big, refine=False, full_size=True):
-        cx = (face.box.x + face.box.w / 2) / SHEET_SCALE
-        cy = (face.box.y + face.box.h / 2) / SHEET_SCALE
-        for frame in frames:
-            x, y, w, h = frame.region or (0, 0, 0, 0)
-            if x <= cx < x + w and y <= cy < y + h:
-                seen.add(frame.index)
-                widest = max(widest, face.box.w / SHEET_SCALE)
-                break
+    for top, bottom in _rows(frames, sheet.shape[0]):
+        band = cv2.resize(sheet[top:bottom], None, fx=SHEET_SCALE, fy=SHEET_SCALE,
+                          interpolation=cv2.INTER_LINEAR)  # fmt: skip
+        # "is anyone on screen": the engine's full-size pass (no size cap, no refinement)
+        for face in detector.detect(band, refine=False, full_size=True):
+            cx = (face.box.x + face.box.w / 2) / SHEET_SCALE
+            cy = top + (face.box.y + face.box.h / 2) / SHEET_SCALE
+            for frame in frames:
+                x, y, w, h = frame.region or (0, 0, 0, 0)
+                if x <= cx < x + w and y <= cy < y + h:
+                    seen.add(frame.index)
+                    widest = max(widest, face.box.w / SHEET_SCALE)
+                    break
     return [f.time_s for f in frames if f.index in seen], widest
+
+
+def _rows(frames: list[Frame], height: int) -> list[tuple[int, int]]:
+    """The sheet's rows of thumbnails (top, bottom), overlapping ones merged; the whole sheet
+    when no frame says where it lies."""
+    spans = sorted({(f.region[1], f.region[1] + f.region[3]) for f in frames if f.region})
+    rows: list[tuple[int, int]] = []
+    for top, bottom in spans:
+        top, bottom = max(0, top), min(height, bottom)
+        if rows and top < rows[-1][1]:
+            rows[-1] = (rows[-1][0], max(rows[-1][1], bottom))
+        elif bottom > top:
+            rows.append((top, bottom))
+    return rows or [(0, height)]
 
 
 def pick_times(face_at: list[float], duration: float, count: int) -> list[float]:
