@@ -167,6 +167,22 @@
     return `/library/suggestions?${q.toString()}`;
   }
 
+  // The first page of the list is asked for together with the sidecar's /health (each is a round trip
+  // through Stash's task when the page cannot call the sidecar directly), not after it: the list
+  // then shows one round trip sooner. It is used once, by the first list that asks for that page.
+  let early = null;
+  function askEarly(settings) {
+    const path = query(START, 0);
+    const promise = ns.sidecar(settings, "GET", path);
+    promise.catch(() => undefined); // a refusal is reported by /health, or by the list's own request
+    early = { settings, path, promise, started: performance.now() };
+  }
+  function listRequest(settings, path) {
+    const got = early && early.settings === settings && early.path === path ? early : null;
+    early = null;
+    return got || { promise: ns.sidecar(settings, "GET", path), started: performance.now() };
+  }
+
   function useToastSafe() {
     const hook = api.hooks && api.hooks.useToast;
     const toast = hook ? hook() : null;
@@ -191,8 +207,8 @@
     useEffect(() => {
       let live = true;
       setError(null);
-      const started = performance.now();
-      ns.sidecar(settings, "GET", query(filters, offset)).then(
+      const { promise, started } = listRequest(settings, query(filters, offset));
+      promise.then(
         (p) => {
           if (!live) return;
           setPage(p);
@@ -378,20 +394,21 @@
     useEffect(() => {
       ns.loadSettings().then(setSettings, (err) => setError(messageOf(err)));
     }, []);
-    // The sidecar is down or refuses: say so once, clearly, before anything else.
-    const [reach, setReach] = useState(null);
-    useEffect(() => {
-      if (!settings) return;
-      ns.sidecar(settings, "GET", "/health").then(
-        () => setReach("ok"),
-        (err) => setReach(messageOf(err))
-      );
-    }, [settings]);
     // The tab is kept in the address (?tab=link), so a reload or a shared link opens it again.
     const [tab, setTabState] = useState(() => {
       const t = new URLSearchParams(window.location.search).get("tab");
       return TABS.some(([k]) => k === t) ? t : "scenes";
     });
+    // The sidecar is down or refuses: say so once, clearly, before anything else.
+    const [reach, setReach] = useState(null);
+    useEffect(() => {
+      if (!settings) return;
+      if (tab === "scenes") askEarly(settings);
+      ns.sidecar(settings, "GET", "/health").then(
+        () => setReach("ok"),
+        (err) => setReach(messageOf(err))
+      );
+    }, [settings]);
     const setTab = (t) => {
       const url = new URL(window.location.href);
       if (t === "scenes") url.searchParams.delete("tab");
@@ -435,6 +452,29 @@
           "Face review")
       ); // prettier-ignore
       return [Object.assign({}, props, { children: h(React.Fragment, null, props.children, item) })];
+    });
+  }
+
+  // A button on Settings > Tools, in the "Scene Tools" section (SettingsToolsPanel.tsx: every section
+  // is a PatchContainerComponent "SettingsToolsSection"; since Stash v0.24 there may be two, so the
+  // one holding the scene filename parser's link is the one patched).
+  function isSceneTools(children) {
+    return React.Children.toArray(children).some((c) => {
+      const heading = c && c.props && c.props.heading;
+      const target = heading && heading.props && (heading.props.to || heading.props.href);
+      return target === "/sceneFilenameParser";
+    });
+  }
+  if (api.patch && api.patch.after) {
+    api.patch.after("SettingsToolsSection", function (props, result) {
+      if (!isSceneTools(props && props.children)) return result;
+      const button = R.stashLink(PATH, { className: "stash-sense-settings-link" },
+        h("button", { type: "button", className: "btn btn-secondary" }, "Stash Sense: library review")); // prettier-ignore
+      const Setting = api.components && api.components.Setting;
+      const row = Setting
+        ? h(Setting, { key: "stash-sense-review", heading: button })
+        : h("div", { key: "stash-sense-review", className: "setting" }, h("div", null, h("h3", null, button)));
+      return h(React.Fragment, null, result, row);
     });
   }
 

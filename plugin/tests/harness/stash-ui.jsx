@@ -365,11 +365,41 @@ function PerformerLoader({ id }) {
   );
 }
 
+// Settings > Tools (src/components/Settings/SettingsToolsPanel.tsx since v0.29: two sections, each a
+// PatchContainerComponent "SettingsToolsSection" of Settings, "Setting" a PatchComponent).
+const SettingsToolsSection = PatchContainerComponent("SettingsToolsSection");
+const Setting = PatchComponent("Setting", ({ heading, children }) => (
+  <div className="setting">
+    <div>
+      <h3>{heading}</h3>
+    </div>
+    <div>{children}</div>
+  </div>
+));
+
+function SettingsToolsPanel() {
+  const tool = (href, label) => <Setting heading={<a href={href}><Button>{label}</Button></a>} />; // prettier-ignore
+  return (
+    <div className="settings-tools">
+      <div className="setting-section" data-heading="Tools">
+        <SettingsToolsSection>{tool("/playground", "GraphQL playground")}</SettingsToolsSection>
+      </div>
+      <div className="setting-section" data-heading="Scene Tools">
+        <SettingsToolsSection>
+          {tool("/sceneFilenameParser", "Scene Filename Parser")}
+          {tool("/sceneDuplicateChecker", "Scene Duplicate Checker")}
+        </SettingsToolsSection>
+      </div>
+    </div>
+  );
+}
+
 function App() {
   const [, kind, id] = window.location.pathname.match(/^\/(scenes|performers)\/(\d+)$/) || [];
   let page;
   if (kind === "performers") page = <PerformerLoader id={id} />;
   else if (kind === "scenes" || window.location.pathname === "/") page = <SceneLoader id={id || "1"} />;
+  else if (window.location.pathname === "/settings") page = <SettingsToolsPanel />;
   else page = <PluginRoutes />;
   return (
     <ApolloProvider client={client}>

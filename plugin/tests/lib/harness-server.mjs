@@ -224,7 +224,7 @@ export async function startHarness({ stashUrl, pluginDir = PLUGIN_DIR, stashVers
       // The UI's pages, at the paths Stash uses (/scenes/12, /performers/3, /plugin/<id>/<page>).
       // Plugin pages (register.route) are served the same page: Stash's UI routes them itself.
       const pluginPage = /^\/plugin\/[\w-]+\/(?!javascript$|css$|assets\/)[\w/-]+$/.test(url.pathname);
-      if ((pluginPage || /^\/((scenes|performers)\/\d+)?$/.test(url.pathname)) && req.method === "GET") {
+      if ((pluginPage || /^\/(((scenes|performers)\/\d+)|settings)?$/.test(url.pathname)) && req.method === "GET") {
         return send(res, 200, "text/html", page(), {
           "Content-Security-Policy": stashCsp(declared, strictScripts),
           "Referrer-Policy": "same-origin",

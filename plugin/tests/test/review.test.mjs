@@ -427,6 +427,21 @@ describe("library review page", () => {
     }
   });
 
+  test("opens from Settings > Tools: one button, in the Scene Tools section", { timeout: 60000 }, async () => {
+    const page = await openReview({ from: "settings?tab=tools" });
+    const link = page.locator(".stash-sense-settings-link");
+    await link.waitFor({ timeout: 30000 });
+    assert.equal(await link.count(), 1); // two SettingsToolsSection patch points, one button
+    const section = page.locator('.setting-section[data-heading="Scene Tools"]');
+    assert.equal(await section.locator(".stash-sense-settings-link").count(), 1);
+    assert.equal(await link.textContent(), "Stash Sense: library review");
+    await link.click();
+    await page.waitForURL(`${harness.url}/plugin/stash-sense/review`);
+    await page.locator(".stash-sense-review h2").waitFor();
+    assert.deepEqual(pageErrors, []);
+    await page.close();
+  });
+
   test("the page needs no inline script and no eval (a stricter policy than Stash's)", { timeout: 60000 }, async () => {
     violations.length = 0;
     const page = await openReview({ on: strict });
