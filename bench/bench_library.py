@@ -51,7 +51,7 @@ import psutil
 from bench.evaldata import require_eval
 from bench.library_figures import accuracy, pace, preselection, resume_check, stored
 from bench.library_health import measure_health
-from bench.library_world import LIBRARY, WorldSize, build_world, enrolled_library_db
+from bench.library_world import LIBRARY, WorldSize, build_world, built_library_db
 from bench.sidecar_world import ROOT, pin_cores
 from stash_sense_devkit.standins.launch import free_port, wait_ready
 
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     world = build_world(WorldSize(scenes=args.library, clips=args.clips))
     world_file = LIBRARY / f"world-{args.library}-{args.clips}.json"
-    db = enrolled_library_db(world)
+    db = built_library_db(world)
     prepared_s = time.monotonic() - t0
     if args.health_from is not None:
         return health_only(world, world_file, db, args.health_from)

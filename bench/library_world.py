@@ -5,7 +5,8 @@ world) and reused:
 - identities: the cast (lfw-dev and lfw-dev-extra people with 3+ photos), split by identity into
   a tuning half "A" and a held-out half "B"; strangers (lfw-dev-extra people never enrolled);
   distractors (one photo each, enrolled, never on screen);
-- the face database: 0.jpg of every cast identity and every distractor (`stash-sense db enroll`);
+- the face database: 0.jpg of every cast identity and every distractor, built with `stash-sense
+  build` through the devkit stash-box stand-in (so its faces carry stash ids);
 - clips: short H.264 videos (synth.compose_video) with a Stash sprite sheet and VTT, made of cast
   photos other than 0.jpg (held out by photo), each clip of one half only, some with a stranger,
   a few with nobody; many scenes share a clip;
@@ -23,14 +24,13 @@ from __future__ import annotations
 import json
 import random
 import subprocess
-import sys
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.evaldata import FACES, enrolment_folder
 from bench.sidecar_world import WORK
+from stash_sense_devkit.standins.catalog import stable_id
 from stash_sense_devkit.synth import compose_video, make_sprite
 
 LIBRARY = WORK / "library"
@@ -127,7 +127,7 @@ def _local_performers(
     for folder in groups["A"] + groups["B"]:
         name = _name(folder)
         has_id = rng.random() < size.stash_id_share
-        sid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"stashdb/{name}"))
+        sid = stable_id("performer", name)  # the id the stash-box stand-in serves it under
         out.append({"id": str(len(out) + 1), "name": name, "identity": name,
                     "stash_ids": [{"endpoint": ENDPOINT, "stash_id": sid}] if has_id else [],
                     "image": str(rng.choice(_photos(folder)))})  # fmt: skip
@@ -194,16 +194,27 @@ def build_world(size: WorldSize, log: Any = print) -> dict[str, Any]:
     return world
 
 
-def enrolled_library_db(world: dict[str, Any]) -> Path:
-    """0.jpg of every cast identity and every distractor, enrolled with `stash-sense db enroll`."""
+def built_library_db(world: dict[str, Any]) -> Path:
+    """The same 1,040 performers (0.jpg of every cast identity and distractor) built with
+    `stash-sense build` through the devkit stash-box stand-in, so every face carries the stash id
+    the stand-in serves (the one the world's local performers hold) under `ENDPOINT`."""
+    from bench.bench_build import build_cmd, write_config
+    from stash_sense_devkit.standins.launch import serve_in_subprocess
+
     folders = [Path(p) for p in world["cast_folders"] + world["distractors"]]
-    db = LIBRARY / f"db-{len(folders)}"
+    db = LIBRARY / f"built-{len(folders)}"
     if (db / "current" / "manifest.json").is_file():
         return db
     src = LIBRARY / f"db-{len(folders)}-src"
-    enrolment_folder(src, folders)
-    cmd = [sys.executable, "-m", "stash_sense.cli.app", "db", "enroll", str(src), "--db", str(db)]
-    subprocess.run(cmd, check=True, capture_output=True, timeout=7200)
+    if not src.is_dir():
+        enrolment_folder(src, folders)
+    log = LIBRARY / "stashbox.log"
+    with serve_in_subprocess("stashbox", ["--faces", str(src)], log_file=log) as base:
+        config = write_config(LIBRARY / "endpoints.toml", f"{base}/graphql", rate_limit=1000,
+                              concurrency=4, stash_endpoint=ENDPOINT)  # fmt: skip
+        proc = subprocess.run(build_cmd(db, config), capture_output=True, text=True, timeout=7200)
+    if proc.returncode != 0:
+        raise SystemExit(f"stash-sense build failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
     return db
 
 

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from bench.bench_library import STASH_KEY, done_count, world_stand_in
-from bench.library_world import LIBRARY, WorldSize, build_world, enrolled_library_db
+from bench.library_world import LIBRARY, WorldSize, build_world, built_library_db
 from bench.sidecar_world import pin_cores
 
 #: stage -> (file suffix, function name) whose cumulative time is the stage's
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     pin_cores(2)
     world = build_world(WorldSize(scenes=20_000, clips=165))
-    db = enrolled_library_db(world)
+    db = built_library_db(world)
     data = LIBRARY / f"stages-{int(time.time())}"
     data.mkdir(parents=True)
     load = os.getloadavg()
