@@ -55,6 +55,22 @@ MIGRATIONS: tuple[str, ...] = (
         size INTEGER NOT NULL
     );
     """,
+    # every stash id a record carries (its own, the ids it states elsewhere, merged ones), so
+    # an identity is found by any of them in one index lookup
+    """
+    CREATE TABLE record_ids (
+        endpoint TEXT NOT NULL,
+        stash_id TEXT NOT NULL,
+        key TEXT NOT NULL
+    );
+    CREATE INDEX record_ids_id ON record_ids(endpoint, stash_id);
+    CREATE INDEX records_performer ON records(performer_id);
+    INSERT INTO record_ids
+        SELECT endpoint, source_id, key FROM records WHERE source_id NOT LIKE 'db:%';
+    INSERT INTO record_ids
+        SELECT json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), r.key
+        FROM records r, json_each(r.stash_ids) j;
+    """,
 )
 
 
@@ -112,7 +128,7 @@ def write_graph(
     """Replace the graph's content with a new build, in one transaction."""
     conn.execute("BEGIN")
     try:
-        for table in ("records", "links", "identities"):
+        for table in ("records", "links", "identities", "record_ids"):
             conn.execute(f"DELETE FROM {table}")
         conn.executemany(
             "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -136,6 +152,7 @@ def write_graph(
                 for r in records
             ],
         )
+        conn.executemany("INSERT INTO record_ids VALUES (?, ?, ?)", record_ids(records))
         conn.executemany(
             "INSERT INTO links VALUES (?, ?, ?, ?, ?, ?)",
             [
@@ -148,6 +165,15 @@ def write_graph(
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def record_ids(records: list[SourceRecord]) -> list[tuple[str, str, str]]:
+    """(endpoint, stash id, record key) for every stash id each record carries."""
+    out: list[tuple[str, str, str]] = []
+    for r in records:
+        own = [] if r.source_id.startswith("db:") else [(r.endpoint, r.source_id)]
+        out += [(ep, sid, r.key) for ep, sid in dict.fromkeys([*own, *r.same_as, *r.merged_ids])]
+    return out
 
 
 def _evidence_json(evidence: list[Evidence]) -> str:
