@@ -14,8 +14,13 @@ from pydantic import AfterValidator, Field, model_validator
 from stash_sense.app.errors import InvalidInput, NotFound, Unusable
 from stash_sense.app.requests import Request
 from stash_sense.app.results import Result, StashId
-from stash_sense.graph import GraphError, RecordRow, explain, graph_paths
-from stash_sense.graph.lookup import endpoint_key, identities_for, known_endpoints
+from stash_sense.graph import Explained, GraphError, graph_paths
+from stash_sense.graph.lookup import (
+    endpoint_key,
+    identities_for,
+    ids_with_records,
+    known_endpoints,
+)
 from stash_sense.net import redact_url
 
 #: A stash id as the stash-boxes and ThePornDB write them (UUIDs, numbers, slugs): no spaces,
@@ -90,28 +95,23 @@ class IdentityAnswer(Result):
     unknown: list[StashId]
 
 
-def _sources(records: list[RecordRow], primary: str) -> list[IdentitySource]:
-    out: dict[tuple[str, str], IdentitySource] = {}
-    for r in sorted(records, key=lambda r: (r.key != primary, r.key)):
-        own = [] if r.source_id.startswith("db:") else [[r.endpoint, r.source_id]]
-        for endpoint, stash_id in own + r.other_ids:
-            out.setdefault(
-                (str(endpoint), str(stash_id)),
-                IdentitySource(
-                    endpoint=str(endpoint),
-                    stash_id=str(stash_id),
-                    name=r.name,
-                    aliases=r.aliases,
-                    urls=r.urls,
-                    performer_id=r.performer_id,
-                    image=(
-                        f"/images/{r.performer_id}"
-                        if r.performer_id is not None and r.image_count
-                        else None
-                    ),
-                ),
-            )
-    return list(out.values())
+def _sources(found: Explained) -> list[IdentitySource]:
+    return [
+        IdentitySource(
+            endpoint=endpoint,
+            stash_id=stash_id,
+            name=r.name,
+            aliases=r.aliases,
+            urls=r.urls,
+            performer_id=r.performer_id,
+            image=(
+                f"/images/{r.performer_id}"
+                if r.performer_id is not None and r.image_count
+                else None
+            ),
+        )
+        for endpoint, stash_id, r in ids_with_records(found)
+    ]
 
 
 def identity_for(db_root: Path, request: IdentityRequest) -> IdentityAnswer:
@@ -129,23 +129,18 @@ def identity_for(db_root: Path, request: IdentityRequest) -> IdentityAnswer:
             f"{redact_url(request.endpoint)} is no endpoint of the face database's identity graph "
             f"(it knows {', '.join(sorted(known)) or 'none: it holds no stash id'})"
         )
-    first = next((i for i in found if i is not None), None)
-    if first is None:
+    explained = next((i for i in found if i is not None), None)
+    if explained is None:
         asked = ", ".join(f"{sid} on {redact_url(ep)}" for ep, sid in pairs[:3])
         raise NotFound(f"the identity graph has no performer with stash id {asked}")
-    try:
-        explained = explain(graph_file, first)
-    except GraphError as err:
-        raise Unusable(str(err)) from None
-    if explained is None:  # rebuilt between the two reads
-        raise NotFound(f"identity {first} is gone from the graph (rebuilt meanwhile): ask again")
-    sources = _sources(explained.records, explained.primary)
+    first = explained.id
+    sources = _sources(explained)
 
     def ids(keep: Callable[[str | None], bool]) -> list[StashId]:
         return [
             StashId(endpoint=ep, stash_id=sid)
             for (ep, sid), ident in zip(pairs, found, strict=True)
-            if keep(ident)
+            if keep(None if ident is None else ident.id)
         ]
 
     return IdentityAnswer(

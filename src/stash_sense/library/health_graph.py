@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from stash_sense.graph import GraphError, explain, graph_paths
-from stash_sense.graph.lookup import endpoint_key, identities_for
+from stash_sense.graph import Explained, GraphError, graph_paths
+from stash_sense.graph.lookup import endpoint_key, identities_for, ids_with_records
 from stash_sense.library.health_refresh import LocalPerformer
 
 
@@ -20,21 +20,6 @@ def graph_file_of(opened: Path) -> Path:
     return above if above.is_file() or opened.name.startswith("gen-") else graph_paths(opened)[0]
 
 
-def identity_ids(graph_file: Path, ident: str) -> tuple[str, int, list[tuple[str, str]]]:
-    """An identity's name, a face database performer id of it (0 when none) and every stash id
-    it has across endpoints (its records' own and stated ones), primary record first."""
-    found = explain(graph_file, ident)
-    if found is None:
-        return "", 0, []
-    ids: list[tuple[str, str]] = []
-    records = sorted(found.records, key=lambda r: r.key != found.primary)
-    for r in records:
-        own = [] if r.source_id.startswith("db:") else [(r.endpoint, r.source_id)]
-        ids += [p for p in own + [(str(e), str(s)) for e, s in r.other_ids] if p not in ids]
-    pid = next((r.performer_id for r in records if r.performer_id is not None), 0)
-    return found.name, int(pid), ids
-
-
 def graph_items(performers: list[LocalPerformer], graph_file: Path) -> list[dict[str, Any]]:
     """An item per local performer the graph can complete (none without a graph: nothing to
     suggest); ids another local performer already holds are left to the "merge" kind."""
@@ -43,19 +28,20 @@ def graph_items(performers: list[LocalPerformer], graph_file: Path) -> list[dict
         return []
     try:
         found = identities_for(graph_file, [sid for _, sid in asked])
-        first: dict[str, str] = {}
-        for (p, _), ident in zip(asked, found, strict=True):
-            if ident is not None:
-                first.setdefault(p.id, ident)
-        known = {i: identity_ids(graph_file, i) for i in set(first.values())}
     except GraphError:
         return []
+    first: dict[str, Explained] = {}
+    for (p, _), ident in zip(asked, found, strict=True):
+        if ident is not None:
+            first.setdefault(p.id, ident)
     held = {sid for p in performers for sid in p.stash_ids}
     items = []
     for p in performers:
         if p.id not in first:
             continue
-        name, pid, ids = known[first[p.id]]
+        identity = first[p.id]
+        ids = [(e, s) for e, s, _ in ids_with_records(identity)]
+        pid = next(iter(identity.performer_ids()), 0)
         have = {endpoint_key(e) for e, _ in p.stash_ids}
         new = [(e, s) for e, s in ids if endpoint_key(e) not in have]
         new = [pair for n, pair in enumerate(new) if endpoint_key(pair[0]) not in
@@ -66,10 +52,10 @@ def graph_items(performers: list[LocalPerformer], graph_file: Path) -> list[dict
         items.append({
             "id": f"graph:{p.id}:{new[0][0]}|{new[0][1]}", "kind": "graph",
             "score": float(len(new)),
-            "evidence": [f"{p.name}'s stash ids are identity {name} in the identity graph",
+            "evidence": [f"{p.name}'s stash ids are identity {identity.name} in the identity graph",
                          f"adds {len(new)} stash id(s): " + ", ".join(f"{e} {s}" for e, s in new)],
             "performer": {"id": p.id, "name": p.name, "image_url": p.image_url},
-            "match": {"performer_id": pid, "name": name, "disambiguation": None,
+            "match": {"performer_id": pid, "name": identity.name, "disambiguation": None,
                       "distance": 0.0, "tier": "graph", "stash_ids": stash_ids, "image_url": None},
             "apply_stash_ids": [{"endpoint": e, "stash_id": s} for e, s in [*p.stash_ids, *new]],
         })  # fmt: skip
