@@ -105,6 +105,31 @@ after(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
+// First: the health item needs ids no other local performer holds yet (else it is a merge).
+describe("library health kind graph", () => {
+  test("the review page's Complete stash ids tab lists a performer the graph can complete; Link adds the ids", async () => {
+    const local = await createPerformer({ name: "Ali (local)", stash_ids: [{ endpoint: STASHDB, stash_id: ALI_SD, updated_at: STAMP }] });
+    const page = await openPage("plugin/stash-sense/review?tab=graph");
+    await page.locator(".stash-sense-health-refresh").click();
+    await page.locator(".stash-sense-health-line", { hasText: /^Checked \d+ of \d+ performers/ }).waitFor({ timeout: 300000 });
+    const item = page.locator(`.stash-sense-health-item[data-id^="graph:${local}:"]`);
+    await item.waitFor({ timeout: 30000 });
+    assert.match(await item.innerText(), /is Ali Naimi in the identity graph/);
+    assert.match(await item.innerText(), new RegExp(`adds 1 stash id\\(s\\): ${FANSDB} ${ALI_FD}`));
+    const got = await mutationsDuring(async () => {
+      await item.locator(".stash-sense-health-link").click();
+      await item.waitFor({ state: "detached", timeout: 30000 });
+    });
+    assert.deepEqual(got, [
+      {
+        mutation: "performerUpdate",
+        args: { input: { id: local, stash_ids: [{ endpoint: STASHDB, stash_id: ALI_SD, updated_at: STAMP }, { endpoint: FANSDB, stash_id: ALI_FD }] } },
+      },
+    ]);
+    await page.close();
+  });
+});
+
 describe("performer page identity panel", () => {
   test("shows each configured stash-box; one click adds the missing stash id, keeping the one Stash has", async () => {
     const ali = await createPerformer({ name: "Ali Naimi", stash_ids: [{ endpoint: STASHDB, stash_id: ALI_SD, updated_at: STAMP }] });
