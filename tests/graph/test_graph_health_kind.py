@@ -3,6 +3,7 @@ that the identity graph knows, on a real graph built from a real face database (
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,11 @@ from stash_sense.app.library_models import HealthItem
 from stash_sense.database import FaceDatabase
 from stash_sense.graph import build_graph, graph_paths
 from stash_sense.graph.model import FANSDB, JAVSTASH, STASHDB, THEPORNDB
+from stash_sense.library import LibraryStore
+from stash_sense.library.health import replace_items, stored_items
 from stash_sense.library.health_graph import graph_file_of, graph_items
 from stash_sense.library.health_refresh import LocalPerformer
+from stash_sense.library.schema import MIGRATIONS
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +65,20 @@ def test_no_graph_no_items(tmp_path: Path) -> None:
 def test_the_refresh_finds_the_graph_beside_the_generation_it_opened(graph_file: Path) -> None:
     with FaceDatabase.open(graph_file.parent) as db:
         assert graph_file_of(db.path) == graph_file
+
+
+def test_state_database_5_stores_graph_items_and_keeps_older_items(tmp_path: Path) -> None:
+    """A state database of schema 4 (whose items table took link and merge only) is migrated:
+    its items stay, and graph items can be stored and listed."""
+    path = tmp_path / "library.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(";\n".join(MIGRATIONS[:4]) + ";\nPRAGMA user_version=4;")
+        db.execute("INSERT INTO health_items VALUES ('link:1:e|s', 'link', 0.9, '{}', 0.0)")
+        with pytest.raises(sqlite3.IntegrityError):  # the old table refused the new kind
+            db.execute("INSERT INTO health_items VALUES ('graph:1:e|s', 'graph', 1, '{}', 0)")
+    with LibraryStore(path) as store:
+        assert store.version == len(MIGRATIONS) >= 5
+        assert [r["id"] for r in store.read("SELECT id FROM health_items")] == ["link:1:e|s"]
+        item = {"id": "graph:1:e|s", "kind": "graph", "score": 1.0}
+        replace_items(store, [item])
+        assert stored_items(store, "graph") == [item]
