@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from graphdb import make_database
 
-from stash_sense.app.library_models import HealthItem
+from stash_sense.app.library_models import HealthDecisionRequest, HealthItem
 from stash_sense.database import FaceDatabase
 from stash_sense.graph import build_graph, graph_paths
 from stash_sense.graph.model import FANSDB, JAVSTASH, STASHDB, THEPORNDB
@@ -82,3 +82,8 @@ def test_state_database_5_stores_graph_items_and_keeps_older_items(tmp_path: Pat
         item = {"id": "graph:1:e|s", "kind": "graph", "score": 1.0}
         replace_items(store, [item])
         assert stored_items(store, "graph") == [item]
+
+
+def test_a_graph_item_can_be_decided() -> None:
+    asked = {"item_id": f"graph:1:{FANSDB}|fd-jane", "kind": "apply"}
+    assert HealthDecisionRequest.model_validate(asked).item_id == asked["item_id"]

@@ -12,12 +12,12 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
-import { chromium } from "playwright-core";
 import { startHarness, TESTS_DIR } from "../lib/harness-server.mjs";
-import { freePort, installFromSource, makeTestDb, PYTHON, REPO, startSidecar, startStandIn, TEST_DATA } from "../lib/services.mjs";
+import {
+  freePort, installFromSource, launchChromium, makeTestDb, PYTHON, REPO, startSidecar, startStandIn, TEST_DATA,
+} from "../lib/services.mjs"; // prettier-ignore
 import { standInClient } from "../lib/standin-client.mjs";
 
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const ARTIFACTS = path.join(TESTS_DIR, "artifacts");
 const API_KEY = "performer-test-key";
 const STASHDB = "https://stashdb.org/graphql";
@@ -27,10 +27,6 @@ const ALI_SD = "5b1f0a4e-0000-4000-8000-00000000a002";
 const ALI_FD = "7c2e1b5f-0000-4000-8000-00000000b002";
 const MONICA_SD = "5b1f0a4e-0000-4000-8000-00000000a001";
 const STAMP = "2024-01-02T03:04:05Z"; // when "Stash" linked the id it already has
-const BROWSER_ARGS = [
-  "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync", "--no-first-run",
-]; // prettier-ignore
 
 let tmp;
 let standIn;
@@ -94,7 +90,7 @@ before(async () => {
   await standInGql(`mutation C($input: Map!) { configurePlugin(plugin_id: "stash-sense", input: $input) }`, {
     input: { sidecarUrl: `http://127.0.0.1:${sidecarPort}`, apiKey: API_KEY, minTier: "possible", frames: 12, connection: "auto" },
   });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
+  browser = await launchChromium();
 });
 
 after(async () => {

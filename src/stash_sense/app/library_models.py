@@ -241,7 +241,7 @@ class HealthPage(Result):
 class HealthDecisionRequest(Request):
     """Apply (the page made the change in Stash, or opened Stash's merge) or dismiss an item."""
 
-    item_id: str = Field(min_length=3, max_length=2000, pattern=r"^(link|merge|check):")
+    item_id: str = Field(min_length=3, max_length=2000, pattern=r"^(link|merge|check|graph):")
     kind: Literal["apply", "dismiss"]
 
 
