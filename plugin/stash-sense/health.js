@@ -146,6 +146,7 @@
     let line = "Stash's performers not checked yet.";
     if (status && (status.running || status.finished_at)) {
       line = `${status.running ? "Checking" : "Checked"} ${status.done} of ${status.total} performers of Stash` +
+        `${status.unchanged ? ` (${status.unchanged} unchanged since the last check)` : ""}` +
         `${status.failed ? `, ${status.failed} failed` : ""}: ${status.links} to link, ${status.merges} to merge` +
         `${status.reason ? ` (${status.reason})` : ""}.`;
     }

@@ -90,9 +90,9 @@ class HealthRunner:
         try:
             with self._use() as rec:
                 performers = read_performers(stash, rec.engine, rec.matcher, self.progress,
-                                             self._stop)  # fmt: skip
+                                             self._stop, self.store)  # fmt: skip
                 high = float(rec.matcher.tiers.high)
-            if self._stop.is_set():
+            if performers is None or self._stop.is_set():
                 self.reason = "stopped before the end: the previous items are kept"
                 return
             items = link_items(performers) + merge_items(performers, high)
@@ -111,6 +111,7 @@ class HealthRunner:
         return HealthStatus(
             running=self.running, done=self.progress.done, total=self.progress.total,
             failed=self.progress.failed, reason=self.reason, finished_at=self.finished_at,
+            unchanged=self.progress.unchanged,
             links=len(links) - likely, likely_links=likely,
             merges=len(store_health.stored_items(self.store, "merge")),
         )  # fmt: skip

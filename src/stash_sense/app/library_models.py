@@ -264,3 +264,5 @@ class HealthStatus(Result):
     links: int
     likely_links: int
     merges: int
+    #: performers kept from an earlier refresh, not read again (Stash's updated_at unchanged)
+    unchanged: int = 0

@@ -187,6 +187,17 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE scene_performers ADD COLUMN stash_ids TEXT NOT NULL DEFAULT '[]';
     """,
+    # 4: the health refresh's performers as last read (library/health_cache.py): a refresh
+    # re-reads only those Stash changed since (updated_at), new ones, or another database's
+    """
+    CREATE TABLE health_performers (
+        id TEXT PRIMARY KEY,
+        updated_at TEXT NOT NULL,
+        db_key TEXT NOT NULL,
+        body TEXT NOT NULL,
+        vector BLOB
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
