@@ -37,7 +37,7 @@ _TABLE = {t[0]: t for t in TABLES}
 PERFORMER_TABLES = ("performers", "aliases", "stash_ids", "image_urls", "external_urls")
 FACE_TABLES = ("faces", "embeddings")
 _KEY = {"performers": "id", "faces": "id", "embeddings": "face_id"}
-_CHUNK = 5_000
+_CHUNK = 20_000  # keys a query reads at once (each query evaluates the liveness filter once)
 
 
 def _key(table: str) -> str:
