@@ -22,6 +22,7 @@ from stash_sense.app.library_models import (
 )
 from stash_sense.library import LibraryStore
 from stash_sense.library import health as store_health
+from stash_sense.library.health_graph import graph_file_of, graph_items
 from stash_sense.library.health_refresh import Progress, link_items, merge_items, read_performers
 from stash_sense.library.scan import UseRecognizer
 from stash_sense.sources.ratelimit import TokenBucket
@@ -92,10 +93,12 @@ class HealthRunner:
                 performers = read_performers(stash, rec.engine, rec.matcher, self.progress,
                                              self._stop, self.store)  # fmt: skip
                 high = float(rec.matcher.tiers.high)
+                graph_file = graph_file_of(rec.matcher.db.path)
             if performers is None or self._stop.is_set():
                 self.reason = "stopped before the end: the previous items are kept"
                 return
             items = link_items(performers) + merge_items(performers, high)
+            items += graph_items(performers, graph_file)
             store_health.replace_items(self.store, items)
         except StashError as err:
             self.reason = f"cannot read Stash's performers: {err}"

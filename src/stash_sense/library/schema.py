@@ -198,6 +198,21 @@ MIGRATIONS: tuple[str, ...] = (
         vector BLOB
     );
     """,
+    # 5: health items of the kind "graph" (library/health_graph.py): the table is rebuilt, as
+    # SQLite cannot change a CHECK; the items and their index are kept
+    """
+    CREATE TABLE health_items_5 (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('link', 'merge', 'graph')),
+        score REAL NOT NULL,
+        body TEXT NOT NULL,
+        refreshed_at REAL NOT NULL
+    );
+    INSERT INTO health_items_5 SELECT id, kind, score, body, refreshed_at FROM health_items;
+    DROP TABLE health_items;
+    ALTER TABLE health_items_5 RENAME TO health_items;
+    CREATE INDEX health_items_kind ON health_items (kind, score);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
