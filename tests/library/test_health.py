@@ -201,3 +201,27 @@ def test_a_stamp_from_the_last_seconds_is_read_again() -> None:
     assert health_refresh._settled("2026-01-01T10:00:00Z", now=1767261601.5) == ""
     assert health_refresh._settled("2026-01-01T10:00:00Z", now=1767261603.0) != ""
     assert health_refresh._settled("not a time", now=0) == ""
+
+
+def test_a_check_with_two_faces_not_tagged(tmp_path: Path) -> None:
+    """Found by the library benchmark on a builder-made database: two untagged "high" faces with
+    stash ids in one scene made the digest sort dicts (TypeError, a 500 on the page)."""
+    store = LibraryStore.in_folder(tmp_path)
+    with store.transaction() as db:
+        db.execute(
+            "INSERT INTO scenes (scene_id, stash_updated_at, title, status, scanned_at, "
+            "logic_version) VALUES ('9', '2026-01-01T00:00:00Z', 'two strangers', 'done', 0, 1)"
+        )
+        db.execute("INSERT INTO scene_performers VALUES ('9', '77', 'Someone Else', '[]')")
+        for person, (name, sid) in enumerate([("Monica Seles", MONICA), ("Ali", ALI_STASHDB)]):
+            db.execute("INSERT INTO persons (scene_id, person_id, frames, times) "
+                       "VALUES ('9', ?, 5, '[]')", (person,))  # fmt: skip
+            db.execute(
+                "INSERT INTO candidates VALUES ('9', ?, 0, ?, ?, NULL, 0.2, 'high', ?, NULL, 0, "
+                "NULL)",
+                (person, person + 1, name, f'[{{"endpoint": "{STASHDB}", "stash_id": "{sid}"}}]'),
+            )
+    [check] = _items(store, "check")
+    assert {u.candidate.name for u in check.untagged or []} == {"Monica Seles", "Ali"}
+    assert check.missing == []  # Someone Else has no stash id: no claim
+    store.close()

@@ -147,7 +147,9 @@ def check_items(
             continue
         what = [
             sorted(p["id"] for p in missing),
-            sorted(u["candidate"]["stash_ids"] for u in found),
+            # lists of dicts do not order: sorted by their JSON (the same digest as before for
+            # one face; two faces not tagged used to raise TypeError, a 500 on the page)
+            sorted((u["candidate"]["stash_ids"] for u in found), key=json.dumps),
         ]
         digest = hashlib.sha1(json.dumps(what).encode()).hexdigest()[:12]
         evidence = [f"tagged in Stash, face not found: {p['name']}" for p in missing]
