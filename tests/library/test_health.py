@@ -212,7 +212,8 @@ def test_a_check_with_two_faces_not_tagged(tmp_path: Path) -> None:
             "INSERT INTO scenes (scene_id, stash_updated_at, title, status, scanned_at, "
             "logic_version) VALUES ('9', '2026-01-01T00:00:00Z', 'two strangers', 'done', 0, 1)"
         )
-        db.execute("INSERT INTO scene_performers VALUES ('9', '77', 'Someone Else', '[]')")
+        other = f'[{{"endpoint": "{STASHDB}", "stash_id": "{NOT_IN_DATABASE}"}}]'
+        db.execute("INSERT INTO scene_performers VALUES ('9', '77', 'Someone Else', ?)", (other,))
         for person, (name, sid) in enumerate([("Monica Seles", MONICA), ("Ali", ALI_STASHDB)]):
             db.execute("INSERT INTO persons (scene_id, person_id, frames, times) "
                        "VALUES ('9', ?, 5, '[]')", (person,))  # fmt: skip
@@ -223,5 +224,27 @@ def test_a_check_with_two_faces_not_tagged(tmp_path: Path) -> None:
             )
     [check] = _items(store, "check")
     assert {u.candidate.name for u in check.untagged or []} == {"Monica Seles", "Ali"}
-    assert check.missing == []  # Someone Else has no stash id: no claim
+    assert [(m.id, m.name) for m in check.missing or []] == [("77", "Someone Else")]
+    store.close()
+
+
+def test_no_face_is_claimed_not_tagged_beside_a_tagged_performer_without_stash_ids(
+    tmp_path: Path,
+) -> None:
+    """Found by the library benchmark: Ray Allen, tagged by a local performer without a stash id,
+    was seen, matched a database performer with one, and the scene was flagged "not tagged"."""
+    store = LibraryStore.in_folder(tmp_path)
+    with store.transaction() as db:
+        db.execute(
+            "INSERT INTO scenes (scene_id, stash_updated_at, title, status, scanned_at, "
+            "logic_version) VALUES ('5', '2026-01-01T00:00:00Z', 'tagged', 'done', 0, 1)"
+        )
+        db.execute("INSERT INTO scene_performers VALUES ('5', '12', 'Monica', '[]')")
+        db.execute("INSERT INTO persons (scene_id, person_id, frames, times) "
+                   "VALUES ('5', 0, 5, '[]')")  # fmt: skip
+        db.execute(
+            "INSERT INTO candidates VALUES ('5', 0, 0, 1, 'Monica Seles', NULL, 0.2, 'high', ?, "
+            "NULL, 0, NULL)", (f'[{{"endpoint": "{STASHDB}", "stash_id": "{MONICA}"}}]',),
+        )  # fmt: skip
+    assert _items(store, "check") == []
     store.close()

@@ -98,13 +98,17 @@ def check_items(
     A face is tied to a performer by stash id only, so a claim needs stash ids on both sides: a
     tagged performer counts as not seen only when the face database knows one of its stash ids
     (`known(endpoint, stash_id)`; without `known`, when it has any), and a face as not tagged
-    only when its candidate has stash ids. A database without them yields no claim, not a
-    wrong one (docs/library-bench.md)."""
+    only when its candidate has stash ids and no performer tagged on the scene lacks stash ids
+    (the face may be that one). A database without them yields no claim, not a wrong one
+    (docs/library-bench.md)."""
     tagged: dict[str, list[dict[str, str]]] = defaultdict(list)
     claimable: set[tuple[str, str]] = set()
+    anonymous: set[str] = set()  # scenes with a tagged performer that has no stash id
     for r in store.read("SELECT * FROM scene_performers ORDER BY scene_id, name"):
         tagged[r["scene_id"]].append({"id": r["stash_performer_id"], "name": r["name"]})
         ids = json.loads(r["stash_ids"])
+        if not ids:
+            anonymous.add(r["scene_id"])
         if any(known is None or known(s["endpoint"], s["stash_id"]) for s in ids):
             claimable.add((r["scene_id"], r["stash_performer_id"]))
     if not tagged:
@@ -142,7 +146,8 @@ def check_items(
             for p in performers
             if p["id"] not in seen[scene_id] and (scene_id, p["id"]) in claimable
         ]
-        found = untagged.get(scene_id, [])
+        # a face may be a tagged performer without a stash id (a "link" item gives it its ids)
+        found = [] if scene_id in anonymous else untagged.get(scene_id, [])
         if not missing and not found:
             continue
         what = [
