@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -154,8 +155,9 @@ def resume_check(
     world: dict[str, Any], scenes: dict[str, dict[str, Any]], requests: list[list[Any]]
 ) -> dict[str, Any]:
     """After kill -9 and a resume: scenes whose sprite was read more than once (only the scene
-    under way at the kill may be), and scenes in scope older than the last one done that the
-    scan never recorded (must be none)."""
+    under way at the kill and the next one, fetched ahead by the prefetch, may be: two scenes in
+    a row of the scan's order), and scenes in scope older than the last one done that the scan
+    never recorded (must be none)."""
     sprite_reads = Counter(scene for _, kind, scene in requests if kind == "sprite")
     read_twice = sorted((s for s, n in sprite_reads.items() if n > 1), key=int)
     order = sorted(world["scenes"], key=lambda s: s["updated"])
@@ -170,5 +172,11 @@ def resume_check(
         "skipped_before_watermark": skipped[:20],
         "skipped_count": len(skipped),
         "recorded_without_a_read": unread_but_recorded[:20],
-        "ok": len(read_twice) <= 1 and not skipped,
+        "ok": _in_a_row(read_twice, [s["id"] for s in order]) and not skipped,
     }
+
+
+def _in_a_row(ids: list[str], order: list[str], most: int = 2) -> bool:
+    """At most `most` scenes, next to each other in the scan's order."""
+    at = sorted(order.index(i) for i in ids)
+    return len(at) <= most and all(b == a + 1 for a, b in pairwise(at))
