@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from scan_stash import make_scenes
 
@@ -26,6 +27,8 @@ from stash_sense.library import (
     health_cache,
     health_refresh,
 )
+from stash_sense.library.health_scenes import tagged_faces
+from stash_sense.library.identity import to_blob
 from stash_sense.sources.stash import StashClient
 from stash_sense_devkit.standins.launch import serve_in_subprocess
 
@@ -247,4 +250,37 @@ def test_no_face_is_claimed_not_tagged_beside_a_tagged_performer_without_stash_i
             "NULL, 0, NULL)", (f'[{{"endpoint": "{STASHDB}", "stash_id": "{MONICA}"}}]',),
         )  # fmt: skip
     assert _items(store, "check") == []
+    store.close()
+
+
+def test_merge_evidence_from_the_faces_of_tagged_scenes(tmp_path: Path) -> None:
+    """Two local performers without pictures, each the only one tagged on a scene where the scan
+    found one person: close faces make a merge item with both scenes as evidence."""
+    rng = np.random.default_rng(21)
+    face = rng.normal(size=128).astype(np.float32)
+    store = LibraryStore.in_folder(tmp_path)
+    tagged: dict[str, tuple[str, Any]] = {"1": ("30", face), "2": ("31", face + 0.05 * rng.normal(size=128)),
+              "3": ("32", rng.normal(size=128)), "4": ("33", face)}  # fmt: skip
+    with store.transaction() as db:
+        for scene, (performer, vector) in tagged.items():
+            db.execute(
+                "INSERT INTO scenes (scene_id, stash_updated_at, title, status, scanned_at, "
+                "logic_version) VALUES (?, '2026-01-01T00:00:00Z', 't', 'done', 0, 1)", (scene,)
+            )  # fmt: skip
+            db.execute("INSERT INTO scene_performers VALUES (?, ?, ?, '[]')",
+                       (scene, performer, f"P{performer}"))  # fmt: skip
+            db.execute(
+                "INSERT INTO persons (scene_id, person_id, frames, times, embedder, vector) "
+                "VALUES (?, 0, 5, '[]', 'sface', ?)", (scene, to_blob(vector)),
+            )  # fmt: skip
+        # scene 4 has a second person: whose face is whose is unknown, so it is no evidence
+        db.execute("INSERT INTO persons (scene_id, person_id, frames, times, embedder, vector) "
+                   "VALUES ('4', 1, 5, '[]', 'sface', ?)", (to_blob(face),))  # fmt: skip
+    locals_ = [health_refresh.LocalPerformer(pid, f"P{pid}", None, None, 1, [])
+               for pid in ("30", "31", "32", "33")]  # fmt: skip
+    faces = tagged_faces(store)
+    assert sorted(faces) == ["30", "31", "32"]
+    [item] = health_refresh.merge_items(locals_, 0.3, faces)
+    assert [p["id"] for p in item["performers"]] == ["30", "31"]
+    assert any("scene 1 person 1 and scene 2 person 1" in e for e in item["evidence"]), item
     store.close()

@@ -24,6 +24,7 @@ from stash_sense.library import LibraryStore
 from stash_sense.library import health as store_health
 from stash_sense.library.health_graph import graph_file_of, graph_items
 from stash_sense.library.health_refresh import Progress, link_items, merge_items, read_performers
+from stash_sense.library.health_scenes import tagged_faces
 from stash_sense.library.scan import UseRecognizer
 from stash_sense.sources.ratelimit import TokenBucket
 from stash_sense.sources.stash import StashClient, StashError
@@ -97,7 +98,8 @@ class HealthRunner:
             if performers is None or self._stop.is_set():
                 self.reason = "stopped before the end: the previous items are kept"
                 return
-            items = link_items(performers) + merge_items(performers, high)
+            items = link_items(performers)
+            items += merge_items(performers, high, tagged_faces(self.store))
             items += graph_items(performers, graph_file)
             store_health.replace_items(self.store, items)
         except StashError as err:

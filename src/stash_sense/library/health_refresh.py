@@ -8,7 +8,8 @@ the last one, and new ones: library/health_cache.py)
   default); applying adds every stash id of the database performer to the local one;
 - **merge**: local performers that are one person: they share a stash id, or their images'
   first match is one database performer at "high", or their images' SFace vectors are within
-  the database's "high" distance of each other. Never merged automatically.
+  the database's "high" distance of each other, or faces of scenes they are tagged on are
+  (library/health_scenes.py). Never merged automatically.
 
 Links and merges go by stash id or by face, never by name. Stash's placeholder image (an
 `image_path` with `default=true`) is no face and is skipped.
@@ -26,6 +27,7 @@ import numpy as np
 
 from stash_sense.faces import ImageError, load_image
 from stash_sense.library import health_cache as cache
+from stash_sense.library.health_scenes import SceneFace, close_pairs
 from stash_sense.library.store import LibraryStore
 from stash_sense.matching.cascade import CascadeIdentifier
 from stash_sense.matching.match import Match
@@ -174,9 +176,14 @@ def link_items(performers: list[LocalPerformer]) -> list[dict[str, Any]]:
     return items
 
 
-def merge_items(performers: list[LocalPerformer], high: float) -> list[dict[str, Any]]:
-    """Groups of local performers that are one person (see the module docstring), each group
-    once (the connected groups of the pairs found)."""
+def merge_items(
+    performers: list[LocalPerformer],
+    high: float,
+    scene_faces: dict[str, list[SceneFace]] | None = None,
+) -> list[dict[str, Any]]:
+    """Groups of local performers that are one person (see the module docstring; also their
+    tagged scenes' faces, `scene_faces` from health_scenes.tagged_faces), each group once (the
+    connected groups of the pairs found)."""
     reasons: dict[tuple[int, int], list[str]] = {}
     distances: dict[tuple[int, int], float] = {}
     by_sid: dict[tuple[str, str], list[int]] = {}
@@ -203,6 +210,10 @@ def merge_items(performers: list[LocalPerformer], high: float) -> list[dict[str,
             reasons.setdefault((a, b), []).append(
                 f"their images are {dist[x, y]:.3f} apart (high: {high:.2f} or closer)"
             )
+    owners = [p.id for p in performers]
+    for pair, (d, why) in close_pairs(owners, scene_faces or {}, high).items():
+        distances[pair] = min(d, distances.get(pair, d))
+        reasons.setdefault(pair, []).append(f"their tagged scenes' faces: {why}")
     return [_merge_item(performers, group, reasons, distances) for group in _groups(reasons)]
 
 
