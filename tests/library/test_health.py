@@ -259,8 +259,10 @@ def test_merge_evidence_from_the_faces_of_tagged_scenes(tmp_path: Path) -> None:
     rng = np.random.default_rng(21)
     face = rng.normal(size=128).astype(np.float32)
     store = LibraryStore.in_folder(tmp_path)
-    tagged: dict[str, tuple[str, Any]] = {"1": ("30", face), "2": ("31", face + 0.05 * rng.normal(size=128)),
-              "3": ("32", rng.normal(size=128)), "4": ("33", face)}  # fmt: skip
+    near = face + 0.05 * rng.normal(size=128)
+    tagged: dict[str, tuple[str, Any]] = {
+        "1": ("30", face), "2": ("31", near), "3": ("32", rng.normal(size=128)), "4": ("33", face)
+    }  # fmt: skip
     with store.transaction() as db:
         for scene, (performer, vector) in tagged.items():
             db.execute(
