@@ -67,6 +67,12 @@ class GraphBuildResult(Result):
     #: since the previous build: new_records, joined (records that joined an existing
     #: identity), splits, new_identities
     changes: dict[str, int]
+    #: "full" (every record linked) or "incremental" (only new and changed records weighed)
+    mode: str
+    #: changed (records new or changed), removed, touched (records weighed again, with their
+    #: candidates); incremental only: pairs (weighed), kept_links
+    relinked: dict[str, int]
+    link_seconds: float
 
 
 class GraphRecordResult(Result):
@@ -131,10 +137,11 @@ def _root(db: Path) -> Path:
     return db
 
 
-def build_identity_graph(db: Path) -> GraphBuildResult:
-    """Link the database's performers into identities and write its graph file."""
+def build_identity_graph(db: Path, *, full: bool = False) -> GraphBuildResult:
+    """Link the database's performers into identities and write its graph file: after a first
+    build only what changed is relinked, unless `full`."""
     try:
-        summary = build_graph(_root(db))
+        summary = build_graph(_root(db), full=full)
     except (GraphError, DecisionsError, DatabaseError) as err:
         raise Unusable(str(err)) from None
     return GraphBuildResult(
@@ -146,6 +153,9 @@ def build_identity_graph(db: Path) -> GraphBuildResult:
         records_with_skipped_data=summary.skipped,
         decisions=summary.decisions,
         changes=dict(summary.changes.__dict__),
+        mode=summary.mode,
+        relinked=summary.relinked,
+        link_seconds=summary.link_seconds,
     )
 
 
