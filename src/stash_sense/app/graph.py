@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from stash_sense.app.errors import InvalidInput, NotFound, Unusable
+from stash_sense.app.match_identity import identity_fields
 from stash_sense.app.results import Result, StashId
 from stash_sense.database import DatabaseError
 from stash_sense.graph import (
@@ -114,13 +115,8 @@ class IdentityResult(Result):
     def of(cls, found: Explained) -> IdentityResult:
         records = sorted(found.records, key=lambda r: r.key != found.primary)
         return cls(
-            id=found.id,
-            name=found.name,
+            **identity_fields(found),
             primary=found.primary,
-            stash_ids=[StashId(endpoint=ep, stash_id=sid) for ep, sid in found.stash_ids()],
-            names=found.names(),
-            urls=found.urls(),
-            faces=found.faces,
             performer_ids=found.performer_ids(),
             records=[GraphRecordResult(**r.__dict__) for r in records],
             links=[LinkResult.of(lk) for lk in found.links],

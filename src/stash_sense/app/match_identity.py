@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from stash_sense.app.results import FaceResult, IdentityRef, MatchResult, StashId
 from stash_sense.graph import Explained, GraphError, graph_paths, identities_for_performers
@@ -25,15 +25,20 @@ def graph_file_of(folder: Path) -> Path | None:
     return None
 
 
+def identity_fields(found: Explained) -> dict[str, Any]:
+    """The fields every answer about an identity carries (IdentityRef's)."""
+    return {
+        "id": found.id,
+        "name": found.name,
+        "stash_ids": [StashId(endpoint=ep, stash_id=sid) for ep, sid in found.stash_ids()],
+        "urls": found.urls(),
+        "names": found.names(),
+        "faces": found.faces,
+    }
+
+
 def identity_ref(found: Explained) -> IdentityRef:
-    return IdentityRef(
-        id=found.id,
-        name=found.name,
-        stash_ids=[StashId(endpoint=ep, stash_id=sid) for ep, sid in found.stash_ids()],
-        urls=found.urls(),
-        names=found.names(),
-        faces=found.faces,
-    )
+    return IdentityRef(**identity_fields(found))
 
 
 def with_identities(matches: Sequence[M], folder: Path) -> list[M]:
