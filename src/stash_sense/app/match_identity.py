@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from stash_sense.app.results import FaceResult, IdentityRef, MatchResult, StashId
+from stash_sense.app.results import FaceResult, IdentityRef, MatchResult, SceneResult, StashId
 from stash_sense.graph import Explained, GraphError, graph_paths, identities_for_performers
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=MatchResult)
+S = TypeVar("S", bound=SceneResult)
 
 
 def graph_file_of(folder: Path) -> Path | None:
@@ -68,3 +69,14 @@ def faces_with_identities(faces: Sequence[FaceResult], folder: Path) -> list[Fac
         out.append(face.model_copy(update={"matches": flat[start : start + n]}))
         start += n
     return out
+
+
+def scene_with_identities(scene: S, folder: Path) -> S:
+    """A scene result whose persons' matches carry their identities."""
+    flat = with_identities([m for p in scene.persons for m in p.matches], folder)
+    persons, start = [], 0
+    for person in scene.persons:
+        n = len(person.matches)
+        persons.append(person.model_copy(update={"matches": flat[start : start + n]}))
+        start += n
+    return scene.model_copy(update={"persons": persons})
