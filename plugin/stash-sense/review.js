@@ -466,16 +466,17 @@
       return target === "/sceneFilenameParser";
     });
   }
-  if (api.patch && api.patch.after) {
-    api.patch.after("SettingsToolsSection", function (props, result) {
-      if (!isSceneTools(props && props.children)) return result;
+  if (api.patch && api.patch.before) {
+    // before, as Stash's UI plugin docs show for this section: the props' children gain a row
+    api.patch.before("SettingsToolsSection", function (props, ...rest) {
+      if (!props || !isSceneTools(props.children)) return [props, ...rest];
       const button = R.stashLink(PATH, { className: "stash-sense-settings-link" },
         h("button", { type: "button", className: "btn btn-secondary" }, "Stash Sense: library review")); // prettier-ignore
       const Setting = api.components && api.components.Setting;
       const row = Setting
         ? h(Setting, { key: "stash-sense-review", heading: button })
         : h("div", { key: "stash-sense-review", className: "setting" }, h("div", null, h("h3", null, button)));
-      return h(React.Fragment, null, result, row);
+      return [Object.assign({}, props, { children: h(React.Fragment, null, props.children, row) }), ...rest];
     });
   }
 

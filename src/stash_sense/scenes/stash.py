@@ -18,6 +18,7 @@ import numpy as np
 from stash_sense.faces import FaceEngine
 from stash_sense.faces.imageio import ImageError, load_image
 from stash_sense.matching import Match
+from stash_sense.scenes.faces import SceneCancelled
 from stash_sense.scenes.frames import Frame, FrameError, Image, sprite_frames
 from stash_sense.scenes.identify import SceneResult
 from stash_sense.scenes.video import frames_at, sample_times
@@ -72,7 +73,10 @@ def _duration(client: StashClient, scene: StashScene, url: str) -> float:
 
 
 def face_times(
-    sheet: Image, frames: list[Frame], engine: FaceEngine | None = None
+    sheet: Image,
+    frames: list[Frame],
+    engine: FaceEngine | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> tuple[list[float], float]:
     """Times of the thumbnails that show a face, and the widest face in thumbnail pixels.
 
@@ -80,12 +84,16 @@ def face_times(
     thumbnail; each face belongs to the thumbnail holding its centre. Row by row, not the whole
     sheet at once: the detector keeps buffers for the largest input it saw (about 530 MB for a
     whole enlarged 1440 x 810 sheet, about 100 MB for one row of it), and the scan's prefetch
-    thread keeps its detector; no face crosses from one thumbnail into another.
+    thread keeps its detector; no face crosses from one thumbnail into another. `should_stop`
+    is asked between rows: a pause does not wait for the whole sheet (what was seen so far is
+    returned, and the caller stops).
     """
     detector = engine or FaceEngine.default()
     seen: set[int] = set()
     widest = 0.0
     for top, bottom in _rows(frames, sheet.shape[0]):
+        if should_stop is not None and should_stop():
+            break
         band = cv2.resize(sheet[top:bottom], None, fx=SHEET_SCALE, fy=SHEET_SCALE,
                           interpolation=cv2.INTER_LINEAR)  # fmt: skip
         # "is anyone on screen": the engine's full-size pass (no size cap, no refinement)
@@ -163,7 +171,9 @@ def stash_scene_frames(
         return sprite, "sprite", notes
     headers = client.auth_headers
     if sprite:
-        face_at, widest = face_times(sheet, sprite, engine)
+        face_at, widest = face_times(sheet, sprite, engine, should_stop)
+        if should_stop is not None and should_stop():
+            raise SceneCancelled("stopped while reading the sprite")
         if face_at and widest >= MIN_SPRITE_FACE_PX:
             return sprite, "sprite", notes
         if not scene.stream:
