@@ -9,7 +9,7 @@ embedders do; weights published only as TensorFlow.js graph models are converted
     python -m bench.tfjs_onnx .../human-models/models/faceres-deep.json \\
         bench/work/models/faceres-deep.onnx --output global_pooling/Mean
     python -m bench.candidates --embed faceres     # its vectors for every cached face
-    python -m bench.candidates                     # the study: bench/results/candidates.json
+    python -m bench.candidates [--dev]             # the study: bench/results/candidates.json
 
 The study uses confidence_study's protocol on whatever the cache holds (one face per identity
 enrolled, the other photos and hard copies as queries, 5 identity folds): for each engine, the
@@ -43,6 +43,8 @@ from stash_sense.matching.calibrate import folds_by_identity
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "candidates.json"
 MODELS = WORK / "models"
+#: the dev protocol's sets (450 performers), for a study before the whole cache is made
+DEV = ("lfw-dev", "lfw-dev-distractors", "lfw-dev-hard-queries")
 
 
 Forward = Callable[[list[ImageArray]], np.ndarray]
@@ -125,14 +127,14 @@ def embed(candidate: Candidate) -> None:
             print(f"{candidate.name} {set_name}: {count} faces, {ms:.1f} CPU-ms a face")
 
 
-def with_candidates(faces: Faces) -> Faces:
-    """The cached faces plus each candidate's vectors (rows in gather's order) and SFace's
-    flip-averaged vectors as `sface_flip`; a candidate missing for some face is left out."""
-    flipped = gather(flip=True)
-    faces.vectors["sface_flip"] = flipped.vectors["sface"]
+def with_candidates(sets: tuple[str, ...]) -> Faces:
+    """The cached faces of `sets` plus each candidate's vectors (rows in gather's order) and
+    SFace's flip-averaged vectors as `sface_flip`; a candidate missing for some face is left out."""
+    faces = gather(sets=sets)
+    faces.vectors["sface_flip"] = gather(flip=True, sets=sets).vectors["sface"]
     for name in CANDIDATES:
         parts = []
-        for set_name in SETS:
+        for set_name in sets:
             if not available(set_name):
                 continue
             fs = load(set_name)
@@ -235,10 +237,11 @@ def main() -> int:
     if args[:1] == ["--speed"]:
         print(json.dumps(speed()))
         return 0
-    faces = with_candidates(gather())
+    sets = DEV if "--dev" in args else SETS
+    faces = with_candidates(sets)
     kinds = labels(faces)
     result: dict[str, Any] = {
-        "sets": [s for s in SETS if available(s)],
+        "sets": [s for s in sets if available(s)],
         "performers": int(((kinds == "enrolment") | (kinds == "single")).sum()),
         "engines": {},
     }

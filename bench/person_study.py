@@ -178,6 +178,15 @@ def main() -> int:
             if mask.any():
                 key = f"{part}" + ("" if size is None else f", {size} faces")
                 result["held_out"][key] = report(p, tier, up, mask)
+    # the trade-off at each fixed `a` (every fold's persons, with their held-out single-face tier)
+    everyone = np.ones(len(fold), bool)
+    result["by_min_agreeing"] = {
+        str(a): {
+            part: report(p, tier, promoted(p, tier, a), everyone & (p.kind == part))
+            for part in ("plain", "hard")
+        }
+        for a in AGREE
+    }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "held_out"}))
