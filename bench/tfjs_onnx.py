@@ -295,6 +295,7 @@ def main() -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--output", help="the graph node to return (default: the last)")
     args = parser.parse_args()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(convert(args.model_json, args.output))
     print(f"wrote {args.out}")
     return 0
