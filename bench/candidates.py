@@ -147,6 +147,8 @@ def with_candidates(sets: tuple[str, ...]) -> Faces:
             parts.append(np.load(path)["vectors"][fs.found])
         else:
             vec = np.concatenate(parts)
+            if len(vec) != len(faces.identity):
+                sys.exit("the face cache changed while it was read (a cache run going on?)")
             if not np.isnan(vec).any():
                 faces.vectors[name] = vec
     return faces
