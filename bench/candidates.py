@@ -12,7 +12,7 @@ embedders do; weights published only as TensorFlow.js graph models are converted
     python -m bench.tfjs_onnx /tmp/package/models/faceres-deep.json \\
         bench/work/models/faceres-deep.onnx --output global_pooling/Mean
     python -m bench.candidates --embed faceres     # its vectors for every cached face
-    python -m bench.candidates [--dev]             # the study: bench/results/candidates.json
+    python -m bench.candidates [--dev]      # the study: bench/results/candidates[-dev].json
 
 The study uses confidence_study's protocol on whatever the cache holds (one face per identity
 enrolled, the other photos and hard copies as queries, 5 identity folds): for each engine, the
@@ -254,9 +254,10 @@ def main() -> int:
         if all(n in faces.vectors for n in names):
             result["engines"][label] = held_out(faces, names)
             print(label, result["engines"][label]["rank1"], flush=True)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {RESULTS}")
+    out = RESULTS.with_name("candidates-dev.json") if "--dev" in args else RESULTS
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out}")
     return 0
 
 
