@@ -3,6 +3,7 @@ retried with backoff, 401 a clean stop, and image downloads streamed under a siz
 
 from __future__ import annotations
 
+import socket
 import time
 from urllib.parse import urlsplit
 
@@ -161,3 +162,18 @@ def test_the_api_key_goes_only_to_the_api_host() -> None:
             )
             assert session.request_json("GET", base + "/echo") == {"api_key": seen}
             session.close()
+
+
+def test_a_closed_port_is_named_once_in_the_error() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once closed
+    config = EndpointConfig(name="t", url=f"http://127.0.0.1:{port}/graphql", rate_limit=100.0)
+    session = HttpSession(limiter=HostRateLimiter(100.0), retry=FAST_RETRY, source="t")
+    client = StashBoxClient(config, session=session)
+    with pytest.raises(FetchError) as err:
+        client.performer_page(1)
+    client.close()
+    assert err.value.reason == "connection"
+    assert str(err.value).count(config.url) == 1, str(err.value)
+    assert "connection failed" in str(err.value)

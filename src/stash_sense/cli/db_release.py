@@ -125,10 +125,14 @@ def update_command(
     for line in result.get("skipped", []):
         typer.echo(f"skipped release {line}", err=True)
     if result.get("updated"):
+        back = (
+            f"; `stash-sense db rollback --db {db}` returns to {result['previous']}"
+            if result.get("previous")
+            else ""
+        )
         typer.echo(
             f"installed release {result['installed']} ({result['method']}, "
-            f"{result['download_bytes']} bytes) as {result['generation']}; "
-            f"`stash-sense db rollback --db {db}` returns to the previous one"
+            f"{result['download_bytes']} bytes) as {result['generation']}{back}"
         )
     elif result.get("available"):
         typer.echo(

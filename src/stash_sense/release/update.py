@@ -185,6 +185,7 @@ def _install(
         "available": False,
         "installed": last["version"],
         "generation": final.name,
+        "previous": current.name if current else None,  # what `db rollback` returns to
         "counts": last.get("counts", {}),
         "seconds": {
             "download": round(downloaded - started, 3),

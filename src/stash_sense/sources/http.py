@@ -189,7 +189,8 @@ class HttpSession(Closing[HttpClient]):
             except NetError as err:
                 if err.reason not in ("timeout", "connection"):
                     raise FetchError(err.reason, str(err)) from None
-                last, reason = str(err), err.reason
+                # NetError names the URL already: once in the line is enough
+                last, reason = str(err).removeprefix(f"{url}: "), err.reason
             else:
                 if status == 429:
                     wait = self.retry.backoff(attempt) if wait is None else wait
