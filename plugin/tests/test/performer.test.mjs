@@ -4,7 +4,7 @@
 // schema: every query the page sends is executed against it) and the real sidecar on the test
 // database whose identity graph was built with `stash-sense db graph build` (lib/graph_test_db.py:
 // Monica Seles on StashDB and, as a second row, on FansDB; Ali Naimi with both ids on one row).
-// STASH_SENSE_DOCS_SCREENSHOTS=1 also writes docs/performer-panel.png.
+// STASH_SENSE_SCREENSHOTS=1 also writes docs/performer-panel.png (as review.test.mjs does its pictures).
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { copyFile, mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
@@ -141,7 +141,7 @@ describe("performer page identity panel", () => {
     await fansdb.locator("img.stash-sense-identity-img[src^='data:image/']").waitFor({ timeout: 30000 });
     const add = node.locator(".stash-sense-identity-add");
     assert.equal(await add.textContent(), "Add 1 missing stash id");
-    if (process.env.STASH_SENSE_DOCS_SCREENSHOTS) {
+    if (process.env.STASH_SENSE_SCREENSHOTS === "1") {
       await node.screenshot({ path: path.join(ARTIFACTS, "performer-panel.png") });
       await copyFile(path.join(ARTIFACTS, "performer-panel.png"), path.join(REPO, "docs", "performer-panel.png"));
     }
