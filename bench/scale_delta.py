@@ -197,6 +197,8 @@ def main() -> int:
     if path is None:
         sys.exit("no scale database: run python -m bench.bench_scale first, or name a file")
     sqlite_path = path / SQLITE_NAME if path.is_dir() else path
+    if not sqlite_path.is_file():
+        sys.exit(f"no SQLite file at {sqlite_path}")
     model = FaceModel.fit(load_real())
     out = measure_rows(sqlite_path, model, WORK / "delta-rows")
     out["load_average_1m"] = round(os.getloadavg()[0], 2)
