@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -26,29 +28,25 @@ from stash_sense.database import DatabaseWriter, PerformerRecord
 from stash_sense.database.canonical import export_canonical
 from stash_sense.database.content import content_digest
 from stash_sense.database.diff import apply_diff, write_diff
-from stash_sense.database.incremental import apply_incremental
+from stash_sense.database.incremental import apply_incremental, touched
 from stash_sense.database.layout import SQLITE_NAME, STAGING, current_generation
 from stash_sense.database.manifest import MANIFEST_NAME
 from stash_sense.database.schema import connect_readonly
-from stash_sense.database.sethash import set_hash
+from stash_sense.database.sethash import set_hash, updated
 from stash_sense.net.digest import sha256_file
 
 SHARE = 0.01
 
 
-def measure(
-    db: Path, model: FaceModel, work: Path, compare_canonical: bool = False
-) -> dict[str, Any]:
-    """Make a 1% change of `db`'s current generation, diff it, apply it incrementally (timed);
-    `compare_canonical`: also time today's canonical rebuild of the same delta."""
-    gen = current_generation(db)
-    assert gen is not None
+def make_change(base_sqlite: Path, model: FaceModel, work: Path) -> tuple[Path, int, int]:
+    """A 1% change of the SQLite file `base_sqlite`, made by the product's writer in `work`;
+    returns the changed file and the face counts before and after."""
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     root = work / "publisher"
     root.mkdir()
     (root / STAGING).mkdir()
-    shutil.copyfile(gen / SQLITE_NAME, root / STAGING / SQLITE_NAME)
+    shutil.copyfile(base_sqlite, root / STAGING / SQLITE_NAME)
     rng = np.random.default_rng(99)
     with DatabaseWriter.open(root, engine_infos()) as w:
         ids = [int(r[0]) for r in w._conn.execute("SELECT id FROM performers WHERE deleted = 0")]
@@ -87,7 +85,17 @@ def measure(
                     box = (0.0, 0.0, 100.0, 100.0)
                     w.add_face_vectors(pid, "stashdb", f"new:{i}#{k}", 0, box, 0.99, "{}", halves)
         after = w.counts()
-    new_sqlite = root / STAGING / SQLITE_NAME
+    return root / STAGING / SQLITE_NAME, faces_before, after["faces"]
+
+
+def measure(
+    db: Path, model: FaceModel, work: Path, compare_canonical: bool = False
+) -> dict[str, Any]:
+    """Make a 1% change of `db`'s current generation, diff it, apply it incrementally (timed);
+    `compare_canonical`: also time today's canonical rebuild of the same delta."""
+    gen = current_generation(db)
+    assert gen is not None
+    new_sqlite, faces_before, faces_after = make_change(gen / SQLITE_NAME, model, work)
     t0 = time.perf_counter()
     changes = write_diff(gen / SQLITE_NAME, new_sqlite, work / "delta.sqlite")
     with contextlib.closing(connect_readonly(new_sqlite)) as conn:
@@ -123,7 +131,7 @@ def measure(
     shutil.rmtree(work, ignore_errors=True)
     return {
         "faces_before": faces_before,
-        "faces_after": after["faces"],
+        "faces_after": faces_after,
         "changes": changes,
         "delta_mb": round(size / 2**20, 1),
         "publisher_diff_and_digest_s": round(publisher_s, 1),
@@ -135,3 +143,71 @@ def measure(
         "base_check_by_file_sha256_s": round(base_check_s, 1),
         "canonical_rebuild_s": canonical_s,
     }
+
+
+def _timed(fn: Any) -> tuple[Any, dict[str, float]]:
+    t0, c0 = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, {
+        "wall_s": round(time.perf_counter() - t0, 2),
+        "cpu_s": round(time.process_time() - c0, 2),
+    }
+
+
+def measure_rows(base_sqlite: Path, model: FaceModel, work: Path) -> dict[str, Any]:
+    """The SQLite side of a 1% delta at any size, without the indices (whose build is what takes
+    an hour at full size on a shared machine): each step of the user's side, wall and CPU, the
+    set-hash check beside the whole-content digest it replaces, and the check that the updated
+    set hash equals the full one."""
+    new_sqlite, before, after = make_change(base_sqlite, model, work)
+    delta = work / "delta.sqlite"
+    changes, publisher = _timed(lambda: write_diff(base_sqlite, new_sqlite, delta))
+    steps: dict[str, Any] = {"publisher_diff": publisher}
+    _, steps["base_file_sha256"] = _timed(lambda: sha256_file(base_sqlite))
+    applied = work / "applied.sqlite"
+    _, steps["sqlite_copy_and_diff"] = _timed(lambda: apply_diff(base_sqlite, delta, applied))
+    with (
+        contextlib.closing(connect_readonly(base_sqlite)) as old,
+        contextlib.closing(connect_readonly(applied)) as new,
+    ):
+        base_set, steps["full_set_hash_of_base"] = _timed(lambda: set_hash(old))
+        (performers, faces), steps["touched_ids"] = _timed(lambda: touched(old, delta))
+        got, steps["set_hash_update"] = _timed(
+            lambda: updated(base_set, old, new, performers, faces)
+        )
+        full, steps["full_set_hash_of_result"] = _timed(lambda: set_hash(new))
+        _, steps["whole_content_digest_of_result"] = _timed(lambda: content_digest(new))
+    shutil.rmtree(work, ignore_errors=True)
+    return {
+        "faces_before": before,
+        "faces_after": after,
+        "changes": changes,
+        "touched": {"performers": len(performers), "faces": len(faces)},
+        "updated_equals_full": got == full,
+        "steps": steps,
+    }
+
+
+def main() -> int:
+    """`python -m bench.scale_delta [SQLITE]`: measure_rows on the scale database's SQLite file
+    (default: the full-size one), written to bench/results/scale-delta-rows.json."""
+    from bench.scale_world import WORK, load_real
+
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else current_generation(WORK / "db")
+    if path is None:
+        sys.exit("no scale database: run python -m bench.bench_scale first, or name a file")
+    sqlite_path = path / SQLITE_NAME if path.is_dir() else path
+    if not sqlite_path.is_file():
+        sys.exit(f"no SQLite file at {sqlite_path}")
+    model = FaceModel.fit(load_real())
+    out = measure_rows(sqlite_path, model, WORK / "delta-rows")
+    out["load_average_1m"] = round(os.getloadavg()[0], 2)
+    out["sqlite_mb"] = round(sqlite_path.stat().st_size / 2**20, 1)
+    results = Path(__file__).resolve().parent / "results" / "scale-delta-rows.json"
+    results.write_text(json.dumps(out, indent=2) + "\n")
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

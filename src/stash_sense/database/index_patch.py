@@ -125,11 +125,13 @@ def patch_index(
             f"SELECT face_id FROM embeddings WHERE embedder = ? AND {_LIVE_FACE}", (info.name,)
         )
     ]
+    # the probe's queries: half on the faces just inserted, the rest over all faces
     changed = np.asarray(add, dtype=np.int64)
-    if len(changed):
+    near = min(len(changed), probe // 2)
+    if near:
         vectors = np.stack([live[f] for f in add])
-        probe_index(index, changed, vectors, probe=probe, name=name, live=len(every))
-    _probe_all(index, every, probe=probe, name=name)
+        probe_index(index, changed, vectors, probe=near, name=name, live=len(every))
+    _probe_all(index, every, probe=probe - near, name=name)
 
 
 def _probe_all(index: Index, rows: list[int], *, probe: int, name: str) -> None:

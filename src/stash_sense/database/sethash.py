@@ -33,6 +33,7 @@ from stash_sense.database.errors import DatabaseError
 LANES = 1024
 STATE_BYTES = LANES * 2
 _TABLE = {t[0]: t for t in TABLES}
+_LIVE_FACE = _TABLE["embeddings"][2]
 #: the tables of each kind of element, in encoding order; the first is the element's own row
 PERFORMER_TABLES = ("performers", "aliases", "stash_ids", "image_urls", "external_urls")
 FACE_TABLES = ("faces", "embeddings")
@@ -112,6 +113,9 @@ def _elements(
             chosen, params = f"{key} BETWEEN ? AND ?", [keys[0], keys[-1]]
         else:
             chosen, params = f"{key} IN (SELECT value FROM json_each(?))", [json.dumps(keys)]
+            if where == _LIVE_FACE:  # the liveness join over these faces only, not every face
+                where = _LIVE_FACE[:-1] + " AND f.id IN (SELECT value FROM json_each(?)))"
+                params = [json.dumps(keys), *params]
         at = [c.strip() for c in columns.split(",")].index(key)
         sql = f"SELECT {columns} FROM {table} WHERE ({where}) AND {chosen} ORDER BY {order}"
         prefix = b"R" + bytes([tag])
