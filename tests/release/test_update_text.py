@@ -16,8 +16,9 @@ def test_the_first_install_offers_no_rollback_and_the_next_names_its_target(
     db = tmp_path / "db"
 
     def update(stage: int) -> str:
-        done = cli("db", "update", "--db", str(db), "--index",
-                   f"{host.url}/stage{stage}/index.json", "--keys", str(world.keys_json))  # fmt: skip
+        index = f"{host.url}/stage{stage}/index.json"
+        keys = str(world.keys_json)
+        done = cli("db", "update", "--db", str(db), "--index", index, "--keys", keys)
         assert done.returncode == 0, done.stderr
         return done.stdout
 
