@@ -140,3 +140,13 @@ def test_only_unreadable_images_exit_2_cleanly(enrolled: tuple[Path, Path], tmp_
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr.splitlines() == ["1 of 1 images could not be read"]
         assert "not an image" in json.loads(proc.stdout)["error"]
+
+
+def test_a_table_names_an_unreadable_image_once(enrolled: tuple[Path, Path], tmp_path: Path) -> None:
+    db, _ = enrolled
+    text = tmp_path / "notes.jpg"
+    text.write_text("these are not pixels\n")
+    proc = run_cli("identify", "--db", db, text)
+    assert proc.returncode == 2, proc.stderr
+    said = " ".join((proc.stdout + proc.stderr).split())  # the table wraps at 80 columns
+    assert "not an image" in said and said.count(str(text)) == 1, said

@@ -142,7 +142,8 @@ def _print_record(console: Any, record: dict[str, Any]) -> None:
     from rich.table import Table
 
     if "error" in record:
-        console.print(f"[bold]{record['image']}[/]: [red]{record['error']}[/]")
+        error = record["error"].removesuffix(f": {record['image']}")  # named once, in front
+        console.print(f"[bold]{record['image']}[/]: [red]{error}[/]")
         return
     if not record["faces"]:
         console.print(f"[bold]{record['image']}[/]: no face found")
