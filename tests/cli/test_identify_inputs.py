@@ -142,7 +142,7 @@ def test_only_unreadable_images_exit_2_cleanly(enrolled: tuple[Path, Path], tmp_
         assert "not an image" in json.loads(proc.stdout)["error"]
 
 
-def test_a_table_names_an_unreadable_image_once(enrolled: tuple[Path, Path], tmp_path: Path) -> None:
+def test_a_table_names_a_bad_image_once(enrolled: tuple[Path, Path], tmp_path: Path) -> None:
     db, _ = enrolled
     text = tmp_path / "notes.jpg"
     text.write_text("these are not pixels\n")
