@@ -8,7 +8,7 @@ is reported on the other half's world (never tuned on). A fifth of the people ar
 strangers: those whose faces are nearest to someone of a world join it as look-alike records.
 
     python -m bench.bench_graph            # writes bench/results/graph.json
-    python -m bench.bench_graph --scale N  # linking time for N synthetic people (5 endpoints)
+    python -m bench.bench_graph_scale N    # linking time for N synthetic people (5 endpoints)
 
 The face vectors come from bench/graph_faces.py (made on first use; about 45 minutes on 2 loaded
 cores); a partial cache is used as far as it goes, and the figures say how many people it held.
@@ -245,44 +245,10 @@ def tune(world: World, tiers: tuple[float, float, float]) -> tuple[Rules, list[d
     return best[2], trials
 
 
-def scale(n: int) -> int:
-    """Linking time alone for a world of `n` synthetic people (random face vectors of the
-    default ensemble's sizes, names drawn from syllables) under the five endpoints; writes
-    bench/results/graph-scale-<n>.json. No face model and no stand-in runs."""
-    rng = np.random.default_rng(0)
-    syllables = ["ka", "ri", "na", "to", "mi", "lo", "ve", "sa", "de", "ro", "ja", "ne", "el"]
-    people = []
-    for i in range(n):
-        name = " ".join(
-            "".join(rng.choice(syllables, size=int(rng.integers(2, 4)))).title() for _ in range(2)
-        )
-        centre = {k: rng.normal(size=128) for k in EMBEDDERS}
-        faces = {}
-        for k, c in centre.items():
-            v = c + 0.35 * rng.normal(size=(3, 128))
-            faces[k] = (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
-        people.append(Person(f"p{i}", name, faces))
-    world = build_world(people, seed=3)
-    t0 = time.perf_counter()
-    graph = link_records(world.records, fusion=FUSION, rules=Rules())
-    seconds = time.perf_counter() - t0
-    result = {
-        "command": f"python -m bench.bench_graph --scale {n}",
-        "note": "shared 2-core machine under load; linking only (no download, no face model)",
-        "people": n,
-        "records": len(world.records),
-        "faces": sum(r.face_count for r in world.records),
-        "link_seconds": round(seconds, 1),
-        **{k: round(v, 4) for k, v in scores(world, graph).items() if "pairwise" in k},
-    }
-    out = OUT.with_name(f"graph-scale-{n}.json")
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
-    return 0
-
-
 def main() -> int:
-    if len(sys.argv) == 3 and sys.argv[1] == "--scale":
+    if len(sys.argv) == 3 and sys.argv[1] == "--scale":  # kept for old notes and scripts
+        from bench.bench_graph_scale import main as scale
+
         return scale(int(sys.argv[2]))
     started = time.perf_counter()
     faces, partial = load_faces()

@@ -18,9 +18,10 @@ bench/work/scale/db. Measured:
 
     python -m bench.scale_faces && python -m bench.bench_scale     # BENCH_QUICK=1: 11,000 / 37,000
 
-`--compare-canonical` also times today's canonical rebuild of the same delta (always in quick
-mode; at full size it takes many minutes). Writes bench/results/scale.json (scale-quick.json in
-quick mode).
+Stages: `--no-search`, `--no-sidecar`, `--no-delta` leave one out (its figures from an earlier
+run stay in the results file). `--compare-canonical` also times the canonical rebuild of the same
+delta (the way below INCREMENTAL_FACES; 245 s at 37,000 faces, many minutes at full size). Writes
+bench/results/scale.json (scale-quick.json in quick mode).
 """
 
 from __future__ import annotations
@@ -276,7 +277,9 @@ def main() -> int:
     build_s = time.perf_counter() - t0
     with FaceDatabase.open(DB) as db:
         weights = db.manifest.fusion
-        results: dict[str, Any] = {
+        # a stage left out keeps the figures of an earlier run (`--no-search` etc.)
+        results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+        results |= {
             "quick": QUICK,
             "setup": {
                 "cores": len(cpus),
@@ -293,13 +296,14 @@ def main() -> int:
             "size": sizes(DB),
         }
         _save(results)
-        results["search"] = search(db, real, meta, weights)
-        _save(results)
+        if "--no-search" not in sys.argv[1:]:
+            results["search"] = search(db, real, meta, weights)
+            _save(results)
     if "--no-sidecar" not in sys.argv[1:]:
         results["sidecar"] = sidecar(DB, real)
         _save(results)
     if "--no-delta" not in sys.argv[1:]:
-        compare = QUICK or "--compare-canonical" in sys.argv[1:]
+        compare = "--compare-canonical" in sys.argv[1:]
         results["delta"] = scale_delta.measure(DB, model, WORK / "delta", compare)
         _save(results)
     print(json.dumps(results, indent=2))

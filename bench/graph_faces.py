@@ -11,7 +11,6 @@ bench/face_cache.py chooses it), its vector per embedder, NaN where no face was 
 from __future__ import annotations
 
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import numpy as np
 
 from bench.bench_embedders import nearest_centre
 from bench.evaldata import FACES, require_eval
+from bench.resume import run_resumable
 from stash_sense.faces import FaceEngine, ImageError, load_image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,31 +74,21 @@ def build() -> None:
     engine = FaceEngine.create(EMBEDDERS)
     dims = {e.name: e.dim for e in engine.embedders}
     arrays = {f"vec_{k}": np.full((n, dims[k]), np.nan, np.float32) for k in EMBEDDERS}
-    done = np.zeros(n, bool)
-    if partial.is_file():
-        old = np.load(partial)
-        if old["done"].shape == (n,):
-            arrays = {k: old[k].copy() for k in arrays}
-            done = old["done"].copy()
-    started = time.perf_counter()
-    todo = [i for i in range(n) if not done[i]]
-    for count, i in enumerate(todo, 1):
+
+    def step(i: int) -> None:
         name, ident, file = items[i]
-        done[i] = True
         try:
             image = load_image(FACES / name / ident / file)
         except ImageError:
-            continue
+            return
         faces = engine.detect(image)
         if faces:
             face = nearest_centre(faces, image.shape[1], image.shape[0])
             analysed = engine.embed(image, [face])[0]
             for k in EMBEDDERS:
                 arrays[f"vec_{k}"][i] = analysed.embeddings[k]
-        if count % 250 == 0 or count == len(todo):
-            np.savez(partial, done=done, **arrays)  # type: ignore[arg-type]
-            rate = count / (time.perf_counter() - started)
-            print(f"graph faces: {count}/{len(todo)} ({rate:.1f} images/s)", flush=True)
+
+    run_resumable(partial, arrays, step, label="graph faces", every=250)
     np.savez(
         CACHE,
         sets=np.array([s for s, _, _ in items]),

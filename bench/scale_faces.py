@@ -20,12 +20,12 @@ Same subject rule as face_cache: the face nearest the centre of an LFW photo.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 from bench.bench_embedders import EVAL, nearest_centre
+from bench.resume import run_resumable
 from stash_sense.faces import FaceEngine, ImageError, load_image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,33 +61,23 @@ def build(name: str, engine: FaceEngine) -> None:
     n = len(items)
     partial = WORK / f"faces-{name}.partial.npz"
     arrays: dict[str, np.ndarray] = {
-        "done": np.zeros(n, bool),
-        **{f"vec_{e}": np.full((n, 128), np.nan, np.float32) for e in engine.embedder_names},
+        f"vec_{e}": np.full((n, 128), np.nan, np.float32) for e in engine.embedder_names
     }
-    if partial.is_file():
-        old = np.load(partial)
-        if old["done"].shape == (n,):
-            arrays = {k: old[k].copy() for k in arrays}
-    started = time.perf_counter()
-    todo = [i for i in range(n) if not arrays["done"][i]]
-    for count, i in enumerate(todo, 1):
+
+    def step(i: int) -> None:
         ident, file = items[i]
-        arrays["done"][i] = True
         try:
             image = load_image(EVAL / name / ident / file)
         except ImageError:
-            continue
+            return
         faces = engine.detect(image)
         if faces:
             subject = nearest_centre(faces, image.shape[1], image.shape[0])
             face = engine.embed(image, [subject])[0]
             for e in engine.embedder_names:
                 arrays[f"vec_{e}"][i] = face.embeddings[e]
-        if count % SAVE_EVERY == 0 or count == len(todo):
-            np.savez(partial, **arrays)  # type: ignore[arg-type]
-            rate = count / (time.perf_counter() - started)
-            print(f"{name}: {count}/{len(todo)} ({rate:.1f} images/s)", flush=True)
-    del arrays["done"]
+
+    run_resumable(partial, arrays, step, label=name, every=SAVE_EVERY)
     np.savez(
         cache_path(name),
         identities=np.array([i for i, _ in items]),

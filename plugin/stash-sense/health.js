@@ -20,6 +20,8 @@
     merge: "Local performers that look like one person (a shared stash-box id, or pictures of the same face). " +
       "Nothing is merged here: open them in Stash and use its Merge, then mark the item done.",
     check: "Scenes whose scan disagrees with Stash: performers tagged but not seen, people seen but not tagged.",
+    graph: "Local performers whose stash-box ids the identity graph knows on more stash-boxes than Stash has them. " +
+      "Link adds the missing ids to the performer in Stash (keeping the ones it has).",
   }; // prettier-ignore
 
   function messageOf(err) {
@@ -61,6 +63,9 @@
 
   function Body(props) {
     const { item } = props;
+    if (item.kind === "graph") {
+      return h("div", { className: "stash-sense-health-body" }, h(Performer, { performer: item.performer }), ` is ${item.match.name} in the identity graph`);
+    }
     if (item.kind === "link") {
       return h("div", { className: "stash-sense-health-body" }, h(Performer, { performer: item.performer }), " matches ", h(Match, { match: item.match }));
     }
@@ -106,7 +111,7 @@
       h(
         "div",
         { className: "stash-sense-actions" },
-        item.kind === "link" ? button("stash-sense-health-link", "Link", onLink, true) : button("stash-sense-health-done", "Done in Stash", onDone, true),
+        item.kind === "link" || item.kind === "graph" ? button("stash-sense-health-link", "Link", onLink, true) : button("stash-sense-health-done", "Done in Stash", onDone, true),
         button("stash-sense-health-dismiss", "Dismiss", onDismiss)
       ),
       state.status === "error" ? h(ErrorBox, { message: state.message }) : null
@@ -146,6 +151,7 @@
     let line = "Stash's performers not checked yet.";
     if (status && (status.running || status.finished_at)) {
       line = `${status.running ? "Checking" : "Checked"} ${status.done} of ${status.total} performers of Stash` +
+        `${status.unchanged ? ` (${status.unchanged} unchanged since the last check)` : ""}` +
         `${status.failed ? `, ${status.failed} failed` : ""}: ${status.links} to link, ${status.merges} to merge` +
         `${status.reason ? ` (${status.reason})` : ""}.`;
     }
@@ -189,7 +195,7 @@
     const undo = async () => {
       try {
         const undone = await ns.sidecar(settings, "POST", "/library/health/decisions/undo", {});
-        const note = undone.kind === "apply" && kind === "link" ? " (the stash-box ids stay on the performer in Stash)" : "";
+        const note = undone.kind === "apply" && (kind === "link" || kind === "graph") ? " (the stash-box ids stay on the performer in Stash)" : "";
         setStatus(`Undid ${undone.kind === "apply" ? "applying" : "dismissing"} ${undone.item_id}${note}.`);
         reload();
       } catch (err) {

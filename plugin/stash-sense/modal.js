@@ -345,5 +345,5 @@
     );
   }
 
-  ns.ui = { Modal, ErrorBox, TierBadge, TierLegend, CandidateCard, Times, clock };
+  ns.ui = { Modal, ErrorBox, TierBadge, TierLegend, CandidateCard, Times, clock, stashBoxLink };
 })();

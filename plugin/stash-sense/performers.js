@@ -12,6 +12,8 @@
 
   // ---- Stash operations ----------------------------------------------------------------------
 
+  const stashIdKey = (s) => `${s.endpoint}\n${s.stash_id}`;
+
   /** The local performer for a match: by any of its stash ids. */
   async function findByStashIds(match) {
     for (const sid of match.stash_ids || []) {
@@ -48,9 +50,8 @@
       stash_id: s.stash_id,
       updated_at: s.updated_at,
     }));
-    const key = (s) => `${s.endpoint}\n${s.stash_id}`;
-    const have = new Set(existing.map(key));
-    const added = (match.stash_ids || []).filter((s) => !have.has(key(s)));
+    const have = new Set(existing.map(stashIdKey));
+    const added = (match.stash_ids || []).filter((s) => !have.has(stashIdKey(s)));
     if (!added.length) return { added: 0, stale: false };
     const stashIds = existing.concat(added.map((s) => ({ endpoint: s.endpoint, stash_id: s.stash_id })));
     const input = { id: performerId, stash_ids: stashIds };
@@ -58,6 +59,27 @@
     return { added: added.length, stale: done.stale };
   }
 
+  /**
+   * Every stash id of the match's identity in the sidecar's identity graph (POST /identity with
+   * the match's own ids), the match's own first. Only the match's own ids when the graph has no
+   * answer (none built, ids it does not know, the sidecar unreachable): creating must not fail for it.
+   */
+  async function identityStashIds(match) {
+    const own = (match.stash_ids || []).map((s) => ({ endpoint: s.endpoint, stash_id: s.stash_id }));
+    if (!own.length) return own;
+    let found = [];
+    try {
+      const answer = await ns.sidecar(await ns.loadSettings(), "POST", "/identity", { stash_ids: own });
+      found = (answer && answer.stash_ids) || [];
+    } catch (_err) {
+      return own;
+    }
+    const seen = new Set(own.map(stashIdKey));
+    const more = found.filter((s) => !seen.has(stashIdKey(s)) && seen.add(stashIdKey(s)));
+    return own.concat(more.map((s) => ({ endpoint: s.endpoint, stash_id: s.stash_id })));
+  }
+
+  /** A new performer with the match's name, disambiguation, image and every stash id of its identity. */
   async function createPerformer(match) {
     const input = { name: match.name };
     if (match.disambiguation) input.disambiguation = match.disambiguation;
@@ -65,7 +87,7 @@
     if (typeof match.image_url === "string" && /^(https?:\/\/|data:image\/)/.test(match.image_url)) {
       input.image = match.image_url;
     }
-    input.stash_ids = (match.stash_ids || []).map((s) => ({ endpoint: s.endpoint, stash_id: s.stash_id }));
+    input.stash_ids = await identityStashIds(match);
     const done = await ns.write(ns.queries.performerCreate, { input }, {});
     return done.data.performerCreate;
   }
@@ -104,6 +126,7 @@
   ns.performers = {
     performerHref,
     findByStashIds,
+    identityStashIds,
     sameName,
     findByName,
     linkStashIds,

@@ -12,6 +12,17 @@
   }
 }`,
 
+    stashBoxes: `query StashSenseStashBoxes {
+  configuration {
+    general {
+      stashBoxes {
+        endpoint
+        name
+      }
+    }
+  }
+}`,
+
     version: `query StashSenseVersion {
   version {
     version

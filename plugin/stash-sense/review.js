@@ -18,6 +18,7 @@
   const TABS = [
     ["scenes", "Scene suggestions"],
     ["link", "Link performers"],
+    ["graph", "Complete stash ids"], // the identity graph's kind (library/health_graph.py)
     ["merge", "Duplicates"],
     ["check", "Check scenes"],
   ];

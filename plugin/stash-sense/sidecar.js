@@ -136,7 +136,9 @@
       throw new UserError(`The sidecar cannot do this now (HTTP 503): ${text || "try again shortly"}.`, "busy");
     }
     const setting = /min_tier/.test(text) ? ` Check "Lowest tier to show" in ${SETTINGS}.` : "";
-    throw new UserError(`The sidecar answered HTTP ${status}: ${text || "no detail"}.${setting}`, "sidecar");
+    const err = new UserError(`The sidecar answered HTTP ${status}: ${text || "no detail"}.${setting}`, "sidecar");
+    err.status = status; // the performer page tells "not in the graph" (404) from a failure
+    throw err;
   }
 
   function noAnswer(settings) {

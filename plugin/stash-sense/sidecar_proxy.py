@@ -29,6 +29,7 @@ ALLOWED = (
     ("GET", re.compile(r"/images/\d{1,12}")),
     ("POST", re.compile(r"/identify/scene")),
     ("POST", re.compile(r"/identify/performer")),
+    ("POST", re.compile(r"/identity")),  # the identity graph (docs/identity-graph.md)
     ("POST", re.compile(r"/feedback")),
     # the library review page (docs/library.md): the scan, suggestions, decisions, health
     ("GET", re.compile(r"/library/(scan|rejections|health/status)")),

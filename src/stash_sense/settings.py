@@ -52,6 +52,18 @@ def parse_schedule(value: object) -> str:
 Schedule = Annotated[str, BeforeValidator(parse_schedule)]
 
 
+def parse_auto(value: object) -> object:
+    """The value "auto" (any case) or an empty one is the computed default (None)."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("auto", "")):
+        return None
+    if isinstance(value, str) and not re.fullmatch(r"\s*[0-9]+(\.[0-9]*)?\s*", value):
+        raise ValueError(f'a number of MiB or "auto", got {value!r}')
+    return value
+
+
+AutoMiB = Annotated[float | None, BeforeValidator(parse_auto)]
+
+
 def _shown(text: str) -> dict[str, Any]:
     """How a default that depends on the machine is shown in help and docs."""
     return {"shown_default": text}
@@ -159,11 +171,11 @@ class SidecarSettings(Group):
         le=1000,
         description="requests a second the library scan sends to Stash (GraphQL and files)",
     )
-    scan_memory_mb: float | None = Field(
+    scan_memory_mb: AutoMiB = Field(
         default=None,
         ge=256,
         description="resident memory, MiB, above which the library scan pauses itself (checked "
-        "after each scene)",
+        'after each scene); "auto": the default',
         json_schema_extra=_shown("its memory after its first scene (models loaded) + 512"),
     )
     scan_preselect_frames: int = Field(

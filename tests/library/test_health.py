@@ -18,7 +18,14 @@ from scan_stash import make_scenes
 from stash_sense.app.library_health import HealthRunner, decide_health, list_health, undo_health
 from stash_sense.app.library_models import HealthDecisionRequest, HealthQuery
 from stash_sense.app.recognizer import Recognizer
-from stash_sense.library import LibraryScan, LibraryStore, ScanOptions, ScanScope
+from stash_sense.library import (
+    LibraryScan,
+    LibraryStore,
+    ScanOptions,
+    ScanScope,
+    health_cache,
+    health_refresh,
+)
 from stash_sense.sources.stash import StashClient
 from stash_sense_devkit.standins.launch import serve_in_subprocess
 
@@ -149,3 +156,48 @@ def test_link_merge_check_and_sticky_dismissals(
     assert _items(store, "check") == []  # the same finding after a rescan stays decided
     client.close()
     store.close()
+
+
+def test_a_refresh_reads_again_only_the_performers_stash_changed(
+    stash: dict[str, str],
+    recognizer: Recognizer,
+    data_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(health_refresh, "SETTLE_S", 0.0)  # the fixture's performers are new
+    store = LibraryStore.in_folder(tmp_path)
+    runner = HealthRunner(store, stash["url"], None, lambda: nullcontext(recognizer))
+
+    def refresh() -> tuple[int, int, set[str]]:
+        runner.start()
+        runner.wait()
+        status = runner.status()
+        assert status.reason is None, status
+        high = {i.performer.id for i in _items(store, "link")}  # type: ignore[union-attr]
+        return status.total, status.unchanged, high
+
+    everyone, kept, links = refresh()
+    assert kept == 0 and everyone >= 6 and stash["unsure"] not in links
+    assert refresh() == (0, everyone, links)  # nothing changed: nothing read, the same items
+    set_image = "mutation($i: PerformerUpdateInput!) { performerUpdate(input: $i) { id } }"
+    sharper = _image(data_dir, "Monica_Seles", 2)
+    _gql(stash["url"], set_image, {"i": {"id": stash["unsure"], "image": sharper}})
+    try:
+        read, kept, after = refresh()  # only the changed performer is read again
+        assert (read, kept) == (1, everyone - 1)
+        assert after == links | {stash["unsure"]}  # its new picture is a "high" link
+        # another face database: every performer is read again
+        monkeypatch.setattr(health_cache, "database_key", lambda db: "another database")
+        assert refresh()[:2] == (everyone, 0)
+    finally:
+        blurry = _image(data_dir, "Monica_Seles", 1)
+        _gql(stash["url"], set_image, {"i": {"id": stash["unsure"], "image": blurry}})
+    store.close()
+
+
+def test_a_stamp_from_the_last_seconds_is_read_again() -> None:
+    """Stash keeps whole seconds: an edit later in the same second keeps the stamp."""
+    assert health_refresh._settled("2026-01-01T10:00:00Z", now=1767261601.5) == ""
+    assert health_refresh._settled("2026-01-01T10:00:00Z", now=1767261603.0) != ""
+    assert health_refresh._settled("not a time", now=0) == ""

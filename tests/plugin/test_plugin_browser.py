@@ -18,7 +18,7 @@ import pytest
 
 TESTS_DIR = Path(__file__).resolve().parents[2] / "plugin" / "tests"
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-EXPECTED_TESTS = 31
+EXPECTED_TESTS = 36
 
 
 @pytest.mark.timeout(1500)

@@ -35,6 +35,7 @@ def operations() -> dict[str, str]:
 def test_queries_file_holds_the_expected_operations() -> None:
     assert set(operations()) == {
         "configuration",
+        "stashBoxes",
         "version",
         "scenePerformers",
         "performerByStashId",
@@ -61,7 +62,9 @@ def test_other_scripts_use_queries_by_name_only() -> None:
     used: set[str] = set()
     scripts = sorted(p.name for p in PLUGIN_DIR.glob("*.js") if p.name != "queries.js")
     expected = {"stash.js", "sidecar.js", "modal.js", "stash-sense.js", "performers.js"}
-    assert expected | {"review_list.js", "health.js", "review.js"} <= set(scripts)
+    assert expected | {"review_list.js", "health.js", "review.js", "performer_page.js"} <= set(
+        scripts
+    )
     for script in scripts:
         text = (PLUGIN_DIR / script).read_text(encoding="utf-8")
         for literal in TEMPLATE.findall(text):
@@ -86,7 +89,7 @@ def test_every_script_is_listed_in_the_yml_in_load_order() -> None:
     listed = re.findall(r"^\s+- (\S+\.js)$", block, re.MULTILINE)
     assert listed == [
         "queries.js", "stash.js", "sidecar.js", "modal.js", "performers.js", "stash-sense.js",
-        "review_list.js", "health.js", "review.js",
+        "performer_page.js", "review_list.js", "health.js", "review.js",
     ]  # fmt: skip
     assert set(listed) == {p.name for p in PLUGIN_DIR.glob("*.js")}
 

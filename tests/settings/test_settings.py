@@ -141,3 +141,20 @@ def test_only_the_settings_module_reads_the_environment() -> None:
         if reads.search(p.read_text(encoding="utf-8"))
     )
     assert readers == ["settings.py"]
+
+
+@pytest.mark.parametrize("value", ["auto", "AUTO", " Auto ", ""])
+def test_scan_memory_mb_takes_auto_for_the_default(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("STASH_SENSE_SCAN_MEMORY_MB", value)
+    assert load_settings().sidecar.scan_memory_mb is None  # computed by the scan itself
+    monkeypatch.setenv("STASH_SENSE_SCAN_MEMORY_MB", "2048")
+    assert load_settings().sidecar.scan_memory_mb == 2048.0
+    assert load_settings(scan_memory_mb=value).sidecar.scan_memory_mb is None  # option wins
+
+
+def test_scan_memory_mb_refuses_words_other_than_auto(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STASH_SENSE_SCAN_MEMORY_MB", "lots")
+    with pytest.raises(ConfigError, match=r'STASH_SENSE_SCAN_MEMORY_MB.*"auto"'):
+        load_settings()

@@ -28,6 +28,8 @@ VARIABLES = {
         "per_page": 100,
     },
     "FindPerformersPage": {"page": 1, "per_page": 100},
+    "FindPerformerStamps": {"page": 1, "per_page": 1000},
+    "FindPerformersByIds": {"ids": ["1", "7"]},
     "Version": {},
 }
 

@@ -97,9 +97,11 @@ export async function waitForHttp(proc, url, timeoutMs = 60000) {
   throw new Error(`${proc.name} did not answer ${url} within ${timeoutMs} ms:\n${proc.log()}`);
 }
 
-/** The Stash stand-in (stash-sense-dev stash, from devkit/) over a folder of scene folders. */
-export async function startStandIn(port, scenes) {
-  const proc = startProcess("stash stand-in", DEV_CLI, ["stash", "--scenes", scenes, "--port", String(port)]);
+/** The Stash stand-in (stash-sense-dev stash, from devkit/) over a folder of scene folders
+ * (extraArgs: more of its options, such as --stash-box NAME=ENDPOINT). */
+export async function startStandIn(port, scenes, extraArgs = []) {
+  const args = ["stash", "--scenes", scenes, "--port", String(port), ...extraArgs];
+  const proc = startProcess("stash stand-in", DEV_CLI, args);
   await waitForHttp(proc, `http://127.0.0.1:${port}/__mutations`);
   return proc;
 }
@@ -119,4 +121,14 @@ export async function startSidecar({ db, port, stashUrl, apiKey, dataDir, extraA
   );
   await waitForHttp(proc, `http://127.0.0.1:${port}/health`, 120000);
   return proc;
+}
+
+/** Debian's chromium (CHROMIUM_PATH), headless, as the browser tests drive it. */
+export async function launchChromium() {
+  const { chromium } = await import("playwright-core");
+  const args = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+  ]; // prettier-ignore
+  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium", args });
 }

@@ -20,6 +20,13 @@ import { standInClient } from "../lib/standin-client.mjs";
 
 const ARTIFACTS = path.join(TESTS_DIR, "artifacts");
 const DOCS = path.join(REPO, "docs");
+// docs/review-*.png are rewritten only when asked (STASH_SENSE_SCREENSHOTS=1): a test run leaves
+// the working tree as it found it; the artifacts folder (git-ignored) gets its copies every run.
+const DOC_SCREENSHOTS = process.env.STASH_SENSE_SCREENSHOTS === "1";
+
+async function docScreenshot(page, name) {
+  if (DOC_SCREENSHOTS) await page.screenshot({ path: path.join(DOCS, name) });
+}
 const API_KEY = "review-test-key";
 const LIBRARY_SCENES = 20000;
 const STASHDB = "https://stashdb.org/graphql";
@@ -168,7 +175,7 @@ describe("library review page", () => {
     const time = scene.locator(".stash-sense-time").first();
     const seconds = await time.getAttribute("data-time");
     assert.equal(await time.getAttribute("href"), `${harness.url}/scenes/1?t=${seconds}`);
-    await page.screenshot({ path: path.join(DOCS, "review-page.png") });
+    await docScreenshot(page, "review-page.png");
     await page.screenshot({ path: path.join(ARTIFACTS, "review-page.png"), fullPage: true });
     await time.click();
     await page.waitForURL(`${harness.url}/scenes/1?t=${seconds}`);
@@ -323,7 +330,7 @@ describe("library review page", () => {
     await item.waitFor({ timeout: 30000 });
     assert.equal(await item.locator(".stash-sense-health-match").getAttribute("data-performer"), "Monica Seles");
     assert.ok((await item.locator(".stash-sense-evidence li").count()) > 0);
-    await page.screenshot({ path: path.join(DOCS, "review-health.png") });
+    await docScreenshot(page, "review-health.png");
     await page.screenshot({ path: path.join(ARTIFACTS, "review-health.png"), fullPage: true });
     // Link: the modal's performerUpdate (ids it has, as read, plus the match's), then the decision.
     const got = await mutationsDuring(async () => {

@@ -10,6 +10,7 @@ from stash_sense.app.results import Result, StashId
 from stash_sense.database import DatabaseError
 from stash_sense.graph import (
     DecisionsError,
+    Explained,
     GraphError,
     Link,
     Status,
@@ -17,6 +18,7 @@ from stash_sense.graph import (
     explain,
     find_link,
     graph_paths,
+    identity_for_stash_id,
     missing_records,
     record_decision,
     review_links,
@@ -91,8 +93,32 @@ class IdentityResult(Result):
     primary: str
     #: every stash id of the identity across endpoints
     stash_ids: list[StashId]
+    #: each endpoint's names for the identity (record name first, then aliases)
+    names: dict[str, list[str]]
+    #: every profile URL its records list
+    urls: list[str]
+    #: faces aggregated over every record
+    faces: int
+    #: the face database's performer rows behind it
+    performer_ids: list[int]
     records: list[GraphRecordResult]
     links: list[LinkResult]
+
+    @classmethod
+    def of(cls, found: Explained) -> IdentityResult:
+        records = sorted(found.records, key=lambda r: r.key != found.primary)
+        return cls(
+            id=found.id,
+            name=found.name,
+            primary=found.primary,
+            stash_ids=[StashId(endpoint=ep, stash_id=sid) for ep, sid in found.stash_ids()],
+            names=found.names(),
+            urls=found.urls(),
+            faces=found.faces,
+            performer_ids=found.performer_ids(),
+            records=[GraphRecordResult(**r.__dict__) for r in records],
+            links=[LinkResult.of(lk) for lk in found.links],
+        )
 
 
 class ReviewResult(Result):
@@ -165,14 +191,16 @@ def explain_identity(db: Path, ident: str) -> IdentityResult:
         raise Unusable(str(err)) from None
     if found is None:
         raise NotFound(f"no identity, record or performer {ident!r} in the graph")
-    records = sorted(found.records, key=lambda r: r.key != found.primary)
-    ids = {(r.endpoint, r.source_id) for r in records if not r.source_id.startswith("db:")}
-    ids |= {(str(ep), str(sid)) for r in records for ep, sid in r.other_ids}
-    return IdentityResult(
-        id=found.id,
-        name=found.name,
-        primary=found.primary,
-        stash_ids=[StashId(endpoint=ep, stash_id=sid) for ep, sid in sorted(ids)],
-        records=[GraphRecordResult(**r.__dict__) for r in records],
-        links=[LinkResult.of(lk) for lk in found.links],
-    )
+    return IdentityResult.of(found)
+
+
+def identity_by_stash_id(db: Path, endpoint: str, stash_id: str) -> IdentityResult:
+    """The identity holding one stash id of one endpoint, with every endpoint's ids of that
+    person (what the performer page shows: the endpoints that have her)."""
+    try:
+        found = identity_for_stash_id(graph_paths(_root(db))[0], endpoint, stash_id)
+    except GraphError as err:
+        raise Unusable(str(err)) from None
+    if found is None:
+        raise NotFound(f"no record carries stash id {stash_id!r} of {endpoint} in the graph")
+    return IdentityResult.of(found)

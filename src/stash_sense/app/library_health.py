@@ -22,6 +22,7 @@ from stash_sense.app.library_models import (
 )
 from stash_sense.library import LibraryStore
 from stash_sense.library import health as store_health
+from stash_sense.library.health_graph import graph_file_of, graph_items
 from stash_sense.library.health_refresh import Progress, link_items, merge_items, read_performers
 from stash_sense.library.scan import UseRecognizer
 from stash_sense.sources.ratelimit import TokenBucket
@@ -90,12 +91,14 @@ class HealthRunner:
         try:
             with self._use() as rec:
                 performers = read_performers(stash, rec.engine, rec.matcher, self.progress,
-                                             self._stop)  # fmt: skip
+                                             self._stop, self.store)  # fmt: skip
                 high = float(rec.matcher.tiers.high)
-            if self._stop.is_set():
+                graph_file = graph_file_of(rec.matcher.db.path)
+            if performers is None or self._stop.is_set():
                 self.reason = "stopped before the end: the previous items are kept"
                 return
             items = link_items(performers) + merge_items(performers, high)
+            items += graph_items(performers, graph_file)
             store_health.replace_items(self.store, items)
         except StashError as err:
             self.reason = f"cannot read Stash's performers: {err}"
@@ -111,6 +114,7 @@ class HealthRunner:
         return HealthStatus(
             running=self.running, done=self.progress.done, total=self.progress.total,
             failed=self.progress.failed, reason=self.reason, finished_at=self.finished_at,
+            unchanged=self.progress.unchanged,
             links=len(links) - likely, likely_links=likely,
             merges=len(store_health.stored_items(self.store, "merge")),
         )  # fmt: skip

@@ -164,7 +164,7 @@ class RejectionReport(Result):
 
 
 # library health ------------------------------------------------------------------------------
-HealthKind = Literal["link", "merge", "check"]
+HealthKind = Literal["link", "merge", "check", "graph"]
 
 
 class HealthQuery(Request):
@@ -210,8 +210,9 @@ class UntaggedOut(Result):
 
 
 class HealthItem(Result):
-    """One library health suggestion. link: `performer`, `match`, `apply_stash_ids` (the local
-    performer's stash ids and the match's, for performerUpdate); merge: `performers`,
+    """One library health suggestion. link (and graph: `match` is the identity, tier "graph"):
+    `performer`, `match`, `apply_stash_ids` (the local performer's stash ids and the match's,
+    for performerUpdate); merge: `performers`,
     `distance` (None when they share a stash id or a database match only); check: `scene_id`,
     `title`, `missing`, `untagged`."""
 
@@ -240,7 +241,7 @@ class HealthPage(Result):
 class HealthDecisionRequest(Request):
     """Apply (the page made the change in Stash, or opened Stash's merge) or dismiss an item."""
 
-    item_id: str = Field(min_length=3, max_length=2000, pattern=r"^(link|merge|check):")
+    item_id: str = Field(min_length=3, max_length=2000, pattern=r"^(link|merge|check|graph):")
     kind: Literal["apply", "dismiss"]
 
 
@@ -264,3 +265,5 @@ class HealthStatus(Result):
     links: int
     likely_links: int
     merges: int
+    #: performers kept from an earlier refresh, not read again (Stash's updated_at unchanged)
+    unchanged: int = 0

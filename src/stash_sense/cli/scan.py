@@ -39,7 +39,7 @@ def scan_command(
     ] = None,
     frames: Annotated[int | None, _opt("frames")] = None,
     scan_rate: Annotated[float | None, _opt("scan_rate")] = None,
-    scan_memory_mb: Annotated[float | None, _opt("scan_memory_mb")] = None,
+    scan_memory_mb: Annotated[str | None, _opt("scan_memory_mb")] = None,
     restart: Annotated[
         bool, typer.Option("--restart", help="Begin a new scan instead of resuming the last.")
     ] = False,

@@ -47,7 +47,7 @@ def serve_command(
     feedback_db: Annotated[Path | None, _opt("feedback_db")] = None,
     feedback_max_mb: Annotated[float | None, _opt("feedback_max_mb")] = None,
     scan_rate: Annotated[float | None, _opt("scan_rate")] = None,
-    scan_memory_mb: Annotated[float | None, _opt("scan_memory_mb")] = None,
+    scan_memory_mb: Annotated[str | None, _opt("scan_memory_mb")] = None,
     scan_preselect_frames: Annotated[int | None, _opt("scan_preselect_frames")] = None,
     scan_schedule: Annotated[str | None, _opt("scan_schedule")] = None,
     scan_new_scenes: Annotated[

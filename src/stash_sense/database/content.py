@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 _BATCH = 20_000
 
 
-def _encode(value: Any) -> bytes:
+def encode_value(value: Any) -> bytes:
     """One column value, typed and length-prefixed (no two rows encode alike)."""
     if value is None:
         return b"N"
@@ -50,7 +50,7 @@ def content_digest(conn: sqlite3.Connection) -> str:
         digest.update(b"T" + table.encode() + b"\0")
         cur = conn.execute(f"SELECT {columns} FROM {table} WHERE {where} ORDER BY {order}")
         while rows := cur.fetchmany(_BATCH):
-            digest.update(b"".join(b"R" + b"".join(_encode(v) for v in row) for row in rows))
+            digest.update(b"".join(b"R" + b"".join(encode_value(v) for v in row) for row in rows))
     return digest.hexdigest()
 
 
@@ -100,16 +100,31 @@ def check_index(
             raise DatabaseError(f"{name} holds vectors that are not the database's")
     for extra in _alive(index, known - live):
         raise DatabaseError(f"{name} holds face {extra}, which the database does not")
-    if len(ids) and probe:
-        rng = np.random.default_rng(0)
-        rows = rng.choice(len(ids), size=min(probe, len(ids)), replace=False)
-        k = min(10, len(ids))
-        found, _ = index.query(vectors[rows], k=k, query_ef=max(query_ef, k))
-        hits = sum(
-            int(ids[r]) in set(np.asarray(f).tolist()) for r, f in zip(rows, found, strict=True)
-        )
-        if hits < 0.99 * len(rows):
-            raise DatabaseError(f"{name} finds only {hits} of {len(rows)} stored faces")
+    probe_index(index, ids, vectors, probe=probe, query_ef=query_ef, name=name)
+
+
+def probe_index(
+    index: Index,
+    ids: np.ndarray,
+    vectors: np.ndarray,
+    *,
+    probe: int = 500,
+    query_ef: int = 400,
+    name: str = "index",
+    live: int | None = None,
+) -> None:
+    """Raise DatabaseError unless the index finds a sample of these stored faces (at most
+    `probe`) among their own 10 nearest: a graph damaged or badly patched loses them. `live`:
+    how many faces the index holds alive (default: as many as `ids`)."""
+    if not len(ids) or not probe:
+        return
+    rng = np.random.default_rng(0)
+    rows = rng.choice(len(ids), size=min(probe, len(ids)), replace=False)
+    k = min(10, len(ids) if live is None else live)
+    found, _ = index.query(vectors[rows], k=k, query_ef=max(query_ef, k))
+    hits = sum(int(ids[r]) in set(np.asarray(f).tolist()) for r, f in zip(rows, found, strict=True))
+    if hits < 0.99 * len(rows):
+        raise DatabaseError(f"{name} finds only {hits} of {len(rows)} stored faces")
 
 
 def _alive(index: Index, ids: Iterable[int]) -> list[int]:

@@ -22,6 +22,8 @@ from stash_sense.graph.query import (
     RecordRow,
     explain,
     find_link,
+    identities_for_performers,
+    identity_for_stash_id,
     missing_records,
     review_links,
 )
@@ -46,6 +48,8 @@ __all__ = [
     "explain",
     "find_link",
     "graph_paths",
+    "identities_for_performers",
+    "identity_for_stash_id",
     "link_records",
     "load_decisions",
     "missing_records",

@@ -36,21 +36,28 @@ class Graph:
     identities: list[Identity]
     links: list[Link]
     skipped: dict[str, list[str]] = field(default_factory=dict)
+    #: (blocking key, record key) of every record linked (see `bucket_keys`)
+    buckets: list[tuple[str, str]] = field(default_factory=list)
 
     def identity_of(self) -> dict[str, str]:
         return {r.key: ident.id for ident in self.identities for r in ident.records}
 
 
+def bucket_keys(f: Features) -> list[str]:
+    """The blocking keys a record is filed under: its ids, profile URLs and name keys (records
+    sharing one are candidate pairs)."""
+    keys = [f"id:{ep}#{sid}" for ep, sid in sorted(f.ids)]
+    keys += [f"url:{url}" for url in sorted(f.urls)]
+    return keys + [f"name:{key}" for key in sorted(f.name_keys | f.alias_keys)]
+
+
 def candidates(feats: Sequence[Features]) -> set[tuple[int, int]]:
-    """Pairs (i < j) of records of different endpoints sharing an id, a URL or a name key."""
+    """Pairs (i < j) of records sharing an id, a URL or a name key (a name or URL bucket of
+    more than MAX_BUCKET records proposes nothing)."""
     buckets: dict[str, list[int]] = defaultdict(list)
     for i, f in enumerate(feats):
-        for ep, sid in f.ids:
-            buckets[f"id:{ep}#{sid}"].append(i)
-        for url in f.urls:
-            buckets[f"url:{url}"].append(i)
-        for key in f.name_keys | f.alias_keys:
-            buckets[f"name:{key}"].append(i)
+        for key in bucket_keys(f):
+            buckets[key].append(i)
     pairs: set[tuple[int, int]] = set()
     for bucket_key, members in buckets.items():
         if len(members) > MAX_BUCKET and not bucket_key.startswith("id:"):
@@ -111,42 +118,53 @@ def link_records(
     for a, b in decisions:
         if a in index and b in index:
             pairs.add((min(index[a], index[b]), max(index[a], index[b])))
-    links: list[Link] = []
-    for i, j in sorted(pairs):
-        # one endpoint lists a person once: its records join only by a merge or a decision
-        same_endpoint = records[i].endpoint == records[j].endpoint
-        if (
-            same_endpoint
-            and not feats[i].ids & feats[j].ids
-            and not _decided(records, i, j, decisions)
-        ):
-            continue
-        dist = near.get((i, j))
-        if dist is None and fusion:
-            dist = face_distance(records[i], records[j], fusion)
-        evidence = compare(feats[i], feats[j], dist, rules)
-        if kinds is not None:
-            evidence = [e for e in evidence if e.kind in kinds]
-        a, b = sorted((records[i].key, records[j].key))
-        decision = decisions.get((a, b))
-        if decision is not None:
-            evidence.insert(0, _decision_evidence(decision))
-        if not any(e.weight > 0 for e in evidence):
-            continue
-        score, status, reason = decide(evidence, rules)
-        if decision is False:
-            status, reason = Status.REJECTED, "a maintainer's decision"
-        links.append(Link(a, b, evidence, score, status, reason))
+    links = [
+        lk
+        for i, j in sorted(pairs)
+        if (lk := weigh(feats[i], feats[j], near.get((i, j)), fusion, rules, decisions, kinds))
+    ]
     identities = union(records, links, precedence)
     skipped = {f.record.key: f.skipped for f in feats if f.skipped}
-    return Graph(identities, links, skipped)
+    buckets = [(key, f.record.key) for f in feats for key in bucket_keys(f)]
+    return Graph(identities, links, skipped, buckets)
 
 
-def _decided(
-    records: Sequence[SourceRecord], i: int, j: int, decisions: Mapping[tuple[str, str], bool]
-) -> bool:
-    a, b = sorted((records[i].key, records[j].key))
-    return decisions.get((a, b)) is True
+def weigh(
+    fa: Features,
+    fb: Features,
+    dist: float | None,
+    fusion: Mapping[str, float],
+    rules: Rules,
+    decisions: Mapping[tuple[str, str], bool],
+    kinds: set[Kind] | None = None,
+) -> Link | None:
+    """The link between two records (`dist`: their faces' fused distance when already known),
+    or None when nothing speaks for it or they are two records of one endpoint that no merge
+    or decision joins (one endpoint lists a person once)."""
+    ra, rb = fa.record, fb.record
+    a, b = sorted((ra.key, rb.key))
+    decision = decisions.get((a, b))
+    if ra.endpoint == rb.endpoint and not fa.ids & fb.ids and decision is not True:
+        return None
+    if dist is None and fusion:
+        dist = face_distance(ra, rb, fusion)
+    evidence = compare(fa, fb, dist, rules)
+    if kinds is not None:
+        evidence = [e for e in evidence if e.kind in kinds]
+    if decision is not None:
+        evidence.insert(0, _decision_evidence(decision))
+    if not any(e.weight > 0 for e in evidence):
+        return None
+    score, status, reason = judge(evidence, rules)
+    return Link(a, b, evidence, score, status, reason)
+
+
+def judge(evidence: list[Evidence], rules: Rules) -> tuple[float, Status, str]:
+    """`decide`, with a maintainer's rejection in the evidence winning over everything."""
+    score, status, reason = decide(evidence, rules)
+    if any(e.kind == Kind.DECISION and e.conflicts for e in evidence):
+        return score, Status.REJECTED, "a maintainer's decision"
+    return score, status, reason
 
 
 def _decision_evidence(accept: bool) -> Evidence:

@@ -1,5 +1,5 @@
-"""Reading a built graph: an identity with its records and the links that join them (`explain`),
-and the links left for review."""
+"""Reading a built graph: an identity with its records and the links that join them (`explain`,
+or by any stash id it carries: `identity_for_stash_id`), and the links left for review."""
 
 from __future__ import annotations
 
@@ -43,6 +43,34 @@ class Explained:
     records: list[RecordRow]
     links: list[Link]
 
+    def stash_ids(self) -> list[tuple[str, str]]:
+        """Every (endpoint, stash id) of the identity across its records, sorted; local ids
+        (`db:<performer id>`) left out."""
+        ids = {(r.endpoint, r.source_id) for r in self.records if not r.source_id.startswith("db:")}
+        ids |= {(str(ep), str(sid)) for r in self.records for ep, sid in r.other_ids}
+        return sorted(ids)
+
+    def names(self) -> dict[str, list[str]]:
+        """Each endpoint's names for the identity (record names first, then aliases)."""
+        out: dict[str, list[str]] = {}
+        for r in self.records:
+            seen = out.setdefault(r.endpoint, [])
+            seen += [n for n in (r.name, *r.aliases) if n not in seen]
+        return out
+
+    def urls(self) -> list[str]:
+        """Every profile URL of the identity's records, as the sources wrote them, sorted."""
+        return sorted({u for r in self.records for u in r.urls})
+
+    def performer_ids(self) -> list[int]:
+        """The face database's performer rows behind the identity (their faces are its faces)."""
+        return sorted({r.performer_id for r in self.records if r.performer_id is not None})
+
+    @property
+    def faces(self) -> int:
+        """Faces aggregated over every record of the identity."""
+        return sum(r.faces for r in self.records)
+
 
 def open_existing(graph_file: Path) -> sqlite3.Connection:
     if not graph_file.is_file():
@@ -64,41 +92,82 @@ def explain(graph_file: Path, ident: str) -> Explained | None:
             "ORDER BY name = ? COLLATE NOCASE, key LIMIT 1",
             (ident, ident, ident, ident, ident, ident),
         ).fetchone()
-        if row is None:
-            return None
-        identity = str(row[0])
-        name, primary = conn.execute(
-            "SELECT name, primary_key FROM identities WHERE id = ?", (identity,)
-        ).fetchone()
-        records = [
-            RecordRow(
-                key=r[0],
-                endpoint=r[1],
-                source_id=r[2],
-                name=r[3],
-                aliases=json.loads(r[4]),
-                country=r[5],
-                birthdate=r[6],
-                urls=json.loads(r[7]),
-                image_count=int(r[8]),
-                faces=int(r[12]),
-                performer_id=r[9],
-                skipped=json.loads(r[10]),
-                other_ids=json.loads(r[11]),
-            )
-            for r in conn.execute(
-                "SELECT key, endpoint, source_id, name, aliases, country, birthdate, urls, "
-                "image_count, performer_id, skipped, stash_ids, faces FROM records "
-                "WHERE identity = ? ORDER BY key",
-                (identity,),
-            )
-        ]
-        keys = tuple(r.key for r in records)
-        marks = ",".join("?" * len(keys))
-        links = read_links(conn, f"a IN ({marks}) AND b IN ({marks})", keys + keys)
-        return Explained(identity, str(name), str(primary), records, links)
+        return None if row is None else _identity(conn, str(row[0]))
     finally:
         conn.close()
+
+
+@graph_errors
+def identity_for_stash_id(graph_file: Path, endpoint: str, stash_id: str) -> Explained | None:
+    """The identity holding stash id `stash_id` of `endpoint` (a record's own id, an id a
+    record states elsewhere, or one merged into it upstream); None when no record carries it.
+    Its `stash_ids()` are every endpoint's ids of that person."""
+    conn = open_existing(graph_file)
+    try:
+        row = conn.execute(
+            "SELECT r.identity FROM record_ids i JOIN records r ON r.key = i.key "
+            "WHERE i.endpoint = ? AND i.stash_id = ? ORDER BY r.key LIMIT 1",
+            (endpoint, stash_id),
+        ).fetchone()
+        return None if row is None else _identity(conn, str(row[0]))
+    finally:
+        conn.close()
+
+
+@graph_errors
+def identities_for_performers(graph_file: Path, performer_ids: list[int]) -> dict[int, Explained]:
+    """The identity of each face database performer row that is a record of the graph (rows
+    the graph has not seen yet are left out)."""
+    conn = open_existing(graph_file)
+    try:
+        found: dict[str, Explained] = {}
+        out: dict[int, Explained] = {}
+        for pid in dict.fromkeys(performer_ids):
+            row = conn.execute(
+                "SELECT identity FROM records WHERE performer_id = ? LIMIT 1", (pid,)
+            ).fetchone()
+            if row is not None:
+                ident = str(row[0])
+                if ident not in found:
+                    found[ident] = _identity(conn, ident)
+                out[pid] = found[ident]
+        return out
+    finally:
+        conn.close()
+
+
+def _identity(conn: sqlite3.Connection, identity: str) -> Explained:
+    """One identity of an open graph file, with its records and the links among them."""
+    name, primary = conn.execute(
+        "SELECT name, primary_key FROM identities WHERE id = ?", (identity,)
+    ).fetchone()
+    records = [
+        RecordRow(
+            key=r[0],
+            endpoint=r[1],
+            source_id=r[2],
+            name=r[3],
+            aliases=json.loads(r[4]),
+            country=r[5],
+            birthdate=r[6],
+            urls=json.loads(r[7]),
+            image_count=int(r[8]),
+            faces=int(r[12]),
+            performer_id=r[9],
+            skipped=json.loads(r[10]),
+            other_ids=json.loads(r[11]),
+        )
+        for r in conn.execute(
+            "SELECT key, endpoint, source_id, name, aliases, country, birthdate, urls, "
+            "image_count, performer_id, skipped, stash_ids, faces FROM records "
+            "WHERE identity = ? ORDER BY key",
+            (identity,),
+        )
+    ]
+    keys = tuple(r.key for r in records)
+    marks = ",".join("?" * len(keys))
+    links = read_links(conn, f"a IN ({marks}) AND b IN ({marks})", keys + keys)
+    return Explained(identity, str(name), str(primary), records, links)
 
 
 @graph_errors

@@ -8,11 +8,14 @@ schema moves on its own versions without forcing a new face database."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import ParamSpec, TypeVar
+
+import numpy as np
 
 from stash_sense.graph.evidence import kept_aliases, kept_urls
 from stash_sense.graph.model import Evidence, Kind, Link, SourceRecord, Status
@@ -54,6 +57,34 @@ MIGRATIONS: tuple[str, ...] = (
         name TEXT NOT NULL,
         size INTEGER NOT NULL
     );
+    """,
+    # every stash id a record carries (its own, the ids it states elsewhere, merged ones), so
+    # an identity is found by any of them in one index lookup
+    """
+    CREATE TABLE record_ids (
+        endpoint TEXT NOT NULL,
+        stash_id TEXT NOT NULL,
+        key TEXT NOT NULL
+    );
+    CREATE INDEX record_ids_id ON record_ids(endpoint, stash_id);
+    CREATE INDEX records_performer ON records(performer_id);
+    INSERT INTO record_ids
+        SELECT endpoint, source_id, key FROM records WHERE source_id NOT LIKE 'db:%';
+    INSERT INTO record_ids
+        SELECT json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), r.key
+        FROM records r, json_each(r.stash_ids) j;
+    """,
+    # what an incremental relink compares and looks up: each record's content fingerprint (an
+    # empty one is never equal, so a file from before is relinked whole once) and its blocking
+    # keys (ids, URLs, name keys)
+    """
+    ALTER TABLE records ADD COLUMN fingerprint TEXT NOT NULL DEFAULT '';
+    CREATE TABLE buckets (
+        bucket TEXT NOT NULL,
+        key TEXT NOT NULL
+    );
+    CREATE INDEX buckets_bucket ON buckets(bucket);
+    CREATE INDEX buckets_key ON buckets(key);
     """,
 )
 
@@ -108,14 +139,23 @@ def write_graph(
     links: list[Link],
     identities: list[tuple[str, str, str, int]],
     skipped: dict[str, list[str]],
+    buckets: list[tuple[str, str]],
+    rebucketed: set[str] | None = None,
 ) -> None:
-    """Replace the graph's content with a new build, in one transaction."""
+    """Replace the graph's content with a new build, in one transaction. `buckets` are the
+    blocking keys of the records in `rebucketed` (every record when None); the other records'
+    stored keys stay (an incremental relink recomputes only what changed)."""
     conn.execute("BEGIN")
     try:
-        for table in ("records", "links", "identities"):
+        for table in ("records", "links", "identities", "record_ids"):
             conn.execute(f"DELETE FROM {table}")
+        if rebucketed is None:
+            conn.execute("DELETE FROM buckets")
+        else:
+            conn.executemany("DELETE FROM buckets WHERE key = ?", [(k,) for k in rebucketed])
+        conn.executemany("INSERT INTO buckets VALUES (?, ?)", buckets)
         conn.executemany(
-            "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     r.key,
@@ -132,10 +172,12 @@ def write_graph(
                     json.dumps(skipped.get(r.key, []), ensure_ascii=False),
                     json.dumps(sorted({*r.same_as, *r.merged_ids})),
                     r.face_count,
+                    fingerprint(r),
                 )
                 for r in records
             ],
         )
+        conn.executemany("INSERT INTO record_ids VALUES (?, ?, ?)", record_ids(records))
         conn.executemany(
             "INSERT INTO links VALUES (?, ?, ?, ?, ?, ?)",
             [
@@ -148,6 +190,40 @@ def write_graph(
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def fingerprint(rec: SourceRecord) -> str:
+    """A hash of everything linking reads of a record (metadata, stated ids, face vectors): equal
+    fingerprints, equal links."""
+    digest = hashlib.sha1(
+        json.dumps(
+            [
+                rec.name,
+                rec.aliases,
+                rec.country,
+                rec.birthdate,
+                rec.urls,
+                rec.image_count,
+                rec.performer_id,
+                sorted(rec.same_as),
+                sorted(rec.merged_ids),
+            ],
+            ensure_ascii=False,
+        ).encode()
+    )
+    for name in sorted(rec.faces):
+        digest.update(name.encode())
+        digest.update(np.ascontiguousarray(rec.faces[name], np.float32).tobytes())
+    return digest.hexdigest()
+
+
+def record_ids(records: list[SourceRecord]) -> list[tuple[str, str, str]]:
+    """(endpoint, stash id, record key) for every stash id each record carries."""
+    out: list[tuple[str, str, str]] = []
+    for r in records:
+        own = [] if r.source_id.startswith("db:") else [(r.endpoint, r.source_id)]
+        out += [(ep, sid, r.key) for ep, sid in dict.fromkeys([*own, *r.same_as, *r.merged_ids])]
+    return out
 
 
 def _evidence_json(evidence: list[Evidence]) -> str:

@@ -1,6 +1,7 @@
 """Library health items and the user's decisions on them, in the state database.
 
-"link" and "merge" items are written by a refresh (library/health_refresh.py), all at once;
+"link", "merge" and "graph" items are written by a refresh (library/health_refresh.py,
+library/health_graph.py), all at once;
 "check this scene" items are computed from the scan's stored results each time. An item has a
 stable id (`link:<stash performer>:<endpoint>|<stash id>`, `merge:<id>+<id>...`,
 `check:<scene>:<digest of what it found>`); a decision (apply or dismiss) is kept by that id, so
@@ -23,7 +24,7 @@ from stash_sense.library.rules import Lent, Rules
 from stash_sense.library.store import LibraryStore
 from stash_sense.matching.tiers import at_least
 
-KINDS = ("link", "merge", "check")
+KINDS = ("link", "merge", "check", "graph")  # graph: library/health_graph.py
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """The library health refresh: read every local Stash performer and its image (through the
 scan's paced Stash client, which reads only from the configured Stash host), identify the image
-with the face database, and find
+with the face database, and find (a refresh re-reads only the performers Stash changed since
+the last one, and new ones: library/health_cache.py)
 
 - **link**: a local performer without a stash id for an endpoint whose image matches a database
   performer that has one, at tier "high" ("likely" ones are kept apart, never listed by
@@ -16,16 +17,22 @@ Links and merges go by stash id or by face, never by name. Stash's placeholder i
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 
 from stash_sense.faces import ImageError, load_image
+from stash_sense.library import health_cache as cache
+from stash_sense.library.store import LibraryStore
 from stash_sense.matching.cascade import CascadeIdentifier
 from stash_sense.matching.match import Match
 from stash_sense.sources.stash import StashClient, StashError
 
+#: a performer edited this recently (seconds) is read again by the next refresh (see _settled)
+SETTLE_S = 2.0
 #: the embedder whose vectors compare two local images (every database has it, the cascade's first)
 PAIR_EMBEDDER = "sface"
 
@@ -51,8 +58,9 @@ class LocalPerformer:
 @dataclass
 class Progress:
     done: int = 0
-    total: int = 0
+    total: int = 0  # performers to read this refresh (new or changed)
     failed: int = 0
+    unchanged: int = 0  # performers kept from an earlier refresh, not read again
 
 
 def read_performers(
@@ -61,30 +69,56 @@ def read_performers(
     matcher: Any,
     progress: Progress,
     stop: threading.Event,
-    per_page: int = 100,
-) -> list[LocalPerformer]:
-    """Every local performer, its image identified (largest face); stops early when `stop`."""
-    identifier = CascadeIdentifier(engine, matcher)
-    found: list[LocalPerformer] = []
+    store: LibraryStore,
+    *,
+    per_page: int = 1000,
+    chunk: int = 100,
+) -> list[LocalPerformer] | None:
+    """Every local performer, its image identified (largest face); None when stopped early.
+
+    Incremental: one cheap listing of every performer's id and `updated_at`, then only the
+    performers new or changed since their kept row (or kept for another face database) are read
+    and their images identified, each kept as soon as it is done (a stopped refresh keeps what it
+    did); rows of performers Stash no longer lists are dropped (library/health_cache.py)."""
+    key = cache.database_key(getattr(matcher, "db", None))
+    stamps: dict[str, str] = {}
     page = 1
     while not stop.is_set():
-        total, listed = stash.performer_page(page, per_page)
-        progress.total = total
-        for raw in listed:
+        total, listed = stash.performer_stamps(page, per_page)
+        stamps.update(listed)
+        if len(listed) < per_page or len(stamps) >= total:
+            break
+        page += 1
+    if stop.is_set():
+        return None
+    known = cache.known_stamps(store, key)
+    todo = [pid for pid, stamp in stamps.items() if known.get(pid) != stamp]
+    progress.total, progress.unchanged = len(todo), len(stamps) - len(todo)
+    identifier = CascadeIdentifier(engine, matcher)
+    for start in range(0, len(todo), chunk):
+        for raw in stash.performers_by_ids(todo[start : start + chunk]):
             if stop.is_set():
-                break
+                return None
             local = LocalPerformer(
                 str(raw["id"]), str(raw["name"]), raw.get("disambiguation") or None,
                 raw.get("image_path") or None, int(raw.get("scene_count") or 0),
                 [(str(s["endpoint"]), str(s["stash_id"])) for s in raw.get("stash_ids") or []],
             )  # fmt: skip
             _identify(stash, identifier, local, progress)
-            found.append(local)
+            cache.put(store, local, _settled(str(raw.get("updated_at") or "")), key)
             progress.done += 1
-        if len(listed) < per_page:
-            break
-        page += 1
-    return found
+    cache.drop(store, cache.all_ids(store) - set(stamps))
+    return cache.performers(store, LocalPerformer)
+
+
+def _settled(stamp: str, now: float | None = None) -> str:
+    """The stamp to keep: "" (read again next time) for one within the last SETTLE_S seconds,
+    since Stash keeps whole seconds and an edit later in that second would not change it."""
+    try:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return ""
+    return stamp if (time.time() if now is None else now) - moment >= SETTLE_S else ""
 
 
 def _identify(

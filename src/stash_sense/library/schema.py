@@ -187,6 +187,32 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE scene_performers ADD COLUMN stash_ids TEXT NOT NULL DEFAULT '[]';
     """,
+    # 4: the health refresh's performers as last read (library/health_cache.py): a refresh
+    # re-reads only those Stash changed since (updated_at), new ones, or another database's
+    """
+    CREATE TABLE health_performers (
+        id TEXT PRIMARY KEY,
+        updated_at TEXT NOT NULL,
+        db_key TEXT NOT NULL,
+        body TEXT NOT NULL,
+        vector BLOB
+    );
+    """,
+    # 5: health items of the kind "graph" (library/health_graph.py): the table is rebuilt, as
+    # SQLite cannot change a CHECK; the items and their index are kept
+    """
+    CREATE TABLE health_items_5 (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('link', 'merge', 'graph')),
+        score REAL NOT NULL,
+        body TEXT NOT NULL,
+        refreshed_at REAL NOT NULL
+    );
+    INSERT INTO health_items_5 SELECT id, kind, score, body, refreshed_at FROM health_items;
+    DROP TABLE health_items;
+    ALTER TABLE health_items_5 RENAME TO health_items;
+    CREATE INDEX health_items_kind ON health_items (kind, score);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

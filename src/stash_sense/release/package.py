@@ -13,7 +13,6 @@ Layout of a release folder (publish all of it except `.canonical/`):
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -26,14 +25,13 @@ from nacl.signing import SigningKey
 
 from stash_sense import __version__
 from stash_sense.database.canonical import export_canonical
-from stash_sense.database.content import content_digest
 from stash_sense.database.diff import write_diff
 from stash_sense.database.layout import SQLITE_NAME, resolve_generation
 from stash_sense.database.manifest import MANIFEST_NAME, SCHEMA_VERSION
 from stash_sense.database.publish import sha256_file
-from stash_sense.database.schema import connect_readonly
 from stash_sense.release.archive import DEFAULT_PART_SIZE, pack
 from stash_sense.release.errors import ReleaseError
+from stash_sense.release.incremental import signed_content
 from stash_sense.release.keys import sign
 from stash_sense.release.manifest import (
     DELTA_NAME,
@@ -91,12 +89,6 @@ def _release_manifest(
         "calibration": database.get("tiers", {}),
         "database": database,
     }
-
-
-def _content(sqlite_path: Path) -> str:
-    """The content digest a delta signs (release/incremental.py applies deltas by it)."""
-    with contextlib.closing(connect_readonly(sqlite_path)) as conn:
-        return content_digest(conn)
 
 
 def _write_signed(path: Path, manifest: dict[str, Any], keys: list[SigningKey]) -> None:
@@ -167,9 +159,9 @@ def package(
                     base={
                         "version": previous["version"],
                         "files": {SQLITE_NAME: sha256_file(base_db)},
-                        "content": _content(base_db),
+                        **signed_content(base_db),
                     },
-                    content=_content(canonical / SQLITE_NAME),
+                    **signed_content(canonical / SQLITE_NAME),
                     files=files,
                     payload=payload,
                     changes=changes,

@@ -14,6 +14,7 @@ from stash_sense.app.recognizer import FaceEngine
 from stash_sense.sidecar import docs_ui, errors, images
 from stash_sense.sidecar.config import SidecarConfig
 from stash_sense.sidecar.guard import API_KEY_HEADER, Guard
+from stash_sense.sidecar.identity_routes import identity_router
 from stash_sense.sidecar.library_routes import library_router, start_library, stop_library
 from stash_sense.sidecar.limits import Limits
 from stash_sense.sidecar.routes import router
@@ -48,6 +49,7 @@ def create_app(config: SidecarConfig, engine: FaceEngine | None = None) -> FastA
     app.include_router(docs_ui.router)
     app.include_router(update_router)
     app.include_router(library_router)
+    app.include_router(identity_router)
     # Starlette runs the last added middleware first: CORS, then Guard (Host, Origin, key: who
     # may call), then Limits (size, admission, time: what a call may cost), then the routes;
     # so 401/413/503 answers carry CORS headers, and nothing reads a body before both checks.

@@ -206,7 +206,7 @@ async def report(request: Request) -> RejectionReport:
 
 @library_router.get("/health", response_model=HealthPage)
 async def health_items(request: Request) -> HealthPage:
-    """One page of library health items of a kind (`kind`=link|merge|check, `tier`=high|likely
+    """One page of library health items of a kind (`kind`=link|graph|merge|check, `tier`=high|likely
     for links, `offset`, `limit`), best first; applied and dismissed ones are left out."""
     given = parse(HealthQuery, dict(request.query_params))
     runner = await run_in_threadpool(library_of, request)

@@ -19,6 +19,8 @@ from stash_sense.net import Closing, HttpClient, NetError, Opened, Policy, origi
 from stash_sense.sources.ratelimit import TokenBucket
 from stash_sense.sources.stash_queries import (
     FIND_PERFORMER,
+    FIND_PERFORMER_STAMPS,
+    FIND_PERFORMERS_BY_IDS,
     FIND_PERFORMERS_BY_STASH_ID,
     FIND_PERFORMERS_PAGE,
     FIND_SCENE,
@@ -270,6 +272,20 @@ class StashClient(Closing[HttpClient]):
         found = self.query(FIND_PERFORMERS_PAGE, {"page": page, "per_page": per_page})
         listed = found["findPerformers"]
         return int(listed.get("count") or 0), list(listed.get("performers") or [])
+
+    def performer_stamps(
+        self, page: int, per_page: int = 1000
+    ) -> tuple[int, list[tuple[str, str]]]:
+        """(count, one page of (id, updated_at) of local performers by id): what changed."""
+        found = self.query(FIND_PERFORMER_STAMPS, {"page": page, "per_page": per_page})
+        listed = found["findPerformers"]
+        stamps = [(str(p["id"]), str(p["updated_at"])) for p in listed.get("performers") or []]
+        return int(listed.get("count") or 0), stamps
+
+    def performers_by_ids(self, ids: list[str]) -> list[dict[str, Any]]:
+        """These local performers (as performer_page lists them, with updated_at)."""
+        found = self.query(FIND_PERFORMERS_BY_IDS, {"ids": ids})
+        return list(found["findPerformers"].get("performers") or [])
 
     def performer_by_stash_id(self, endpoint: str, stash_id: str) -> StashPerformer | None:
         """The local performer linked to (endpoint, stash_id), if exactly one is."""

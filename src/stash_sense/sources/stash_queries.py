@@ -67,6 +67,26 @@ query FindPerformersPage($page: Int!, $per_page: Int!) {
 }
 """
 
+FIND_PERFORMER_STAMPS = """
+query FindPerformerStamps($page: Int!, $per_page: Int!) {
+  findPerformers(filter: {page: $page, per_page: $per_page, sort: "id", direction: ASC}) {
+    count
+    performers { id updated_at }
+  }
+}
+"""
+
+FIND_PERFORMERS_BY_IDS = """
+query FindPerformersByIds($ids: [ID!]) {
+  findPerformers(ids: $ids, filter: {per_page: -1}) {
+    performers {
+      id name disambiguation image_path scene_count updated_at
+      stash_ids { endpoint stash_id }
+    }
+  }
+}
+"""
+
 VERSION = """
 query Version {
   version { version }
@@ -79,5 +99,7 @@ QUERIES: dict[str, str] = {
     "FindPerformersByStashId": FIND_PERFORMERS_BY_STASH_ID,
     "FindScenesPage": FIND_SCENES_PAGE,
     "FindPerformersPage": FIND_PERFORMERS_PAGE,
+    "FindPerformerStamps": FIND_PERFORMER_STAMPS,
+    "FindPerformersByIds": FIND_PERFORMERS_BY_IDS,
     "Version": VERSION,
 }

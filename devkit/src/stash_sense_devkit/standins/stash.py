@@ -428,6 +428,8 @@ class StashRoot:
                 disambiguation = values.get("disambiguation", current.get("disambiguation"))
                 self._check_name(name, disambiguation, pid)
             self._apply(pid, values)
+            # Stash stamps every update (whole seconds, as it keeps them)
+            self.s.performers[pid]["updated_at"] = _rfc3339(datetime.now(UTC))
         return self._performer(pid)
 
     def sceneUpdate(self, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
