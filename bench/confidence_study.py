@@ -72,8 +72,10 @@ class Faces:
     vectors: dict[str, npt.NDArray[np.float32]]
 
 
-def gather(flip: bool = False) -> Faces:
-    parts: list[FaceSet] = [load(s) for s in SETS if available(s)]
+def gather(flip: bool = False, sets: tuple[str, ...] = SETS) -> Faces:
+    """Every cached face of `sets` (those cached so far; a set still being cached counts with
+    the images done)."""
+    parts: list[FaceSet] = [load(s) for s in sets if available(s)]
     keep = [p.found for p in parts]
     return Faces(
         identity=np.concatenate([p.identities[k] for p, k in zip(parts, keep, strict=True)]),

@@ -2,15 +2,17 @@
 
 The calibration study (bench/bench_accuracy.py) works in numpy on these vectors instead of running
 the networks again: one row per image with its subject face's box, landmarks, quality, and the
-SFace, FaceNet and dlib ResNet vectors of the crop (SFace's and FaceNet's also of its mirror image:
-flip test-time augmentation is then a sum). A cache made before an embedder joined NAMES gets its
-vectors added from the cached landmarks on the next run (no detection again).
+SFace and dlib ResNet vectors of the crop (SFace's also of its mirror image: flip test-time
+augmentation is then a sum). FaceNet's vectors, or any other embedder's, are added from the
+cached landmarks on request (`--add=facenet`; no detection again). Candidate engines that are not
+product embedders keep their vectors beside the cache (bench/candidates.py).
 
 Which face of an image is its subject: an LFW photo is a crop centred on the named person, so the
 face nearest the centre; a hard query pastes the photo, shrunk, into a wider frame, so the largest
 face (bench_embedders.detect_all).
 
-    python -m bench.face_cache            # about 45 minutes on 2 cores; resumes where it stopped
+    python -m bench.face_cache            # about 30 CPU-minutes; resumes where it stopped
+    python -m bench.face_cache --only=lfw-dev-extra      # one set (run several at once)
     python -m bench.face_cache --peer     # the peer's too: face_recognition (dlib), about an hour
 
 Writes bench/work/faces-<set>.npz and dlib-<set>.npz (git-ignored). The peer's file holds its
@@ -31,6 +33,7 @@ from bench.bench_embedders import EVAL, nearest_centre
 from bench.resume import run_resumable
 from stash_sense.faces import FaceEngine, ImageError, load_image
 from stash_sense.faces.alignment import align
+from stash_sense.faces.embedders import make_embedder
 from stash_sense.faces.embedders.base import Embedder, l2_normalise
 from stash_sense.faces.quality import assess
 from stash_sense.faces.types import Box
@@ -246,10 +249,11 @@ def main() -> int:
     WORK.mkdir(parents=True, exist_ok=True)
     engine = FaceEngine.create(CACHED).load()
     only = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--only=")]
+    extra = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--add=")]
     for name in only or (SETS if "--peer-only" not in sys.argv[1:] else ()):
         if cache_path(name).is_file():
             print(f"{name}: cached")
-            for embedder in engine.embedders:
+            for embedder in [*engine.embedders, *(make_embedder(e) for e in extra)]:
                 add_embedder(name, embedder)
             continue
         build(name, engine)

@@ -1,8 +1,8 @@
 """Real face vectors for the scale benchmark: the product's default FaceEngine (SFace + dlib) run
 once over a part of ../shared/eval/faces, kept in bench/work/scale/faces-<set>.npz.
 
-bench/face_cache.py embeds every set with three embedders and mirrored crops (about 45 minutes on
-2 cores); the scale benchmark needs only the default ensemble's vectors of the subject face:
+bench/face_cache.py embeds every set and keeps landmarks and mirrored crops (about 30 CPU-minutes);
+the scale benchmark needs only the default ensemble's vectors of the subject face:
 
 - `lfw-dev` (150 identities, 772 photos) and the first EXTRA_IDENTITIES multi-photo identities of
   `lfw-dev-extra`: the real identities enrolled in the big database (`0.jpg`) and queried (the

@@ -47,7 +47,9 @@ def test_identify_image_gives_faces_and_matches(
     assert list(record["faces"][0]["matches"][0]) == [
         "performer_id", "name", "disambiguation", "distance", "tier", "stash_ids", "aliases",
         "image_url", "country", "gender", "faces_matched", "distances", "decided_by",
+        "identity",
     ]  # fmt: skip
+    assert record["faces"][0]["matches"][0]["identity"] is None  # no identity graph built
     assert json.loads(json.dumps(record)) == record
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(photo.read_bytes()[:300])

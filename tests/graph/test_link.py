@@ -124,3 +124,18 @@ def test_a_shared_url_against_a_conflicting_birthdate_is_left_for_review() -> No
     assert len(graph.identities) == 2
     assert graph.links[0].status == Status.REVIEW
     assert graph.links[0].reason == "conflicting birthdate"
+
+
+def test_a_birth_year_one_apart_on_the_same_day_is_no_conflict() -> None:
+    # a source's typo: the same day and month a year apart joins with a name and a face;
+    # two years apart, or another day, still conflicts
+    near = [
+        rec(STASHDB, "a", "Jane Doe", birthdate="1990-05-06", faces=face(1)),
+        rec(FANSDB, "b", "Jane Doe", birthdate="1991-05-06", faces=face(1, 0.1)),
+    ]
+    assert len(together(near)[0]) == 2
+    link = link_records(near, fusion=FUSION).links[0]
+    assert any("year one apart" in e.detail for e in link.evidence)
+    for other in ("1992-05-06", "1991-05-07"):
+        far = [near[0], rec(FANSDB, "b", "Jane Doe", birthdate=other, faces=face(1, 0.1))]
+        assert len(together(far)[0]) == 1, other

@@ -63,9 +63,10 @@ def test_a_version_1_graph_file_gets_its_lookup_table(db: Path, tmp_path: Path) 
     old = tmp_path / "graph.sqlite"
     with sqlite3.connect(db / "graph.sqlite") as src, sqlite3.connect(old) as dst:
         dst.executescript(MIGRATIONS[0] + "; PRAGMA user_version = 1;")
-        for table in ("records", "links", "identities"):
-            rows = src.execute(f"SELECT * FROM {table}").fetchall()
-            marks = ",".join("?" * len(rows[0]))
+        for table in ("records", "links", "identities"):  # version 1's columns only
+            columns = [c[1] for c in dst.execute(f"PRAGMA table_info({table})")]
+            rows = src.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()
+            marks = ",".join("?" * len(columns))
             dst.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
     found = identity_for_stash_id(old, THEPORNDB, "tp-jane")
     assert found is not None and found.stash_ids() == JANE

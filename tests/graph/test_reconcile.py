@@ -55,3 +55,20 @@ def test_carry_ids_without_history_counts_every_record_as_new() -> None:
     graph = link_records(recs, fusion={})
     same, changes = carry_ids(graph.identities, {})
     assert same == graph.identities and changes.new_records == 2
+
+
+def test_a_split_part_never_takes_the_id_the_larger_part_kept() -> None:
+    # three records were one identity, named after its smallest key (FansDB's); FansDB's record
+    # leaves, the other two keep the id, and the one that left gets an id of its own
+    a, b, c = (
+        SourceRecord(ep, "x", n) for ep, n in ((FANSDB, "X"), (JAVSTASH, "Y"), (STASHDB, "Z"))
+    )
+    pair = lambda x, y: tuple(sorted((x.key, y.key)))  # noqa: E731
+    whole = link_records([a, b, c], fusion={}, decisions={pair(a, b): True, pair(b, c): True})
+    (old,) = whole.identities
+    parts = link_records([a, b, c], fusion={}, decisions={pair(b, c): True})
+    carried, changes = carry_ids(parts.identities, {r.key: old.id for r in (a, b, c)})
+    ids = [i.id for i in carried]
+    assert len(set(ids)) == len(ids) == 2
+    assert next(i.id for i in carried if len(i.records) == 2) == old.id
+    assert changes.splits == 1 and changes.joined == 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from stash_sense.app.errors import InvalidInput, NotFound, Unusable
+from stash_sense.app.match_identity import identity_fields
 from stash_sense.app.results import Result, StashId
 from stash_sense.database import DatabaseError
 from stash_sense.graph import (
@@ -67,6 +68,12 @@ class GraphBuildResult(Result):
     #: since the previous build: new_records, joined (records that joined an existing
     #: identity), splits, new_identities
     changes: dict[str, int]
+    #: "full" (every record linked) or "incremental" (only new and changed records weighed)
+    mode: str
+    #: changed (records new or changed), removed, touched (records weighed again, with their
+    #: candidates); incremental only: pairs (weighed), kept_links
+    relinked: dict[str, int]
+    link_seconds: float
 
 
 class GraphRecordResult(Result):
@@ -108,13 +115,8 @@ class IdentityResult(Result):
     def of(cls, found: Explained) -> IdentityResult:
         records = sorted(found.records, key=lambda r: r.key != found.primary)
         return cls(
-            id=found.id,
-            name=found.name,
+            **identity_fields(found),
             primary=found.primary,
-            stash_ids=[StashId(endpoint=ep, stash_id=sid) for ep, sid in found.stash_ids()],
-            names=found.names(),
-            urls=found.urls(),
-            faces=found.faces,
             performer_ids=found.performer_ids(),
             records=[GraphRecordResult(**r.__dict__) for r in records],
             links=[LinkResult.of(lk) for lk in found.links],
@@ -131,10 +133,11 @@ def _root(db: Path) -> Path:
     return db
 
 
-def build_identity_graph(db: Path) -> GraphBuildResult:
-    """Link the database's performers into identities and write its graph file."""
+def build_identity_graph(db: Path, *, full: bool = False) -> GraphBuildResult:
+    """Link the database's performers into identities and write its graph file: after a first
+    build only what changed is relinked, unless `full`."""
     try:
-        summary = build_graph(_root(db))
+        summary = build_graph(_root(db), full=full)
     except (GraphError, DecisionsError, DatabaseError) as err:
         raise Unusable(str(err)) from None
     return GraphBuildResult(
@@ -146,6 +149,9 @@ def build_identity_graph(db: Path) -> GraphBuildResult:
         records_with_skipped_data=summary.skipped,
         decisions=summary.decisions,
         changes=dict(summary.changes.__dict__),
+        mode=summary.mode,
+        relinked=summary.relinked,
+        link_seconds=summary.link_seconds,
     )
 
 

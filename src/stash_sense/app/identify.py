@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stash_sense.app.errors import Unusable
+from stash_sense.app.match_identity import faces_with_identities
 from stash_sense.app.results import ImageResult, face_result
 
 if TYPE_CHECKING:
@@ -28,7 +29,8 @@ def identify_image(
     each face's `top` matches, those below `min_tier` left out.
 
     Faces go through the cascade (stash_sense.matching.cascade): SFace first, FaceNet only when
-    SFace alone is not decisive. Raises Unusable when the image cannot be read (the message is
+    SFace alone is not decisive. Each match carries its identity when the database has an
+    identity graph. Raises Unusable when the image cannot be read (the message is
     faces.imageio's one line); DatabaseError when the database fails.
     """
     from stash_sense.faces import ImageError, load_image
@@ -43,4 +45,4 @@ def identify_image(
         face_result(face.box.as_list(), face.score, face.quality, matches, min_tier)
         for face, matches in CascadeIdentifier(engine, matcher).identify(pixels, top)
     ]
-    return ImageResult(image=label, faces=faces)
+    return ImageResult(image=label, faces=faces_with_identities(faces, matcher.db.path))

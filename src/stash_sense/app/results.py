@@ -41,9 +41,22 @@ class StashId(Result):
     stash_id: str
 
 
+class IdentityRef(Result):
+    """The identity graph's person behind a match (docs/identity-graph.md): every stash id and
+    profile URL across endpoints, each endpoint's names, faces over every source."""
+
+    id: str
+    name: str
+    stash_ids: list[StashId]
+    urls: list[str]
+    names: dict[str, list[str]]
+    faces: int
+
+
 class MatchResult(Result):
     """A performer a face (or a person of a scene) may be; `distance` is cosine, lower is nearer;
-    `decided_by` names the embedders behind it (`["sface"]` when SFace alone was decisive)."""
+    `decided_by` names the embedders behind it (`["sface"]` when SFace alone was decisive);
+    `identity`: the identity graph's person when the database has a graph (else null)."""
 
     performer_id: int
     name: str
@@ -58,6 +71,7 @@ class MatchResult(Result):
     faces_matched: int
     distances: dict[str, float]
     decided_by: list[str]
+    identity: IdentityRef | None = None
 
     @classmethod
     def fields_of(cls, m: Match) -> dict[str, Any]:

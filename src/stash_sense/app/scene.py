@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stash_sense.app.errors import InvalidInput, NotFound, Unusable
+from stash_sense.app.match_identity import scene_with_identities
 from stash_sense.app.results import (
     SceneResult,
     StashSceneResult,
@@ -58,7 +59,8 @@ def identify_stash_scene(
     )
     owners = performers_on_scene(result, scene)
     elapsed = time.perf_counter() - started
-    return stash_scene_result(result, owners, elapsed, notes, min_tier)
+    found = stash_scene_result(result, owners, elapsed, notes, min_tier)
+    return scene_with_identities(found, matcher.db.path)
 
 
 def identify_video(
@@ -73,7 +75,8 @@ def identify_video(
     """Identify every person in a local video file from `frames` evenly spaced frames (matches
     below `min_tier` left out).
 
-    Raises InvalidInput (no such file) and Unusable (the video cannot be decoded).
+    Each match carries its identity when the database has an identity graph. Raises
+    InvalidInput (no such file) and Unusable (the video cannot be decoded).
     """
     from stash_sense.scenes.frames import FrameError
     from stash_sense.scenes.identify import identify_scene
@@ -85,4 +88,5 @@ def identify_video(
         sampled = video_frames(str(video.resolve()), frames)
     except FrameError as err:
         raise Unusable(str(err)) from err
-    return scene_result(identify_scene(sampled, engine, matcher, source="video", top=top), min_tier)
+    found = identify_scene(sampled, engine, matcher, source="video", top=top)
+    return scene_with_identities(scene_result(found, min_tier), matcher.db.path)

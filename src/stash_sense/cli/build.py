@@ -35,10 +35,14 @@ def build_command(
         min=1,
         help="threads detecting and embedding (default: cores, <= 4)",
     ),
+    no_graph: bool = typer.Option(
+        False, "--no-graph", help="do not relink the identity graph after the build"
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
     """Build the face database from a stash-box or ThePornDB; resumes where it stopped, and
-    after a finished pass fetches only what changed.
+    after a finished pass fetches only what changed. Then relinks the identity graph over what
+    it wrote (`db graph build`; only new and changed records after the first time).
 
     Exit status: 0 done (or stopped at --limit); 2 an error, a missing or wrong API key among
     them; 3 not complete: images or pages failed for now (server errors, timeouts), run again."""
@@ -96,8 +100,25 @@ def build_command(
         f"skipped {s['skipped']}; {result.requests} requests in {result.elapsed_s:.1f}s"
     )
     typer.echo(f"published {result.generation}")
+    if result.generation is not None and not no_graph:
+        _link_graph(db)
     if result.pending:
         raise typer.Exit(3)
+
+
+def _link_graph(db: Path) -> None:
+    """Relink the identity graph over what the build wrote (only the new and changed records
+    after its first build); a failure is reported and leaves the build as it is."""
+    from stash_sense.app.errors import AppError
+    from stash_sense.app.graph import build_identity_graph
+    from stash_sense.cli.db_graph import graph_summary
+
+    try:
+        result = build_identity_graph(db)
+    except AppError as err:
+        typer.echo(f"graph: not updated: {err} (run `stash-sense db graph build`)", err=True)
+        return
+    typer.echo(f"graph: {graph_summary(result)}")
 
 
 def _log_to(console: Console, level: int) -> None:

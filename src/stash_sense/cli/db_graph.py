@@ -34,27 +34,44 @@ def _link_line(link: Any) -> str:
     return f"{head}\n    score {link.score:g}, {link.status}: {link.reason}\n    {kinds}"
 
 
-@app.command("build")
-def build_command(db: DbOption = None, as_json: JsonOption = False) -> None:
-    """Link the database's performers into identities; writes graph.sqlite in the DB folder."""
-    from stash_sense.app.errors import AppError
-    from stash_sense.app.graph import build_identity_graph
-
-    try:
-        result = build_identity_graph(database(db))
-    except AppError as err:
-        fail(str(err))
+def graph_summary(result: Any) -> str:
+    """One paragraph of a graph build: how it linked, what it found, what changed."""
     links = ", ".join(f"{n} {s}" for s, n in result.links.items())
-    _emit(
-        result,
-        as_json,
-        f"{result.records} records -> {result.identities} identities "
+    relinked = result.relinked
+    how = (
+        f"{result.mode} link: {relinked.get('changed', 0)} records new or changed, "
+        f"{relinked.get('removed', 0)} removed, {relinked.get('touched', 0)} weighed "
+        f"in {result.link_seconds:.1f}s; "
+    )
+    return (
+        how + f"{result.records} records -> {result.identities} identities "
         f"({result.multi_source} from several sources); links: {links}; "
         f"{result.records_with_skipped_data} records with data skipped; "
         f"{result.decisions} maintainer decisions applied; since the last build: "
         + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in result.changes.items())
-        + f"; wrote {result.graph}",
+        + f"; wrote {result.graph}"
     )
+
+
+FullOption = Annotated[
+    bool, typer.Option("--full", help="Link every record again, not only what changed.")
+]
+
+
+@app.command("build")
+def build_command(
+    db: DbOption = None, full: FullOption = False, as_json: JsonOption = False
+) -> None:
+    """Link the database's performers into identities; writes graph.sqlite in the DB folder
+    (after the first build, only new and changed records are weighed again)."""
+    from stash_sense.app.errors import AppError
+    from stash_sense.app.graph import build_identity_graph
+
+    try:
+        result = build_identity_graph(database(db), full=full)
+    except AppError as err:
+        fail(str(err))
+    _emit(result, as_json, graph_summary(result))
 
 
 @app.command("review")

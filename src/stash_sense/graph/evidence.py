@@ -25,6 +25,8 @@ class Rules:
     alias: float = 2.0
     birthdate_agrees: float = 3.0
     birthdate_conflicts: float = -8.0
+    #: the same day and month, the year one apart (chosen on the tuning half's misses)
+    birthdate_near: float = 0.5
     country_agrees: float = 0.5
     country_conflicts: float = -4.0
     face_high: float = 4.0
@@ -164,6 +166,10 @@ def _birthdate(
 ) -> Evidence:
     detail = f"{ra.birthdate} vs {rb.birthdate}"
     known = [(x, y) for x, y in zip(a, b, strict=True) if x and y]
+    if len(known) == 3 and a[1:] == b[1:] and abs(int(a[0]) - int(b[0])) == 1:
+        # the same day and month a year apart: a source's typo (or a fudged age) far more often
+        # than two people; partial agreement, like a shared year or month alone
+        return Evidence(Kind.BIRTHDATE, rules.birthdate_near, f"{detail} (year one apart)")
     if any(x != y for x, y in known):
         return Evidence(Kind.BIRTHDATE, rules.birthdate_conflicts, detail)
     weight = rules.birthdate_agrees if len(known) == 3 else rules.birthdate_agrees / 6

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, replace
 
-from stash_sense.graph.model import Identity
+from stash_sense.graph.model import Identity, identity_id
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,21 @@ def carry_ids(
         if old_id is None:
             fresh += 1
             splits += bool(olds)
-        joined += sum(1 for r in ident.records if previous.get(r.key) != old_id) if old_id else 0
-        out.append(replace(ident, id=old_id) if old_id else ident)
+            old_id = _unused(ident, used)  # its own id may be the one the larger part kept
+            used.add(old_id)
+        else:
+            joined += sum(1 for r in ident.records if previous.get(r.key) != old_id)
+        out.append(replace(ident, id=old_id))
     new_records = sum(1 for i in identities for r in i.records if r.key not in previous)
     return out, Changes(new_records, joined, splits, fresh)
+
+
+def _unused(ident: Identity, used: set[str]) -> str:
+    """The identity's own id, or when another identity holds it (a split part whose smallest
+    record named the whole before), one derived from all its record keys."""
+    candidate, salt = ident.id, 0
+    keys = sorted(r.key for r in ident.records)
+    while candidate in used:
+        salt += 1
+        candidate = identity_id([f"{salt}|{'|'.join(keys)}"])
+    return candidate

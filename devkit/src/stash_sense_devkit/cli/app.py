@@ -45,6 +45,14 @@ def stashbox_command(
     ),
     images_per_performer: int | None = typer.Option(None, "--images-per-performer"),
     bad_input: bool = typer.Option(False, "--bad-input", help="add bad-input performers"),
+    hostile_metadata: bool = typer.Option(
+        False, "--hostile-metadata", help="add performers with hostile names, aliases, URLs"
+    ),
+    flavour: str = typer.Option(
+        "stashdb",
+        "--flavour",
+        help="stashdb, fansdb, pmvstash (the same server) or javstash (names in Japanese)",
+    ),
 ) -> None:
     """Serve a stash-box stand-in (the real stash-box schema) over a folder of faces."""
     from stash_sense_devkit.standins.faults import FaultOptions
@@ -53,6 +61,9 @@ def stashbox_command(
     if faces is not None and not faces.is_dir():
         typer.echo(f"error: faces folder not found: {faces}", err=True)
         raise typer.Exit(2)
+    if flavour not in ("stashdb", "fansdb", "pmvstash", "javstash"):
+        typer.echo(f"error: unknown flavour {flavour!r}", err=True)
+        raise typer.Exit(2)
     options = StashBoxOptions(
         faces_dir=faces,
         max_per_page=max_per_page,
@@ -60,6 +71,8 @@ def stashbox_command(
         images_per_performer=images_per_performer,
         bad_input=bad_input,
         equal_created=equal_created,
+        hostile_metadata=hostile_metadata,
+        flavour=flavour,
     )
     faults = FaultOptions(
         latency_ms=latency_ms, fail_rate=fail_rate, rate_limit=rate_limit, api_key=api_key

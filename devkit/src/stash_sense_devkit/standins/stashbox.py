@@ -10,7 +10,14 @@ left out of queryPerformers and still found by findPerformer. Faults (latency, o
 GraphQL errors, auth as HTTP 200 + "not authorized", a cross-host redirect) come from `faults.py`;
 `/_dev/config`, `/_dev/edit` and `/_dev/stats` steer it from tests and benchmarks.
 With `bad_input`, extra performers carry a 404 image, an HTML page, a 500 MB image, a hanging URL,
-200 images, a picture without a face and one with two equal faces.
+200 images, a picture without a face and one with two equal faces. With `hostile_metadata`, three
+more carry hostile metadata: a 10 MB alias list (100,000 aliases), a `javascript:` URL, and a
+name of control characters (each with the first folder's first picture).
+
+The same server stands in for every stash-box instance (StashDB, FansDB, PMVStash, JAVStash run
+the one stash-box schema and code); `flavour="javstash"` names each performer as JAVStash
+does, in Japanese script (kanji family + given name, with the hiragana reading and the Hepburn
+romaji as aliases), picked per performer from graph_world's lists of common names.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from stash_sense_devkit.graph_world import FAMILY, GIVEN
 from stash_sense_devkit.standins.catalog import Catalog, CatalogPerformer, iso, stable_id
 from stash_sense_devkit.standins.faults import (
     Counters,
@@ -54,6 +62,8 @@ class StashBoxOptions:
     images_per_performer: int | None = None
     bad_input: bool = False
     equal_created: int = 1  # performers sharing each creation time
+    hostile_metadata: bool = False
+    flavour: str = "stashdb"  # stashdb | fansdb | pmvstash | javstash (names in Japanese)
 
 
 def add_bad_performers(catalog: Catalog) -> None:
@@ -68,6 +78,33 @@ def add_bad_performers(catalog: Catalog) -> None:
         for i in range(200):
             image_id = stable_id("image", f"bad/many/{i}")
             many.images.append(catalog.add_image(image_id, first[0], f"/images/{image_id}"))
+
+
+#: stash-box performer id -> URLs it lists beyond its example.org page (hostile metadata)
+EXTRA_URLS: dict[str, list[str]] = {}
+HOSTILE_ALIASES = 100_000
+#: a name of control characters only (escape, bell, backspace, vertical tab, delete)
+CONTROL_NAME = "\x1b\x07\x08\x0b\x7f"
+
+
+def japanese_names(catalog: Catalog) -> None:
+    """JAVStash's naming: each performer's name in kanji, its kana and romaji as aliases."""
+    for p in catalog.performers:
+        n = int(stable_id("jav", p.name).replace("-", ""), 16)
+        kanji_f, kana_f, roma_f = FAMILY[n % len(FAMILY)]
+        kanji_g, kana_g, roma_g = GIVEN[(n // len(FAMILY)) % len(GIVEN)]
+        p.name = kanji_f + kanji_g
+        p.aliases = [f"{kana_f} {kana_g}", f"{roma_g} {roma_f}"]
+
+
+def add_hostile_performers(catalog: Catalog) -> None:
+    """Performers whose metadata is hostile (see the module docstring)."""
+    first = next(iter(catalog.folders.values()), [])[:1]
+    many = catalog.add_performer("Hostile Aliases", first)
+    many.aliases = [f"alias {i:06d} {'x' * 90}" for i in range(HOSTILE_ALIASES)]
+    script = catalog.add_performer("Hostile Url", first)
+    EXTRA_URLS[script.id] = ["javascript:alert(document.cookie)"]
+    catalog.add_performer(CONTROL_NAME, first)
 
 
 def performer_json(p: CatalogPerformer, base: str) -> dict[str, Any]:
@@ -86,7 +123,11 @@ def performer_json(p: CatalogPerformer, base: str) -> dict[str, Any]:
                 "url": f"https://example.org/{slug}",
                 "type": "HOME",
                 "site": {"id": stable_id("site", "example"), "name": "Example"},
-            }
+            },
+            *(
+                {"url": url, "type": "HOME", "site": {"id": stable_id("site", url), "name": "Home"}}
+                for url in EXTRA_URLS.get(p.id, [])
+            ),
         ],
         "images": [
             {"id": i.id, "url": base + i.route, "width": i.width, "height": i.height}
@@ -196,8 +237,12 @@ def stashbox_app(
         equal_created=options.equal_created,
     )
     faults.auth_in_graphql = True
+    if options.flavour == "javstash":
+        japanese_names(catalog)
     if options.bad_input:
         add_bad_performers(catalog)
+    if options.hostile_metadata:
+        add_hostile_performers(catalog)
     counters = Counters()
     resolvers = Resolvers(catalog, options, faults)
     schema = load_schema("stash-box")

@@ -52,32 +52,35 @@ def tpdb_performer_json(p: CatalogPerformer, index: int, base: str) -> dict[str,
         {"id": index * 1000 + k, "url": base + img.route, "size": 250, "order": k}
         for k, img in enumerate(p.images)
     ]
+    # Where each field comes from (see the module docstring): [T] the published TypeScript
+    # types of the API ("Based on ThePornDB API v3.24.582"); [C] carrotwaxr/stash-sense's
+    # Python client reads it; [?] kept from the earlier stand-in, not checked against a source.
     return {
-        "id": stable_id("tpdb-performer", p.name),
-        "_id": index + 1,
-        "slug": slug,
-        "name": p.name,
-        "full_name": p.name,
-        "disambiguation": p.disambiguation,
-        "bio": None,
-        "rating": 0,
-        "is_parent": True,
-        "aliases": list(p.aliases),
-        "extras": {
-            "gender": p.gender,
-            "birthday": p.birth_date,
-            "birthplace_code": p.country,
-            "nationality": None,
-            "links": [
+        "id": stable_id("tpdb-performer", p.name),  # [T] uuid string
+        "_id": index + 1,  # [T] numeric database id
+        "slug": slug,  # [T]
+        "name": p.name,  # [T]
+        "full_name": p.name,  # [T]
+        "disambiguation": p.disambiguation,  # [T]
+        "bio": None,  # [T]
+        "rating": 0,  # [?]
+        "is_parent": True,  # [?]
+        "aliases": list(p.aliases),  # [T] a list of strings
+        "extras": {  # [T]
+            "gender": p.gender,  # [T]
+            "birthday": p.birth_date,  # [T] YYYY-MM-DD
+            "birthplace_code": p.country,  # [T] ISO country code
+            "nationality": None,  # [T]
+            "links": [  # [T] [{url, platform}]; [C] also reads a {platform: url} object
                 {"url": f"https://stashdb.org/performers/{p.id}", "platform": "stashdb"},
                 {"url": f"https://example.org/{slug}", "platform": "website"},
             ],
         },
-        "image": posters[0]["url"] if posters else None,
-        "thumbnail": posters[0]["url"] if posters else None,
-        "face": None,
-        "posters": posters,
-        "site_performers": [],
+        "image": posters[0]["url"] if posters else None,  # [T]
+        "thumbnail": posters[0]["url"] if posters else None,  # [T]
+        "face": None,  # [T]
+        "posters": posters,  # [T] [{id, url, size, order}]
+        "site_performers": [],  # [?]
     }
 
 
