@@ -44,7 +44,7 @@ SOURCE_ONLY="face-recognition-models"
 "$PY" -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml","rb"))["project"]["dependencies"]))' \
     | grep -v "^$SOURCE_ONLY==" >"$WORK/requirements.txt"
 "$PY" -m pip download --quiet --only-binary=:all: -d docker/wheelhouse -r "$WORK/requirements.txt" \
-    "setuptools>=68" wheel
+    "setuptools>=77" wheel
 "$PY" -m pip wheel --quiet --no-deps -w docker/wheelhouse \
     "$(grep -o "\"$SOURCE_ONLY==[^\"]*\"" pyproject.toml | tr -d '"')"
 

@@ -127,3 +127,26 @@ def test_all_readable_exits_0_and_stderr_stays_empty(
     first, second = map(json.loads, proc.stdout.splitlines())
     assert first["faces"][0]["matches"][0]["name"] == "Diana_Krall"
     assert second == {"image": str(blank), "faces": []}
+
+
+def test_only_unreadable_images_exit_2_cleanly(enrolled: tuple[Path, Path], tmp_path: Path) -> None:
+    """Every image refused at once: the command ends while the indices may still be loading
+    in the background; it waits for them rather than aborting the process (exit 134)."""
+    db, _ = enrolled
+    text = tmp_path / "notes.jpg"
+    text.write_text("these are not pixels\n")
+    for _ in range(4):  # a race: the old code aborted in about one run of three
+        proc = run_cli("identify", "--db", db, "--json", text)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.splitlines() == ["1 of 1 images could not be read"]
+        assert "not an image" in json.loads(proc.stdout)["error"]
+
+
+def test_a_table_names_a_bad_image_once(enrolled: tuple[Path, Path], tmp_path: Path) -> None:
+    db, _ = enrolled
+    text = tmp_path / "notes.jpg"
+    text.write_text("these are not pixels\n")
+    proc = run_cli("identify", "--db", db, text)
+    assert proc.returncode == 2, proc.stderr
+    said = " ".join((proc.stdout + proc.stderr).split())  # the table wraps at 80 columns
+    assert "not an image" in said and said.count(str(text)) == 1, said

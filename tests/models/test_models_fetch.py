@@ -184,3 +184,11 @@ def test_fetch_refuses_a_wrong_archive(server: str, tmp_path: Path) -> None:
 
 def test_bundled_model_needs_no_fetch(tmp_path: Path) -> None:
     assert fetch_model("sface", folder=tmp_path) == resolve_model_path("sface")
+
+
+def test_an_unreachable_host_is_named_once(tmp_path: Path) -> None:
+    data = _payload(1000)
+    url = "http://127.0.0.1:9/unreachable.onnx"  # the discard port: nothing listens
+    with pytest.raises(ModelError) as err:
+        fetch_model(_spec(data, url), folder=tmp_path)
+    assert str(err.value).count(url) == 1 and "connection failed" in str(err.value), err.value

@@ -123,12 +123,5 @@ export async function startSidecar({ db, port, stashUrl, apiKey, dataDir, extraA
   return proc;
 }
 
-/** Debian's chromium (CHROMIUM_PATH), headless, as the browser tests drive it. */
-export async function launchChromium() {
-  const { chromium } = await import("playwright-core");
-  const args = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-  ]; // prettier-ignore
-  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium", args });
-}
+/** Debian's chromium (CHROMIUM_PATH), headless, as the browser tests drive it (lib/browser.mjs). */
+export { launchBrowser as launchChromium } from "./browser.mjs";

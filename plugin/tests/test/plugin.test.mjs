@@ -10,22 +10,17 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
-import { chromium } from "playwright-core";
+import { launchBrowser } from "../lib/browser.mjs";
 import { startHarness, TESTS_DIR } from "../lib/harness-server.mjs";
 import { freePort, installFromSource, makeTestDb, startSidecar, startStandIn, TEST_DATA } from "../lib/services.mjs";
 import { standInClient } from "../lib/standin-client.mjs";
 
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const ARTIFACTS = path.join(TESTS_DIR, "artifacts");
 const API_KEY = "plugin-test-key";
 const STASHDB = "https://stashdb.org/graphql";
 const FANSDB = "https://fansdb.cc/graphql";
 const FRAMES = 12; // the "Frames to sample" setting the tests use
 const MONICA_ID = "5b1f0a4e-0000-4000-8000-00000000a001";
-const BROWSER_ARGS = [
-  "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync", "--no-first-run",
-]; // prettier-ignore
 
 let tmp;
 let fixture;
@@ -176,7 +171,7 @@ before(async () => {
     db: fixture.db, port: sidecarPort, stashUrl: harness.url, apiKey: API_KEY, dataDir: tmp,
     extraArgs: ["--cors-origin", declaring.url],
   }); // prettier-ignore
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
+  browser = await launchBrowser();
 
   // The user's Stash: one performer already on scene 1, Monica Seles linked to StashDB,
   // Tommy Thompson present by name only, Ali Naimi absent.
@@ -618,10 +613,7 @@ describe("connection", () => {
     // Chromium's Private/Local Network Access: a page served from a public address may not call
     // loopback. The harness is declared public for this browser.
     const { port } = new URL(declaring.url);
-    const strict = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [...BROWSER_ARGS, `--ip-address-space-overrides=127.0.0.1:${port}=public`],
-    });
+    const strict = await launchBrowser([`--ip-address-space-overrides=127.0.0.1:${port}=public`]);
     try {
       const { kind, text, page } = await failure({ connection: "direct" }, { on: declaring, using: strict });
       assert.equal(kind, "private-network", text);

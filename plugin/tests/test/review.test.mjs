@@ -13,12 +13,11 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
-import { chromium } from "playwright-core";
+import { launchBrowser } from "../lib/browser.mjs";
 import { startHarness, TESTS_DIR } from "../lib/harness-server.mjs";
 import { freePort, installFromSource, makeTestDb, PYTHON, REPO, startSidecar, startStandIn, TEST_DATA } from "../lib/services.mjs";
 import { standInClient } from "../lib/standin-client.mjs";
 
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const ARTIFACTS = path.join(TESTS_DIR, "artifacts");
 const DOCS = path.join(REPO, "docs");
 // docs/review-*.png are rewritten only when asked (STASH_SENSE_SCREENSHOTS=1): a test run leaves
@@ -33,10 +32,6 @@ const LIBRARY_SCENES = 20000;
 const STASHDB = "https://stashdb.org/graphql";
 const FANSDB = "https://fansdb.cc/graphql";
 const MONICA_ID = "5b1f0a4e-0000-4000-8000-00000000a001";
-const BROWSER_ARGS = [
-  "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync", "--no-first-run",
-]; // prettier-ignore
 
 let tmp;
 let standIn;
@@ -135,7 +130,7 @@ before(async () => {
   scanning.url = `http://127.0.0.1:${ports[1]}`;
   big.url = `http://127.0.0.1:${ports[2]}`;
   await configure(scanning.url);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
+  browser = await launchBrowser();
 });
 
 after(async () => {

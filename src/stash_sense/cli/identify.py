@@ -71,11 +71,16 @@ def identify_command(
     db, max_bytes = database(given.db), given.max_image_bytes
     rec = recognizer(db)
     # Voyager loads without the GIL: read the indices while the first image is analysed
-    threading.Thread(target=_preload, args=(rec,), daemon=True).start()
+    preload = threading.Thread(target=_preload, args=(rec,), daemon=True)
+    preload.start()
     try:
         records = _run(rec.engine, rec.matcher, images, top, as_json, max_bytes)
     except DatabaseError as err:
         fail(str(err))
+    finally:
+        # a process that exits while Voyager's threads still load aborts (exit 134): every
+        # image refused at once ends before the load does
+        preload.join()
     failed = sum(1 for r in records if "error" in r)
     if failed:
         print(f"{failed} of {len(records)} images could not be read", file=sys.stderr)
@@ -137,7 +142,8 @@ def _print_record(console: Any, record: dict[str, Any]) -> None:
     from rich.table import Table
 
     if "error" in record:
-        console.print(f"[bold]{record['image']}[/]: [red]{record['error']}[/]")
+        error = record["error"].removesuffix(f": {record['image']}")  # named once, in front
+        console.print(f"[bold]{record['image']}[/]: [red]{error}[/]")
         return
     if not record["faces"]:
         console.print(f"[bold]{record['image']}[/]: no face found")

@@ -119,7 +119,8 @@ def fetch_model(
         resume(http, source, part, POLICY, progress=on_progress)
     except NetError as exc:
         shown = redact_url(source)
-        raise ModelError(f"model {spec.name}: download from {shown} failed: {exc}") from None
+        detail = str(exc).removeprefix(f"{shown}: ")  # NetError names the URL too: once is enough
+        raise ModelError(f"model {spec.name}: download from {shown} failed: {detail}") from None
     finally:
         if own_client:
             http.close()

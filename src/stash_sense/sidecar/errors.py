@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -27,7 +28,7 @@ from stash_sense.sidecar.jobs import Busy, ClientGone
 
 log = logging.getLogger("stash_sense.sidecar")
 
-#: nginx's "client closed request": nobody reads it, but the access log shows what happened.
+#: nginx's "client closed request": nobody reads it; the log line below says what happened.
 CLIENT_GONE = 499
 
 
@@ -87,8 +88,13 @@ def install(app: FastAPI, secrets: list[str] | None = None) -> None:
     @app.exception_handler(ClientGone)
     @app.exception_handler(SceneCancelled)
     @app.exception_handler(ClientDisconnect)
-    async def gone(_: Request, exc: Exception) -> JSONResponse:
-        return error_response(CLIENT_GONE, f"cancelled: {exc or 'the client hung up'}")
+    async def gone(request: Request, exc: Exception) -> JSONResponse:
+        # uvicorn writes no access line for an answer to a closed connection: this is its line
+        reason = f"cancelled: {exc or 'the client hung up'}"
+        client = f"{request.client.host}:{request.client.port}" if request.client else "-"
+        path = quote(request.scope.get("root_path", "") + request.scope["path"])
+        log.info('%s - "%s %s" %d %s', client, request.method, path, CLIENT_GONE, reason)
+        return error_response(CLIENT_GONE, reason)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
