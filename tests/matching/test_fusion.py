@@ -6,6 +6,8 @@ import numpy as np
 from pytest import MonkeyPatch
 
 from stash_sense.matching.fusion import (
+    HUGE_INDEX,
+    HUGE_QUERY_EF,
     LARGE_INDEX,
     LARGE_QUERY_EF,
     aggregate,
@@ -48,6 +50,12 @@ def test_large_indices_are_searched_wider() -> None:
 def test_a_database_of_37000_real_faces_is_searched_wide() -> None:
     # at 37,000 faces the narrow search missed 1% of the true performers (docs/scale.md)
     assert query_ef(50, 37_000) == LARGE_QUERY_EF
+
+
+def test_a_database_the_size_of_stashdb_is_searched_wider_still() -> None:
+    # at 370,000 faces the width of 400 missed 2.5% of the true performers (docs/scale.md)
+    assert query_ef(50, 370_000) == HUGE_QUERY_EF
+    assert query_ef(50, HUGE_INDEX) == LARGE_QUERY_EF
 
 
 def test_candidates_of_a_large_index_hold_the_nearest_faces(monkeypatch: MonkeyPatch) -> None:

@@ -24,12 +24,20 @@ AGGREGATE_BEST = 3  # the performer distance is the mean over this many best que
 #: sooner: among 37,000 faces (bench/bench_scale.py) SFace's index found a real query's true
 #: nearest face 85% of the time at 100, 98% at 400; the matcher then missed 1.0% of the true
 #: performers an exact search finds, 0.2% at 400 (docs/scale.md).
+#: At the size of the real database (110,000 performers, 370,000 faces an embedder) 400 found
+#: 97.5% of what an exact search finds; the width was chosen on the tuning half as the first
+#: whose every exact hit the matcher also found (400: 97.5%, 800: 99.0%, 1,600: 99.7%,
+#: 6,400: 100%); held out, 6,400 found 99.6% (docs/scale.md).
 LARGE_INDEX = 10_000
 LARGE_QUERY_EF = 400
+HUGE_INDEX = 100_000
+HUGE_QUERY_EF = 6_400
 
 
 def query_ef(k: int, stored: int) -> int:
     """How wide HNSW searches for `k` neighbours among `stored` vectors."""
+    if stored > HUGE_INDEX:
+        return max(2 * k, HUGE_QUERY_EF)
     return max(2 * k, 64, LARGE_QUERY_EF if stored > LARGE_INDEX else 0)
 
 
