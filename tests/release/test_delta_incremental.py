@@ -77,17 +77,22 @@ def test_incremental_equals_full_rebuild(versions: tuple[Path, Path, Path], tmp_
             assert not gone & set(np.asarray(hits).reshape(-1).tolist())
 
 
-def test_a_tampered_vector_in_the_delta_is_refused(
-    versions: tuple[Path, Path, Path], tmp_path: Path
-) -> None:
-    old, new, delta = versions
-    bad = tmp_path / "delta.sqlite"
+def _with_a_flipped_vector(delta: Path, bad: Path) -> Path:
+    """A copy of the delta whose first stored vector is negated."""
     bad.write_bytes(delta.read_bytes())
     with contextlib.closing(sqlite3.connect(bad)) as conn:
         face, vec = conn.execute("SELECT face_id, vector FROM embeddings LIMIT 1").fetchone()
         flipped = (-np.frombuffer(vec, dtype=np.float32)).tobytes()
         conn.execute("UPDATE embeddings SET vector = ? WHERE face_id = ?", (flipped, face))
         conn.commit()
+    return bad
+
+
+def test_a_tampered_vector_in_the_delta_is_refused(
+    versions: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    old, new, delta = versions
+    bad = _with_a_flipped_vector(delta, tmp_path / "delta.sqlite")
     with pytest.raises(DatabaseError, match="differs from the signed content"):
         apply_incremental(old, bad, tmp_path / "out", EMBEDDERS, _digest(new), probe=50)
 
@@ -303,13 +308,7 @@ def test_a_tampered_vector_is_refused_by_the_set_hash(
     versions: tuple[Path, Path, Path], tmp_path: Path
 ) -> None:
     old, new, delta = versions
-    bad = tmp_path / "delta.sqlite"
-    bad.write_bytes(delta.read_bytes())
-    with contextlib.closing(sqlite3.connect(bad)) as conn:
-        face, vec = conn.execute("SELECT face_id, vector FROM embeddings LIMIT 1").fetchone()
-        flipped = (-np.frombuffer(vec, dtype=np.float32)).tobytes()
-        conn.execute("UPDATE embeddings SET vector = ? WHERE face_id = ?", (flipped, face))
-        conn.commit()
+    bad = _with_a_flipped_vector(delta, tmp_path / "delta.sqlite")
     sets = _sets(old, new)
     with pytest.raises(DatabaseError, match="differs from the signed content"):
         apply_incremental(old, bad, tmp_path / "out", EMBEDDERS, "", probe=50, sets=sets)
