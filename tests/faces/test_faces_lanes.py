@@ -43,7 +43,7 @@ def chips(engine: FaceEngine, lfw_dev: Path) -> list[ImageArray]:
 @pytest.fixture(scope="module")
 def single(chips: list[ImageArray]) -> np.ndarray:
     """The vectors of this process alone."""
-    return DlibResNetEmbedder(workers=1).embed(chips)
+    return DlibResNetEmbedder(backend="dlib", workers=1).embed(chips)
 
 
 def _workers() -> list[multiprocessing.process.BaseProcess]:
@@ -53,13 +53,13 @@ def _workers() -> list[multiprocessing.process.BaseProcess]:
 def test_worker_processes_give_the_same_vectors(
     chips: list[ImageArray], single: np.ndarray
 ) -> None:
-    dlib = DlibResNetEmbedder(workers=2)
+    dlib = DlibResNetEmbedder(backend="dlib", workers=2)
     try:
         assert dlib.lanes.start(timeout=120), "the worker process did not start"
         spread = dlib.embed(chips)
         assert dlib.lanes.remote_items > 0, "no face ran in the worker process"
         np.testing.assert_array_equal(spread, single)
-        flipped = DlibResNetEmbedder(workers=1, flip=True).embed(chips[:3])
+        flipped = DlibResNetEmbedder(backend="dlib", workers=1, flip=True).embed(chips[:3])
         dlib.flip = True
         np.testing.assert_allclose(dlib.embed(chips[:3]), flipped, atol=1e-6)
     finally:
@@ -69,7 +69,7 @@ def test_worker_processes_give_the_same_vectors(
 def test_one_face_in_one_thread_starts_no_process(
     chips: list[ImageArray], single: np.ndarray
 ) -> None:
-    dlib = DlibResNetEmbedder(workers=2)
+    dlib = DlibResNetEmbedder(backend="dlib", workers=2)
     for i, chip in enumerate(chips[:3]):
         np.testing.assert_array_equal(dlib.embed([chip]), single[i : i + 1])
     assert not dlib.lanes.started
@@ -78,7 +78,7 @@ def test_one_face_in_one_thread_starts_no_process(
 def test_one_worker_never_starts_a_process_even_under_threads(
     chips: list[ImageArray], single: np.ndarray
 ) -> None:
-    dlib = DlibResNetEmbedder(workers=1)
+    dlib = DlibResNetEmbedder(backend="dlib", workers=1)
     results: list[np.ndarray] = []
 
     def embed() -> None:
@@ -98,7 +98,7 @@ def test_close_stops_the_processes_and_the_engine_still_works(
     chips: list[ImageArray], single: np.ndarray
 ) -> None:
     before = {p.pid for p in _workers()}
-    with FaceEngine.create(("dlib",), workers=2) as engine:
+    with FaceEngine([DlibResNetEmbedder(backend="dlib")], workers=2) as engine:
         dlib = engine.embedders[0]
         assert isinstance(dlib, DlibResNetEmbedder)
         assert dlib.lanes.start(timeout=120)
@@ -113,7 +113,7 @@ def test_a_killed_worker_leaves_the_work_to_this_process(
     chips: list[ImageArray], single: np.ndarray
 ) -> None:
     before = {p.pid for p in _workers()}
-    dlib = DlibResNetEmbedder(workers=2)
+    dlib = DlibResNetEmbedder(backend="dlib", workers=2)
     try:
         assert dlib.lanes.start(timeout=120)
         for pid in {p.pid for p in _workers()} - before:
@@ -170,7 +170,7 @@ WORKER_OF_A_KILLED_PARENT = """
 import multiprocessing, time
 from stash_sense.faces.embedders import DlibResNetEmbedder
 if __name__ == "__main__":
-    dlib = DlibResNetEmbedder(workers=2)
+    dlib = DlibResNetEmbedder(backend="dlib", workers=2)
     assert dlib.lanes.start(timeout=120)
     print(*[p.pid for p in multiprocessing.active_children()], flush=True)
     time.sleep(120)

@@ -101,9 +101,11 @@ def build_model(layers: list[Layer]) -> Any:
                 weights, bias = _first_conv(weights, bias)
                 first = False
             k, p, s = weights.shape[2], layer.padding, layer.stride
+            wname = g.const("w", weights.astype(np.float32))
+            bname = g.const("b", bias.astype(np.float32))
             x = g.node(
                 "Conv",
-                [x, g.const("w", weights.astype(np.float32)), g.const("b", bias.astype(np.float32))],
+                [x, wname, bname],
                 kernel_shape=[k, k],
                 strides=[s, s],
                 pads=[p, p, p, p],
