@@ -9,8 +9,12 @@ face_distance against the same gallery).
 Images: lfw-dev photos (250x250) and lfw-dev-hard-queries frames (640x360), half each. Also
 timed: ours with OpenCV on one thread, ours with SFace alone (the fastest configuration), and
 ours identifying two images at once (`ours_2_at_once`: two threads over the images, results in
-order, dlib's ResNet on both cores: this process and one worker process, faces/lanes.py), the
-way a caller with many images can use both cores.
+order), the way a caller with many images can use both cores. dlib's ResNet runs in OpenCV (the
+graph converted from dlib's file, faces/embedders/dlib_cache.py); the same run also times it run
+by dlib itself, as before the conversion (`dlib_in_dlib`: per face, one image at a time, and two
+at once on both cores: this process and one worker process, faces/lanes.py). Each contender's
+CPU seconds per image are this process's (a lanes worker process's CPU is not counted: its
+wall time is).
 
     python -m bench.bench_speed             # BENCH_QUICK=1: 10 images, small gallery
 
@@ -26,7 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
@@ -38,6 +42,7 @@ import numpy as np
 from bench.evaldata import FACES, require_eval
 from stash_sense.database import DatabaseWriter, EmbedderInfo, FaceDatabase, PerformerRecord
 from stash_sense.faces import FaceEngine, load_image
+from stash_sense.faces.embedders import DlibResNetEmbedder, make_embedder
 from stash_sense.faces.types import ImageArray
 from stash_sense.matching import Matcher
 from stash_sense.matching.cascade import DEFAULT_CASCADE, Cascade, CascadeIdentifier
@@ -81,10 +86,15 @@ def ms(values: Sequence[float]) -> dict[str, float]:
     }
 
 
-def stage_times(engine: FaceEngine, images: list[ImageArray]) -> dict[str, Any]:
-    """Per-face detection time and per-face embedding time of each embedder (alignment included)."""
+def stage_times(
+    engine: FaceEngine, images: list[ImageArray], native: DlibResNetEmbedder
+) -> dict[str, Any]:
+    """Per-face detection time and per-face embedding time of each embedder (alignment included),
+    and of dlib's ResNet run by dlib (`native`) on the same faces."""
     detect: list[float] = []
     per_embedder: dict[str, list[float]] = {e.name: [] for e in engine.embedders}
+    per_embedder["dlib_in_dlib"] = []
+    cpu: dict[str, float] = dict.fromkeys(per_embedder, 0.0)
     for image in images:
         started = time.perf_counter()
         faces = engine.detect(image)
@@ -92,11 +102,19 @@ def stage_times(engine: FaceEngine, images: list[ImageArray]) -> dict[str, Any]:
         if not faces:
             continue
         detect.append(elapsed / len(faces))
-        for embedder in engine.embedders:
-            started = time.perf_counter()
+        for embedder, name in [*((e, e.name) for e in engine.embedders), (native, "dlib_in_dlib")]:
+            started, cpu_started = time.perf_counter(), time.process_time()
             embedder.embed([embedder.align(image, f.landmarks, f.box) for f in faces])
-            per_embedder[embedder.name].append((time.perf_counter() - started) / len(faces))
-    return {"detection": ms(detect), **{f"embed_{n}": ms(v) for n, v in per_embedder.items()}}
+            per_embedder[name].append((time.perf_counter() - started) / len(faces))
+            cpu[name] += time.process_time() - cpu_started
+    faces_seen = max(1, sum(len(engine.detect(i)) for i in images))
+    return {
+        "detection": ms(detect),
+        **{
+            f"embed_{n}": {**ms(v), "cpu_ms": round(1000 * cpu[n] / faces_seen, 2)}
+            for n, v in per_embedder.items()
+        },
+    }
 
 
 def build_db(engine: FaceEngine, people: list[tuple[str, Path]], root: Path) -> None:
@@ -172,8 +190,12 @@ def main() -> int:
     paths = sample(10 if QUICK else 120)
     people = gallery(40 if QUICK else None)
     engine = FaceEngine.create(workers=len(cpus)).load()
+    # as before the conversion: the same ensemble with dlib's ResNet run by dlib
+    native_dlib = DlibResNetEmbedder(backend="dlib")
+    native = FaceEngine([make_embedder("sface"), native_dlib], workers=len(cpus)).load()
     images = [load_image(p) for p in paths]
     engine.analyze(images[0])  # warm up: networks load on first use
+    native.analyze(images[0])
     results: dict[str, Any] = {
         "quick": QUICK,
         "setup": {
@@ -184,8 +206,10 @@ def main() -> int:
             "python": platform.python_version(),
             "opencv": cv2.__version__,
             "cpu": platform.processor() or platform.machine(),
+            "dlib_backend": getattr(engine.embedders[-1], "backend", "?"),
+            "load_average_start": os.getloadavg(),
         },
-        "per_face": stage_times(engine, images),
+        "per_face": stage_times(engine, images, native_dlib),
     }
     with tempfile.TemporaryDirectory(prefix="bench-speed-") as tmp:
         root = Path(tmp) / "db"
@@ -197,18 +221,20 @@ def main() -> int:
             sface = FaceEngine.create(("sface",)).load()
             sface_matcher = Matcher(fdb, ["sface"])
             ours(sface, sface_matcher, paths[:2])
-            for embedder in engine.embedders:  # start dlib's worker process before timing
-                lanes = getattr(embedder, "lanes", None)
-                if lanes is not None:
-                    lanes.start(timeout=120)
+            ours(native, matcher, paths[:2])
+            native_dlib.lanes.start(timeout=120)  # dlib's worker process, started before timing
             rounds: dict[str, list[float]] = {
                 "ours": [],
                 "ours_no_cascade": [],
                 "ours_1_thread": [],
                 "ours_sface_only": [],
                 "ours_2_at_once": [],
+                "ours_dlib_in_dlib": [],
+                "ours_dlib_in_dlib_2_at_once": [],
                 "peer": [],
             }
+            cpu: dict[str, float] = dict.fromkeys(rounds, 0.0)
+
             known: np.ndarray | None = None
             try:
                 known = peer_gallery(people)
@@ -216,17 +242,28 @@ def main() -> int:
                 results["face_recognition"] = {"skipped": "not installed (make bench-deps)"}
             # interleave the contenders so that machine noise hits both alike
             decided: list[bool] = []
+
+            def run(name: str, contender: Callable[[], list[float]]) -> None:
+                started = time.process_time()
+                rounds[name] += contender()
+                cpu[name] += time.process_time() - started
+
             for _ in range(1 if QUICK else 2):
                 cv2.setNumThreads(len(cpus))
-                rounds["ours"] += ours(engine, matcher, paths, decided=decided)
-                rounds["ours_no_cascade"] += ours(engine, matcher, paths, None)
+                run("ours", lambda: ours(engine, matcher, paths, decided=decided))
+                run("ours_no_cascade", lambda: ours(engine, matcher, paths, None))
                 cv2.setNumThreads(1)
-                rounds["ours_1_thread"] += ours(engine, matcher, paths)
+                run("ours_1_thread", lambda: ours(engine, matcher, paths))
                 cv2.setNumThreads(len(cpus))
-                rounds["ours_sface_only"] += ours(sface, sface_matcher, paths)
-                rounds["ours_2_at_once"] += ours_at_once(engine, matcher, paths, len(cpus))
+                run("ours_sface_only", lambda: ours(sface, sface_matcher, paths))
+                run("ours_2_at_once", lambda: ours_at_once(engine, matcher, paths, len(cpus)))
+                run("ours_dlib_in_dlib", lambda: ours(native, matcher, paths))
+                run(
+                    "ours_dlib_in_dlib_2_at_once",
+                    lambda: ours_at_once(native, matcher, paths, len(cpus)),
+                )
                 if known is not None:
-                    rounds["peer"] += peer(known, paths)
+                    run("peer", lambda: peer(known, paths))
     results["cascade"] = {
         "rule": asdict(DEFAULT_CASCADE),
         "faces": len(decided),
@@ -236,6 +273,7 @@ def main() -> int:
         if times:
             results[name] = {
                 "images_per_s": round(len(times) / sum(times), 2),
+                "cpu_s_per_image": round(cpu[name] / len(times), 4),
                 "per_image": ms(times),
             }
     if rounds["peer"]:
@@ -243,11 +281,13 @@ def main() -> int:
         results["ratio_ours_over_face_recognition"] = round(
             results["ours"]["images_per_s"] / peer_ips, 2
         )
-        for name in ("ours_no_cascade", "ours_1_thread", "ours_sface_only", "ours_2_at_once"):
+        for name in [n for n in rounds if n.startswith("ours_")]:
             results[f"ratio_{name}_over_face_recognition"] = round(
                 results[name]["images_per_s"] / peer_ips, 2
             )
     engine.close()
+    native.close()
+    results["setup"]["load_average_end"] = os.getloadavg()
     results["target"] = "identify throughput >= 3x face_recognition on the same images, 2 cores"
     print(json.dumps(results, indent=2))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
