@@ -101,3 +101,17 @@ def test_without_onnx_dlib_runs_the_network_after_one_warning(
     np.testing.assert_allclose(
         vectors, DlibResNetEmbedder(backend="dlib").embed(chips[:2]), atol=1e-6
     )
+
+
+def test_the_cores_the_user_allows_bound_opencvs_threads() -> None:
+    import cv2
+
+    from stash_sense.faces.cores import allow_cores
+
+    default = cv2.getNumThreads()
+    try:
+        allow_cores(1)
+        assert cv2.getNumThreads() == 1  # dlib's ResNet now runs in OpenCV's threads
+    finally:
+        allow_cores(None)
+    assert cv2.getNumThreads() == default

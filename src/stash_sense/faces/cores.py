@@ -23,11 +23,16 @@ _allowed: int | None = None
 def allow_cores(cores: int | None) -> None:
     """The most cores the user lets face work use in this process (None: no limit of theirs);
     worker_threads() honours it, so the builder's and the scenes' threads and every FaceEngine
-    made afterwards do. Called once at start-up with the user's setting."""
+    made afterwards do. Called once at start-up with the user's setting. OpenCV's own threads
+    (YuNet, SFace, dlib's ResNet converted for OpenCV) get the same cap; None gives OpenCV back
+    its default, the cores this process may run on."""
+    import cv2
+
     global _allowed
     if cores is not None and cores < 1:
         raise ValueError(f"cores must be at least 1, got {cores}")
     _allowed = cores
+    cv2.setNumThreads(-1 if cores is None else min(cores, cv2.getNumberOfCPUs()))
 
 
 def worker_threads(limit: int = MAX_THREADS) -> int:
