@@ -51,9 +51,9 @@ class FaceEngine:
 
     Models load lazily, once, under a lock (two threads may ask for the first face together);
     every public method is thread-safe. `workers`: the cores the engine may keep busy (default:
-    faces.cores.worker_threads()); dlib's ResNet, which holds the GIL, gets that many lanes (this
-    process and worker processes started when first needed, faces/lanes.py), the other networks
-    run in the callers' threads. `close()` (or leaving a `with` block) stops the worker processes.
+    faces.cores.worker_threads()); every network runs in OpenCV, in the callers' threads, except
+    dlib's ResNet where its conversion failed: dlib holds the GIL, so it gets that many lanes
+    (this process and worker processes started when first needed, faces/lanes.py). `close()` (or leaving a `with` block) stops the worker processes.
     """
 
     _default: ClassVar[FaceEngine | None] = None

@@ -1,6 +1,7 @@
 """Running a network that holds the GIL on more than one core: this process plus worker processes.
 
-dlib's ResNet keeps Python's GIL for its 78 ms a face, so threads cannot run two at once. `Lanes`
+dlib's ResNet, run by dlib (only where its conversion to OpenCV fails, faces/embedders/
+dlib_cache.py), keeps Python's GIL for its 78 ms a face, so threads cannot run two at once. `Lanes`
 spreads the items of each call over "lanes": this process (one at a time) and, once this process
 is busy, up to `workers - 1` worker processes (as many as the free memory holds, faces/cores.py),
 each holding its own copy of the network. The processes are started lazily, only when this
