@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stash_sense.faces import FaceEngine, load_image
 from stash_sense.faces.embedders import DlibResNetEmbedder
 from stash_sense.faces.embedders.dlib_cache import (
     GRAPH_NAME,
@@ -24,22 +23,8 @@ from stash_sense.faces.embedders.dlib_format import DlibFormatError, read_networ
 from stash_sense.faces.types import ImageArray
 from stash_sense.models import resolve_model_path
 
-PEOPLE = ["Abdoulaye_Wade", "Adam_Sandler", "Abdullah_Gul", "Alvaro_Uribe", "Andre_Agassi"]
 #: measured on these ten chips: cosine >= 0.9999999, largest difference 3.4e-7 (values ~0.1)
 MAX_ABS = 1e-5
-
-
-@pytest.fixture(scope="module")
-def chips(engine: FaceEngine, lfw_dev: Path) -> list[ImageArray]:
-    """dlib's chips of ten faces (two photos of five people)."""
-    dlib = DlibResNetEmbedder()
-    out = []
-    for person in PEOPLE:
-        for k in ("0.jpg", "1.jpg"):
-            image = load_image(lfw_dev / person / k)
-            face = engine.detect(image)[0]
-            out.append(dlib.align(image, face.landmarks, face.box))
-    return out
 
 
 def test_opencv_gives_dlibs_vectors(chips: list[ImageArray]) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stash_sense.faces import FaceEngine, load_image
+from stash_sense.faces import FaceEngine
 from stash_sense.faces.cores import (
     HEADROOM_BYTES,
     WORKER_PROCESS_BYTES,
@@ -23,21 +23,6 @@ from stash_sense.faces.cores import (
 )
 from stash_sense.faces.embedders import DlibResNetEmbedder
 from stash_sense.faces.types import ImageArray
-
-PEOPLE = ["Abdoulaye_Wade", "Adam_Sandler", "Abdullah_Gul", "Alvaro_Uribe", "Andre_Agassi"]
-
-
-@pytest.fixture(scope="module")
-def chips(engine: FaceEngine, lfw_dev: Path) -> list[ImageArray]:
-    """dlib's chips of ten faces (two photos of five people)."""
-    dlib = DlibResNetEmbedder()
-    out = []
-    for person in PEOPLE:
-        for k in ("0.jpg", "1.jpg"):
-            image = load_image(lfw_dev / person / k)
-            face = engine.detect(image)[0]
-            out.append(dlib.align(image, face.landmarks, face.box))
-    return out
 
 
 @pytest.fixture(scope="module")
