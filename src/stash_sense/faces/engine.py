@@ -53,7 +53,8 @@ class FaceEngine:
     every public method is thread-safe. `workers`: the cores the engine may keep busy (default:
     faces.cores.worker_threads()); every network runs in OpenCV, in the callers' threads, except
     dlib's ResNet where its conversion failed: dlib holds the GIL, so it gets that many lanes
-    (this process and worker processes started when first needed, faces/lanes.py). `close()` (or leaving a `with` block) stops the worker processes.
+    (this process and worker processes started when first needed, faces/lanes.py). `close()`
+    (or leaving a `with` block) stops the worker processes.
     """
 
     _default: ClassVar[FaceEngine | None] = None
