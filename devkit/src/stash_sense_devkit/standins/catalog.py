@@ -56,6 +56,8 @@ class CatalogPerformer:
     deleted: bool = False
     merged_ids: list[str] = field(default_factory=list)
     merged_into_id: str | None = None
+    #: the profile URLs it lists; None: the stand-in's default one (example.org/<name>)
+    urls: list[str] | None = None
 
 
 @dataclass
@@ -147,7 +149,7 @@ class Catalog:
         with self.lock:
             performer = self.by_id[pid]
             for key, value in changes.items():
-                if key not in {"name", "aliases", "disambiguation", "gender", "country"}:
+                if key not in {"name", "aliases", "disambiguation", "gender", "country", "urls"}:
                     raise ValueError(f"cannot edit {key!r}")
                 setattr(performer, key, value)
             performer.updated = self._now()
@@ -192,4 +194,5 @@ def _soft_delete(performer: CatalogPerformer, now: datetime) -> None:
     performer.deleted = True
     performer.images = []
     performer.aliases = []
+    performer.urls = []
     performer.updated = now
