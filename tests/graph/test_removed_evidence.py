@@ -9,34 +9,21 @@ import json
 from pathlib import Path
 
 from graphdb import EMBEDDERS, face, run_cli
-from test_build_links import explain as explain_cli
-from test_build_links import graph_line, ids_by_name
+from twoboxes import explain as explain_cli
+from twoboxes import graph_line, ids_by_name, two_boxes
 
 from stash_sense.database import DatabaseWriter, FaceDatabase, PerformerRecord
 from stash_sense.graph import build_graph, explain, record_decision
 from stash_sense.graph.model import FANSDB, STASHDB, THEPORNDB
-from stash_sense_devkit.standins.control import StandIn, make_faces_dir
-from stash_sense_devkit.standins.launch import serve_in_subprocess
 
-NAMES = ["Adam_Sandler", "Celine_Dion", "Kevin_Spacey"]
 TWITTER = "https://twitter.com/KevinSpacey/"
 
 
 def test_an_alias_or_url_a_source_removes_splits_what_only_it_held(
     data_dir: Path, tmp_path: Path
 ) -> None:
-    faces = make_faces_dir(data_dir / "faces" / "lfw-dev", tmp_path / "faces", NAMES, images=1)
     db = tmp_path / "db"
-    with (
-        serve_in_subprocess("stashbox", ["--faces", str(faces)]) as a_url,
-        serve_in_subprocess("stashbox", ["--faces", str(faces), "--performers", "2"]) as b_url,
-    ):
-        box_a, box_b = StandIn(a_url), StandIn(b_url)
-        config = tmp_path / "ep.toml"
-        config.write_text(
-            f'[endpoints.boxa]\nurl = "{box_a.graphql_url}"\n'
-            f'[endpoints.boxb]\nurl = "{box_b.graphql_url}"\n'
-        )
+    with two_boxes(data_dir, tmp_path) as (box_a, box_b, config):
         on_a, on_b = ids_by_name(box_a), ids_by_name(box_b)
         # B lists Adam under a stage name with his name as an alias (name + face link them),
         # and Kevin under another name with A's profile URL in another form (URL + face)
