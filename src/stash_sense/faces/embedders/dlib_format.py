@@ -14,7 +14,7 @@ their weights; dlib_onnx.py turns them into a graph.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -23,8 +23,8 @@ class DlibFormatError(ValueError):
     """The file is not the dlib network this module knows (corrupt, truncated or another net)."""
 
 
-#: the 5-level ResNet of dnn_face_recognition_ex.cpp, from the input outwards: (filters, count
-#: of plain residual blocks) after each level's downsampling block (None: no downsampling)
+#: the 5-level ResNet of dnn_face_recognition_ex.cpp, from the input outwards: (filters, plain
+#: residual blocks, whether the level starts with a downsampling block)
 LEVELS: tuple[tuple[int, int, bool], ...] = (
     (32, 3, False),
     (64, 3, True),
@@ -78,7 +78,6 @@ class Layer:
     stride: int = 1
     padding: int = 0
     window: int = 0
-    extra: dict[str, float] = field(default_factory=dict)
 
 
 class _Reader:
@@ -142,7 +141,7 @@ def _read_con(r: _Reader, stride: int, shape: tuple[int, int]) -> Layer:
     params = r.tensor().ravel()
     filters, nr, nc = r.int_(), r.int_(), r.int_()
     stride_y, stride_x, pad_y, pad_x = r.int_(), r.int_(), r.int_(), r.int_()
-    shape_f, shape_b = r_alias(r), r_alias(r)
+    shape_f, shape_b = _alias_shape(r), _alias_shape(r)
     for _ in range(4):  # learning rate and weight decay multipliers
         r.float_()
     use_bias = r.bool_() if version in ("con_5", "con_6") else True
@@ -158,7 +157,7 @@ def _read_con(r: _Reader, stride: int, shape: tuple[int, int]) -> Layer:
     return Layer("con", weights=weights, bias=np.asarray(bias), stride=stride, padding=pad_y)
 
 
-def r_alias(r: _Reader) -> tuple[int, int, int, int]:
+def _alias_shape(r: _Reader) -> tuple[int, int, int, int]:
     """An alias_tensor: only its shape."""
     r.expect_version("alias_tensor", (1,))
     n, k, nr, nc = (r.int_() for _ in range(4))
@@ -168,8 +167,8 @@ def r_alias(r: _Reader) -> tuple[int, int, int, int]:
 def _read_bn(r: _Reader) -> Layer:
     name = r.expect_name(("bn_con2", "affine_", "affine_2"))
     params = r.tensor().ravel()
-    r_alias(r)
-    r_alias(r)  # gamma, beta: the two halves of params
+    _alias_shape(r)
+    _alias_shape(r)  # gamma, beta: the two halves of params
     half = params.size // 2
     gamma, beta = params[:half].astype(np.float64), params[half:].astype(np.float64)
     if name != "bn_con2":  # already an affine layer: scale and shift as they are
@@ -202,8 +201,8 @@ def _read_fc(r: _Reader) -> Layer:
     version = r.expect_name(("fc_2", "fc_3"))
     outputs, inputs = r.int_(), r.int_()
     params = r.tensor().ravel()
-    r_alias(r)
-    r_alias(r)
+    _alias_shape(r)
+    _alias_shape(r)
     if r.int_() != 1 or outputs != DIM:  # 1: FC_NO_BIAS
         raise DlibFormatError("the last layer is not a 128-output dense layer without bias")
     for _ in range(4):
