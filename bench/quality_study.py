@@ -27,6 +27,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -90,76 +91,147 @@ def fused(per: dict[str, np.ndarray], dlib_share: npt.NDArray[np.float64]) -> np
     return np.asarray((1 - s) * per["sface"] + s * per["dlib"])
 
 
+@dataclass
 class Evidence:
-    """Top-1 outcomes of the protocol's queries, as themselves and as strangers, with every
-    candidate column of evidence."""
+    """Top-1 outcomes of queries, as themselves and as strangers, with every candidate column
+    of evidence (one row each)."""
 
-    def __init__(self, faces: cs.Faces, kinds: np.ndarray, quality: dict[str, np.ndarray],
-                 dlib_share: npt.NDArray[np.float64] | None = None) -> None:  # fmt: skip
-        gallery = np.nonzero((kinds == "enrolment") | (kinds == "single"))[0]
-        queries = np.nonzero(kinds != "enrolment")[0]
-        self.performers = len(gallery)
-        per = split_distances(faces, queries, gallery)
-        share = np.full(len(queries), WEIGHTS["dlib"]) if dlib_share is None else dlib_share
-        fd = fused(per, share)
-        # each enrolled face's three nearest other enrolled faces (the match's neighbourhood)
-        gg = fused(split_distances(faces, gallery, gallery), np.full(len(gallery), share[0]))
-        np.fill_diagonal(gg, np.inf)
-        near = np.argsort(gg, axis=1)[:, :3]
-        gallery_identity = faces.identity[gallery]
-        same = faces.identity[queries][:, None] == faces.identity[gallery][None, :]
-        enrolment = same & (faces.file[gallery][None, :] == "0.jpg")
-        cols: dict[str, list[np.ndarray]] = {}
-        meta: dict[str, list[np.ndarray]] = {"correct": [], "stranger": [], "ident": [],
-                                             "kind": [], "query": []}  # fmt: skip
-        for stranger in (False, True):
-            mask = same if stranger else same & ~enrolment
-            rows = np.ones(len(queries), bool) if stranger else (
-                enrolment.any(axis=1) & (kinds[queries] != "single"))  # fmt: skip
-            idx = np.nonzero(rows)[0]
-            r = np.arange(len(idx))
-            f = np.where(mask[idx], np.inf, fd[idx])
-            two = np.argsort(f, axis=1)[:, :2]
-            top = two[:, 0]
-            d1, d2 = f[r, top], f[r, two[:, 1]]
-            c: dict[str, np.ndarray] = {"d": d1, "m": np.clip(d2 - d1, -0.3, 0.3)}
-            for n, dn_all in per.items():
-                dn = np.where(mask[idx], np.inf, dn_all[idx])
-                own = np.argsort(dn, axis=1)[:, :2]
-                c[f"agree_{n}"] = (own[:, 0] == top).astype(np.float64)
-                c[f"d_{n}"] = dn[r, top]
-                other = np.where(own[:, 0] == top, dn[r, own[:, 1]], dn[r, own[:, 0]])
-                c[f"m_{n}"] = np.clip(other - dn[r, top], -0.5, 0.5)
-            c["agree"] = c["agree_sface"] * c["agree_dlib"]
-            c["d_worse"] = np.maximum(c["d_sface"], DLIB_SCALE * c["d_dlib"])
-            # the query's own identity is never in the database, so never the neighbour either
-            qid = faces.identity[queries][idx]
-            c["hub"] = np.array([
-                gg[t, next(j for j in near[t] if gallery_identity[j] != q)]
-                for t, q in zip(top, qid, strict=True)
-            ])  # fmt: skip
-            qrow = queries[idx]
-            c["log_size"] = np.log2(np.maximum(quality["size"][qrow], 8.0))
-            c["d_x_size"] = c["d"] * c["log_size"]
-            c["log_blur"] = np.log10(np.maximum(quality["blur"][qrow], 1.0))
-            c["abs_yaw"] = np.abs(quality["yaw"][qrow]) / 45.0
-            c["abs_pitch"] = np.abs(quality["pitch"][qrow]) / 45.0
-            for k, v in c.items():
-                cols.setdefault(k, []).append(np.asarray(v, np.float64))
-            meta["correct"].append(same[idx, top] & (not stranger))
-            meta["stranger"].append(np.full(len(idx), stranger))
-            meta["ident"].append(faces.identity[qrow])
-            meta["kind"].append(kinds[qrow])
-            meta["query"].append(qrow)
-        self.columns = {k: np.concatenate(v) for k, v in cols.items()}
-        self.correct = np.concatenate(meta["correct"])
-        self.stranger = np.concatenate(meta["stranger"])
-        self.identity = np.concatenate(meta["ident"])
-        self.kind = np.concatenate(meta["kind"])
-        self.query = np.concatenate(meta["query"])
+    columns: dict[str, npt.NDArray[np.float64]]
+    correct: npt.NDArray[np.bool_]
+    stranger: npt.NDArray[np.bool_]
+    identity: npt.NDArray[np.str_]
+    kind: npt.NDArray[np.str_]
+    performers: int
 
     def matrix(self, cols: tuple[str, ...]) -> npt.NDArray[np.float64]:
         return np.stack([self.columns[c] for c in cols], axis=1)
+
+
+def protocol_evidence(faces: cs.Faces, kinds: np.ndarray, quality: dict[str, np.ndarray],
+                      dlib_share: npt.NDArray[np.float64] | None = None) -> Evidence:  # fmt: skip
+    """The protocol (one face per performer): every query's top match and its evidence."""
+    gallery = np.nonzero((kinds == "enrolment") | (kinds == "single"))[0]
+    queries = np.nonzero(kinds != "enrolment")[0]
+    per = split_distances(faces, queries, gallery)
+    share = np.full(len(queries), WEIGHTS["dlib"]) if dlib_share is None else dlib_share
+    fd = fused(per, share)
+    # each enrolled face's three nearest other enrolled faces (the match's neighbourhood)
+    gg = fused(split_distances(faces, gallery, gallery), np.full(len(gallery), share[0]))
+    np.fill_diagonal(gg, np.inf)
+    near = np.argsort(gg, axis=1)[:, :3]
+    gallery_identity = faces.identity[gallery]
+    same = faces.identity[queries][:, None] == faces.identity[gallery][None, :]
+    enrolment = same & (faces.file[gallery][None, :] == "0.jpg")
+    cols: dict[str, list[np.ndarray]] = {}
+    meta: dict[str, list[np.ndarray]] = {"correct": [], "stranger": [], "ident": [],
+                                         "kind": [], "query": []}  # fmt: skip
+    for stranger in (False, True):
+        mask = same if stranger else same & ~enrolment
+        rows = np.ones(len(queries), bool) if stranger else (
+            enrolment.any(axis=1) & (kinds[queries] != "single"))  # fmt: skip
+        idx = np.nonzero(rows)[0]
+        r = np.arange(len(idx))
+        f = np.where(mask[idx], np.inf, fd[idx])
+        two = np.argsort(f, axis=1)[:, :2]
+        top = two[:, 0]
+        d1, d2 = f[r, top], f[r, two[:, 1]]
+        c: dict[str, np.ndarray] = {"d": d1, "m": np.clip(d2 - d1, -0.3, 0.3)}
+        for n, dn_all in per.items():
+            dn = np.where(mask[idx], np.inf, dn_all[idx])
+            own = np.argsort(dn, axis=1)[:, :2]
+            c[f"agree_{n}"] = (own[:, 0] == top).astype(np.float64)
+            c[f"d_{n}"] = dn[r, top]
+            other = np.where(own[:, 0] == top, dn[r, own[:, 1]], dn[r, own[:, 0]])
+            c[f"m_{n}"] = np.clip(other - dn[r, top], -0.5, 0.5)
+        c["agree"] = c["agree_sface"] * c["agree_dlib"]
+        c["d_worse"] = np.maximum(c["d_sface"], DLIB_SCALE * c["d_dlib"])
+        # the query's own identity is never in the database, so never the neighbour either
+        qid = faces.identity[queries][idx]
+        c["hub"] = np.array([
+            gg[t, next(j for j in near[t] if gallery_identity[j] != q)]
+            for t, q in zip(top, qid, strict=True)
+        ])  # fmt: skip
+        qrow = queries[idx]
+        c["log_size"] = np.log2(np.maximum(quality["size"][qrow], 8.0))
+        c["d_x_size"] = c["d"] * c["log_size"]
+        c["log_blur"] = np.log10(np.maximum(quality["blur"][qrow], 1.0))
+        c["abs_yaw"] = np.abs(quality["yaw"][qrow]) / 45.0
+        c["abs_pitch"] = np.abs(quality["pitch"][qrow]) / 45.0
+        for k, v in c.items():
+            cols.setdefault(k, []).append(np.asarray(v, np.float64))
+        meta["correct"].append(same[idx, top] & (not stranger))
+        meta["stranger"].append(np.full(len(idx), stranger))
+        meta["ident"].append(faces.identity[qrow])
+        meta["kind"].append(kinds[qrow])
+        meta["query"].append(qrow)
+    return Evidence(
+        columns={k: np.concatenate(v) for k, v in cols.items()},
+        correct=np.concatenate(meta["correct"]),
+        stranger=np.concatenate(meta["stranger"]),
+        identity=np.concatenate(meta["ident"]),
+        kind=np.concatenate(meta["kind"]),
+        performers=len(gallery),
+    )
+
+
+#: evidence sets compared on a gallery of two faces a performer
+TWO_FACES: dict[str, tuple[str, ...]] = {
+    "distance, margin (shipped)": ("d", "m"),
+    "+ the performer's farther face": ("d", "m", "d_far"),
+    "+ both faces' mean": ("d", "m", "d_mean"),
+}
+
+
+def two_face_evidence(faces: cs.Faces, kinds: np.ndarray) -> Evidence:
+    """A gallery of two faces a performer (`0.jpg` and `1.jpg` of each identity with at least
+    three photos; one-photo identities one face), queries the remaining photos: each query's top
+    performer (its nearest face) with the distance of its other face. Plain queries only."""
+    lfw = faces.set_name != "lfw-dev-hard-queries"
+    photos = {str(i): int(n) for i, n in zip(*np.unique(faces.identity[lfw], return_counts=True),
+                                              strict=True)}  # fmt: skip
+    many = np.array([photos.get(str(i), 0) >= 3 for i in faces.identity]) & lfw
+    enrolled = (many & np.isin(faces.file, ["0.jpg", "1.jpg"])) | (kinds == "single")
+    gallery = np.nonzero(enrolled)[0]
+    queries = np.nonzero(many & ~enrolled)[0]
+    names, owner = np.unique(faces.identity[gallery], return_inverse=True)
+    d = fused(split_distances(faces, queries, gallery), np.full(len(queries), WEIGHTS["dlib"]))
+    n_p = len(names)
+    near = np.full((len(queries), n_p), np.inf, np.float32)
+    far = np.full((len(queries), n_p), -np.inf, np.float32)
+    total = np.zeros((len(queries), n_p), np.float32)
+    counts = np.bincount(owner, minlength=n_p)
+    for j, p in enumerate(owner):
+        near[:, p] = np.minimum(near[:, p], d[:, j])
+        far[:, p] = np.maximum(far[:, p], d[:, j])
+        total[:, p] += d[:, j]
+    mean = total / counts[None, :]
+    same = faces.identity[queries][:, None] == names[None, :]
+    parts: dict[str, list[np.ndarray]] = {}
+    for stranger in (False, True):
+        dd = np.where(same, np.inf, near) if stranger else near
+        r = np.arange(len(queries))
+        two = np.argsort(dd, axis=1)[:, :2]
+        top = two[:, 0]
+        d1, d2 = dd[r, top], dd[r, two[:, 1]]
+        for key, value in (
+            ("d", d1),
+            ("m", np.clip(d2 - d1, -0.3, 0.3)),
+            ("d_far", far[r, top]),
+            ("d_mean", mean[r, top]),
+            ("correct", same[r, top] & (not stranger)),
+            ("stranger", np.full(len(queries), stranger)),
+            ("identity", faces.identity[queries]),
+        ):
+            parts.setdefault(key, []).append(np.asarray(value))
+    cat = {k: np.concatenate(v) for k, v in parts.items()}
+    return Evidence(
+        columns={k: cat[k].astype(np.float64) for k in ("d", "m", "d_far", "d_mean")},
+        correct=cat["correct"].astype(bool),
+        stranger=cat["stranger"].astype(bool),
+        identity=cat["identity"],
+        kind=np.full(len(cat["d"]), "plain"),
+        performers=n_p,
+    )
 
 
 def fit(ev: Evidence, cols: tuple[str, ...], rows: np.ndarray
@@ -177,13 +249,13 @@ def fit(ev: Evidence, cols: tuple[str, ...], rows: np.ndarray
 
 def held_out_tiers(ev: Evidence, cols: tuple[str, ...], fold: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """Each row's tier (0 high .. 3 unlikely) from the rule fitted without its fold, and its
-    score minus that rule's "high" cut (comparable across folds)."""
+    """Each row's tier (0 high .. 3 unlikely) from the rule fitted on the other folds, and its
+    score minus that rule's "high" cut (comparable across folds); rows of fold -1 take no part."""
     tier = np.full(len(fold), 3, np.int64)
     over = np.zeros(len(fold))
     x = ev.matrix(cols)
-    for k in np.unique(fold):
-        b0, b, cuts = fit(ev, cols, fold != k)
+    for k in np.unique(fold[fold >= 0]):
+        b0, b, cuts = fit(ev, cols, (fold != k) & (fold >= 0))
         s = b0 + x[fold == k] @ b
         t = np.full(len(s), 3, np.int64)
         for i, name in reversed(list(enumerate(("high", "likely", "possible")))):
@@ -231,18 +303,41 @@ def band(ev: Evidence, tier: np.ndarray) -> dict[str, Any]:
     return out
 
 
-def evidence_study(ev: Evidence, folds: dict[str, int]) -> dict[str, Any]:
+def evidence_study(
+    ev: Evidence, folds: dict[str, int], candidates: dict[str, tuple[str, ...]] = CANDIDATES
+) -> dict[str, Any]:
     """Every candidate evidence set, held out: its tiers, and its plain coverage at the shipped
-    rule's held-out stranger count."""
+    rule's held-out stranger count. Then the set chosen on the tuning folds alone (`chosen`):
+    for each fold, the candidate with the most right "high" answers in an inner cross-validation
+    over the other four folds among those letting in no more strangers than the shipped set
+    there, measured on the fold."""
     fold = np.array([folds[i] for i in ev.identity])
     out: dict[str, Any] = {}
+    tiers: dict[str, np.ndarray] = {}
     budget = 0
-    for name, cols in CANDIDATES.items():
+    for name, cols in candidates.items():
         tier, over = held_out_tiers(ev, cols, fold)
+        tiers[name] = tier
         out[name] = band(ev, tier)
         if not budget:
             budget = int(out[name]["plain"]["high"]["strangers_in"])
         out[name]["plain"]["at_shipped_strangers"] = at_equal_strangers(ev, over, budget)
+    chosen = np.full(len(fold), 3, np.int64)
+    picks: list[str] = []
+    shipped = next(iter(candidates))
+    for k in np.unique(fold):
+        inner = np.where(fold == k, -1, fold)
+        score: dict[str, tuple[int, int]] = {}
+        for name, cols in candidates.items():
+            t, _ = held_out_tiers(ev, cols, inner)
+            high = (t == 0) & (inner >= 0)
+            score[name] = (int((high & ev.correct).sum()), int((high & ev.stranger).sum()))
+        allowed = [n for n in candidates if score[n][1] <= score[shipped][1]]
+        pick = max(allowed, key=lambda n: (score[n][0], n == shipped))
+        picks.append(pick)
+        chosen[fold == k] = tiers[pick][fold == k]
+    out["chosen on tuning folds"] = band(ev, chosen)
+    out["chosen on tuning folds"]["per_fold"] = picks
     return out
 
 
@@ -305,7 +400,7 @@ def main() -> int:
     kinds = cs.labels(faces)
     quality = quality_columns(faces)
     folds = folds_by_identity([str(i) for i in faces.identity], cs.FOLDS, cs.SEED)
-    ev = Evidence(faces, kinds, quality)
+    ev = protocol_evidence(faces, kinds, quality)
     result: dict[str, Any] = {
         "sets": {s: int((faces.set_name == s).sum()) for s in SETS},
         "performers": ev.performers,
@@ -313,20 +408,29 @@ def main() -> int:
         "evidence": evidence_study(ev, folds),
         "fusion": fusion_study(faces, kinds, quality, folds),
     }
+    two = two_face_evidence(faces, kinds)
+    result["two_faces"] = {"performers": two.performers,
+                           **evidence_study(two, folds, TWO_FACES)}  # fmt: skip
     result["elapsed_s"] = round(time.perf_counter() - started, 1)
     result["cpu_s"] = round(time.process_time() - cpu, 1)
     result["load_average"] = [round(x, 2) for x in os.getloadavg()]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(f"{ev.performers} performers, sets {result['sets']}")
-    for name, r in result["evidence"].items():
+    rows = [*result["evidence"].items()]
+    rows += [(f"two faces: {k}", v) for k, v in result["two_faces"].items() if k != "performers"]
+    for name, r in rows:
         line = " | ".join(
             f"{p}: high {v['high']['share']:.2%} at {v['high']['precision']}, strangers "
             f"{v['high']['stranger_share']:.2%} ({v['high']['strangers_in']})"
             for p, v in r.items()
+            if p in ("plain", "hard")
         )
-        eq = r["plain"]["at_shipped_strangers"]
-        line += f" | at {eq['strangers']} strangers: {eq['share']:.2%} at {eq['precision']}"
+        eq = r["plain"].get("at_shipped_strangers")
+        if eq:
+            line += f" | at {eq['strangers']} strangers: {eq['share']:.2%} at {eq['precision']}"
+        if "per_fold" in r:
+            line += f" | {r['per_fold']}"
         print(f"{name:36} {line}")
     f = result["fusion"]
     print(f"fusion rank-1 one share {f['rank1_one_share']}, per size band {f['rank1_per_band']}")
