@@ -234,9 +234,11 @@ def two_face_evidence(faces: cs.Faces, kinds: np.ndarray) -> Evidence:
     )
 
 
-def fit(ev: Evidence, cols: tuple[str, ...], rows: np.ndarray
+def fit(ev: Evidence, cols: tuple[str, ...], rows: np.ndarray, per_part: bool = False
         ) -> tuple[float, np.ndarray, dict[str, float]]:  # fmt: skip
-    """Logistic score and tier cuts fitted on `rows`, as matching/calibrate.fit_rule at one size."""
+    """Logistic score and tier cuts fitted on `rows`, as matching/calibrate.fit_rule at one size;
+    `per_part`: each cut the stricter of those plain and hard queries (and their strangers) each
+    meet alone, so that neither part's strangers pay for the other's coverage."""
     x = ev.matrix(cols)[rows]
     stranger, correct = ev.stranger[rows], ev.correct[rows]
     w = np.ones(len(x))
@@ -244,10 +246,14 @@ def fit(ev: Evidence, cols: tuple[str, ...], rows: np.ndarray
     b0, b = _logistic(x, correct.astype(np.float64), w)
     s = b0 + x @ b
     o = Outcomes.of(ev.columns["d"][rows], ev.columns["m"][rows], ev.performers, correct, stranger)
-    return b0, b, _cuts(s, o, TARGETS, STRANGER_RATES)
+    if not per_part:
+        return b0, b, _cuts(s, o, TARGETS, STRANGER_RATES)
+    hard = ev.kind[rows] == "hard"
+    parts = [_cuts(s[m], o.subset(m), TARGETS, STRANGER_RATES) for m in (hard, ~hard) if m.any()]
+    return b0, b, {t: max(c[t] for c in parts) for t in parts[0]}
 
 
-def held_out_tiers(ev: Evidence, cols: tuple[str, ...], fold: np.ndarray
+def held_out_tiers(ev: Evidence, cols: tuple[str, ...], fold: np.ndarray, per_part: bool = False
                    ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Each row's tier (0 high .. 3 unlikely) from the rule fitted on the other folds, and its
     score minus that rule's "high" cut (comparable across folds); rows of fold -1 take no part."""
@@ -255,7 +261,7 @@ def held_out_tiers(ev: Evidence, cols: tuple[str, ...], fold: np.ndarray
     over = np.zeros(len(fold))
     x = ev.matrix(cols)
     for k in np.unique(fold[fold >= 0]):
-        b0, b, cuts = fit(ev, cols, (fold != k) & (fold >= 0))
+        b0, b, cuts = fit(ev, cols, (fold != k) & (fold >= 0), per_part)
         s = b0 + x[fold == k] @ b
         t = np.full(len(s), 3, np.int64)
         for i, name in reversed(list(enumerate(("high", "likely", "possible")))):
@@ -304,7 +310,10 @@ def band(ev: Evidence, tier: np.ndarray) -> dict[str, Any]:
 
 
 def evidence_study(
-    ev: Evidence, folds: dict[str, int], candidates: dict[str, tuple[str, ...]] = CANDIDATES
+    ev: Evidence,
+    folds: dict[str, int],
+    candidates: dict[str, tuple[str, ...]] = CANDIDATES,
+    per_part: bool = False,
 ) -> dict[str, Any]:
     """Every candidate evidence set, held out: its tiers, and its plain coverage at the shipped
     rule's held-out stranger count. Then the set chosen on the tuning folds alone (`chosen`):
@@ -316,7 +325,7 @@ def evidence_study(
     tiers: dict[str, np.ndarray] = {}
     budget = 0
     for name, cols in candidates.items():
-        tier, over = held_out_tiers(ev, cols, fold)
+        tier, over = held_out_tiers(ev, cols, fold, per_part)
         tiers[name] = tier
         out[name] = band(ev, tier)
         if not budget:
@@ -329,7 +338,7 @@ def evidence_study(
         inner = np.where(fold == k, -1, fold)
         score: dict[str, tuple[int, int]] = {}
         for name, cols in candidates.items():
-            t, _ = held_out_tiers(ev, cols, inner)
+            t, _ = held_out_tiers(ev, cols, inner, per_part)
             high = (t == 0) & (inner >= 0)
             score[name] = (int((high & ev.correct).sum()), int((high & ev.stranger).sum()))
         allowed = [n for n in candidates if score[n][1] <= score[shipped][1]]
@@ -406,6 +415,7 @@ def main() -> int:
         "performers": ev.performers,
         "folds": cs.FOLDS,
         "evidence": evidence_study(ev, folds),
+        "evidence_per_part_strangers": evidence_study(ev, folds, per_part=True),
         "fusion": fusion_study(faces, kinds, quality, folds),
     }
     two = two_face_evidence(faces, kinds)
@@ -418,6 +428,7 @@ def main() -> int:
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(f"{ev.performers} performers, sets {result['sets']}")
     rows = [*result["evidence"].items()]
+    rows += [(f"per part: {k}", v) for k, v in result["evidence_per_part_strangers"].items()]
     rows += [(f"two faces: {k}", v) for k, v in result["two_faces"].items() if k != "performers"]
     for name, r in rows:
         line = " | ".join(
