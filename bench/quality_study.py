@@ -405,6 +405,11 @@ def fusion_study(faces: cs.Faces, kinds: np.ndarray, quality: dict[str, np.ndarr
 
 def main() -> int:
     started, cpu = time.perf_counter(), time.process_time()
+    missing = [s for s in SETS if not available(s)]
+    if "lfw-dev" in missing:
+        sys.exit("no face cache for lfw-dev: run `python -m bench.face_cache` first")
+    if missing:
+        print(f"sets not cached yet, left out: {', '.join(missing)}", flush=True)
     faces = cs.gather()
     kinds = cs.labels(faces)
     quality = quality_columns(faces)
