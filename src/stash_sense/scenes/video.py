@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 from stash_sense.net.redact import redact_url
-from stash_sense.scenes.batch import grab_batch
+from stash_sense.scenes.batch import grab_batch, keyframe_times, plan_runs
 from stash_sense.scenes.ffmpeg import (
     DECODER_THREADS,
     MAX_VIDEO_PIXELS,
@@ -198,9 +198,8 @@ def video_frames(
     if duration is None or not duration > 0:
         duration = probe_duration(source, headers)
     times = sample_times(duration, count)
-    return frames_at(
-        source, times, headers=headers, method=method, workers=workers, should_stop=should_stop
-    )
+    return frames_at(source, times, headers=headers, method=method, workers=workers,
+                     should_stop=should_stop, keyframes=True)  # fmt: skip
 
 
 def decoder_processes(info: VideoInfo, workers: int | None) -> int:
@@ -238,8 +237,11 @@ def frames_at(
     method: Method = "auto",
     workers: int | None = None,
     should_stop: Callable[[], bool] | None = None,
+    keyframes: bool = False,
 ) -> list[Frame]:
-    """The frames of a video at these times (seconds); frames that fail are left out."""
+    """The frames of a video at these times (seconds); frames that fail are left out. With
+    `keyframes` (samples that need not be exact), a time far from the others is read as the
+    keyframe at or before it, by ffmpeg (scenes/batch.py)."""
     if not times:
         raise FrameError("no times to sample")
     shown = redact_url(source)
@@ -248,7 +250,8 @@ def frames_at(
         with decoder_source(source, headers) as readable:
             info = probe(readable, shown)
             small = info.width * info.height <= OPENCV_MAX_PIXELS
-            if method in ("opencv", "auto") and small:
+            snap = keyframes and bool(keyframe_times(plan_runs(times, info.fps)))
+            if (method == "opencv" or (method == "auto" and not snap)) and small:
                 images = _grab_opencv(readable, times, should_stop)
                 if images is not None and not any(img is not None for img in images):
                     images = None  # OpenCV opened it but read nothing: let ffmpeg try
@@ -259,7 +262,8 @@ def frames_at(
                 else:
                     size = scaled_size(info.width, info.height)
                     images = grab_batch(readable, times, fps=info.fps, size=size,
-                                        processes=pool, should_stop=should_stop)  # fmt: skip
+                                        processes=pool, should_stop=should_stop,
+                                        keyframes=snap)  # fmt: skip
     except FrameError as exc:
         raise FrameError(f"could not read any frame of {shown}: {exc}") from None
     frames = [
