@@ -159,3 +159,19 @@ def test_evenly_spaced_samples_far_apart_are_the_keyframes_before_them(
     _same_pictures([f.image for f in sampled], [exact[1].image, exact[3].image])
     _same_pictures([f.image for f in snapped], [exact[0].image, exact[1].image])
     assert float(np.abs(snapped[1].image.astype(int) - exact[2].image.astype(int)).mean()) > 5
+
+
+def test_a_time_in_the_last_frame_is_read_by_the_one_process(
+    tmp_path: Path, lfw_dev: Path, command_lines: Any
+) -> None:
+    """A 9 s video at 10 fps has its last frame at 8.9 s; a sprite's last cue's middle (8.944 s)
+    has no frame at or after it: the whole run was decoded again, one process a time (6.4 CPU s
+    for bench_scene's scene-11 instead of 0.2), and that frame was lost. Now it is the last
+    frame, from the one process; a time past the end is still left out."""
+    video = compose_video([[lfw_dev / "Monica_Seles" / "1.jpg"], []], tmp_path / "nine.mp4",
+                          size=(640, 360), shot_s=4.5)  # fmt: skip
+    with command_lines("ffmpeg") as seen:
+        frames = frames_at(str(video), [0.5, 4.5, 8.944], method="batch")  # one run
+    assert [f.time_s for f in frames] == [0.5, 4.5, 8.944]
+    assert len({c for c in seen if str(video) in c}) == 1, seen
+    assert [f.time_s for f in frames_at(str(video), [0.5, 30.0], method="batch")] == [0.5]

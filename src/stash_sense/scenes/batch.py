@@ -11,8 +11,9 @@ frame (80 ms of 130 ms on a 720p frame), and a short scene is one run decoded on
 Nothing is opened another way than before: every input carries the same options (scenes/ffmpeg.py:
 `-max_alloc`, threads, the protocol whitelist, the forced container) and a remote source is the
 relay's public URL, reached through the relay as proxy. When a process delivers fewer frames than
-asked (a run past the end, a broken stream), its runs are decoded again one process a run, so
-that each frame still goes with its time; frames that cannot be had are None.
+asked (a run past the end, a broken stream), its runs are decoded again one process a run, and a
+run that falls short alone is halved until the frames that cannot be had are found, so that each
+frame still goes with its time; frames that cannot be had are None.
 
 Keyframes (`keyframes=True`, for evenly spaced samples, which need not be exact): a wanted time
 at least KEYFRAME_GAP_S from its neighbours is read as the keyframe at or before it
@@ -145,14 +146,11 @@ def _group(
         if runs[0][0] in keyframes:
             return _group(source, runs, size, frozenset())
         return [None]
-    images: list[Image | None] = []
-    for r in runs:
-        if len(runs) > 1:
-            images += _group(source, [r], size, keyframes)
-        else:  # one run that fell short: each of its times alone
-            for t in r:
-                images += _group(source, [[t]], size, keyframes)
-    return images
+    if len(runs) == 1:  # one run that fell short: each half again (not one process a time)
+        half = len(runs[0]) // 2
+        halves = [runs[0][:half], runs[0][half:]]
+        return [img for h in halves for img in _group(source, [h], size, keyframes)]
+    return [img for r in runs for img in _group(source, [r], size, keyframes)]
 
 
 def grab_batch(
