@@ -50,7 +50,7 @@ def main() -> int:
         for workers in (1, 2, 4):
             for keyframes in (False, True):
                 kind = "keyframes" if keyframes else "exact"
-                options = {"headers": stash.auth_headers, "keyframes": keyframes}
+                options: dict[str, Any] = {"headers": stash.auth_headers, "keyframes": keyframes}
                 ways.append((f"stream, {kind}, {workers} ffmpeg at once", stream,
                              {**options, "workers": workers, "method": "batch"}))  # fmt: skip
         ways.append(("local file, OpenCV in process, exact", local, {"method": "opencv"}))
