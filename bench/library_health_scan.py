@@ -14,6 +14,7 @@ through the sidecar's `/library/health`, per identity half (A tuning, B held out
 
     python -m bench.library_health_scan                       # 2 a performer + 60 tagged
     python -m bench.library_health_scan --per-performer 1 --tagged 40
+    python -m bench.library_health_scan --resume bench/work/library/health-N  # go on with it
 
 Writes bench/results/library-health-scan.json.
 """
@@ -27,6 +28,7 @@ import random
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from bench.bench_library import RESULTS, STASH_KEY, Watch, scan_until, world_stand_in
@@ -75,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-performer", type=int, default=2)
     parser.add_argument("--tagged", type=int, default=60)
     parser.add_argument("--rate", type=float, default=4.0, help="the scan's Stash requests/s")
+    parser.add_argument(
+        "--resume", type=Path, default=None,
+        help="an earlier run's state folder (bench/work/library/health-N): its scan goes on",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     require_eval()
     pin_cores(2)
@@ -83,8 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     first = choose(world, args.per_performer, args.tagged)
     path = LIBRARY / f"world-health-{args.per_performer}-{args.tagged}.json"
     path.write_text(json.dumps(edited_first(world, first)))
-    data = LIBRARY / f"health-{int(time.time())}"
-    data.mkdir(parents=True)
+    data = args.resume or LIBRARY / f"health-{int(time.time())}"
+    data.mkdir(parents=True, exist_ok=True)
     load_start = os.getloadavg()
     started = time.monotonic()
     with world_stand_in(path) as url:

@@ -238,8 +238,8 @@ def test_by_default_growth_above_the_first_scenes_pauses_the_scan(
         nonlocal lent
         if threading.current_thread() is threading.main_thread():  # one call a scene
             lent += 1
-            if lent == 3:  # the third scene holds 700 MB more than the first two (the
-                held.append(np.ones(700 * 2**20, np.uint8))  # ceiling's baseline)
+            if lent == 3:  # the third scene holds 1,100 MB more than the first two (the
+                held.append(np.ones(1100 * 2**20, np.uint8))  # baseline), over FLOOR_MB too
         yield recognizer
 
     opts = ScanOptions(frames=8, per_page=2, niceness=0)

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from stash_sense.faces import FaceEngine
 from stash_sense.library.identity import person_vector
-from stash_sense.library.pace import first_scene_ceiling, lower_priority, over_ceiling
+from stash_sense.library.pace import default_ceiling, lower_priority, over_ceiling, settled_rss
 from stash_sense.library.prefetch import Prefetch
 from stash_sense.library.scan_options import ScanOptions, ScanScope, scene_filter
 from stash_sense.library.store import LibraryStore, PersonVector, Scan
@@ -95,7 +95,7 @@ class LibraryScan:
         self._scanned = 0
         self._current: str | None = None
         self._ceiling: float | None = None  # MiB; set after this run's first scenes done
-        self._baselines: list[float] = []  # the default ceiling after each of them
+        self._baselines: list[float] = []  # the RSS after each of them
 
     # control ----------------------------------------------------------------
     def pause(self, reason: str = USER_PAUSE) -> None:
@@ -247,14 +247,14 @@ class LibraryScan:
     def _memory_ceiling(self, outcome: str) -> float | None:
         """The user's ceiling, else (once this run's first BASELINE_SCENES scenes are done: the
         models are loaded then, and the second was analysed while its successor was fetched
-        ahead, as every later one is) their highest RSS plus pace.GROWTH_MB."""
+        ahead, as every later one is) pace.default_ceiling of their RSS."""
         if self._ceiling is None:
             if self.options.memory_ceiling_mb is not None:
                 self._ceiling = self.options.memory_ceiling_mb
             elif outcome == "done":
-                self._baselines.append(first_scene_ceiling())
+                self._baselines.append(settled_rss())
                 if len(self._baselines) >= BASELINE_SCENES:
-                    self._ceiling = max(self._baselines)
+                    self._ceiling = default_ceiling(self._baselines)
                     log.info("memory ceiling for this scan: %.0f MB", self._ceiling)
         return self._ceiling
 

@@ -28,8 +28,8 @@ class ScanOptions:
     #: requests a second toward Stash (GraphQL and files), at most `burst` at once
     requests_per_s: float = 4.0
     burst: int = 4
-    #: resident MiB above which the scan pauses after a scene; None: its RSS after this run's
-    #: first scene plus pace.GROWTH_MB (models and database included in that first figure)
+    #: resident MiB above which the scan pauses after a scene; None: pace.default_ceiling of
+    #: its RSS after this run's first scenes (models and database included in those figures)
     memory_ceiling_mb: float | None = None
     niceness: int = 10
     page_retries_s: tuple[float, ...] = PAGE_RETRIES_S
