@@ -7,57 +7,16 @@ identity with every endpoint's stash id."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-import httpx
-
-from stash_sense_devkit.standins.control import StandIn, make_faces_dir
-from stash_sense_devkit.standins.launch import serve_in_subprocess
-
-NAMES = ["Adam_Sandler", "Celine_Dion", "Kevin_Spacey"]
-
-
-def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "stash_sense.cli.app", *map(str, args)]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-
-
-def ids_by_name(box: StandIn) -> dict[str, str]:
-    query = (
-        "query($i: PerformerQueryInput!) { queryPerformers(input: $i) { performers { id name } } }"
-    )
-    variables = {"i": {"page": 1, "per_page": 100, "sort": "NAME", "direction": "ASC"}}
-    body = httpx.post(box.graphql_url, json={"query": query, "variables": variables}).json()
-    return {p["name"]: p["id"] for p in body["data"]["queryPerformers"]["performers"]}
-
-
-def explain(db: Path, ident: str) -> dict:  # type: ignore[type-arg]
-    proc = cli("db", "graph", "explain", ident, "--db", db, "--json")
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)  # type: ignore[no-any-return]
-
-
-def graph_line(proc: subprocess.CompletedProcess[str]) -> str:
-    assert proc.returncode == 0, proc.stderr
-    return next(line for line in proc.stdout.splitlines() if line.startswith("graph: "))
+from graphdb import run_cli as cli
+from twoboxes import explain, graph_line, ids_by_name, two_boxes
 
 
 def test_build_relinks_what_changed_and_reconciles(data_dir: Path, tmp_path: Path) -> None:
     lfw = data_dir / "faces" / "lfw-dev"
-    faces = make_faces_dir(lfw, tmp_path / "faces", NAMES, images=1)
     db = tmp_path / "db"
-    with (
-        serve_in_subprocess("stashbox", ["--faces", str(faces)]) as a_url,
-        serve_in_subprocess("stashbox", ["--faces", str(faces), "--performers", "2"]) as b_url,
-    ):
-        box_a, box_b = StandIn(a_url), StandIn(b_url)
-        config = tmp_path / "ep.toml"
-        config.write_text(
-            f'[endpoints.boxa]\nurl = "{box_a.graphql_url}"\n'
-            f'[endpoints.boxb]\nurl = "{box_b.graphql_url}"\n'
-        )
+    with two_boxes(data_dir, tmp_path) as (box_a, box_b, config):
         adam_a = ids_by_name(box_a)["Adam Sandler"]
         box_a.edit("update", id=adam_a, set={"country": "US"})
         build = ("build", "--db", db, "--config", config, "--endpoint")

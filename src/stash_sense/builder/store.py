@@ -49,8 +49,11 @@ class PerformerStore:
         return self.writer.find_performer(probe)
 
     def upsert(self, p: SourcePerformer) -> int:
-        """The performer's record; images over the cap are recorded as skipped."""
-        pid = self.writer.upsert_performer(performer_record(p, self.endpoint), self.endpoint.name)
+        """The performer's record, its aliases and URLs the source's current ones (what it no
+        longer lists goes, unless another source lists it); images over the cap are recorded
+        as skipped."""
+        rec = performer_record(p, self.endpoint)
+        pid = self.writer.upsert_performer(rec, self.endpoint.name, current=True)
         for image in p.images[self.endpoint.max_images_per_performer :]:
             if not self.writer.has_image(image.url):
                 self.writer.record_skip(self.endpoint.name, image.url, pid, OVER_IMAGE_CAP)

@@ -1,5 +1,6 @@
-"""The writer's performers: identity (by stash id, else by name), upserts whose lists only grow,
-and what sources report about identity: a performer deleted, or merged into another."""
+"""The writer's performers: identity (by stash id, else by name), upserts whose lists grow (or,
+for a source's current description, follow what that source lists now), and what sources report
+about identity: a performer deleted, or merged into another."""
 
 from __future__ import annotations
 
@@ -37,11 +38,14 @@ class PerformerWrites(Staged):
         *,
         into: int | None = None,
         by_name: bool = True,
+        current: bool = False,
     ) -> int:
-        """Insert or update a performer and return its id; lists (aliases, ids, urls) only grow.
+        """Insert or update a performer and return its id; lists (aliases, ids, urls) grow.
 
         `into` names the stored performer to update instead of looking one up; `by_name=False`
-        never links a record without stash ids to a namesake (merging sources).
+        never links a record without stash ids to a namesake (merging sources). `current`: the
+        record is what `source` lists now, so an alias or URL `source` listed before and no
+        longer does goes, unless another source still lists it (see `_restate`).
         """
         if not rec.name.strip():
             raise DatabaseError("a performer needs a name")
@@ -89,7 +93,40 @@ class PerformerWrites(Staged):
                 "INSERT OR IGNORE INTO external_urls(performer_id, url, site) VALUES (?, ?, ?)",
                 [(pid, url, site) for url, site in rec.urls],
             )
+            if current:
+                self._restate(pid, source, rec)
         return pid
+
+    def _restate(self, pid: int, source: str, rec: PerformerRecord) -> None:
+        """Record which aliases and URLs `source` lists for the performer now; drop those it
+        listed before and no longer does, unless another source lists them too. Entries stored
+        without a source (enrolled, merged, or written before sources were recorded) stay."""
+        now = {("alias", a) for a in rec.aliases if a and a != rec.name}
+        now |= {("url", url) for url, _ in rec.urls}
+        before = set(
+            self._conn.execute(
+                "SELECT kind, value FROM list_sources WHERE performer_id = ? AND source = ?",
+                (pid, source),
+            )
+        )
+        gone = sorted(before - now)
+        self._conn.executemany(
+            "DELETE FROM list_sources WHERE performer_id = ? AND source = ? AND kind = ? "
+            "AND value = ?",
+            [(pid, source, kind, value) for kind, value in gone],
+        )
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO list_sources(performer_id, kind, value, source) "
+            "VALUES (?, ?, ?, ?)",
+            [(pid, kind, value, source) for kind, value in sorted(now - before)],
+        )
+        for kind, value in gone:
+            table, column = ("aliases", "alias") if kind == "alias" else ("external_urls", "url")
+            self._conn.execute(
+                f"DELETE FROM {table} WHERE performer_id = ? AND {column} = ? AND NOT EXISTS "
+                "(SELECT 1 FROM list_sources WHERE performer_id = ? AND kind = ? AND value = ?)",
+                (pid, value, pid, kind, value),
+            )
 
     def mark_deleted(self, endpoint: str, stash_id: str) -> bool:
         """The source deleted this performer: keep the row, leave it out of the next indices, and

@@ -95,6 +95,13 @@ CREATE TABLE IF NOT EXISTS merged_stash_ids (
     performer_id INTEGER NOT NULL REFERENCES performers(id) ON DELETE CASCADE,
     PRIMARY KEY (endpoint, stash_id)
 );
+CREATE TABLE IF NOT EXISTS list_sources (
+    performer_id INTEGER NOT NULL REFERENCES performers(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    source TEXT NOT NULL,
+    PRIMARY KEY (performer_id, kind, value, source)
+);
 CREATE TABLE IF NOT EXISTS state (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL

@@ -5,7 +5,8 @@ stable UUID derived from the name, one image per file, and creation times in nam
 stand-in restarted over the same folder serves the same ids. `replicate_to` repeats the folders
 ("Name 2", "Name 3", ...) to serve many performers from few pictures; `images_per_performer` caps
 what each lists; `equal_created` gives that many performers in a row one creation time. Edits
-(update, destroy, merge, create) change it the way stash-box applies them
+(update of name, aliases, disambiguation, gender, country or urls: the profile URLs, by default
+one example.org page per performer; destroy, merge, create) change it the way stash-box applies them
 (internal/service/edit/performer.go): destroy and merge soft-delete (`SoftDelete` drops the
 performer's images, aliases and URLs; the row stays, `deleted`), a merge records the source in the
 target's `merged_ids` and the target in the source's `merged_into_id`.
@@ -56,6 +57,8 @@ class CatalogPerformer:
     deleted: bool = False
     merged_ids: list[str] = field(default_factory=list)
     merged_into_id: str | None = None
+    #: the profile URLs it lists; None: the stand-in's default one (example.org/<name>)
+    urls: list[str] | None = None
 
 
 @dataclass
@@ -147,7 +150,7 @@ class Catalog:
         with self.lock:
             performer = self.by_id[pid]
             for key, value in changes.items():
-                if key not in {"name", "aliases", "disambiguation", "gender", "country"}:
+                if key not in {"name", "aliases", "disambiguation", "gender", "country", "urls"}:
                     raise ValueError(f"cannot edit {key!r}")
                 setattr(performer, key, value)
             performer.updated = self._now()
@@ -192,4 +195,5 @@ def _soft_delete(performer: CatalogPerformer, now: datetime) -> None:
     performer.deleted = True
     performer.images = []
     performer.aliases = []
+    performer.urls = []
     performer.updated = now

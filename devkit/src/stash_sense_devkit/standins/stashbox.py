@@ -119,14 +119,20 @@ def performer_json(p: CatalogPerformer, base: str) -> dict[str, Any]:
         "birth_date": p.birth_date,
         "country": p.country,
         "urls": [
-            {
-                "url": f"https://example.org/{slug}",
-                "type": "HOME",
-                "site": {"id": stable_id("site", "example"), "name": "Example"},
-            },
+            *(
+                [
+                    {
+                        "url": f"https://example.org/{slug}",
+                        "type": "HOME",
+                        "site": {"id": stable_id("site", "example"), "name": "Example"},
+                    }
+                ]
+                if p.urls is None
+                else []
+            ),
             *(
                 {"url": url, "type": "HOME", "site": {"id": stable_id("site", url), "name": "Home"}}
-                for url in EXTRA_URLS.get(p.id, [])
+                for url in [*(p.urls or []), *EXTRA_URLS.get(p.id, [])]
             ),
         ],
         "images": [
