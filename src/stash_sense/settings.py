@@ -207,7 +207,7 @@ class Settings(BaseSettings):
     )
     models: Path = Field(
         default=HOME / ".cache" / "stash-sense" / "models",
-        description="the folder of fetched (optional) models",
+        description="the folder of fetched (optional) models and of dlib's converted network",
         json_schema_extra={**_shown("~/.cache/stash-sense/models"), **ENV_ONLY},
     )
     max_image_bytes: int = Field(

@@ -78,3 +78,19 @@ def test_the_cores_setting_caps_face_work(monkeypatch: pytest.MonkeyPatch) -> No
     bad = run_cli("db", "info")
     assert bad.returncode == 2 and "STASH_SENSE_CORES" in bad.stderr
     assert len(error_lines(bad.stderr)) == 1
+
+
+def test_identify_keeps_models_in_the_folder_stash_sense_models_names(
+    from_env: Path, lfw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """STASH_SENSE_MODELS was read by `models fetch` / `models list` only: every engine looked in
+    ~/.cache, so dlib's converted network (and a fetched optional model) lived elsewhere than
+    the folder the user named (a read-only home in a container converted it at every start)."""
+    models, home = tmp_path / "models", tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("STASH_SENSE_MODELS", str(models))
+    monkeypatch.setenv("HOME", str(home))
+    # every photo of the enrolled people: SFace settles most alone, dlib's network the rest
+    run_cli("identify", "--json", *(lfw / "lfw-dev" / name for name in PEOPLE), check=True)
+    assert (models / "dlib_face_recognition_resnet_model_v1.onnx").is_file()
+    assert not list(home.rglob("*.onnx"))

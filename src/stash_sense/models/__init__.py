@@ -11,6 +11,7 @@ from stash_sense.models.registry import (
     models_dir,
     resolve_model_path,
     sha256_file,
+    use_models_dir,
     verify_file,
 )
 
@@ -26,5 +27,6 @@ __all__ = [
     "models_dir",
     "resolve_model_path",
     "sha256_file",
+    "use_models_dir",
     "verify_file",
 ]

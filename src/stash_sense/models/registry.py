@@ -165,11 +165,24 @@ REGISTRY: dict[str, ModelSpec] = {
 }
 
 
+#: the folder the user configured (STASH_SENSE_MODELS), set once by the process's settings
+_configured: Path | None = None
+
+
+def use_models_dir(folder: Path | None) -> None:
+    """Make `folder` the models folder of this process (None: back to the default), so that
+    every engine, and not only `models fetch`, finds fetched and converted models there."""
+    global _configured
+    _configured = folder.expanduser() if folder is not None else None
+
+
 def models_dir(folder: Path | None = None) -> Path:
-    """The cache folder for fetched models: `folder` (the CLI passes STASH_SENSE_MODELS) or
-    ~/.cache/stash-sense/models."""
+    """The cache folder for fetched (and converted) models: `folder`, else the configured one
+    (STASH_SENSE_MODELS, `use_models_dir`), else ~/.cache/stash-sense/models."""
     if folder is not None:
         return folder.expanduser()
+    if _configured is not None:
+        return _configured
     return Path.home() / ".cache" / "stash-sense" / "models"
 
 
