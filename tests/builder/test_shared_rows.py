@@ -56,12 +56,12 @@ def built(db: Path, endpoint: EndpointConfig, engine: FaceEngine) -> BuildResult
 
 
 def row(fdb: FaceDatabase, endpoint: str, stash_id: str) -> dict[str, object] | None:
-    """The live performer holding this stash id in the published database: its stash ids, its
-    faces' sources, its URLs; None when no live performer holds it."""
+    """The live (not deleted) performer holding this stash id in the published database: its
+    stash ids, its faces' sources, its URLs; None when no live performer holds it."""
     pid = fdb.performer_by_stash_id(endpoint, stash_id)
-    if pid is None:
-        return None
     q = fdb.query
+    if pid is None or q("SELECT deleted FROM performers WHERE id = ?", (pid,))[0][0]:
+        return None
     return {
         "stash_ids": sorted(
             q("SELECT endpoint, stash_id FROM stash_ids WHERE performer_id = ?", (pid,))
