@@ -77,19 +77,9 @@ def row(fdb: FaceDatabase, endpoint: str, stash_id: str) -> dict[str, object] | 
 
 def identified(db: Path, photos: list[Path]) -> list[str]:
     """`stash-sense identify --top 1`: the best match's name for each photo."""
+    cli = [sys.executable, "-m", "stash_sense.cli.app", "identify", "--db", str(db)]
     out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "stash_sense.cli.app",
-            "identify",
-            "--db",
-            str(db),
-            "--json",
-            "--top",
-            "1",
-            *map(str, photos),
-        ],
+        [*cli, "--json", "--top", "1", *map(str, photos)],
         capture_output=True,
         text=True,
         timeout=120,
