@@ -51,7 +51,7 @@ import psutil
 from bench.evaldata import require_eval
 from bench.library_figures import accuracy, pace, preselection, resume_check, stored
 from bench.library_health import measure_health
-from bench.library_world import LIBRARY, WorldSize, build_world, built_library_db
+from bench.library_world import LIBRARY, WorldSize, build_world, built_library_db, world_file
 from bench.sidecar_world import ROOT, pin_cores
 from stash_sense_devkit.standins.launch import free_port, wait_ready
 
@@ -60,11 +60,11 @@ RESULTS = ROOT / "bench" / "results"
 
 
 @contextlib.contextmanager
-def world_stand_in(world_file: Path) -> Iterator[str]:
+def world_stand_in(path: Path) -> Iterator[str]:
     """The stand-in serving the world, as a subprocess; yields its URL."""
     port = free_port()
     cmd = [sys.executable, "-m", "stash_sense_devkit.standins.library_world", "--world",
-           str(world_file), "--clips", str(LIBRARY / "clips"), "--port", str(port)]  # fmt: skip
+           str(path), "--clips", str(LIBRARY / "clips"), "--port", str(port)]  # fmt: skip
     env = dict(os.environ, STAND_IN_STASH_API_KEY=STASH_KEY)
     log = (LIBRARY / "stand-in.log").open("wb")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -87,7 +87,7 @@ class Watch:
         self.cpu_s = 0.0
 
     def poll(self, proc: psutil.Process, cpu_before: float) -> None:
-        with contextlib.suppress(psutil.Error, OSError, ValueError):
+        with contextlib.suppress(psutil.Error, OSError, ValueError, StopIteration):  # exited
             status = Path(f"/proc/{proc.pid}/status").read_text()
             hwm = next(line for line in status.splitlines() if line.startswith("VmHWM"))
             self.hwm_mb = max(self.hwm_mb, int(hwm.split()[1]) / 1024)
@@ -186,17 +186,18 @@ def main(argv: list[str] | None = None) -> int:
     require_eval()
     cpus = pin_cores(2)
     t0 = time.monotonic()
-    world = build_world(WorldSize(scenes=args.library, clips=args.clips))
-    world_file = LIBRARY / f"world-{args.library}-{args.clips}.json"
+    size = WorldSize(scenes=args.library, clips=args.clips)
+    world = build_world(size)
+    world_path = world_file(size)
     db = built_library_db(world)
     prepared_s = time.monotonic() - t0
     if args.health_from is not None:
-        return health_only(world, world_file, db, args.health_from)
+        return health_only(world, world_path, db, args.health_from)
     data = LIBRARY / f"state-{int(time.time())}"
     data.mkdir(parents=True)
     load_start = os.getloadavg()
     watch = Watch()
-    with world_stand_in(world_file) as url:
+    with world_stand_in(world_path) as url:
         scan_started = time.time()
         kill_at = max(1, int(args.scenes * args.kill_at))
         budget = time.monotonic() + 60 * args.max_minutes if args.max_minutes else float("inf")
@@ -251,13 +252,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def health_only(world: dict[str, Any], world_file: Path, db: Path, data: Path) -> int:
+def health_only(world: dict[str, Any], path: Path, db: Path, data: Path) -> int:
     """The health kinds on an earlier scan's state (a copy of it: the sidecar may migrate it);
     written to bench/results/library-health.json."""
     copy = data.with_name(data.name + f"-health-{int(time.time())}")
     shutil.copytree(data, copy)
     scenes = stored(copy / "library.sqlite")
-    with world_stand_in(world_file) as url:
+    with world_stand_in(path) as url:
         health = measure_health(world, db, url, copy, STASH_KEY, scenes)
     out = RESULTS / "library-health.json"
     out.write_text(json.dumps({"state": str(data), "health": health}, indent=2) + "\n")

@@ -75,6 +75,35 @@ def score(
         mine = [(k, ok and k in want) for _, k, ok in judged if half_of(kind, k, world) == half]
         out[f"half_{half}"] = _figures(mine, {k for k in want if half_of(kind, k, world) == half})
     out["wrong"] = [item.get("evidence") for item, k, ok in judged if not (ok and k in want)][:10]
+    if kind == "merge":
+        out["by_tagged_scene_faces"] = scene_face_pairs(items, want, world)
+    return out
+
+
+SCENE_FACES = ": their tagged scenes' faces: "
+
+
+def scene_face_pairs(
+    items: list[dict[str, Any]], want: set[Any], world: dict[str, Any]
+) -> dict[str, Any]:
+    """The merge evidence from tagged scenes' faces alone (library/health_scenes.py): the pairs
+    of local performers it names, right when one identity, overall and per half; recall over
+    the world's duplicated identities."""
+    by_name = {p["name"]: p["id"] for p in world["performers"]}
+    identity = {p["id"]: p["identity"] for p in world["performers"]}
+    pairs: set[frozenset[str]] = set()
+    for item in items:
+        for line in item.get("evidence", []):
+            if SCENE_FACES in line:
+                a, b = line.split(SCENE_FACES, 1)[0].split(" / ", 1)
+                pairs.add(frozenset((by_name[a], by_name[b])))
+    judged = [(pair, len({identity[i] for i in pair}) == 1) for pair in sorted(pairs, key=sorted)]
+    out = _figures(judged, want)
+    for half in ("A", "B"):
+        mine = [(k, ok) for k, ok in judged if half_of("merge", k, world) == half]
+        owed = {k for k in want if half_of("merge", k, world) == half}
+        out[f"half_{half}"] = _figures(mine, owed)
+    out["wrong"] = [sorted(k) for k, ok in judged if not ok][:10]
     return out
 
 

@@ -12,7 +12,8 @@ world) and reused:
   a few with nobody; many scenes share a clip;
 - scenes: each points at one clip, with a distinct Stash `updated_at` in random order (so the
   scan, oldest edit first, takes a random sample of the library first); 60% without performers,
-  the rest tagged with the local performers of the clip's cast, some wrongly;
+  the rest tagged with the local performers of the clip's cast (a duplicated identity by
+  either of its two, half the time each), some wrongly;
 - local performers (Stash's): one per cast identity, some with a stash id, some without (to
   link), and a few duplicated under another name (to merge), each with a photo as its image.
 
@@ -37,6 +38,9 @@ LIBRARY = WORK / "library"
 ENDPOINT = "https://stashdb.org/graphql"
 SEED = 21
 SHOT_S = 3.0
+#: 2: a duplicated identity's scenes are tagged with either of its local performers (1: only
+#: the first, so merging by tagged scenes' faces could not be measured)
+WORLD_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -142,9 +146,12 @@ def _local_performers(
 def _scenes(
     size: WorldSize, clips: list[dict[str, Any]], locals_: list[dict[str, Any]], rng: random.Random
 ) -> list[dict[str, Any]]:
-    by_identity: dict[str, str] = {}
+    """The scenes; an identity with two local performers is tagged by either, half the time
+    each (drawn from a generator of its own, so every other draw is that of world version 1)."""
+    by_identity: dict[str, list[str]] = {}
     for p in locals_:
-        by_identity.setdefault(p["identity"], p["id"])
+        by_identity.setdefault(p["identity"], []).append(p["id"])
+    which = random.Random(SEED + 1)
     all_ids = [p["id"] for p in locals_]
     stamps = rng.sample(range(1_735_689_600, 1_735_689_600 + size.scenes * 60), size.scenes)
     scenes = []
@@ -153,7 +160,7 @@ def _scenes(
         tagged: list[str] = []
         wrong = False
         if rng.random() >= size.untagged_share:
-            tagged = [by_identity[n] for n in clips[clip]["cast"]]
+            tagged = [_one_of(by_identity[n], which) for n in clips[clip]["cast"]]
             if rng.random() < size.wrong_tag_share or not tagged:
                 wrong = True
                 if tagged and rng.random() < 0.5:
@@ -164,9 +171,18 @@ def _scenes(
     return scenes
 
 
+def _one_of(ids: list[str], rng: random.Random) -> str:
+    return ids[0] if len(ids) == 1 else rng.choice(ids)
+
+
+def world_file(size: WorldSize) -> Path:
+    """Where the world of this size is kept (version 2: duplicates tagged on scenes too)."""
+    return LIBRARY / f"world-{size.scenes}-{size.clips}-v{WORLD_VERSION}.json"
+
+
 def build_world(size: WorldSize, log: Any = print) -> dict[str, Any]:
     """world.json (made once per size; the clips are cached one by one)."""
-    path = LIBRARY / f"world-{size.scenes}-{size.clips}.json"
+    path = world_file(size)
     if path.is_file():
         world: dict[str, Any] = json.loads(path.read_text())
         return world

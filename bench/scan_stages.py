@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from bench.bench_library import STASH_KEY, done_count, world_stand_in
-from bench.library_world import LIBRARY, WorldSize, build_world, built_library_db
+from bench.library_world import LIBRARY, WorldSize, build_world, built_library_db, world_file
 from bench.sidecar_world import pin_cores
 
 #: stage -> (file suffix, function name) whose cumulative time is the stage's
@@ -102,13 +102,14 @@ def main(argv: list[str] | None = None) -> int:
         profiled_cli(args.child, args.cli)
         return 0
     pin_cores(2)
-    world = build_world(WorldSize(scenes=20_000, clips=165))
+    size = WorldSize(scenes=20_000, clips=165)
+    world = build_world(size)
     db = built_library_db(world)
     data = LIBRARY / f"stages-{int(time.time())}"
     data.mkdir(parents=True)
     load = os.getloadavg()
     rss: dict[int, list[float]] = {}  # scenes recorded -> the scan's RSS samples meanwhile
-    with world_stand_in(LIBRARY / "world-20000-165.json") as url:
+    with world_stand_in(world_file(size)) as url:
         cmd = [sys.executable, "-m", "bench.scan_stages", "--child", str(data), "--",
                "scan", "--scope", "all", "--db", str(db), "--stash-url", url, "--data-dir",
                str(data), "--scan-rate", str(args.rate), "--json"]  # fmt: skip

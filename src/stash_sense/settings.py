@@ -176,7 +176,7 @@ class SidecarSettings(Group):
         ge=256,
         description="resident memory, MiB, above which the library scan pauses itself (checked "
         'after each scene); "auto": the default',
-        json_schema_extra=_shown("its memory after its first scene (models loaded) + 512"),
+        json_schema_extra=_shown("its top memory over its first 2 scenes + 512, >= 1536"),
     )
     scan_preselect_frames: int = Field(
         default=3,

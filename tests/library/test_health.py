@@ -255,7 +255,8 @@ def test_no_face_is_claimed_not_tagged_beside_a_tagged_performer_without_stash_i
 
 def test_merge_evidence_from_the_faces_of_tagged_scenes(tmp_path: Path) -> None:
     """Two local performers without pictures, each the only one tagged on a scene where the scan
-    found one person: close faces make a merge item with both scenes as evidence."""
+    found one person: close faces that name one database performer at "high" make a merge item
+    with both scenes as evidence."""
     rng = np.random.default_rng(21)
     face = rng.normal(size=128).astype(np.float32)
     store = LibraryStore.in_folder(tmp_path)
@@ -275,6 +276,8 @@ def test_merge_evidence_from_the_faces_of_tagged_scenes(tmp_path: Path) -> None:
                 "INSERT INTO persons (scene_id, person_id, frames, times, embedder, vector) "
                 "VALUES (?, 0, 5, '[]', 'sface', ?)", (scene, to_blob(vector)),
             )  # fmt: skip
+            db.execute("INSERT INTO candidates VALUES (?, 0, 0, 7, 'Monica Seles', NULL, 0.2, "
+                       "'high', '[]', NULL, 0, NULL)", (scene,))  # fmt: skip
         # scene 4 has a second person: whose face is whose is unknown, so it is no evidence
         db.execute("INSERT INTO persons (scene_id, person_id, frames, times, embedder, vector) "
                    "VALUES ('4', 1, 5, '[]', 'sface', ?)", (to_blob(face),))  # fmt: skip

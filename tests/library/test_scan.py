@@ -213,11 +213,11 @@ def test_the_memory_ceiling_pauses_the_scan_after_a_scene(
         assert paused.scan.done == 1 and paused.scanned_this_run == 1
 
 
-def test_the_default_ceiling_counts_growth_above_the_first_scene_not_the_models(
+def test_the_default_ceiling_counts_growth_above_the_first_scenes_not_the_models(
     library: str, recognizer: Recognizer, tmp_path: Path
 ) -> None:
     """The old default (1,400 MB of total RSS) paused a normal scan whose models and database
-    alone came near it; by default the scan now counts growth above its first scene's RSS."""
+    alone came near it; by default the scan now counts growth above its first scenes' RSS."""
     ballast = np.ones(int(max(0.0, 1500 - rss_mb()) * 2**20), np.uint8)  # RSS over 1,400 MB
     assert rss_mb() > 1400
     with LibraryStore.in_folder(tmp_path) as store:
@@ -227,7 +227,7 @@ def test_the_default_ceiling_counts_growth_above_the_first_scene_not_the_models(
     del ballast
 
 
-def test_by_default_growth_above_the_first_scene_pauses_the_scan(
+def test_by_default_growth_above_the_first_scenes_pauses_the_scan(
     library: str, recognizer: Recognizer, tmp_path: Path
 ) -> None:
     held: list[np.ndarray] = []
@@ -238,13 +238,13 @@ def test_by_default_growth_above_the_first_scene_pauses_the_scan(
         nonlocal lent
         if threading.current_thread() is threading.main_thread():  # one call a scene
             lent += 1
-            if lent == 2:  # the second scene holds 700 MB more than the first
-                held.append(np.ones(700 * 2**20, np.uint8))
+            if lent == 3:  # the third scene holds 1,100 MB more than the first two (the
+                held.append(np.ones(1100 * 2**20, np.uint8))  # baseline), over FLOOR_MB too
         yield recognizer
 
     opts = ScanOptions(frames=8, per_page=2, niceness=0)
     with LibraryStore.in_folder(tmp_path) as store:
         runner = LibraryScan(store, StashClient(library), use, opts)
         paused = runner.run()
-        assert paused.status == "paused" and paused.done == 2
+        assert paused.status == "paused" and paused.done == 3
         assert paused.reason is not None and paused.reason.startswith("memory ceiling: ")

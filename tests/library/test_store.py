@@ -14,7 +14,7 @@ from graphql.execution.values import get_variable_values
 
 from stash_sense.library import LibraryStore, PerformerRef, ScanOptions, ScanScope, StateError
 from stash_sense.library.identity import same_cluster
-from stash_sense.library.scan import scene_filter
+from stash_sense.library.scan_options import scene_filter
 from stash_sense.library.schema import SCHEMA_VERSION
 from stash_sense.library.store import PersonVector
 from stash_sense.sources.stash import FIND_SCENES_PAGE

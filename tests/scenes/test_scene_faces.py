@@ -104,3 +104,30 @@ def test_scene_frames_are_detected_at_a_smaller_size(engine: FaceEngine, lfw_dev
     assert float(np.abs(refined.landmarks - full.landmarks).max()) < 6
     faces = detect_scene_faces(engine, [Frame(0, 0.0, frame)], engine.embedder_names[:1])
     assert len(faces) == 1 and faces[0].face.box.x == pytest.approx(small.box.x)
+
+
+def test_the_next_scene_keeps_the_threads_and_their_detectors(
+    engine: FaceEngine, lfw_dev: Path
+) -> None:
+    """Each thread has its own YuNet instance (40-60 ms of CPU to make and run once): the next
+    scene runs on the same threads, so on the detectors the first one made."""
+    import threading
+
+    from stash_sense.faces.detection import YuNetDetector
+
+    made: list[int] = []
+    real = YuNetDetector._instance
+
+    def counting(self: YuNetDetector) -> Any:
+        if getattr(self._local, "detector", None) is None:
+            made.append(threading.get_ident())
+        return real(self)
+
+    still = load_image(lfw_dev / "Monica_Seles" / "3.jpg")
+    frames = _frames([still, np.ascontiguousarray(np.roll(still, 40, axis=1))] * 3)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(YuNetDetector, "_instance", counting)
+        detect_scene_faces(engine, frames, ["sface"], threads=2)
+        first = len(made)
+        assert detect_scene_faces(engine, frames, ["sface"], threads=2)
+    assert len(made) == first, made  # none made for the second scene

@@ -130,3 +130,48 @@ def test_nearby_times_are_one_run() -> None:
     assert batch.plan_runs([3.0, 1.0, 1.5, 100.0], fps=24.0) == [[1.0, 1.5, 3.0], [100.0]]
     assert batch.plan_runs([0.0, 3.0], fps=10.0) == [[0.0, 3.0]]
     assert batch.plan_runs([0.0, 3.0], fps=0.0) == [[0.0], [3.0]]  # unknown rate: 30 fps
+
+
+def test_times_far_apart_are_read_as_keyframes() -> None:
+    runs = batch.plan_runs([0.5, 12.0, 12.5, 13.0, 40.0], fps=30.0)
+    assert runs == [[0.5], [12.0, 12.5, 13.0], [40.0]]
+    assert batch.keyframe_times(runs) == {0.5, 40.0}  # 12.0 starts a run of three: exact
+    assert batch.keyframe_times([[5.0], [14.0]]) == frozenset()  # 9 s apart: both exact
+
+
+def test_evenly_spaced_samples_far_apart_are_the_keyframes_before_them(
+    tmp_path: Path, lfw_dev: Path, command_lines: Any
+) -> None:
+    """Samples 12 s apart are read as the keyframe at or before each time (one frame decoded,
+    not every frame since that keyframe): a keyframe every 8 s, a new shot every 4 s, so the
+    frame at 14 s is the 8 s keyframe's shot; exact reading (`frames_at`) gives the 12 s shot."""
+    pictures = [
+        lfw_dev / p / k for p in ("Monica_Seles", "Serena_Williams") for k in ("1.jpg", "2.jpg")
+    ]
+    shots = [[p] for p in pictures * 2]  # 8 shots of 4 s: 32 s
+    video = compose_video(shots, tmp_path / "gop8.mp4", size=(640, 360), shot_s=4.0, gop_s=8.0)
+    with command_lines("ffmpeg") as seen:
+        sampled = video_frames(str(video), 2)  # 8.0 and 24.0: both keyframes themselves
+        snapped = frames_at(str(video), [2.0, 14.0], keyframes=True)
+    assert any("-skip_frame nokey" in c for c in seen if str(video) in c)
+    exact = frames_at(str(video), [0.5, 8.5, 14.0, 24.5], method="seek")
+    assert [f.time_s for f in sampled] == [8.0, 24.0] and [f.time_s for f in snapped] == [2.0, 14.0]
+    _same_pictures([f.image for f in sampled], [exact[1].image, exact[3].image])
+    _same_pictures([f.image for f in snapped], [exact[0].image, exact[1].image])
+    assert float(np.abs(snapped[1].image.astype(int) - exact[2].image.astype(int)).mean()) > 5
+
+
+def test_a_time_in_the_last_frame_is_read_by_the_one_process(
+    tmp_path: Path, lfw_dev: Path, command_lines: Any
+) -> None:
+    """A 9 s video at 10 fps has its last frame at 8.9 s; a sprite's last cue's middle (8.944 s)
+    has no frame at or after it: the whole run was decoded again, one process a time (6.4 CPU s
+    for bench_scene's scene-11 instead of 0.2), and that frame was lost. Now it is the last
+    frame, from the one process; a time past the end is still left out."""
+    video = compose_video([[lfw_dev / "Monica_Seles" / "1.jpg"], []], tmp_path / "nine.mp4",
+                          size=(640, 360), shot_s=4.5)  # fmt: skip
+    with command_lines("ffmpeg") as seen:
+        frames = frames_at(str(video), [0.5, 4.5, 8.944], method="batch")  # one run
+    assert [f.time_s for f in frames] == [0.5, 4.5, 8.944]
+    assert len({c for c in seen if str(video) in c}) == 1, seen
+    assert [f.time_s for f in frames_at(str(video), [0.5, 30.0], method="batch")] == [0.5]

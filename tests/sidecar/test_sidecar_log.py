@@ -1,10 +1,13 @@
 """The sidecar's log as an operator reads it: a request whose client hung up still gets its one
-line (uvicorn writes none for an answer nobody reads), without a traceback or the API key."""
+line (uvicorn writes none for an answer nobody reads), without a traceback or the API key; every
+line starts with its time (ISO 8601, UTC)."""
 
 from __future__ import annotations
 
+import re
 import socket
 import time
+from datetime import UTC, datetime, timedelta
 
 from sidecarproc import API_KEY, Sidecar
 
@@ -51,3 +54,17 @@ def test_an_upload_cut_halfway_has_one_line(sidecar: Sidecar) -> None:
     mine = [line for line in lines if "/identify" in line]
     assert len(mine) == 1 and '"POST /identify" 499 cancelled' in mine[0], lines
     assert not any("Traceback" in line or API_KEY in line for line in lines), lines
+
+
+def test_every_log_line_starts_with_its_time_in_utc(sidecar: Sidecar) -> None:
+    offset = sidecar.log.stat().st_size
+    with sidecar.client() as c:
+        assert c.get("/health").status_code == 200
+    lines = _lines_when(sidecar, offset, '"GET /health')
+    started = [ln for ln in sidecar.log.read_text(errors="replace").splitlines() if "Uvicorn" in ln]
+    stamp = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (INFO|WARNING|ERROR)")
+    for line in [*started, *(ln for ln in lines if '"GET /health' in ln)]:
+        assert stamp.match(line), line
+        when = datetime.fromisoformat(line.split(" ", 1)[0])
+        assert abs(when - datetime.now(UTC)) < timedelta(hours=1), line  # UTC, not local time
+    assert started and lines

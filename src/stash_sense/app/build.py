@@ -18,7 +18,7 @@ from stash_sense.builder import (
 )
 from stash_sense.database import DatabaseError
 from stash_sense.errors import ConfigError
-from stash_sense.sources.endpoints import get_endpoint
+from stash_sense.sources.endpoints import get_endpoint, require_key
 
 __all__ = [
     "BuildError",
@@ -46,10 +46,11 @@ def build_database(
     embed_threads: int | None = None,
     on_progress: OnProgress | None = None,
 ) -> tuple[str, BuildResult]:
-    """(the endpoint's name, what the pass did). ConfigError for an unknown endpoint or a missing
-    key, BuildError / DatabaseError when the build cannot go on, BuildIncomplete when part of it
-    failed for now (run again)."""
+    """(the endpoint's name, what the pass did). ConfigError for an unknown endpoint or a public
+    source (a preset) without a key, raised before any request; BuildError / DatabaseError when
+    the build cannot go on, BuildIncomplete when part of it failed for now (run again)."""
     ep = get_endpoint(endpoint, endpoints_file, environ, must_exist=endpoints_file_must_exist)
+    require_key(ep)  # before any request: a public source without a key would only refuse
     options = BuildOptions(
         db=db,
         endpoint=ep,

@@ -6,7 +6,8 @@ kept in a user-state database (apart from the face database), and the user's dec
 """
 
 from stash_sense.library.identity import PerformerRef, person_vector
-from stash_sense.library.scan import LibraryScan, ScanOptions, ScanScope
+from stash_sense.library.scan import LibraryScan
+from stash_sense.library.scan_options import ScanOptions, ScanScope
 from stash_sense.library.store import LibraryStore, StateError
 from stash_sense.library.suggest import SuggestionFilter, suggestions
 

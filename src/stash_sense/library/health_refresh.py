@@ -8,8 +8,8 @@ the last one, and new ones: library/health_cache.py)
   default); applying adds every stash id of the database performer to the local one;
 - **merge**: local performers that are one person: they share a stash id, or their images'
   first match is one database performer at "high", or their images' SFace vectors are within
-  the database's "high" distance of each other, or faces of scenes they are tagged on are
-  (library/health_scenes.py). Never merged automatically.
+  the database's "high" distance of each other, or faces of scenes they are tagged on are and
+  name the same database performer at "high" (library/health_scenes.py). Never merged automatically.
 
 Links and merges go by stash id or by face, never by name. Stash's placeholder image (an
 `image_path` with `default=true`) is no face and is skipped.
@@ -27,7 +27,7 @@ import numpy as np
 
 from stash_sense.faces import ImageError, load_image
 from stash_sense.library import health_cache as cache
-from stash_sense.library.health_scenes import SceneFace, close_pairs
+from stash_sense.library.health_scenes import SceneFace, close_pairs, consistent
 from stash_sense.library.store import LibraryStore
 from stash_sense.matching.cascade import CascadeIdentifier
 from stash_sense.matching.match import Match
@@ -211,10 +211,17 @@ def merge_items(
                 f"their images are {dist[x, y]:.3f} apart (high: {high:.2f} or closer)"
             )
     owners = [p.id for p in performers]
-    for pair, (d, why) in close_pairs(owners, scene_faces or {}, high).items():
+    faces = {p.id: consistent(scene_faces.get(p.id, []), p.stash_ids, _high_match(p))
+             for p in performers} if scene_faces else {}  # fmt: skip
+    for pair, (d, why) in close_pairs(owners, faces, high).items():
         distances[pair] = min(d, distances.get(pair, d))
         reasons.setdefault(pair, []).append(f"their tagged scenes' faces: {why}")
     return [_merge_item(performers, group, reasons, distances) for group in _groups(reasons)]
+
+
+def _high_match(performer: LocalPerformer) -> int | None:
+    match = performer.match
+    return match.performer_id if match is not None and match.tier == "high" else None
 
 
 def _pairs(group: list[int]) -> list[tuple[int, int]]:

@@ -8,8 +8,9 @@ has a new `updated_at` and is scanned again. A scene that cannot be identified (
 sprite that 404s, Stash answering 500) is recorded with the reason and tried again by the next
 scan; the scan goes on. One scene is analysed at a time while the next one's Stash requests and
 frame decode run ahead on one background thread (library/prefetch.py; a pause or kill drops
-that scene unrecorded); every request to Stash waits for a token of the scan's own bucket
-(sources/ratelimit.py).
+that scene unrecorded), across pages too: the next page is listed while the last scene of a
+page is fetched, so its first scene is fetched ahead as well; every request to Stash waits for
+a token of the scan's own bucket (sources/ratelimit.py).
 """
 
 from __future__ import annotations
@@ -20,14 +21,13 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any, Protocol
 
 from stash_sense.faces import FaceEngine
 from stash_sense.library.identity import person_vector
-from stash_sense.library.pace import first_scene_ceiling, lower_priority, over_ceiling
+from stash_sense.library.pace import default_ceiling, lower_priority, over_ceiling, settled_rss
 from stash_sense.library.prefetch import Prefetch
+from stash_sense.library.scan_options import ScanOptions, ScanScope, scene_filter
 from stash_sense.library.store import LibraryStore, PersonVector, Scan
 from stash_sense.library.summary import refresh as refresh_summaries
 from stash_sense.matching import Matcher
@@ -35,14 +35,12 @@ from stash_sense.scenes.faces import SceneCancelled
 from stash_sense.scenes.frames import Frame, FrameError
 from stash_sense.scenes.identify import identify_scene
 from stash_sense.scenes.stash import performers_on_scene, stash_scene_frames
-from stash_sense.sources.stash import SceneRef, StashClient, StashError, StashScene
+from stash_sense.sources.stash import ScenePage, SceneRef, StashClient, StashError, StashScene
 
 log = logging.getLogger(__name__)
 
 #: Why a scan paused on the user's request (a schedule leaves such a scan paused).
 USER_PAUSE = "paused by the user"
-#: Waits before asking Stash for a page again when it fails (then the scan stops, resumable).
-PAGE_RETRIES_S = (1.0, 4.0, 15.0)
 
 
 class Recognizes(Protocol):
@@ -54,34 +52,12 @@ class Recognizes(Protocol):
 
 #: Lends the current recognizer for one scene (the sidecar's may be swapped between scenes).
 UseRecognizer = Callable[[], AbstractContextManager[Recognizes]]
+#: Scenes done before the default memory ceiling is set: the first alone (its successor's fetch
+#: may not have run beside it) left the ceiling 500 MB under a steady scan's RSS (bench
+#: library_health_scan: "memory ceiling: 1003 MB > 983" after 7 scenes, 471 MB after the first).
+BASELINE_SCENES = 2
 #: A scene as Stash has it, its frames and where they came from ("sprite", "video", ...).
 Fetched = tuple[StashScene, list[Frame], str]
-
-
-class ScanScope(StrEnum):
-    UNTAGGED = "untagged"  # scenes without performers (the default)
-    ALL = "all"
-    SINCE = "since"  # scenes edited since a date
-
-
-@dataclass
-class ScanOptions:
-    scope: ScanScope = ScanScope.UNTAGGED
-    since: str | None = None  # RFC 3339 or YYYY-MM-DD, with scope SINCE
-    frames: int = 40
-    source: str = "auto"
-    per_page: int = 100
-    #: requests a second toward Stash (GraphQL and files), at most `burst` at once
-    requests_per_s: float = 4.0
-    burst: int = 4
-    #: resident MiB above which the scan pauses after a scene; None: its RSS after this run's
-    #: first scene plus pace.GROWTH_MB (models and database included in that first figure)
-    memory_ceiling_mb: float | None = None
-    niceness: int = 10
-    page_retries_s: tuple[float, ...] = PAGE_RETRIES_S
-    #: a new scan (after a finished one of the same scope) starts at that one's watermark:
-    #: only the scenes Stash added or edited since are listed
-    new_only: bool = False
 
 
 @dataclass
@@ -94,26 +70,6 @@ class Progress:
     eta_s: float | None = None
     current: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def scene_filter(options: ScanOptions, watermark: str | None) -> dict[str, Any]:
-    """Stash's SceneFilterType for the scope, from the watermark on (a second before it:
-    Stash keeps whole seconds, and scenes edited in that second are skipped when done)."""
-    out: dict[str, Any] = {}
-    if options.scope is ScanScope.UNTAGGED:
-        out["performer_count"] = {"value": 0, "modifier": "EQUALS"}
-    start = watermark or (options.since if options.scope is ScanScope.SINCE else None)
-    if start:
-        out["updated_at"] = {"value": _second_before(start), "modifier": "GREATER_THAN"}
-    return out
-
-
-def _second_before(stamp: str) -> str:
-    try:
-        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return stamp  # Stash reports the value it cannot parse
-    return (moment - timedelta(seconds=1)).isoformat()
 
 
 class LibraryScan:
@@ -138,7 +94,8 @@ class LibraryScan:
         self._run_started = time.monotonic()
         self._scanned = 0
         self._current: str | None = None
-        self._ceiling: float | None = None  # MiB; set after this run's first scene
+        self._ceiling: float | None = None  # MiB; set after this run's first scenes done
+        self._baselines: list[float] = []  # the RSS after each of them
 
     # control ----------------------------------------------------------------
     def pause(self, reason: str = USER_PAUSE) -> None:
@@ -205,11 +162,11 @@ class LibraryScan:
             scan.watermark = carried
         return scan
 
-    def _page(self, watermark: str | None, page: int, per_page: int) -> Any:
+    def _page(self, watermark: str | None, page: int) -> ScenePage:
         filt = scene_filter(self.options, watermark)
         for wait in (*self.options.page_retries_s, None):
             try:
-                return self.stash.scene_page(filt, page, per_page)
+                return self.stash.scene_page(filt, page, self.options.per_page)
             except StashError:
                 if wait is None or self._pause.wait(wait):
                     raise
@@ -222,27 +179,44 @@ class LibraryScan:
 
     def _pages(self, scan: Scan, ahead: Prefetch[Fetched]) -> dict[str, Any]:
         page, watermark = 1, scan.watermark
-        while True:
+        listed: ScenePage | None = None  # the next page, listed while its predecessor's last
+        while True:  # scene was fetched, so that page's first scene is fetched ahead too
             if self._pause.is_set():
                 return self._paused()
             try:
-                found = self._page(watermark, page, self.options.per_page)
+                found = self._page(watermark, page) if listed is None else listed
             except StashError as err:
                 if self._pause.is_set():
                     return self._paused()
                 return {"status": "stopped", "reason": f"cannot list scenes: {err}"}
-            advanced = False
+            listed, advanced = None, False
+            full = len(found.scenes) >= self.options.per_page
             todo = [ref for ref in found.scenes if not self.store.already_handled(scan.id, ref)]
             for ref, following in zip(todo, [*todo[1:], None], strict=False):
                 if self._pause.is_set():
                     return self._paused()
+                if following is None and full:
+                    listed, following = self._next_page(scan, ref)
                 stop = self._one(scan, ref, ahead, following)
                 if stop is not None:
                     return stop
                 watermark, advanced = ref.updated_at, True
-            if len(found.scenes) < self.options.per_page:
+            if not full:
                 return {"status": "done", "reason": None, "finished_at": time.time()}
             page = 1 if advanced else page + 1
+
+    def _next_page(self, scan: Scan, last: SceneRef) -> tuple[ScenePage | None, SceneRef | None]:
+        """The page that follows `last` (the last scene of a page, not recorded yet: listed from
+        its watermark) and its first scene to do, while `last` is being fetched; (None, None)
+        when Stash does not answer now (the loop lists it again, with its retries)."""
+        try:
+            page = self.stash.scene_page(scene_filter(self.options, last.updated_at), 1,
+                                         self.options.per_page)  # fmt: skip
+        except StashError:
+            return None, None
+        first = next((ref for ref in page.scenes if ref.id != last.id
+                      and not self.store.already_handled(scan.id, ref)), None)  # fmt: skip
+        return page, first
 
     def _one(
         self, scan: Scan, ref: SceneRef, ahead: Prefetch[Fetched], following: SceneRef | None
@@ -271,14 +245,17 @@ class LibraryScan:
         return None
 
     def _memory_ceiling(self, outcome: str) -> float | None:
-        """The user's ceiling, else (from this run's first scene done: the models are loaded
-        then, not after a scene that failed first) that scene's RSS plus pace.GROWTH_MB."""
+        """The user's ceiling, else (once this run's first BASELINE_SCENES scenes are done: the
+        models are loaded then, and the second was analysed while its successor was fetched
+        ahead, as every later one is) pace.default_ceiling of their RSS."""
         if self._ceiling is None:
             if self.options.memory_ceiling_mb is not None:
                 self._ceiling = self.options.memory_ceiling_mb
             elif outcome == "done":
-                self._ceiling = first_scene_ceiling()
-                log.info("memory ceiling for this scan: %.0f MB", self._ceiling)
+                self._baselines.append(settled_rss())
+                if len(self._baselines) >= BASELINE_SCENES:
+                    self._ceiling = default_ceiling(self._baselines)
+                    log.info("memory ceiling for this scan: %.0f MB", self._ceiling)
         return self._ceiling
 
     def _scene(

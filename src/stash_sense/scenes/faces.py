@@ -7,7 +7,9 @@ again.
 
 Frames are independent until the repeat check, so detection and alignment run on a few threads
 at once (OpenCV releases the GIL); the embedders then run over every new face in a few large
-batches, also in parallel.
+batches, also in parallel. Those threads are kept from one scene to the next (`scene_pool`): the
+detector is one YuNet instance per thread, and a new thread's costs 40-60 ms of CPU to create
+and run once, four of them a scene when each scene had its own threads.
 
 Detection here skips the landmark refinement of small faces (a second YuNet call per face): the
 faces are only clustered on those vectors. The few faces that go on to the matcher, each person's
@@ -17,6 +19,7 @@ best, are refined and embedded again by `prepare_for_matching`. Every step is th
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,8 +32,11 @@ from stash_sense.faces.engine import AlignedFace
 from stash_sense.faces.types import AnalyzedFace, Box
 from stash_sense.scenes.frames import Frame, Image, upscale_small
 
-#: Frames whose shorter side is below this are enlarged to it before detection.
-MIN_DETECTION_SIDE = 360
+#: Frames whose shorter side is below this are enlarged to it before detection (Stash's 160 x 90
+#: thumbnails 3 times: on bench_scene's 10 sprites, 0.60 CPU s a scene of detection instead of
+#: 1.08 at 360; faces found 1,055 instead of 1,085, thumbnails with a face the same 606; sprite
+#: recall 10/23 instead of 9/23, auto 23/23 both ways).
+MIN_DETECTION_SIDE = 270
 #: YuNet sees a scene's frames at most this long (1280 x 720 frames at 800 x 450, one pass
 #: instead of a 1280 one and a coarse 640 one: 2.7 times less detection CPU, the same faces found
 #: on the benchmark scenes; the smallest face found in a 1280-wide frame grows from 16 to 26 px,
@@ -40,6 +46,21 @@ SCENE_DETECTION_SIDE = 800
 SAME_BOX_IOU = 0.8
 #: ... and their aligned crops differ by less than this mean absolute pixel value (0-255).
 SAME_PIXELS_MAD = 3.0
+
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def scene_pool(threads: int | None = None) -> ThreadPoolExecutor:
+    """The process's threads for scene face work (`threads`, default worker_threads()), kept
+    for the next scene so their detectors are too. Its tasks never wait on one another, so
+    scenes identified at once may share it."""
+    workers = threads or worker_threads()
+    with _pools_lock:
+        if workers not in _pools:
+            _pools[workers] = ThreadPoolExecutor(workers, thread_name_prefix="scene-faces")
+        return _pools[workers]
 
 
 class SceneCancelled(RuntimeError):
@@ -110,19 +131,18 @@ def detect_scene_faces(
         detected = engine.detect(image, refine=False, max_side=SCENE_DETECTION_SIDE)
         return [SceneFace(frame, a) for a in engine.align(image, detected, first)]
 
-    workers = threads or worker_threads()
+    pool = scene_pool(threads)
     out: list[SceneFace] = []
-    with ThreadPoolExecutor(workers, thread_name_prefix="scene-faces") as pool:
-        previous: list[SceneFace] = []
-        for current in pool.map(faces_of, frames):  # in frame order
-            for sf in current:
-                twin = next((p for p in previous if _same_picture(sf, p, first)), None)
-                if twin is not None:
-                    sf.crops_from = twin
-            out.extend(current)
-            previous = current
-        new = [f.aligned for f in out if f.crops_from is None]
-        engine.embed_aligned(new, embedder_names, pool=pool)
+    previous: list[SceneFace] = []
+    for current in pool.map(faces_of, frames):  # in frame order
+        for sf in current:
+            twin = next((p for p in previous if _same_picture(sf, p, first)), None)
+            if twin is not None:
+                sf.crops_from = twin
+        out.extend(current)
+        previous = current
+    new = [f.aligned for f in out if f.crops_from is None]
+    engine.embed_aligned(new, embedder_names, pool=pool)
     for sf in out:
         if sf.crops_from is not None:
             sf.face.embeddings.update(sf.crops_from.face.embeddings)
@@ -150,6 +170,6 @@ def prepare_for_matching(
         if refined is not f.face.detected:
             f.aligned = engine.align(f.image, [refined], first)[0]
 
-    with ThreadPoolExecutor(threads or worker_threads(), thread_name_prefix="scene-faces") as pool:
-        list(pool.map(refine, faces))
-        engine.embed_aligned([f.aligned for f in faces], embedder_names, pool=pool)
+    pool = scene_pool(threads)
+    list(pool.map(refine, faces))
+    engine.embed_aligned([f.aligned for f in faces], embedder_names, pool=pool)

@@ -187,7 +187,8 @@ def stash_scene_frames(
         return frames, "sprite+video", notes
     url = _stream_url(client, scene)
     times = sample_times(_duration(client, scene, url), count)
-    return frames_at(url, times, headers=headers, should_stop=should_stop), "video", notes
+    frames = frames_at(url, times, headers=headers, should_stop=should_stop, keyframes=True)
+    return frames, "video", notes
 
 
 def performers_on_scene(result: SceneResult, scene: StashScene) -> list[list[str | None]]:

@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 from stash_sense.net.redact import redact_url
-from stash_sense.scenes.batch import grab_batch
+from stash_sense.scenes.batch import grab_batch, keyframe_times, plan_runs
 from stash_sense.scenes.ffmpeg import (
     DECODER_THREADS,
     MAX_VIDEO_PIXELS,
@@ -130,6 +130,17 @@ def sample_times(duration: float, count: int) -> list[float]:
     return [round(duration * (i + 0.5) / count, 3) for i in range(count)]
 
 
+def within(times: Sequence[float], info: VideoInfo) -> list[float]:
+    """The times to decode: a time within the last frame's span (a sprite's last cue's middle
+    in a short video) is moved to just before that frame, after which no frame starts (its
+    process fell short and everything was decoded again: 6.4 CPU s for one 9-second scene);
+    times past the end, or with the frame rate or duration unknown, stay as given."""
+    if not (info.duration > 0 and info.fps > 0):
+        return list(times)
+    last = max(0.0, info.duration - 1.5 / info.fps)
+    return [last if last < t <= info.duration else t for t in times]
+
+
 def _decode_bmp(data: bytes) -> Image | None:
     if not data:
         return None
@@ -198,9 +209,8 @@ def video_frames(
     if duration is None or not duration > 0:
         duration = probe_duration(source, headers)
     times = sample_times(duration, count)
-    return frames_at(
-        source, times, headers=headers, method=method, workers=workers, should_stop=should_stop
-    )
+    return frames_at(source, times, headers=headers, method=method, workers=workers,
+                     should_stop=should_stop, keyframes=True)  # fmt: skip
 
 
 def decoder_processes(info: VideoInfo, workers: int | None) -> int:
@@ -238,8 +248,11 @@ def frames_at(
     method: Method = "auto",
     workers: int | None = None,
     should_stop: Callable[[], bool] | None = None,
+    keyframes: bool = False,
 ) -> list[Frame]:
-    """The frames of a video at these times (seconds); frames that fail are left out."""
+    """The frames of a video at these times (seconds); frames that fail are left out. With
+    `keyframes` (samples that need not be exact), a time far from the others is read as the
+    keyframe at or before it, by ffmpeg (scenes/batch.py)."""
     if not times:
         raise FrameError("no times to sample")
     shown = redact_url(source)
@@ -247,19 +260,22 @@ def frames_at(
     try:
         with decoder_source(source, headers) as readable:
             info = probe(readable, shown)
+            wanted = within(times, info)
             small = info.width * info.height <= OPENCV_MAX_PIXELS
-            if method in ("opencv", "auto") and small:
-                images = _grab_opencv(readable, times, should_stop)
+            snap = keyframes and bool(keyframe_times(plan_runs(wanted, info.fps)))
+            if (method == "opencv" or (method == "auto" and not snap)) and small:
+                images = _grab_opencv(readable, wanted, should_stop)
                 if images is not None and not any(img is not None for img in images):
                     images = None  # OpenCV opened it but read nothing: let ffmpeg try
             if images is None:
                 pool = decoder_processes(info, workers)
                 if method == "seek":
-                    images = _grab_seek(readable, times, pool, should_stop)
+                    images = _grab_seek(readable, wanted, pool, should_stop)
                 else:
                     size = scaled_size(info.width, info.height)
-                    images = grab_batch(readable, times, fps=info.fps, size=size,
-                                        processes=pool, should_stop=should_stop)  # fmt: skip
+                    images = grab_batch(readable, wanted, fps=info.fps, size=size,
+                                        processes=pool, should_stop=should_stop,
+                                        keyframes=snap)  # fmt: skip
     except FrameError as exc:
         raise FrameError(f"could not read any frame of {shown}: {exc}") from None
     frames = [

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import uvicorn
@@ -130,7 +131,9 @@ class RedactingFilter(logging.Filter):
 
 
 class RedactingFormatter(logging.Formatter):
-    """Another formatter's output with the secrets scrubbed: the last word on every line."""
+    """Another formatter's output with the secrets scrubbed: the last word on every line. The
+    line starts with the record's time, ISO 8601 in UTC (`2026-12-03T19:30:00.123Z`), unless the
+    inner format already shows a time."""
 
     def __init__(self, inner: logging.Formatter | None, redact: Redactor) -> None:
         super().__init__()
@@ -138,7 +141,14 @@ class RedactingFormatter(logging.Formatter):
         self.redact = redact
 
     def format(self, record: logging.LogRecord) -> str:
-        return self.redact(self.inner.format(record))
+        line = self.redact(self.inner.format(record))
+        return line if self.inner.usesTime() else f"{utc_stamp(record.created)} {line}"
+
+
+def utc_stamp(created: float) -> str:
+    """A record's time as ISO 8601 in UTC, to the millisecond."""
+    moment = datetime.fromtimestamp(created, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def install_log_filters(redact: Redactor) -> None:

@@ -101,6 +101,21 @@ def _env_prefix(name: str) -> str:
     return "STASH_SENSE_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper() + "_"
 
 
+def key_variable(name: str) -> str:
+    """The environment variable that holds endpoint `name`'s API key."""
+    return _env_prefix(name) + "API_KEY"
+
+
+def require_key(endpoint: EndpointConfig) -> None:
+    """ConfigError naming the variable to set when a public source (a preset) has no API key:
+    every one of them refuses requests without one, so nothing is asked of it."""
+    if endpoint.name in PRESETS and endpoint.api_key is None:
+        raise ConfigError(
+            f"endpoint {endpoint.name!r} needs an API key: set {key_variable(endpoint.name)} "
+            f"(or api_key in [endpoints.{endpoint.name}] of the config file)"
+        )
+
+
 def _from_env(name: str, environ: Mapping[str, str]) -> dict[str, Any]:
     prefix = _env_prefix(name)
     found: dict[str, Any] = {}
