@@ -54,6 +54,7 @@ class PerformerStore:
         as skipped."""
         rec = performer_record(p, self.endpoint)
         pid = self.writer.upsert_performer(rec, self.endpoint.name, current=True)
+        self.writer.hold(pid, self.endpoint.name, p.id)
         for image in p.images[self.endpoint.max_images_per_performer :]:
             if not self.writer.has_image(image.url):
                 self.writer.record_skip(self.endpoint.name, image.url, pid, OVER_IMAGE_CAP)
@@ -62,17 +63,25 @@ class PerformerStore:
     def follow_merges(self, p: SourcePerformer, pid: int) -> None:
         """Ids merged into this performer upstream stay searchable, mapped to it."""
         for old in p.merged_ids:
-            if self.writer.merge_into(self.endpoint.stash_id_endpoint, old, pid):
+            if self.writer.merge_into(
+                self.endpoint.stash_id_endpoint, old, pid, self.endpoint.name
+            ):
                 log.info("%s: %s was merged into %s", self.endpoint.name, old, p.id)
 
     def remove(self, p: SourcePerformer) -> None:
-        """A performer deleted upstream, or merged into one that is stored: fold it in."""
-        endpoint = self.endpoint.stash_id_endpoint
+        """A performer deleted upstream (or unknown there), or merged into one that is stored:
+        fold it in. A deletion removes only this source's claim on the row; the row is marked
+        deleted only when no other source holds it (`DatabaseWriter.drop_claim`)."""
+        endpoint, name = self.endpoint.stash_id_endpoint, self.endpoint.name
         survivor = self.stored(p.merged_into) if p.merged_into else None
         if survivor is not None:
-            self.writer.merge_into(endpoint, p.id, survivor)
-        elif self.writer.mark_deleted(endpoint, p.id):
-            log.info("%s: %s was deleted upstream", self.endpoint.name, p.id)
+            self.writer.merge_into(endpoint, p.id, survivor, name)
+            return
+        dropped = self.writer.drop_claim(endpoint, p.id, name)
+        if dropped == "deleted":
+            log.info("%s: %s was deleted upstream", name, p.id)
+        elif dropped == "released":
+            log.info("%s: %s is not known there: its record left the performer", name, p.id)
 
     def outcome(self, pid: int, outcome: ImageOutcome) -> int:
         """Store one image's outcome; return the faces stored (0 or 1)."""

@@ -4,6 +4,7 @@ about identity: a performer deleted, or merged into another."""
 
 from __future__ import annotations
 
+from stash_sense.database.claims import forget_id, forget_source, hand_over, holders, own_ids
 from stash_sense.database.errors import DatabaseError
 from stash_sense.database.records import PerformerRecord
 from stash_sense.database.schema import stash_id_owner
@@ -105,7 +106,8 @@ class PerformerWrites(Staged):
         now |= {("url", url) for url, _ in rec.urls}
         before = set(
             self._conn.execute(
-                "SELECT kind, value FROM list_sources WHERE performer_id = ? AND source = ?",
+                "SELECT kind, value FROM list_sources WHERE performer_id = ? AND source = ? "
+                "AND kind IN ('alias', 'url')",
                 (pid, source),
             )
         )
@@ -128,6 +130,47 @@ class PerformerWrites(Staged):
                 (pid, value, pid, kind, value),
             )
 
+    def hold(self, pid: int, source: str, stash_id: str) -> None:
+        """`source`'s own record (its id `stash_id`) is on this performer: the source holds the
+        row (`drop_claim`), kept in `list_sources` as kind `record`."""
+        self._conn.execute(
+            "INSERT OR IGNORE INTO list_sources(performer_id, kind, value, source) "
+            "VALUES (?, 'record', ?, ?)",
+            (pid, stash_id, source),
+        )
+
+    def drop_claim(self, endpoint: str, stash_id: str, source: str) -> str:
+        """`source` (whose ids are on `endpoint`) no longer knows `stash_id`: remove its claim on
+        the performer holding it, never another source's record.
+
+        When no other source holds the row (`claims.holders`), it is marked deleted as before
+        (`mark_deleted`): "deleted". Otherwise the id goes, and when `source` holds no other id
+        of the row, so do its merged-away ids, faces, skips, retries, image URLs and the aliases
+        and URLs only it listed: "released". "" when no live performer holds the id.
+        """
+        c = self._conn
+        pid = self._performer_of(endpoint, stash_id)
+        if pid is None or not self._live(pid) or stash_id not in own_ids(c, pid, endpoint):
+            return ""  # unknown, deleted already, or an id merged away (the survivor's own)
+        others = holders(c, pid) - {source}
+        if not others:
+            return "deleted" if self.mark_deleted(endpoint, stash_id) else ""
+        with self.transaction():
+            forget_id(c, pid, endpoint, stash_id, source)
+            if not own_ids(c, pid, endpoint):
+                self._restate(pid, source, PerformerRecord(name="?"))  # what only it listed goes
+                forget_source(c, pid, endpoint, source)
+                c.execute(
+                    "UPDATE performers SET primary_source = ? WHERE id = ? AND primary_source = ?",
+                    (min(others), pid, source),
+                )
+            self._conn.execute(f"UPDATE performers SET updated_at = {NOW} WHERE id = ?", (pid,))
+        return "released"
+
+    def _live(self, pid: int) -> bool:
+        row = self._conn.execute("SELECT deleted FROM performers WHERE id = ?", (pid,)).fetchone()
+        return row is not None and not row[0]
+
     def mark_deleted(self, endpoint: str, stash_id: str) -> bool:
         """The source deleted this performer: keep the row, leave it out of the next indices, and
         forget its images still waiting for a retry. True when a live performer was marked."""
@@ -143,18 +186,25 @@ class PerformerWrites(Staged):
             self._conn.execute("DELETE FROM pending_images WHERE performer_id = ?", (pid,))
         return cur.rowcount > 0
 
-    def merge_into(self, endpoint: str, old_stash_id: str, survivor: int) -> bool:
+    def merge_into(
+        self, endpoint: str, old_stash_id: str, survivor: int, source: str | None = None
+    ) -> bool:
         """The source merged `old` into the stored performer `survivor`.
 
         The old id stays searchable, mapped to the survivor (scenes in users' Stash may still
         carry it). A stored performer under the old id is folded in: its other stash ids move
         over; its faces, skips and retries go, as stash-box drops a merged performer's images.
+        Given the merging `source`, only its own go: another source's record on the row (its
+        faces, skips, retries, image URLs and what it lists) moves to the survivor.
         True when such a performer was folded in.
         """
         with self.transaction():
             old = self._performer_of(endpoint, old_stash_id)
             folded = old is not None and old != survivor
             if folded:
+                assert old is not None
+                if source is not None:
+                    hand_over(self._conn, old, survivor, source)
                 for table in ("faces", "skipped_images", "pending_images"):
                     self._conn.execute(f"DELETE FROM {table} WHERE performer_id = ?", (old,))
                 for table in ("stash_ids", "merged_stash_ids"):
