@@ -17,7 +17,7 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
@@ -222,6 +222,12 @@ class Settings(BaseSettings):
         description="the most CPU cores face work may use (detection, embedding, dlib's worker "
         "processes, builds, scenes)",
         json_schema_extra={**_shown("all this process may use, at most 4"), **ENV_ONLY},
+    )
+    device: Literal["auto", "cpu", "gpu"] = Field(
+        default="auto",
+        description="where the face networks run: auto (a GPU through onnxruntime-gpu when "
+        "present, else the CPU), cpu, or gpu (the CPU with one warning when no GPU can be used)",
+        json_schema_extra=ENV_ONLY,
     )
     config: Path | None = Field(
         default=None,

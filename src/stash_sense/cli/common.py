@@ -29,7 +29,7 @@ def fail(message: str, code: int = 1) -> NoReturn:
 def settings(code: int = 2, **given: Any) -> Settings:
     """The settings (stash_sense.settings): the options given over STASH_SENSE_* variables;
     a malformed value ends the command with one line and exit status `code`."""
-    from stash_sense.app.resources import limit_cores, use_models_folder
+    from stash_sense.app.resources import limit_cores, run_networks_on, use_models_folder
     from stash_sense.errors import ConfigError
     from stash_sense.settings import load_settings
 
@@ -38,6 +38,7 @@ def settings(code: int = 2, **given: Any) -> Settings:
     except ConfigError as err:
         fail(str(err), code)
     limit_cores(loaded.cores)
+    run_networks_on(loaded.device)
     use_models_folder(loaded.models)
     return loaded
 

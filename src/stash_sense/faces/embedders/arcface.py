@@ -1,7 +1,8 @@
 """ArcFace ResNet-50 (InsightFace buffalo_l, w600k_r50), 512-d, 112x112 RGB, run by onnxruntime.
 
 Optional: used only when onnxruntime is installed and the model was fetched
-(`stash-sense models fetch arcface`). CUDA is used when onnxruntime offers it.
+(`stash-sense models fetch arcface`). CUDA is used when onnxruntime offers it and the device
+setting is not "cpu" (runtime.py); onnxruntime's threads are capped by the cores the user allows.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from stash_sense.faces.embedders.base import Embedder, NetPool
+from stash_sense.faces.embedders.runtime import providers, session_options
 from stash_sense.faces.types import ImageArray
 from stash_sense.models import is_present
 
@@ -35,12 +37,7 @@ class ArcFaceEmbedder(Embedder):
     def _load(self) -> Any:
         import onnxruntime as ort
 
-        providers = [
-            p
-            for p in ("CUDAExecutionProvider", "CPUExecutionProvider")
-            if p in ort.get_available_providers()
-        ]
-        session = ort.InferenceSession(self.model_path(), providers=providers)
+        session = ort.InferenceSession(self.model_path(), session_options(), providers=providers())
         self._input_name = session.get_inputs()[0].name
         return session
 

@@ -8,8 +8,9 @@ template. This embedder does exactly that inside YuNet's box. Measured against w
 five landmarks onto a fitted template (docs/matching.md): dlib alone, hard queries, 450 performers,
 81.0% rank-1 with dlib's points against 78.7% with YuNet's.
 
-The network itself runs in OpenCV's DNN, as an ONNX graph converted from dlib's own file on first
-use (dlib_cache.py): the same vectors (cosine > 0.99999 to dlib's), about 8x less CPU, and it
+The network itself runs in OpenCV's DNN (or in onnxruntime on a GPU where the device setting allows
+it, runtime.py), as an ONNX graph converted from dlib's own file on first use (dlib_cache.py): the
+same vectors (cosine > 0.99999 to dlib's), about 8x less CPU, and it
 releases the GIL, so the callers' threads share it. Where the conversion fails it runs in dlib
 (one warning), on as many lanes as the engine's cores (this process and worker processes,
 faces/lanes.py), since dlib holds the GIL.
@@ -26,6 +27,7 @@ import numpy as np
 
 from stash_sense.faces.embedders.base import Embedder, NetPool
 from stash_sense.faces.embedders.dlib_cache import ConversionError, dlib_graph
+from stash_sense.faces.embedders.runtime import OnnxNet
 from stash_sense.faces.lanes import Lanes
 from stash_sense.faces.types import Box, FloatArray, ImageArray
 from stash_sense.models import resolve_model_path
@@ -61,12 +63,11 @@ class DlibResNetEmbedder(Embedder):
         None: OpenCV, or dlib with one warning when the conversion fails."""
         super().__init__(flip=flip)
         self._nets: NetPool[Any] = NetPool(self._load_net)
-        self._graphs: NetPool[cv2.dnn.Net] = NetPool(self._load_graph)
+        self.graph = OnnxNet(self._graph_source)
         self._predictors: NetPool[Any] = NetPool(self._load_predictor)
         self._lanes = Lanes(self._run_here, load_net, forward, self.model_path, workers)
         self._asked: Backend | None = backend
         self._backend: Backend | None = backend if backend == "dlib" else None
-        self._graph: Any = None
         self._backend_lock = threading.Lock()
 
     @property
@@ -80,10 +81,7 @@ class DlibResNetEmbedder(Embedder):
     def _choose(self) -> Backend:
         try:
             self.model_path()  # a missing or wrong .dat is an error whichever way it runs
-            graph = dlib_graph()
-            self._graph = str(graph) if not isinstance(graph, bytes) else graph
-            with self._graphs.borrow():  # loads one net: a graph OpenCV refuses fails here
-                pass
+            self.graph.check()  # loads the graph: one OpenCV refuses fails here
         except (ConversionError, cv2.error) as exc:
             if self._asked == "opencv":
                 raise ConversionError(f"dlib's ResNet cannot run in OpenCV: {exc}") from None
@@ -91,10 +89,10 @@ class DlibResNetEmbedder(Embedder):
             return "dlib"
         return "opencv"
 
-    def _load_graph(self) -> cv2.dnn.Net:
-        if isinstance(self._graph, bytes):
-            return cv2.dnn.readNetFromONNX(np.frombuffer(self._graph, dtype=np.uint8))
-        return cv2.dnn.readNetFromONNX(self._graph)
+    @staticmethod
+    def _graph_source() -> str | bytes:
+        graph = dlib_graph()
+        return graph if isinstance(graph, bytes) else str(graph)
 
     @property
     def workers(self) -> int:
@@ -145,10 +143,7 @@ class DlibResNetEmbedder(Embedder):
             blob = cv2.dnn.blobFromImages(
                 crops, 1.0, (CHIP_SIZE, CHIP_SIZE), (0, 0, 0), swapRB=False, crop=False
             )
-            with self._graphs.borrow() as net:
-                net.setInput(blob)
-                out = net.forward()
-            return np.asarray(out, dtype=np.float32).reshape(len(crops), self.dim)
+            return self.graph.run(blob).reshape(len(crops), self.dim)
         chips = [np.ascontiguousarray(c[:, :, ::-1]) for c in crops]  # dlib wants RGB
         return self._lanes.run(chips).reshape(len(crops), self.dim)
 
