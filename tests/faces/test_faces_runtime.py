@@ -139,10 +139,14 @@ def test_onnxruntimes_threads_are_the_cores_the_user_allows() -> None:
 
 def test_the_device_setting_is_applied_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     from stash_sense.cli.common import settings
+    from stash_sense.models import use_models_dir
 
     monkeypatch.setenv("STASH_SENSE_DEVICE", "cpu")
-    settings()
-    assert runtime.device() == "cpu"
+    try:
+        settings()
+        assert runtime.device() == "cpu"
+    finally:
+        use_models_dir(None)  # settings() also named the models folder for the whole process
     with pytest.raises(ValueError, match="device must be one of"):
         runtime.use_device("cuda")  # type: ignore[arg-type]
     env = {**os.environ, "STASH_SENSE_DEVICE": "cuda"}
