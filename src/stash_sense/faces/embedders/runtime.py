@@ -153,7 +153,7 @@ class OnnxNet:
 
     @property
     def where(self) -> Where:
-        """ "onnxruntime" (the GPU) or "opencv" (the CPU)."""
+        """Where the network runs: "onnxruntime" (the GPU) or "opencv" (the CPU); chosen once."""
         with self._lock:
             if self._where is None:
                 self._source = self._model()
