@@ -19,6 +19,18 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO_ROOT / "tests" / "data"
 
 
+@pytest.fixture(autouse=True)
+def _process_wide_settings_restored() -> Iterator[None]:
+    """A command run in this process (cli.common.settings) sets the models folder and the device
+    for the whole process; each test starts from and leaves the defaults."""
+    from stash_sense.faces.embedders.runtime import use_device
+    from stash_sense.models import use_models_dir
+
+    yield
+    use_models_dir(None)
+    use_device("auto")
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT

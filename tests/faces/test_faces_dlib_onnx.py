@@ -21,7 +21,7 @@ from stash_sense.faces.embedders.dlib_cache import (
 )
 from stash_sense.faces.embedders.dlib_format import DlibFormatError, read_network
 from stash_sense.faces.types import ImageArray
-from stash_sense.models import resolve_model_path
+from stash_sense.models import resolve_model_path, use_models_dir
 
 #: measured on these ten chips: cosine >= 0.9999999, largest difference 3.4e-7 (values ~0.1)
 MAX_ABS = 1e-5
@@ -73,6 +73,7 @@ def test_without_onnx_dlib_runs_the_network_after_one_warning(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))  # no cached graph there
+    use_models_dir(tmp_path)  # nor in a models folder an earlier command of this process set
     monkeypatch.setitem(sys.modules, "onnx", None)  # as if the package were not installed
     with pytest.raises(ConversionError, match="onnx package"):
         DlibResNetEmbedder(backend="opencv").backend  # noqa: B018
