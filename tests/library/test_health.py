@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-from scan_stash import make_scenes
+from scan_stash import add_scanned_scene, make_scenes
 
 from stash_sense.app.library_health import HealthRunner, decide_health, list_health, undo_health
 from stash_sense.app.library_models import HealthDecisionRequest, HealthQuery
@@ -264,20 +264,9 @@ def test_merge_evidence_from_the_faces_of_tagged_scenes(tmp_path: Path) -> None:
     tagged: dict[str, tuple[str, Any]] = {
         "1": ("30", face), "2": ("31", near), "3": ("32", rng.normal(size=128)), "4": ("33", face)
     }  # fmt: skip
+    for scene, (performer, vector) in tagged.items():
+        add_scanned_scene(store, scene, performer, vector, (7, "high", []), name="Monica Seles")
     with store.transaction() as db:
-        for scene, (performer, vector) in tagged.items():
-            db.execute(
-                "INSERT INTO scenes (scene_id, stash_updated_at, title, status, scanned_at, "
-                "logic_version) VALUES (?, '2026-01-01T00:00:00Z', 't', 'done', 0, 1)", (scene,)
-            )  # fmt: skip
-            db.execute("INSERT INTO scene_performers VALUES (?, ?, ?, '[]')",
-                       (scene, performer, f"P{performer}"))  # fmt: skip
-            db.execute(
-                "INSERT INTO persons (scene_id, person_id, frames, times, embedder, vector) "
-                "VALUES (?, 0, 5, '[]', 'sface', ?)", (scene, to_blob(vector)),
-            )  # fmt: skip
-            db.execute("INSERT INTO candidates VALUES (?, 0, 0, 7, 'Monica Seles', NULL, 0.2, "
-                       "'high', '[]', NULL, 0, NULL)", (scene,))  # fmt: skip
         # scene 4 has a second person: whose face is whose is unknown, so it is no evidence
         db.execute("INSERT INTO persons (scene_id, person_id, frames, times, embedder, vector) "
                    "VALUES ('4', 1, 5, '[]', 'sface', ?)", (to_blob(face),))  # fmt: skip

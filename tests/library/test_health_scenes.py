@@ -3,38 +3,15 @@ wrong: a face no database performer claims, or one that contradicts its performe
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
+from scan_stash import STASHDB, add_scanned_scene
 
 from stash_sense.library import LibraryStore
 from stash_sense.library.health_refresh import LocalPerformer, merge_items
 from stash_sense.library.health_scenes import tagged_faces
-from stash_sense.library.identity import to_blob
 from stash_sense.matching.match import Match
-
-STASHDB = "https://stashdb.org/graphql"
-
-
-def _scene(store: LibraryStore, scene: str, performer: str, face: np.ndarray,
-           candidate: tuple[int, str, list[str]] | None) -> None:  # fmt: skip
-    """A scanned scene with one performer tagged and one person: `candidate` (database id, tier,
-    stash ids) its first candidate, or none."""
-    with store.transaction() as db:
-        db.execute(
-            "INSERT INTO scenes (scene_id, stash_updated_at, title, status, scanned_at, "
-            "logic_version) VALUES (?, '2026-01-01T00:00:00Z', 't', 'done', 0, 1)", (scene,)
-        )  # fmt: skip
-        db.execute("INSERT INTO scene_performers VALUES (?, ?, ?, '[]')",
-                   (scene, performer, f"P{performer}"))  # fmt: skip
-        db.execute("INSERT INTO persons (scene_id, person_id, frames, times, embedder, vector) "
-                   "VALUES (?, 0, 5, '[]', 'sface', ?)", (scene, to_blob(face)))  # fmt: skip
-        if candidate is not None:
-            pid, tier, sids = candidate
-            ids = json.dumps([{"endpoint": STASHDB, "stash_id": s} for s in sids])
-            db.execute("INSERT INTO candidates VALUES (?, 0, 0, ?, 'D', NULL, 0.2, ?, ?, NULL, "
-                       "0, NULL)", (scene, pid, tier, ids))  # fmt: skip
 
 
 def test_a_strangers_face_under_two_performers_is_no_merge(tmp_path: Path) -> None:
@@ -42,8 +19,8 @@ def test_a_strangers_face_under_two_performers_is_no_merge(tmp_path: Path) -> No
     on one scene and "A. Banderas" on another: "0.000 apart", merged. Now no evidence."""
     face = np.random.default_rng(3).normal(size=128).astype(np.float32)
     with LibraryStore.in_folder(tmp_path) as store:
-        _scene(store, "11", "40", face, (9, "possible", ["s9"]))
-        _scene(store, "9641", "41", face, None)
+        add_scanned_scene(store, "11", "40", face, (9, "possible", ["s9"]))
+        add_scanned_scene(store, "9641", "41", face, None)
         locals_ = [LocalPerformer(p, f"P{p}", None, None, 1, []) for p in ("40", "41")]
         assert merge_items(locals_, 0.4, tagged_faces(store)) == []
 
@@ -57,7 +34,9 @@ def test_a_face_contradicting_its_performer_is_no_merge(tmp_path: Path) -> None:
     near = (face + 0.02 * rng.normal(size=128)).astype(np.float32)
     with LibraryStore.in_folder(tmp_path) as store:
         for scene, performer in (("1", "X"), ("2", "Y"), ("3", "Z"), ("4", "W")):
-            _scene(store, scene, performer, face if scene != "4" else near, (5, "high", ["s5"]))
+            add_scanned_scene(
+                store, scene, performer, face if scene != "4" else near, (5, "high", ["s5"])
+            )
         six = Match(performer_id=6, name="Six", disambiguation=None, distance=0.2, tier="high")
         locals_ = [
             LocalPerformer("X", "PX", None, None, 1, [(STASHDB, "other")]),

@@ -8,14 +8,14 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
-from scan_stash import make_scenes
+from scan_stash import lend_growing, make_scenes
 
 from stash_sense.app.recognizer import Recognizer
 from stash_sense.library import LibraryScan, LibraryStore, ScanOptions, ScanScope, suggestions
@@ -230,18 +230,8 @@ def test_the_default_ceiling_counts_growth_above_the_first_scenes_not_the_models
 def test_by_default_growth_above_the_first_scenes_pauses_the_scan(
     library: str, recognizer: Recognizer, tmp_path: Path
 ) -> None:
-    held: list[np.ndarray] = []
-    lent = 0
-
-    @contextmanager
-    def use() -> Iterator[Recognizer]:
-        nonlocal lent
-        if threading.current_thread() is threading.main_thread():  # one call a scene
-            lent += 1
-            if lent == 3:  # the third scene holds 1,100 MB more than the first two (the
-                held.append(np.ones(1100 * 2**20, np.uint8))  # baseline), over FLOOR_MB too
-        yield recognizer
-
+    # the third scene holds 1,100 MB more than the first two (the baseline), over FLOOR_MB too
+    use = lend_growing(recognizer, 3, 1100)
     opts = ScanOptions(frames=8, per_page=2, niceness=0)
     with LibraryStore.in_folder(tmp_path) as store:
         runner = LibraryScan(store, StashClient(library), use, opts)

@@ -5,15 +5,13 @@ scene's alone."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-from scan_stash import make_dated_scenes
+from scan_stash import lend_growing, make_dated_scenes
 
 from stash_sense.app.recognizer import Recognizer
 from stash_sense.library import LibraryScan, LibraryStore, ScanOptions
@@ -73,23 +71,12 @@ def test_memory_a_steady_scan_holds_beside_the_first_scene_does_not_pause_it(
     analysed while its successor is fetched, may hold more (the benchmark's scan paused at
     1,003 MB > 983 MB): the ceiling now comes from the first BASELINE_SCENES scenes' RSS."""
     assert BASELINE_SCENES == 2
-    held: list[np.ndarray] = []
-    lent = 0
-
-    @contextmanager
-    def use() -> Iterator[Recognizer]:
-        nonlocal lent
-        if threading.current_thread() is threading.main_thread():  # one call a scene
-            lent += 1
-            if lent == 2:  # from the second scene on, 600 MB more than after the first
-                held.append(np.ones(600 * 2**20, np.uint8))
-        yield recognizer
-
+    # from the second scene on, 600 MB more than after the first
+    use = lend_growing(recognizer, 2, 600)
     opts = ScanOptions(frames=8, per_page=2, niceness=0)
     with LibraryStore.in_folder(tmp_path) as store:
         done = LibraryScan(store, StashClient(dated), use, opts).run()
         assert (done.status, done.done) == ("done", 3), done.reason
-    held.clear()
 
 
 def test_the_default_ceiling_is_never_under_the_scans_memory_target() -> None:
